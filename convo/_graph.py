@@ -1,0 +1,497 @@
+"""The conversation: an immutable graph of turns with named branch heads.
+
+Every operation returns a new `Conversation` and leaves the old one untouched.
+Nodes and children live in persistent hash-array-mapped tries
+(`immutables.Map`), so an append costs O(log n) time and memory and versions
+and branches share structure; nothing is ever copied whole.
+
+The graph checks structure only: a system turn stands at a root; a tool turn
+follows the assistant turn whose calls it answers (or another tool turn of the
+same session), each call answered at most once; blocks sit in roles that can
+carry them. Whether a role order suits one API is the target's check, at request
+time, so fragments (a lone assistant message, say) still import.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+import attrs
+import immutables
+
+from convo._blocks import (
+    Block,
+    ImageBlock,
+    ReasoningBlock,
+    TextBlock,
+    ToolCallBlock,
+    ToolResultBlock,
+)
+from convo._ids import TurnId, compute_turn_id
+from convo._structure import open_tool_calls, tool_session_start
+from convo._turns import Turn, assistant, tool_results, user
+from convo.errors import (
+    RoleOrderError,
+    ToolPairingError,
+    UnknownBranchError,
+    UnknownTurnError,
+    message,
+)
+
+__all__ = ["DEFAULT_BRANCH", "Conversation", "Node"]
+
+DEFAULT_BRANCH = "main"
+
+_ALLOWED_BLOCKS: dict[str, tuple[type, ...]] = {
+    "system": (TextBlock,),
+    "user": (TextBlock, ImageBlock),
+    "assistant": (TextBlock, ReasoningBlock, ToolCallBlock, ImageBlock),
+    "tool": (ToolResultBlock,),
+}
+
+
+@attrs.frozen(kw_only=True)
+class Node:
+    """A turn in its place: its id, its parent's id and its depth (root = 0)."""
+
+    id: TurnId
+    turn: Turn
+    parent: TurnId | None
+    depth: int
+
+
+def _branch_name(name: str) -> str:
+    if not name.strip() or len(name) > 200:
+        msg = f"A branch name must be a non-empty string of at most 200 characters (got {name!r})."
+        raise ValueError(msg)
+    return name
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class Conversation:
+    """An immutable, branching conversation. Build one with `Conversation.new()`.
+
+    Methods that change something (`append`, `fork`, `edit`, `regenerate`,
+    `switch`, ...) return a new conversation.
+    """
+
+    nodes: immutables.Map[TurnId, Node] = attrs.field(
+        factory=immutables.Map, repr=False
+    )
+    """Every turn of every branch, by id."""
+    child_ids: immutables.Map[TurnId | None, tuple[TurnId, ...]] = attrs.field(
+        factory=immutables.Map, repr=False
+    )
+    """Children of each turn (None: the roots), in the order they were added."""
+    heads: immutables.Map[str, TurnId | None] = attrs.field(
+        factory=lambda: immutables.Map({DEFAULT_BRANCH: None})
+    )
+    """Branch name to the id of its newest turn (None: an empty branch)."""
+    active: str = DEFAULT_BRANCH
+    """The branch that `append`, `path` and friends use by default."""
+
+    # ----------------------------------------------------------------- building
+
+    @classmethod
+    def new(cls, *, branch: str = DEFAULT_BRANCH) -> Conversation:
+        """An empty conversation with one empty branch."""
+        return cls(heads=immutables.Map({_branch_name(branch): None}), active=branch)
+
+    @classmethod
+    def from_turns(
+        cls, turns: Iterable[Turn], *, branch: str = DEFAULT_BRANCH
+    ) -> Conversation:
+        """A one-branch conversation holding `turns` in order (each append validated)."""
+        conversation = cls.new(branch=branch)
+        for turn in turns:
+            conversation = conversation.append(turn)
+        return conversation
+
+    def append(self, turn: Turn, *, branch: str | None = None) -> Conversation:
+        """Append `turn` at the head of `branch` (default: the active branch).
+
+        Raises:
+            RoleOrderError: the turn's role or a block cannot stand there.
+            ToolPairingError: a tool result answers no open call.
+        """
+        name = self._branch(branch)
+        parent = self.heads[name]
+        node = self._place(turn, parent)
+        return self._with_node(node, head=name)
+
+    def user(
+        self, content: str | Block | Iterable[Block], *, branch: str | None = None
+    ) -> Conversation:
+        """Append a user turn from text or blocks."""
+        return self.append(user(content), branch=branch)
+
+    def assistant(
+        self,
+        content: str | Block | Iterable[Block],
+        *,
+        branch: str | None = None,
+        **replay: Any,
+    ) -> Conversation:
+        """Append an assistant turn from text or blocks."""
+        return self.append(assistant(content, **replay), branch=branch)
+
+    def tool_results(
+        self, *results: ToolResultBlock, branch: str | None = None
+    ) -> Conversation:
+        """Append a tool turn answering calls of the assistant turn before it."""
+        return self.append(tool_results(*results), branch=branch)
+
+    def fork(
+        self, name: str, *, at: TurnId | None = None, switch: bool = True
+    ) -> Conversation:
+        """A new branch `name` whose head is the turn `at` (None: an empty branch).
+
+        Raises:
+            ValueError: a branch of that name exists already.
+            UnknownTurnError: `at` is not a turn of this conversation.
+        """
+        _branch_name(name)
+        if name in self.heads:
+            msg = message(
+                f"A branch named {name!r} exists already",
+                fix="Pick another name, or switch() to it.",
+            )
+            raise ValueError(msg)
+        if at is not None:
+            self.node(at)
+        heads = self.heads.set(name, at)
+        return attrs.evolve(self, heads=heads, active=name if switch else self.active)
+
+    def edit(self, turn_id: TurnId, turn: Turn, *, branch: str) -> Conversation:
+        """Put `turn` beside `turn_id` (same parent) on a new, active branch."""
+        parent = self.node(turn_id).parent
+        forked = self.fork(branch, at=parent)
+        return forked.append(turn)
+
+    def regenerate(
+        self, answer: Turn, *, branch: str, of: TurnId | None = None
+    ) -> Conversation:
+        """Add `answer` as a sibling of assistant turn `of` (default: the last one) on a new branch."""
+        target = of if of is not None else self.last_assistant_id()
+        if target is None:
+            msg = message(
+                "There is no assistant turn to regenerate",
+                where=f"branch {self.active!r}",
+            )
+            raise UnknownTurnError(msg, key="<last assistant turn>")
+        return self.edit(target, answer, branch=branch)
+
+    def switch(self, branch: str) -> Conversation:
+        """The same conversation with `branch` active."""
+        return attrs.evolve(self, active=self._branch(branch))
+
+    def delete_branch(self, name: str) -> Conversation:
+        """Forget branch `name` (its turns stay in the graph, reachable by id)."""
+        self._branch(name)
+        if name == self.active:
+            msg = message(
+                f"Cannot delete the active branch {name!r}",
+                fix="switch() to another branch first.",
+            )
+            raise ValueError(msg)
+        return attrs.evolve(self, heads=self.heads.delete(name))
+
+    # ----------------------------------------------------------------- reading
+
+    def head(self, branch: str | None = None) -> TurnId | None:
+        """The id of the newest turn of `branch` (None if it is empty)."""
+        return self.heads[self._branch(branch)]
+
+    def node(self, turn_id: TurnId) -> Node:
+        """The node of `turn_id`.
+
+        Raises:
+            UnknownTurnError: no such turn here.
+        """
+        try:
+            return self.nodes[turn_id]
+        except KeyError:
+            msg = message("No turn with this id in the conversation", received=turn_id)
+            raise UnknownTurnError(msg, key=turn_id) from None
+
+    def turn(self, turn_id: TurnId) -> Turn:
+        """The turn named `turn_id`."""
+        return self.node(turn_id).turn
+
+    def ancestry(self, turn_id: TurnId | None) -> tuple[Node, ...]:
+        """The nodes from a root down to `turn_id` inclusive."""
+        out: list[Node] = []
+        current = turn_id
+        while current is not None:
+            node = self.node(current)
+            out.append(node)
+            current = node.parent
+        out.reverse()
+        return tuple(out)
+
+    def path(self, branch: str | None = None) -> tuple[Turn, ...]:
+        """The turns of `branch`, root first: what a request sends."""
+        return tuple(n.turn for n in self.ancestry(self.head(branch)))
+
+    def path_ids(self, branch: str | None = None) -> tuple[TurnId, ...]:
+        """The ids of `branch`'s turns, root first."""
+        return tuple(n.id for n in self.ancestry(self.head(branch)))
+
+    def children(self, turn_id: TurnId | None) -> tuple[TurnId, ...]:
+        """Ids of the turns that follow `turn_id` (None: the roots), oldest first."""
+        if turn_id is not None:
+            self.node(turn_id)
+        return self.child_ids.get(turn_id, ())
+
+    def siblings(self, turn_id: TurnId) -> tuple[TurnId, ...]:
+        """Ids of the other turns with the same parent, oldest first."""
+        parent = self.node(turn_id).parent
+        return tuple(i for i in self.child_ids.get(parent, ()) if i != turn_id)
+
+    def leaves(self) -> tuple[TurnId, ...]:
+        """Ids of the turns with no children, in depth-first order."""
+        return tuple(n.id for n in self.walk() if not self.child_ids.get(n.id))
+
+    def walk(self) -> Iterator[Node]:
+        """Every node, depth first, children in the order they were added."""
+        stack = list(reversed(self.child_ids.get(None, ())))
+        while stack:
+            node = self.nodes[stack.pop()]
+            yield node
+            stack.extend(reversed(self.child_ids.get(node.id, ())))
+
+    def branches_at(self, turn_id: TurnId) -> tuple[str, ...]:
+        """Names of the branches whose path runs through `turn_id`, sorted."""
+        depth = self.node(turn_id).depth
+        names = []
+        for name, head in self.heads.items():
+            if head is None:
+                continue
+            node = self.nodes[head]
+            while node.depth > depth and node.parent is not None:
+                node = self.nodes[node.parent]
+            if node.id == turn_id:
+                names.append(name)
+        return tuple(sorted(names))
+
+    def last_assistant_id(self, branch: str | None = None) -> TurnId | None:
+        """Id of the newest assistant turn on `branch`, or None."""
+        for node in reversed(self.ancestry(self.head(branch))):
+            if node.turn.role == "assistant":
+                return node.id
+        return None
+
+    def last_user_id(self, branch: str | None = None) -> TurnId | None:
+        """Id of the newest genuine user turn on `branch`, or None."""
+        for node in reversed(self.ancestry(self.head(branch))):
+            if node.turn.is_genuine_user:
+                return node.id
+        return None
+
+    def current_exchange(self, branch: str | None = None) -> tuple[Turn, ...]:
+        """The turns from the last genuine user turn to the head."""
+        turns = self.path(branch)
+        last = self.last_user_id(branch)
+        if last is None:
+            return turns
+        depth = self.node(last).depth
+        return turns[depth:]
+
+    def current_tool_session(self, branch: str | None = None) -> tuple[Turn, ...]:
+        """The turns of the tool-use session in progress at the head, or ()."""
+        turns = self.path(branch)
+        start = tool_session_start(turns)
+        return () if start is None else turns[start:]
+
+    def __len__(self) -> int:
+        return len(self.nodes)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Conversation):
+            return NotImplemented
+        return (
+            self.active == other.active
+            and self.heads == other.heads
+            and self.child_ids == other.child_ids
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.active, self.heads, self.child_ids))
+
+    # ----------------------------------------------------------------- internals
+
+    def _branch(self, branch: str | None) -> str:
+        name = self.active if branch is None else branch
+        if name not in self.heads:
+            known = ", ".join(sorted(self.heads)) or "none"
+            msg = message(
+                f"No branch named {name!r}",
+                fix=f"Known branches: {known}. Create one with fork(name, at=...).",
+            )
+            raise UnknownBranchError(msg, key=name)
+        return name
+
+    def attach(
+        self, turn: Turn, *, parent: TurnId | None
+    ) -> tuple[Conversation, TurnId]:
+        """Add `turn` under `parent` without moving any head (for loaders and stores).
+
+        The same structural checks as `append` apply.
+        """
+        if parent is not None:
+            self.node(parent)
+        node = self._place(turn, parent)
+        nodes, child_ids = self.nodes, self.child_ids
+        if node.id not in nodes:
+            nodes = nodes.set(node.id, node)
+            child_ids = child_ids.set(
+                node.parent, (*child_ids.get(node.parent, ()), node.id)
+            )
+        return attrs.evolve(self, nodes=nodes, child_ids=child_ids), node.id
+
+    def with_heads(
+        self, heads: Mapping[str, TurnId | None], *, active: str
+    ) -> Conversation:
+        """The same graph with these branch heads (each must name a turn here)."""
+        for name, head in heads.items():
+            _branch_name(name)
+            if head is not None:
+                self.node(head)
+        if active not in heads:
+            msg = message("The active branch must be one of the heads", received=active)
+            raise UnknownBranchError(msg, key=active)
+        return attrs.evolve(self, heads=immutables.Map(heads), active=active)
+
+    def _with_node(self, node: Node, *, head: str) -> Conversation:
+        nodes = self.nodes
+        child_ids = self.child_ids
+        if node.id not in nodes:
+            nodes = nodes.set(node.id, node)
+            siblings = child_ids.get(node.parent, ())
+            child_ids = child_ids.set(node.parent, (*siblings, node.id))
+        return attrs.evolve(
+            self, nodes=nodes, child_ids=child_ids, heads=self.heads.set(head, node.id)
+        )
+
+    def _place(self, turn: object, parent: TurnId | None) -> Node:
+        if not isinstance(turn, Turn):
+            msg = message(
+                "Only a Turn can be appended",
+                received=f"<{type(turn).__name__}>",
+                fix="A PartialTurn must be salvaged explicitly with .salvage() first.",
+            )
+            raise TypeError(msg)
+        parent_node = None if parent is None else self.nodes[parent]
+        depth = 0 if parent_node is None else parent_node.depth + 1
+        where = f"$.turns[{depth}]"
+        _check_blocks(turn, where)
+        if turn.role == "system" and parent_node is not None:
+            raise RoleOrderError(
+                message(
+                    "A system turn can only be the first turn of a conversation",
+                    where=where,
+                    received=f"after a {parent_node.turn.role} turn",
+                    fix="Start a new branch with fork(name, at=None) to change the system "
+                    "prompt, or send instructions as a user turn.",
+                ),
+                path=where,
+                turn_id=None,
+            )
+        if turn.role == "tool":
+            self._check_results(turn, parent_node, where)
+        elif turn.role == "assistant":
+            ids = [c.id for c in turn.tool_calls]
+            if len(ids) != len(set(ids)):
+                raise ToolPairingError(
+                    message(
+                        "Two tool calls of one turn share an id",
+                        where=where,
+                        received=ids,
+                    ),
+                    path=where,
+                    turn_id=None,
+                )
+        return Node(
+            id=compute_turn_id(parent, turn), turn=turn, parent=parent, depth=depth
+        )
+
+    def _check_results(self, turn: Turn, parent: Node | None, where: str) -> None:
+        chain: list[Turn] = []
+        current = parent
+        while current is not None and current.turn.role == "tool":
+            chain.append(current.turn)
+            current = None if current.parent is None else self.nodes[current.parent]
+        if (
+            current is None
+            or current.turn.role != "assistant"
+            or not current.turn.tool_calls
+        ):
+            raise ToolPairingError(
+                message(
+                    "A tool turn must follow the assistant turn whose tool calls it answers",
+                    where=where,
+                    received="after "
+                    + ("nothing" if parent is None else f"a {parent.turn.role} turn"),
+                    fix="Append tool results right after the assistant turn that made the calls.",
+                ),
+                path=where,
+                turn_id=None,
+            )
+        chain.append(current.turn)
+        chain.reverse()
+        state = open_tool_calls(chain)
+        counts = dict(state[1]) if state else {}
+        calls = {c.id for c in current.turn.tool_calls}
+        for i, result in enumerate(turn.tool_results):
+            block_path = f"{where}.blocks[{i}]"
+            if result.call_id not in calls:
+                raise ToolPairingError(
+                    message(
+                        f"Tool result answers call {result.call_id!r}, which the assistant "
+                        "turn before it did not make",
+                        where=block_path,
+                        received=sorted(calls),
+                        fix="Use the id of one of that turn's tool calls.",
+                    ),
+                    path=block_path,
+                    turn_id=None,
+                )
+            if counts.get(result.call_id, 0) >= 1:
+                raise ToolPairingError(
+                    message(
+                        f"Tool call {result.call_id!r} has a result already",
+                        where=block_path,
+                        fix="Each tool call gets exactly one result (rule R10).",
+                    ),
+                    path=block_path,
+                    turn_id=None,
+                )
+            counts[result.call_id] = 1
+
+
+def _check_blocks(turn: Turn, where: str) -> None:
+    allowed = _ALLOWED_BLOCKS[turn.role]
+    for i, block in enumerate(turn.blocks):
+        if not isinstance(block, allowed):
+            kinds = ", ".join(sorted({c.__name__ for c in allowed}))
+            raise RoleOrderError(
+                message(
+                    f"A {turn.role} turn cannot carry a {type(block).__name__}",
+                    where=f"{where}.blocks[{i}]",
+                    fix=f"A {turn.role} turn takes {kinds}.",
+                ),
+                path=f"{where}.blocks[{i}]",
+                turn_id=None,
+            )
+    if not turn.blocks and turn.role != "assistant":
+        raise RoleOrderError(
+            message(f"A {turn.role} turn needs at least one block", where=where),
+            path=where,
+            turn_id=None,
+        )
+
+
+def branch_heads(conversation: Conversation) -> Mapping[str, TurnId | None]:
+    """The branch heads as a plain mapping, sorted by name."""
+    return dict(sorted(conversation.heads.items()))

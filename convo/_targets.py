@@ -1,0 +1,148 @@
+"""Targets: what convo knows about one served model.
+
+A target says which wire format an endpoint speaks, which family made it (for
+reasoning provenance), how reasoning is requested, which request fields it
+accepts (Databricks answers unknown fields with 400), its prompt-cache rules,
+image and size limits, tool-message ordering, and whether signed reasoning
+must come back in tool loops. Built-in targets are registered by
+`convo.targets`; users register their own with `register_target`.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import attrs
+
+from convo.errors import UnknownTargetError, message
+
+__all__ = [
+    "CacheRules",
+    "Deprecation",
+    "ImageLimits",
+    "ReasoningRules",
+    "Target",
+    "get_target",
+    "register_target",
+    "registered_targets",
+]
+
+
+@attrs.frozen(kw_only=True)
+class ReasoningRules:
+    """How a target takes reasoning requests.
+
+    - `none`: no reasoning parameters at all;
+    - `budget`: `thinking: {type: enabled, budget_tokens}` (hybrid Claude);
+    - `adaptive`: `thinking: {type: adaptive}` plus an effort (newer Claude);
+    - `effort`: `reasoning_effort` with `efforts` as the allowed values.
+    """
+
+    style: Literal["none", "budget", "adaptive", "effort"] = "none"
+    efforts: tuple[str, ...] = ()
+    default_effort: str | None = None
+    min_budget: int = 1024
+    budget_warning_above: int | None = None
+    """Budgets above this work but "may vary" (the seed says 32K for Claude)."""
+    forbids_sampling_with_thinking: bool = False
+    """With thinking on: no temperature or top_k, top_p only in [0.95, 1] (R14)."""
+
+
+@attrs.frozen(kw_only=True)
+class CacheRules:
+    """Prompt caching: whether markers are taken, how many, and when they pay off."""
+
+    supported: bool = False
+    max_breakpoints: int = 4
+    min_cacheable_tokens: int = 1024
+    ttls: tuple[str, ...] = ("5m", "1h")
+
+
+@attrs.frozen(kw_only=True)
+class ImageLimits:
+    """Image limits of a target (rule R18)."""
+
+    supported: bool = True
+    max_base64_bytes: int = 5 * 1024 * 1024
+    max_side_px: int = 8000
+    max_images: int = 100
+
+
+@attrs.frozen(kw_only=True)
+class Deprecation:
+    """A retirement notice, warned about when the target is used."""
+
+    note: str
+
+
+@attrs.frozen(kw_only=True)
+class Target:
+    """One served model. See the module docstring for what each part governs."""
+
+    name: str
+    """The endpoint (model) name sent in `model` or the invocations URL."""
+    wire: Literal["chat", "anthropic"] = "chat"
+    provider: str = "openai"
+    family: str = "generic"
+    """Reasoning from one family is never sent to another (rule R4)."""
+    reasoning: ReasoningRules = ReasoningRules()
+    accepted_fields: frozenset[str] = frozenset()
+    """Top-level request fields the endpoint takes; anything else is refused (R16)."""
+    cache: CacheRules = CacheRules()
+    images: ImageLimits = ImageLimits()
+    max_request_bytes: int = 4 * 1024 * 1024
+    requires_signatures: bool = False
+    """Replayed reasoning must be signed by this family (Claude); unsigned is dropped."""
+    keeps_reasoning_in_context: bool = False
+    """The server keeps earlier reasoning and binds it to its prefix (R5)."""
+    reasoning_required_in_tool_loop: bool = False
+    """With thinking on, the assistant turn continuing a tool loop must keep its reasoning (R2)."""
+    tool_results_need_preceding_call: bool = False
+    """Each tool message must directly follow the assistant message with its call (R11)."""
+    rejects_empty_text: bool = False
+    """No empty or whitespace-only text blocks (Claude, R12)."""
+    supports_strict_tools: bool = False
+    echoes_tool_call_extras: bool = True
+    """Unknown fields on tool calls (thought signatures) are sent back (R17)."""
+    deprecation: Deprecation | None = None
+
+
+_REGISTRY: dict[str, Target] = {}
+
+
+def register_target(target: Target, *, replace: bool = False) -> Target:
+    """Register `target` under its name and return it.
+
+    Raises:
+        ValueError: the name is taken and `replace` is False.
+    """
+    if target.name in _REGISTRY and not replace and _REGISTRY[target.name] != target:
+        msg = message(
+            f"A different target named {target.name!r} is registered already",
+            fix="Pass replace=True to replace it.",
+        )
+        raise ValueError(msg)
+    _REGISTRY[target.name] = target
+    return target
+
+
+def get_target(name: str) -> Target:
+    """The registered target named `name`.
+
+    Raises:
+        UnknownTargetError: nothing is registered under that name.
+    """
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        known = ", ".join(sorted(_REGISTRY)) or "none"
+        msg = message(
+            f"No target named {name!r}",
+            fix=f"Registered targets: {known}. Register yours with register_target().",
+        )
+        raise UnknownTargetError(msg, key=name) from None
+
+
+def registered_targets() -> tuple[Target, ...]:
+    """Every registered target, sorted by name."""
+    return tuple(_REGISTRY[k] for k in sorted(_REGISTRY))

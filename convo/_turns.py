@@ -1,0 +1,263 @@
+"""Turns: one message of a conversation, with what matters for replaying it.
+
+A turn holds a role, its blocks and replay metadata (model, finish reason,
+usage, the digest of the request it was generated from). It holds no storage
+identity and no timestamp: its id is computed from its content and its parent
+(`convo._ids`), so the same turn in the same place always has the same id.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal, TypeAlias
+
+import attrs
+
+from convo._blocks import (
+    Block,
+    ImageBlock,
+    ReasoningBlock,
+    TextBlock,
+    ToolCallBlock,
+    ToolResultBlock,
+)
+from convo._json import JSON, JSONObject, check_text, json_object
+
+__all__ = [
+    "FinishReason",
+    "PartialTurn",
+    "Role",
+    "Turn",
+    "Usage",
+    "assistant",
+    "system",
+    "tool_results",
+    "user",
+]
+
+Role: TypeAlias = Literal["system", "user", "assistant", "tool"]
+ROLES: tuple[Role, ...] = ("system", "user", "assistant", "tool")
+
+
+class FinishReason(enum.Enum):
+    """Why the model stopped, normalised across providers (rule R19).
+
+    The raw provider value is kept beside it on the turn; a value convo does not
+    know becomes `UNKNOWN`, never `STOP`.
+    """
+
+    STOP = "stop"
+    LENGTH = "length"
+    TOOL_CALLS = "tool_calls"
+    CONTENT_FILTER = "content_filter"
+    PAUSE = "pause"
+    REFUSAL = "refusal"
+    CONTEXT_WINDOW_EXCEEDED = "context_window_exceeded"
+    UNKNOWN = "unknown"
+
+
+_FINISH_ALIASES: dict[str, FinishReason] = {
+    "stop": FinishReason.STOP,
+    "end_turn": FinishReason.STOP,
+    "stop_sequence": FinishReason.STOP,
+    "eos": FinishReason.STOP,
+    "length": FinishReason.LENGTH,
+    "max_tokens": FinishReason.LENGTH,
+    "tool_calls": FinishReason.TOOL_CALLS,
+    "tool_use": FinishReason.TOOL_CALLS,
+    "function_call": FinishReason.TOOL_CALLS,
+    "content_filter": FinishReason.CONTENT_FILTER,
+    "pause_turn": FinishReason.PAUSE,
+    "pause": FinishReason.PAUSE,
+    "refusal": FinishReason.REFUSAL,
+    "model_context_window_exceeded": FinishReason.CONTEXT_WINDOW_EXCEEDED,
+    "context_window_exceeded": FinishReason.CONTEXT_WINDOW_EXCEEDED,
+}
+
+
+def normalise_finish_reason(raw: str | None) -> FinishReason | None:
+    """Map a provider's finish or stop reason to `FinishReason` (None stays None)."""
+    if raw is None:
+        return None
+    return _FINISH_ALIASES.get(raw, FinishReason.UNKNOWN)
+
+
+def _count(
+    _instance: object, attribute: attrs.Attribute[Any], value: int | None
+) -> None:
+    if value is not None and (isinstance(value, bool) or value < 0):
+        msg = f"Usage.{attribute.name} must be a non-negative int or None (got {value!r})."
+        raise ValueError(msg)
+
+
+@attrs.frozen(kw_only=True)
+class Usage:
+    """Token counts reported for one answer; any may be absent."""
+
+    prompt_tokens: int | None = attrs.field(default=None, validator=_count)
+    completion_tokens: int | None = attrs.field(default=None, validator=_count)
+    total_tokens: int | None = attrs.field(default=None, validator=_count)
+    cache_read_tokens: int | None = attrs.field(default=None, validator=_count)
+    cache_write_tokens: int | None = attrs.field(default=None, validator=_count)
+    reasoning_tokens: int | None = attrs.field(default=None, validator=_count)
+
+
+def _blocks(items: Iterable[Block]) -> tuple[Block, ...]:
+    return tuple(items)
+
+
+def _metadata(value: Mapping[str, Any]) -> JSONObject:
+    return json_object(value, path="$.metadata")
+
+
+def _optional_text(path: str) -> Any:
+    def validate(_instance: object, _attribute: object, value: str | None) -> None:
+        if value is not None:
+            check_text(value, path=path)
+
+    return validate
+
+
+def _role(_instance: object, _attribute: object, value: str) -> None:
+    if value not in ROLES:
+        msg = f"Turn role must be one of {', '.join(ROLES)} (got {value!r})."
+        raise ValueError(msg)
+
+
+@attrs.frozen(kw_only=True)
+class Turn:
+    """One message: a role, its blocks, and replay metadata.
+
+    Turns are values: build a changed copy with `attrs.evolve(turn, ...)` or
+    `turn.with_blocks(...)`. Where a turn may stand is the graph's business
+    (`Conversation.append`).
+    """
+
+    role: Role = attrs.field(validator=_role)
+    blocks: tuple[Block, ...] = attrs.field(converter=_blocks)
+    model: str | None = attrs.field(default=None, validator=_optional_text("$.model"))
+    """The model that wrote an assistant turn, as the response named it."""
+    finish_reason: FinishReason | None = None
+    finish_reason_raw: str | None = attrs.field(
+        default=None, validator=_optional_text("$.finish_reason_raw")
+    )
+    """The provider's own value, e.g. `end_turn` or `model_context_window_exceeded`."""
+    usage: Usage | None = None
+    generated_from: str | None = attrs.field(
+        default=None, validator=_optional_text("$.generated_from")
+    )
+    """Digest of the request view this assistant turn answered (prefix binding, R5)."""
+    metadata: Mapping[str, JSON] = attrs.field(
+        factory=dict, converter=_metadata, hash=False
+    )
+    """Application data to replay with the turn; part of its identity."""
+    _memo: dict[str, Any] = attrs.field(
+        factory=dict, init=False, eq=False, hash=False, repr=False
+    )
+    """Encoded forms of this immutable turn, computed once (canonical, wire formats)."""
+
+    def with_blocks(self, blocks: Iterable[Block]) -> Turn:
+        """A copy of this turn with other blocks and the same metadata."""
+        return attrs.evolve(self, blocks=tuple(blocks))
+
+    def memo(self, key: str, build: Any) -> Any:
+        """Return `build()` computed once per turn and key (turns never change)."""
+        try:
+            return self._memo[key]
+        except KeyError:
+            value = self._memo[key] = build()
+            return value
+
+    @property
+    def text(self) -> str:
+        """The text of every text block, joined."""
+        return "".join(b.text for b in self.blocks if isinstance(b, TextBlock))
+
+    @property
+    def reasoning(self) -> tuple[ReasoningBlock, ...]:
+        """The reasoning blocks, in order."""
+        return tuple(b for b in self.blocks if isinstance(b, ReasoningBlock))
+
+    @property
+    def tool_calls(self) -> tuple[ToolCallBlock, ...]:
+        """The tool call blocks, in order."""
+        return tuple(b for b in self.blocks if isinstance(b, ToolCallBlock))
+
+    @property
+    def tool_results(self) -> tuple[ToolResultBlock, ...]:
+        """The tool result blocks, in order."""
+        return tuple(b for b in self.blocks if isinstance(b, ToolResultBlock))
+
+    @property
+    def is_genuine_user(self) -> bool:
+        """A user turn that is not only tool results (the start of an exchange)."""
+        return self.role == "user" and not all(
+            isinstance(b, ToolResultBlock) for b in self.blocks
+        )
+
+
+@attrs.frozen(kw_only=True)
+class PartialTurn:
+    """What arrived of an answer that never finished. It is not a `Turn`.
+
+    A partial turn cannot be appended to a conversation by mistake: the graph
+    takes only `Turn`. Call `salvage()` to keep what arrived as an explicit,
+    flagged turn, if the application wants that.
+    """
+
+    turn: Turn
+    """The blocks that arrived complete, plus the text of any block cut short."""
+    missing: tuple[str, ...]
+    """What never arrived, e.g. `finish_reason`, `tool_call:toolu_1 arguments`."""
+
+    def salvage(self) -> Turn:
+        """The received content as a turn flagged `metadata["convo.partial"] = True`.
+
+        Tool calls whose arguments were cut off are left out: they must never run.
+        """
+        cut = {
+            m.split(":", 1)[1].split()[0]
+            for m in self.missing
+            if m.startswith("tool_call:")
+        }
+        blocks = tuple(
+            b
+            for b in self.turn.blocks
+            if not (isinstance(b, ToolCallBlock) and b.id in cut)
+        )
+        metadata = dict(self.turn.metadata)
+        metadata["convo.partial"] = True
+        metadata["convo.missing"] = list(self.missing)
+        return attrs.evolve(self.turn, blocks=blocks, metadata=metadata)
+
+
+def _content(content: str | Block | Iterable[Block]) -> tuple[Block, ...]:
+    if isinstance(content, str):
+        return (TextBlock(text=content),)
+    if isinstance(
+        content,
+        TextBlock | ReasoningBlock | ImageBlock | ToolCallBlock | ToolResultBlock,
+    ):
+        return (content,)
+    return tuple(content)
+
+
+def system(content: str | Block | Iterable[Block]) -> Turn:
+    """A system turn from text or blocks."""
+    return Turn(role="system", blocks=_content(content))
+
+
+def user(content: str | Block | Iterable[Block]) -> Turn:
+    """A user turn from text or blocks."""
+    return Turn(role="user", blocks=_content(content))
+
+
+def assistant(content: str | Block | Iterable[Block], **replay: Any) -> Turn:
+    """An assistant turn from text or blocks; `replay` sets model, usage, ..."""
+    return Turn(role="assistant", blocks=_content(content), **replay)
+
+
+def tool_results(*results: ToolResultBlock) -> Turn:
+    """A tool turn carrying one or more results, in order."""
+    return Turn(role="tool", blocks=results)

@@ -1,0 +1,359 @@
+"""Every error convo raises, as one tree rooted at `ConvoError`.
+
+```text
+ConvoError
+├── InvalidContentError(ConvoError, ValueError)   .path .received  — a value refused at construction
+│   ├── InvalidTextError                                           — NUL or a lone surrogate
+│   ├── InvalidImageError                                          — URL, media type, base64, size
+│   └── ToolArgumentsError                                         — arguments are not valid JSON
+├── InvalidConversationError(ConvoError, ValueError) .path .turn_id — a graph invariant is broken
+│   ├── ToolPairingError                                           — a result answers no open call
+│   └── RoleOrderError                                             — a turn cannot follow its parent
+├── LookupFailedError(ConvoError, LookupError)      .key
+│   ├── UnknownBranchError                                         — no branch of that name
+│   ├── UnknownTurnError                                           — no turn with that id here
+│   └── UnknownTargetError                                         — no target registered by that name
+├── PolicyError(ConvoError)                         .policy .path   — a policy cannot produce a valid view
+│   └── PrefixChangedError                                         — strict mode: signed reasoning lost its prefix
+├── RequestRejectedError(ConvoError, ValueError)    .rule .target .path — the target would answer 400
+│   └── PayloadTooLargeError                                       — a size limit of the target
+├── WireError(ConvoError)
+│   └── DecodeError(WireError, ValueError)          .path .errors
+│       ├── UnknownBlockTypeError                   .tag .allowed
+│       └── UnsupportedVersionError                 .version .supported
+├── StoreError(ConvoError)
+│   ├── NotFoundError(StoreError, LookupError)      .kind .key     — missing, or another tenant's
+│   ├── ConflictError(StoreError)                   .expected .actual — a stale writer, nothing written
+│   ├── StoreBusyError(StoreError)                                 — the database stayed locked
+│   ├── CorruptRecordError(StoreError)              .table .key    — a stored row is not convo's
+│   └── SchemaOutOfDateError(StoreError)            .current .head — names the upgrade command
+└── APIError(ConvoError)                            .request_id .attempts
+    ├── APIConnectionError                                         — no response at all
+    │   └── APITimeoutError                                        — deadline, read or idle timeout
+    ├── APIStatusError                              .status_code .error_code .body_excerpt
+    │   ├── BadRequestError (400)
+    │   ├── AuthenticationError (401)
+    │   ├── PermissionDeniedError (403)
+    │   ├── EndpointNotFoundError (404)
+    │   ├── RateLimitError (429)                    .retry_after
+    │   └── ServerError (5xx, 529)
+    ├── StreamError                                 .partial .error_type — an error after the stream began
+    │   └── StreamInterruptedError                                  — the stream ended without its finish
+    ├── ResponseTooLargeError                       .limit
+    └── UnexpectedRedirectError                     .location
+```
+
+Messages say what is wrong, then where (a path such as `$.turns[3].blocks[0]`),
+then what was received, then the fix. Every detail is also an attribute, and
+every error survives `pickle` (they cross process boundaries in backends).
+Nothing secret is ever put into a message: callers pass content excerpts
+through `excerpt()`, which bounds them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConflictError",
+    "ConvoError",
+    "CorruptRecordError",
+    "DecodeError",
+    "EndpointNotFoundError",
+    "InvalidContentError",
+    "InvalidConversationError",
+    "InvalidImageError",
+    "InvalidTextError",
+    "LookupFailedError",
+    "NotFoundError",
+    "PayloadTooLargeError",
+    "PermissionDeniedError",
+    "PolicyError",
+    "PrefixChangedError",
+    "RateLimitError",
+    "RequestRejectedError",
+    "ResponseTooLargeError",
+    "RoleOrderError",
+    "SchemaOutOfDateError",
+    "ServerError",
+    "StoreBusyError",
+    "StoreError",
+    "StreamError",
+    "StreamInterruptedError",
+    "ToolArgumentsError",
+    "ToolPairingError",
+    "UnexpectedRedirectError",
+    "UnknownBlockTypeError",
+    "UnknownBranchError",
+    "UnknownTargetError",
+    "UnknownTurnError",
+    "UnsupportedVersionError",
+    "WireError",
+    "excerpt",
+    "message",
+]
+
+_EXCERPT = 200
+
+
+def excerpt(value: object, *, limit: int = _EXCERPT) -> str:
+    """The `repr` of a received value, cut to `limit` characters for a message."""
+    text = value if isinstance(value, str) and value.startswith("<") else repr(value)
+    if len(text) > limit:
+        return f"{text[:limit]}… ({len(text)} characters)"
+    return text
+
+
+def message(
+    what: str,
+    *,
+    where: str | None = None,
+    received: object = ...,
+    fix: str | None = None,
+) -> str:
+    """Build an error message in the house order: what, where, received, fix."""
+    parts = [what]
+    if where:
+        parts.append(f"at {where}")
+    text = " ".join(parts)
+    if received is not ...:
+        text += f" (got {excerpt(received)})"
+    text += "."
+    if fix:
+        text += f" {fix}"
+    return text
+
+
+def _rebuild(cls: type[ConvoError], text: str, details: dict[str, Any]) -> ConvoError:
+    return cls(text, **details)
+
+
+class ConvoError(Exception):
+    """The root of every error convo raises."""
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+        for key, value in details.items():
+            setattr(self, key, value)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), self.message, self.details))
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InvalidContentError(ConvoError, ValueError):
+    """A block or turn was built from a value convo refuses to hold."""
+
+    path: str | None
+    received: object
+
+
+class InvalidTextError(InvalidContentError):
+    """Text holds a NUL or a lone surrogate, which no database stores identically."""
+
+
+class InvalidImageError(InvalidContentError):
+    """An image is a URL, not base64, of an unknown media type, or too large."""
+
+
+class ToolArgumentsError(InvalidContentError):
+    """A tool call's arguments are not the JSON object they claim to be."""
+
+
+class InvalidConversationError(ConvoError, ValueError):
+    """Appending a turn would break a structural invariant of the graph."""
+
+    path: str | None
+    turn_id: str | None
+
+
+class ToolPairingError(InvalidConversationError):
+    """A tool result answers no open call of the assistant turn before it."""
+
+
+class RoleOrderError(InvalidConversationError):
+    """A turn's role, or a block's kind, cannot stand where it was put."""
+
+
+class LookupFailedError(ConvoError, LookupError):
+    """A name or id was looked up in a value that does not hold it."""
+
+    key: str
+
+
+class UnknownBranchError(LookupFailedError):
+    """No branch of that name exists in the conversation."""
+
+
+class UnknownTurnError(LookupFailedError):
+    """No turn with that id exists in the conversation."""
+
+
+class UnknownTargetError(LookupFailedError):
+    """No target is registered under that name."""
+
+
+class PolicyError(ConvoError):
+    """A policy cannot turn its input view into a valid output view."""
+
+    policy: str
+    path: str | None
+
+
+class PrefixChangedError(PolicyError):
+    """Strict mode: a kept signed reasoning block's prefix has changed since it was generated."""
+
+
+class RequestRejectedError(ConvoError, ValueError):
+    """The request breaks a rule of its target, which would answer it with a 400."""
+
+    rule: str
+    target: str
+    path: str | None
+
+
+class PayloadTooLargeError(RequestRejectedError):
+    """An image or the whole request is over a limit of the target."""
+
+
+class WireError(ConvoError):
+    """A wire format could not encode or decode a value."""
+
+
+class DecodeError(WireError, ValueError):
+    """A document does not have the shape its format requires."""
+
+    path: str | None
+    errors: tuple[str, ...]
+
+
+class UnknownBlockTypeError(DecodeError):
+    """A block carries a `type` tag the format does not know."""
+
+    tag: str
+    allowed: tuple[str, ...]
+
+
+class UnsupportedVersionError(DecodeError):
+    """A canonical document was written by a newer convo than this one."""
+
+    version: object
+    supported: tuple[int, ...]
+
+
+class StoreError(ConvoError):
+    """The store could not carry out an operation."""
+
+
+class NotFoundError(StoreError, LookupError):
+    """No such conversation, branch or turn for this tenant (another tenant's looks the same)."""
+
+    kind: str
+    key: str
+
+
+class ConflictError(StoreError):
+    """A branch head moved since the writer read it; nothing was written."""
+
+    expected: str | None
+    actual: str | None
+
+
+class StoreBusyError(StoreError):
+    """The database stayed locked past the busy timeout; retrying later may succeed."""
+
+
+class CorruptRecordError(StoreError):
+    """A stored row does not decode as convo data; nothing was substituted for it."""
+
+    table: str
+    key: str
+
+
+class SchemaOutOfDateError(StoreError):
+    """The database schema is older (or newer) than this convo; the message names the upgrade."""
+
+    current: str | None
+    head: str
+
+
+class APIError(ConvoError):
+    """Sending a request to a serving endpoint failed."""
+
+    request_id: str | None
+    attempts: int
+
+
+class APIConnectionError(APIError):
+    """No response arrived: the connection failed or dropped before headers."""
+
+
+class APITimeoutError(APIConnectionError):
+    """The total deadline, a read timeout or the stream's idle timeout passed."""
+
+
+class APIStatusError(APIError):
+    """The endpoint answered with an error status."""
+
+    status_code: int
+    error_code: str | None
+    body_excerpt: str
+
+
+class BadRequestError(APIStatusError):
+    """The endpoint answered 400 (or 422): the request itself is wrong."""
+
+
+class AuthenticationError(APIStatusError):
+    """The endpoint answered 401: the token is missing, wrong or expired."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """The endpoint answered 403: the token may not use this endpoint."""
+
+
+class EndpointNotFoundError(APIStatusError):
+    """The endpoint answered 404: no serving endpoint of that name."""
+
+
+class RateLimitError(APIStatusError):
+    """The endpoint answered 429; `retry_after` holds its hint in seconds, if any."""
+
+    retry_after: float | None
+
+
+class ServerError(APIStatusError):
+    """The endpoint answered 5xx or 529: its side failed or is overloaded."""
+
+
+class StreamError(APIError):
+    """A stream carried an error after it began; `partial` holds what arrived."""
+
+    partial: object
+    error_type: str | None
+
+
+class StreamInterruptedError(StreamError):
+    """The stream ended, or the connection dropped, before its finish."""
+
+
+class ResponseTooLargeError(APIError):
+    """The response passed a size cap (decompressed bytes, line length or events)."""
+
+    limit: int
+
+
+class UnexpectedRedirectError(APIError):
+    """The endpoint answered with a redirect, which convo never follows with credentials."""
+
+    location: str | None

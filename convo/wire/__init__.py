@@ -1,0 +1,1 @@
+"""Wire formats: `convo.wire.canonical`, `convo.wire.chat`, `convo.wire.anthropic`."""

@@ -1,0 +1,212 @@
+"""Rules every convo converter shares, and cattrs errors turned into convo's.
+
+- bytes are standard base64 text;
+- `FinishReason` is its value;
+- `extra` and `metadata` mappings pass through the value class's own validation;
+- a block union dispatches on its `type` tag and an unknown tag raises
+  `UnknownBlockTypeError` naming the tag, the allowed tags and the path.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import attrs
+import cattrs
+from cattrs.errors import (
+    ClassValidationError,
+    ForbiddenExtraKeysError,
+    IterableValidationError,
+)
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+
+from convo.errors import (
+    ConvoError,
+    DecodeError,
+    InvalidContentError,
+    UnknownBlockTypeError,
+    message,
+)
+
+__all__ = [
+    "configure_base",
+    "decode_errors",
+    "register_tagged_union",
+]
+
+
+def _structure_bytes(value: object, _type: object) -> bytes:
+    if not isinstance(value, str):
+        msg = f"expected base64 text, got {type(value).__name__}"
+        raise TypeError(msg)
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        msg = "invalid base64"
+        raise ValueError(msg) from None
+
+
+def _passthrough(value: object, _type: object) -> object:
+    if not isinstance(value, Mapping):
+        msg = f"expected an object, got {type(value).__name__}"
+        raise TypeError(msg)
+    return value
+
+
+def configure_base(converter: cattrs.Converter, classes: tuple[type, ...]) -> None:
+    """Register the shared rules, and per-class hooks that always emit `type`."""
+    converter.register_unstructure_hook(
+        bytes, lambda b: base64.b64encode(b).decode("ascii")
+    )
+    converter.register_structure_hook(bytes, _structure_bytes)
+    for cls in classes:
+        names = {a.name for a in attrs.fields(cls)}
+        unstruct: dict[str, Any] = {}
+        struct: dict[str, Any] = {}
+        if "type" in names:
+            unstruct["type"] = override(omit_if_default=False)
+        for mapping_field in ("extra", "metadata"):
+            if mapping_field in names:
+                unstruct[mapping_field] = override(unstruct_hook=dict)
+                struct[mapping_field] = override(struct_hook=_passthrough)
+        converter.register_unstructure_hook(
+            cls,
+            make_dict_unstructure_fn(
+                cls,
+                converter,
+                _cattrs_omit_if_default=converter.omit_if_default,
+                **unstruct,
+            ),
+        )
+        converter.register_structure_hook(
+            cls,
+            make_dict_structure_fn(
+                cls,
+                converter,
+                _cattrs_forbid_extra_keys=converter.forbid_extra_keys,
+                _cattrs_detailed_validation=converter.detailed_validation,
+                **struct,
+            ),
+        )
+
+
+def register_tagged_union(
+    converter: cattrs.Converter,
+    union: Any,
+    members: Mapping[str, type],
+    *,
+    what: str,
+) -> None:
+    """Structure `union` by its `type` tag; unknown tags raise `UnknownBlockTypeError`."""
+    allowed = tuple(members)
+
+    def structure(value: object, _type: object) -> object:
+        if not isinstance(value, Mapping):
+            msg = f"expected a {what} object, got {type(value).__name__}"
+            raise TypeError(msg)
+        tag = value.get("type")
+        cls = members.get(tag) if isinstance(tag, str) else None
+        if cls is None:
+            raise UnknownBlockTypeError(
+                message(
+                    f"Unknown {what} type {tag!r}",
+                    fix=f"Use one of: {', '.join(allowed)}.",
+                ),
+                tag=tag,
+                allowed=allowed,
+                path=None,
+                errors=(),
+            )
+        return converter.structure(value, cls)
+
+    converter.register_structure_hook(union, structure)
+    converter.register_unstructure_hook(
+        union, lambda v: converter.unstructure(v, unstructure_as=type(v))
+    )
+
+
+def _walk(exc: BaseException, path: str, out: list[tuple[str, BaseException]]) -> None:
+    if isinstance(exc, ClassValidationError | IterableValidationError):
+        with_notes, others = exc.group_exceptions()
+        for inner, note in with_notes:
+            name = getattr(note, "name", None)
+            index = getattr(note, "index", None)
+            if name is not None:
+                sub = f"{path}.{name}"
+            elif isinstance(index, int):
+                sub = f"{path}[{index}]"
+            else:
+                sub = f"{path}[{index!r}]"
+            _walk(inner, sub, out)
+        for inner in others:
+            _walk(inner, path, out)
+    elif isinstance(exc, ExceptionGroup):
+        for inner in exc.exceptions:
+            _walk(inner, path, out)
+    else:
+        out.append((path, exc))
+
+
+def _describe(path: str, exc: BaseException) -> str:
+    if isinstance(exc, ForbiddenExtraKeysError):
+        return f"unknown keys {sorted(exc.extra_fields)} @ {path}"
+    if isinstance(exc, KeyError):
+        return f"required field missing @ {path}"
+    if isinstance(exc, ConvoError):
+        return f"{exc.message} @ {path}"
+    return f"{exc} @ {path}"
+
+
+def decode_errors(
+    exc: BaseException, *, root: str, what: str, received: object
+) -> DecodeError:
+    """Turn a cattrs failure into one `DecodeError` (or `UnknownBlockTypeError`) with paths."""
+    leaves: list[tuple[str, BaseException]] = []
+    _walk(exc, root, leaves)
+    errors = tuple(_describe(p, e) for p, e in leaves)
+    first_path = leaves[0][0] if leaves else root
+    for path, leaf in leaves:
+        if isinstance(leaf, UnknownBlockTypeError):
+            return UnknownBlockTypeError(
+                message(
+                    f"Unknown block type {leaf.tag!r}",
+                    where=path,
+                    fix=f"Use one of: {', '.join(leaf.allowed)}.",
+                ),
+                tag=leaf.tag,
+                allowed=leaf.allowed,
+                path=path,
+                errors=errors,
+            )
+    detail = "; ".join(errors[:5]) + (
+        f"; and {len(errors) - 5} more" if len(errors) > 5 else ""
+    )
+    kind = (
+        "invalid content"
+        if any(isinstance(e, InvalidContentError) for _, e in leaves)
+        else "shape"
+    )
+    return DecodeError(
+        message(
+            f"{what} does not decode ({kind}): {detail}",
+            where=first_path,
+            received=received,
+        ),
+        path=first_path,
+        errors=errors,
+    )
+
+
+def guarded(fn: Callable[[], Any], *, root: str, what: str, received: object) -> Any:
+    """Run a structuring call and turn any failure into a convo `DecodeError`."""
+    try:
+        return fn()
+    except DecodeError:
+        raise
+    except (ClassValidationError, IterableValidationError, ExceptionGroup) as exc:
+        raise decode_errors(exc, root=root, what=what, received=received) from exc
+    except (ConvoError, KeyError, TypeError, ValueError, RecursionError) as exc:
+        raise decode_errors(exc, root=root, what=what, received=received) from exc
