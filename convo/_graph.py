@@ -391,7 +391,7 @@ class Conversation:
                 message(
                     "A system turn can only be the first turn of a conversation",
                     where=where,
-                    received=f"after a {parent_node.turn.role} turn",
+                    received=f"after {_a(parent_node.turn.role)} turn",
                     fix="Start a new branch with fork(name, at=None) to change the system "
                     "prompt, or send instructions as a user turn.",
                 ),
@@ -432,7 +432,7 @@ class Conversation:
                     "A tool turn must follow the assistant turn whose tool calls it answers",
                     where=where,
                     received="after "
-                    + ("nothing" if parent is None else f"a {parent.turn.role} turn"),
+                    + ("nothing" if parent is None else f"{_a(parent.turn.role)} turn"),
                     fix="Append tool results right after the assistant turn that made the calls.",
                 ),
                 path=where,
@@ -470,6 +470,11 @@ class Conversation:
             counts[result.call_id] = 1
 
 
+def _a(role: str) -> str:
+    """`role` with its indefinite article: "a user", "an assistant"."""
+    return f"an {role}" if role == "assistant" else f"a {role}"
+
+
 def _check_blocks(turn: Turn, where: str) -> None:
     allowed = _ALLOWED_BLOCKS[turn.role]
     for i, block in enumerate(turn.blocks):
@@ -477,16 +482,19 @@ def _check_blocks(turn: Turn, where: str) -> None:
             kinds = ", ".join(sorted({c.__name__ for c in allowed}))
             raise RoleOrderError(
                 message(
-                    f"A {turn.role} turn cannot carry a {type(block).__name__}",
+                    f"{_a(turn.role).capitalize()} turn cannot carry a {type(block).__name__}",
                     where=f"{where}.blocks[{i}]",
-                    fix=f"A {turn.role} turn takes {kinds}.",
+                    fix=f"{_a(turn.role).capitalize()} turn takes {kinds}.",
                 ),
                 path=f"{where}.blocks[{i}]",
                 turn_id=None,
             )
     if not turn.blocks and turn.role != "assistant":
         raise RoleOrderError(
-            message(f"A {turn.role} turn needs at least one block", where=where),
+            message(
+                f"{_a(turn.role).capitalize()} turn needs at least one block",
+                where=where,
+            ),
             path=where,
             turn_id=None,
         )

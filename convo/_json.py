@@ -127,6 +127,8 @@ def _copy(value: object, path: str, depth: int) -> JSON:
 
 def json_object(value: Mapping[str, Any], *, path: str = "$") -> JSONObject:
     """A deep, validated copy of a JSON object, so no caller can alias it."""
+    if not value and isinstance(value, Mapping):
+        return {}  # the common case (no extra, no metadata), taken often: keep it cheap
     copied = _copy(value, path, 0)
     assert isinstance(copied, dict)  # noqa: S101 - a Mapping copies to a dict
     return copied

@@ -10,6 +10,7 @@ must come back in tool loops. Built-in targets are registered by
 
 from __future__ import annotations
 
+import warnings
 from typing import Literal
 
 import attrs
@@ -22,6 +23,7 @@ __all__ = [
     "ImageLimits",
     "ReasoningRules",
     "Target",
+    "TargetDeprecationWarning",
     "get_target",
     "register_target",
     "registered_targets",
@@ -68,11 +70,35 @@ class ImageLimits:
     max_images: int = 100
 
 
+class TargetDeprecationWarning(DeprecationWarning):
+    """A built-in or registered target is retiring; the message gives the dates."""
+
+
 @attrs.frozen(kw_only=True)
 class Deprecation:
     """A retirement notice, warned about when the target is used."""
 
     note: str
+    pay_per_token_retirement: str | None = None
+    """ISO date from which pay-per-token workloads are retired, if announced."""
+    provisioned_throughput_retirement: str | None = None
+    """ISO date from which provisioned-throughput workloads are retired, if announced."""
+
+    def warn(self, target_name: str, *, stacklevel: int = 3) -> None:
+        """Emit a `TargetDeprecationWarning` naming the target and the dates."""
+        dates = []
+        if self.pay_per_token_retirement:
+            dates.append(f"pay-per-token from {self.pay_per_token_retirement}")
+        if self.provisioned_throughput_retirement:
+            dates.append(
+                f"provisioned throughput from {self.provisioned_throughput_retirement}"
+            )
+        when = f" (retired: {'; '.join(dates)})" if dates else ""
+        warnings.warn(
+            f"Target {target_name!r} is deprecated{when}. {self.note}",
+            TargetDeprecationWarning,
+            stacklevel=stacklevel,
+        )
 
 
 @attrs.frozen(kw_only=True)
@@ -105,6 +131,14 @@ class Target:
     echoes_tool_call_extras: bool = True
     """Unknown fields on tool calls (thought signatures) are sent back (R17)."""
     deprecation: Deprecation | None = None
+    rejected_fields: frozenset[str] = frozenset()
+    """Top-level fields the endpoint answers with 400 even when passed through
+    `RequestParams.extra` (R16), e.g. `parallel_tool_calls` on Claude."""
+    rejected_message_fields: frozenset[str] = frozenset()
+    """Message-level fields the endpoint rejects (`name` on Databricks, R16); the
+    chat encoder leaves them out of every message it builds."""
+    empty_assistant_content: Literal["omit", "null"] = "omit"
+    """How an assistant message with tool calls and no content is sent (R12)."""
 
 
 _REGISTRY: dict[str, Target] = {}

@@ -123,9 +123,17 @@ def register_tagged_union(
         return converter.structure(value, cls)
 
     converter.register_structure_hook(union, structure)
-    converter.register_unstructure_hook(
-        union, lambda v: converter.unstructure(v, unstructure_as=type(v))
-    )
+    hooks: dict[type, Callable[[Any], Any]] = {}
+
+    def unstructure(value: Any) -> Any:
+        # Look each member's hook up once (on first use, after configuration).
+        cls = type(value)
+        hook = hooks.get(cls)
+        if hook is None:
+            hook = hooks[cls] = converter.get_unstructure_hook(cls)
+        return hook(value)
+
+    converter.register_unstructure_hook(union, unstructure)
 
 
 def _walk(exc: BaseException, path: str, out: list[tuple[str, BaseException]]) -> None:
@@ -160,12 +168,26 @@ def _describe(path: str, exc: BaseException) -> str:
     return f"{exc} @ {path}"
 
 
+def _leaf_path(path: str, exc: BaseException) -> str:
+    """Extend `path` with a value error's own relative path (`$.text` -> `<path>.text`)."""
+    inner = getattr(exc, "path", None)
+    if (
+        isinstance(exc, InvalidContentError)
+        and isinstance(inner, str)
+        and inner.startswith("$")
+        and not path.endswith(inner[1:])
+    ):
+        return path + inner[1:]
+    return path
+
+
 def decode_errors(
     exc: BaseException, *, root: str, what: str, received: object
 ) -> DecodeError:
     """Turn a cattrs failure into one `DecodeError` (or `UnknownBlockTypeError`) with paths."""
     leaves: list[tuple[str, BaseException]] = []
     _walk(exc, root, leaves)
+    leaves = [(_leaf_path(p, e), e) for p, e in leaves]
     errors = tuple(_describe(p, e) for p, e in leaves)
     first_path = leaves[0][0] if leaves else root
     for path, leaf in leaves:

@@ -20,7 +20,7 @@ import immutables
 
 from convo._blocks import Block
 from convo._graph import Conversation
-from convo._ids import is_turn_id
+from convo._ids import TurnId, is_turn_id
 from convo._json import JSONObject, canonical_bytes
 from convo._turns import Turn
 from convo.errors import (
@@ -157,7 +157,7 @@ def _envelope(data: bytes | str, kind: str) -> Any:
             errors=("not a convo document @ $",),
         )
     version = document["convo"]
-    if version not in SUPPORTED_VERSIONS or isinstance(version, bool):
+    if type(version) is not int or version not in SUPPORTED_VERSIONS:
         raise UnsupportedVersionError(
             message(
                 "Canonical format version is not supported by this convo",
@@ -228,15 +228,22 @@ def loads_conversation(data: bytes | str) -> Conversation:
                 "A turn entry needs exactly id, parent, turn", where, entry
             )
         parent = entry["parent"]
-        if parent is not None and parent not in conversation.nodes:
+        if parent is not None and (
+            not isinstance(parent, str) or parent not in conversation.nodes
+        ):
             raise _shape_error(
                 "A turn's parent must be listed before it", f"{where}.parent", parent
             )
         turn = decode_turn(entry["turn"], path=f"{where}.turn")
+        size = len(conversation.nodes)
         try:
-            conversation, turn_id = conversation.attach(turn, parent=parent)
+            conversation, turn_id = conversation.attach(
+                turn, parent=TurnId(parent) if parent else None
+            )
         except InvalidConversationError as exc:
             raise _shape_error(exc.message, where, entry["id"]) from exc
+        if len(conversation.nodes) == size:
+            raise _shape_error("A turn is listed twice", f"{where}.id", entry["id"])
         if entry["id"] != turn_id:
             raise _shape_error(
                 f"Turn id does not match its content (expected {turn_id})",

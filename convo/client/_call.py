@@ -1,0 +1,456 @@
+"""One logical request, sans I/O: attempts, the deadline, errors, and the stream fold.
+
+`Settings` is a client's resolved configuration. A `Call` is created per
+`send`/`stream`; the sync and async shells ask it for each attempt's request,
+hand it each response (head, then bytes) and ask it what to do after a
+failure: it returns the seconds to wait or raises the error to surface.
+`StreamFold` turns a response's raw bytes into stream events (bounded
+decompression, SSE framing, the wire format's assembler).
+
+Invariants: the shells hold no policy of their own; every error leaving a
+`Call` is a `convo.errors` class carrying the request id and attempt count;
+a stream is retried only while no event has been delivered.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random as _random
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import attrs
+import httpx
+
+from convo._events import Finished, StreamEvent
+from convo._targets import Target
+from convo._turns import PartialTurn, Turn
+from convo.client._core import (
+    GiveUp,
+    Response,
+    RetryConfig,
+    attempt_timeout,
+    build_request,
+    endpoint_url,
+    kept_headers,
+    load_body,
+    parse_retry_after,
+    redirect_error,
+    request_id_of,
+    retry_decision,
+    strip_query,
+    timeout_error,
+)
+from convo.client._protocol import Assembler, WireFormat
+from convo.client._sse import BodyDecoder, SSEParser
+from convo.errors import (
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    ConvoError,
+    DecodeError,
+    StreamError,
+    StreamInterruptedError,
+    message,
+)
+
+__all__ = ["Call", "Settings", "StreamFold", "default_wire", "logger", "prefetched"]
+
+logger = logging.getLogger("convo.client")
+
+_NOT_RETRYABLE_STREAM_ERRORS = frozenset(
+    {
+        "invalid_request_error",
+        "authentication_error",
+        "permission_error",
+        "not_found_error",
+        "request_too_large",
+        "BAD_REQUEST",
+        "INVALID_PARAMETER_VALUE",
+    }
+)
+
+
+@attrs.frozen(kw_only=True)
+class Settings:
+    """A client's resolved configuration (no credentials: those live in `auth`)."""
+
+    host: str | None
+    base_url: str | None
+    retry: RetryConfig
+    timeout: httpx.Timeout
+    idle_timeout: float
+    deadline: float | None
+    max_response_bytes: int
+    max_line_bytes: int
+    max_events: int
+    headers: Mapping[str, str] = attrs.field(repr=False)
+    secrets: tuple[str, ...] = attrs.field(repr=False)
+
+
+def default_wire(target: Target) -> WireFormat:
+    """`convo.wire.anthropic` for an Anthropic-wire target, else `convo.wire.chat`."""
+    if target.wire == "anthropic":
+        import convo.wire.anthropic as wire
+
+        return wire
+    import convo.wire.chat as chat
+
+    return chat
+
+
+def prefetched(response: httpx.Response) -> bytes | None:
+    """The body of a response httpx already read (in-memory test responses), else None.
+
+    Such a body is already decoded, so it is read as identity-encoded.
+    """
+    if not response.is_stream_consumed:
+        return None
+    try:
+        return response.content
+    except httpx.ResponseNotRead:
+        return None
+
+
+def _encoding(response: httpx.Response) -> str | None:
+    if prefetched(response) is not None:
+        return None
+    return response.headers.get("content-encoding")
+
+
+def _with(error: ConvoError, **details: Any) -> ConvoError:
+    """A copy of `error` with more details (same class and message)."""
+    copy = type(error)(error.message, **{**error.details, **details})
+    copy.__cause__ = error.__cause__
+    copy.__traceback__ = error.__traceback__
+    return copy
+
+
+class StreamFold:
+    """Raw response bytes in, stream events out, then the final `Finished`."""
+
+    def __init__(
+        self,
+        *,
+        assembler: Assembler,
+        settings: Settings,
+        encoding: str | None,
+        request_id: str | None,
+        attempts: int,
+    ) -> None:
+        self._assembler = assembler
+        self._decoder = BodyDecoder(encoding, max_bytes=settings.max_response_bytes)
+        self._sse = SSEParser(
+            max_line_bytes=settings.max_line_bytes, max_events=settings.max_events
+        )
+        self._ids = {"request_id": request_id, "attempts": attempts}
+        self.done = False
+        """`[DONE]` arrived; nothing after it is read."""
+        self.terminal: Finished | None = None
+        self.delivered = False
+        """At least one event was handed to the caller (no retry after this)."""
+
+    def feed(self, raw: bytes) -> list[StreamEvent]:
+        """Events completed by `raw` (still compressed, split anywhere)."""
+        try:
+            return self._feed(self._decoder.decode(raw))
+        except ConvoError as exc:
+            raise _with(exc, **self._ids) from exc.__cause__
+
+    def _feed(self, pieces: list[bytes]) -> list[StreamEvent]:
+        out: list[StreamEvent] = []
+        for piece in pieces:
+            for event in self._sse.feed(piece):
+                if self.done:
+                    break
+                if event.data.strip() == "[DONE]":
+                    self.done = True
+                    break
+                try:
+                    chunk = json.loads(event.data)
+                except (ValueError, RecursionError):
+                    what = "A stream event is not JSON"
+                    raise DecodeError(
+                        message(what, where="$", received=event.data),
+                        path="$",
+                        errors=(f"{what} @ $",),
+                    ) from None
+                if isinstance(chunk, dict) and "type" not in chunk and event.event:
+                    chunk["type"] = event.event
+                for item in self._assembler.feed_chunk(chunk):
+                    if isinstance(item, Finished):
+                        self.terminal = item
+                    else:
+                        out.append(item)
+        if out:
+            self.delivered = True
+        return out
+
+    def partial(self) -> PartialTurn | None:
+        """What arrived so far, as a `PartialTurn` (None if it does not decode)."""
+        try:
+            result = self._assembler.finish()
+        except ConvoError:
+            return None
+        if isinstance(result, Turn):
+            return PartialTurn(turn=result, missing=("end of stream",))
+        return result
+
+    def end(self) -> Finished:
+        """The `Finished` event after EOF or `[DONE]`.
+
+        Raises:
+            StreamInterruptedError: the stream ended before its finish.
+        """
+        try:
+            if not self.done:
+                self._feed(self._decoder.flush())
+            result = self._assembler.finish()
+        except ConvoError as exc:
+            raise _with(exc, **self._ids) from exc.__cause__
+        if isinstance(result, Turn):
+            return Finished(finish_reason=result.finish_reason, turn=result)
+        if self.done or self.terminal is not None:
+            return Finished(finish_reason=None, partial=result)
+        raise StreamInterruptedError(
+            message(
+                "The stream ended before its finish",
+                received=f"<missing: {', '.join(result.missing)}>",
+                fix="Retry the request; what arrived is in .partial and must not "
+                "be stored as a complete answer.",
+            ),
+            partial=result,
+            error_type="incomplete_stream",
+            **self._ids,
+        )
+
+    def interrupted(self, error: APIError) -> APIError:
+        """`error` (a drop or a timeout after delivery) carrying the partial turn."""
+        if isinstance(error, StreamError):
+            return error
+        partial = self.partial()
+        if isinstance(error, APITimeoutError):
+            copy = _with(error, partial=partial)
+            assert isinstance(copy, APITimeoutError)  # noqa: S101 - same class
+            return copy
+        interrupted = StreamInterruptedError(
+            message(
+                "The connection dropped in the middle of the stream",
+                fix="Retry the request; what arrived is in .partial and must not "
+                "be stored as a complete answer.",
+            ),
+            partial=partial,
+            error_type="connection_dropped",
+            **self._ids,
+        )
+        interrupted.__cause__ = error
+        return interrupted
+
+
+class Call:
+    """The state of one logical request across its attempts."""
+
+    def __init__(
+        self,
+        payload: Mapping[str, Any],
+        *,
+        target: Target,
+        wire: WireFormat | None,
+        settings: Settings,
+        stream: bool,
+        clock: Callable[[], float],
+        random: Callable[[], float] = _random.random,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.payload = payload
+        self.target = target
+        self.wire = wire if wire is not None else default_wire(target)
+        self.settings = settings
+        self.stream = stream
+        self._clock = clock
+        self._random = random
+        self._wall_clock = wall_clock
+        self.started = clock()
+        self.attempt = 0
+        self.request_id: str | None = None
+        self.url = endpoint_url(
+            target=target,
+            host=settings.host,
+            base_url=settings.base_url,
+            wire=target.wire,
+        )
+        self._safe_url = strip_query(self.url)
+
+    # ------------------------------------------------------------ deadline
+
+    def elapsed(self) -> float:
+        """Seconds since the call began."""
+        return self._clock() - self.started
+
+    def remaining(self) -> float | None:
+        """Seconds left before the total deadline (None: no deadline)."""
+        if self.settings.deadline is None:
+            return None
+        return self.settings.deadline - self.elapsed()
+
+    def deadline_error(self, fold: StreamFold | None = None) -> APITimeoutError:
+        """The `APITimeoutError` for a passed deadline, with the partial turn if any."""
+        details: dict[str, Any] = {}
+        if fold is not None:
+            details["partial"] = fold.partial()
+        return timeout_error(
+            deadline=self.settings.deadline,
+            attempts=self.attempt,
+            request_id=self.request_id,
+            **details,
+        )
+
+    def check_deadline(self, fold: StreamFold | None = None) -> None:
+        """Raise `APITimeoutError` (with the partial turn, if any) past the deadline."""
+        left = self.remaining()
+        if left is not None and left <= 0:
+            raise self.deadline_error(fold)
+
+    # ------------------------------------------------------------ attempts
+
+    def next_request(self) -> httpx.Request:
+        """The request of the next attempt.
+
+        Raises:
+            APITimeoutError: the deadline passed already.
+        """
+        self.attempt += 1
+        self.check_deadline()
+        timeout = self.settings.timeout
+        if self.stream:
+            timeout = httpx.Timeout(
+                connect=timeout.connect,
+                read=self.settings.idle_timeout,
+                write=timeout.write,
+                pool=timeout.pool,
+            )
+        logger.debug("POST %s attempt %d", self._safe_url, self.attempt)
+        return build_request(
+            self.payload,
+            url=self.url,
+            stream=self.stream,
+            attempt=self.attempt,
+            timeout=attempt_timeout(timeout, self.remaining()),
+            headers=self.settings.headers,
+        )
+
+    def head(self, response: httpx.Response) -> bool:
+        """Take a response's status line and headers; True when it is a success.
+
+        Raises:
+            UnexpectedRedirectError: a 3xx (never followed).
+        """
+        self.request_id = request_id_of(response.headers)
+        logger.debug(
+            "POST %s status %d attempt %d",
+            self._safe_url,
+            response.status_code,
+            self.attempt,
+        )
+        status = response.status_code
+        if 300 <= status < 400:
+            raise redirect_error(status, response.headers, attempts=self.attempt)
+        return 200 <= status < 300
+
+    def body_decoder(self, response: httpx.Response) -> BodyDecoder:
+        """A bounded decoder for this response's body."""
+        return BodyDecoder(
+            _encoding(response),
+            max_bytes=self.settings.max_response_bytes,
+        )
+
+    def stream_fold(self, response: httpx.Response) -> StreamFold:
+        """The fold for a successful streaming response."""
+        return StreamFold(
+            assembler=self.wire.StreamAssembler(target=self.target),
+            settings=self.settings,
+            encoding=_encoding(response),
+            request_id=self.request_id,
+            attempts=self.attempt,
+        )
+
+    def success(self, response: httpx.Response, body: bytes) -> Response:
+        """The decoded `Response` of a successful non-streamed attempt."""
+        raw = load_body(body)
+        turn = self.wire.decode_response(raw, target=self.target)
+        return Response(
+            turn=turn,
+            raw=raw,
+            request_id=self.request_id,
+            attempts=self.attempt,
+            status=response.status_code,
+            headers=kept_headers(response.headers),
+        )
+
+    def _wait_or_raise(
+        self,
+        error: APIError,
+        status: int | None,
+        headers: httpx.Headers | None,
+        body: bytes = b"",
+    ) -> float:
+        decision = retry_decision(
+            self.attempt,
+            status,
+            headers,
+            self.elapsed(),
+            self.settings.retry,
+            now=self._wall_clock(),
+            random=self._random,
+            deadline=self.settings.deadline,
+            body=body,
+        )
+        if isinstance(decision, GiveUp):
+            logger.debug(
+                "POST %s giving up after attempt %d: %s",
+                self._safe_url,
+                self.attempt,
+                decision.reason,
+            )
+            raise error
+        logger.debug(
+            "POST %s retry after attempt %d in %.3f s (%s)",
+            self._safe_url,
+            self.attempt,
+            decision.wait,
+            decision.reason,
+        )
+        return decision.wait
+
+    def after_status(self, response: httpx.Response, body: bytes) -> float:
+        """Seconds to wait before retrying an error response, or raise its error."""
+        hint = parse_retry_after(response.headers, now=self._wall_clock())
+        error = self.wire.decode_error(
+            response.status_code,
+            body,
+            request_id=self.request_id,
+            attempts=self.attempt,
+            retry_after=hint,
+        )
+        return self._wait_or_raise(error, response.status_code, response.headers, body)
+
+    def after_failure(self, error: APIError, fold: StreamFold | None = None) -> float:
+        """Seconds to wait before retrying after a failure, or raise the error.
+
+        A failure after a stream delivered an event is never retried: it is
+        raised carrying the partial turn.
+        """
+        if fold is not None and fold.delivered:
+            raise fold.interrupted(error)
+        if isinstance(error, StreamError):
+            if error.error_type in _NOT_RETRYABLE_STREAM_ERRORS:
+                raise error
+        elif not isinstance(error, APIConnectionError):
+            raise error
+        if error.attempts != self.attempt or error.request_id != self.request_id:
+            fresh = _with(error, attempts=self.attempt, request_id=self.request_id)
+            assert isinstance(fresh, APIError)  # noqa: S101 - same class
+            error = fresh
+        return self._wait_or_raise(error, None, None)

@@ -1,0 +1,152 @@
+"""The one place where httpx exceptions become convo errors, and secret hygiene.
+
+`translating(...)` is a context manager: inside it, any `httpx` exception is
+re-raised as `APITimeoutError` (timeouts) or `APIConnectionError` (everything
+else on the transport) with `raise ... from exc`. Before that, every known
+secret (tokens, client secrets, credential header values, URL query values)
+is scrubbed from the text of the whole cause chain, so neither `str` nor
+`repr` of any exception in the chain carries one.
+
+`install_log_redaction()` puts a filter on the `httpx` logger (once) that
+removes the query string from URLs it logs: httpx logs each request's full
+URL at INFO. Invariant: convo itself logs only method, URL without query,
+status, attempt and wait.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+
+from convo.errors import APIConnectionError, APITimeoutError, ConvoError, message
+
+__all__ = ["install_log_redaction", "scrub", "translating"]
+
+_REDACTED = "<redacted>"
+_MIN_SECRET = 4
+
+
+def _scrub_text(text: str, secrets: Iterable[str]) -> str:
+    for secret in secrets:
+        if len(secret) >= _MIN_SECRET and secret in text:
+            text = text.replace(secret, _REDACTED)
+    return text
+
+
+def scrub(exc: BaseException, secrets: Iterable[str]) -> None:
+    """Remove every secret from the args of `exc` and of its whole cause chain."""
+    wanted = tuple(s for s in secrets if len(s) >= _MIN_SECRET)
+    if not wanted:
+        return
+    seen: set[int] = set()
+    stack: list[BaseException] = [exc]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if any(s in repr(current.args) for s in wanted):
+            current.args = tuple(
+                _scrub_text(a, wanted) if isinstance(a, str) else _REDACTED
+                for a in current.args
+            )
+        if isinstance(current, ConvoError) and any(
+            s in current.message for s in wanted
+        ):
+            current.message = _scrub_text(current.message, wanted)
+        stack.extend(x for x in (current.__cause__, current.__context__) if x)
+
+
+def _describe(exc: Exception) -> str:
+    """A fixed description per exception class (never the exception's own text)."""
+    if isinstance(exc, httpx.ConnectTimeout):
+        return "Connecting to the endpoint timed out"
+    if isinstance(exc, httpx.ReadTimeout):
+        return "The endpoint sent nothing within the read (idle) timeout"
+    if isinstance(exc, httpx.WriteTimeout):
+        return "Sending the request timed out"
+    if isinstance(exc, httpx.PoolTimeout):
+        return "No connection became free within the pool timeout"
+    if isinstance(exc, httpx.ConnectError):
+        return "Could not connect to the endpoint"
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return "The endpoint closed the connection or broke the HTTP protocol"
+    if isinstance(exc, httpx.ReadError):
+        return "Reading the response failed"
+    if isinstance(exc, httpx.WriteError):
+        return "Sending the request failed"
+    if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
+        return "The endpoint URL is not a usable http(s) URL"
+    return f"The HTTP transport failed ({type(exc).__name__})"
+
+
+@contextmanager
+def translating(
+    *,
+    secrets: Iterable[str],
+    attempts: int,
+    request_id: str | None = None,
+    **details: Any,
+) -> Iterator[None]:
+    """Re-raise httpx exceptions as convo errors, with secrets scrubbed.
+
+    Convo errors pass through (scrubbed as well); other exceptions are untouched.
+    """
+    try:
+        yield
+    except httpx.TimeoutException as exc:
+        scrub(exc, secrets)
+        raise APITimeoutError(
+            message(_describe(exc), fix="Retry later, or raise the client's timeout."),
+            request_id=request_id,
+            attempts=attempts,
+            **details,
+        ) from exc
+    except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
+        scrub(exc, secrets)
+        fix = (
+            "Check the host / base_url."
+            if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL)
+            else "Retry later; check the host and the network."
+        )
+        raise APIConnectionError(
+            message(_describe(exc), fix=fix),
+            request_id=request_id,
+            attempts=attempts,
+            **details,
+        ) from exc
+    except ConvoError as exc:
+        scrub(exc, secrets)
+        raise
+
+
+class _QueryRedactor(logging.Filter):
+    """Strip query strings from URLs in `httpx` log records (it logs full URLs)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and any(isinstance(a, httpx.URL) for a in args):
+            record.args = tuple(
+                a.copy_with(query=None, fragment=None)
+                if isinstance(a, httpx.URL)
+                else a
+                for a in args
+            )
+        return True
+
+
+_INSTALLED = threading.Lock()
+_FILTER = _QueryRedactor()
+
+
+def install_log_redaction() -> None:
+    """Add the query-stripping filter to the `httpx` logger, once per process."""
+    with _INSTALLED:
+        logger = logging.getLogger("httpx")
+        if _FILTER not in logger.filters:
+            logger.addFilter(_FILTER)

@@ -1,0 +1,62 @@
+"""Payload policies: what of the stored history goes into the next request.
+
+A policy is one pure callable `RequestView -> RequestView`; `compose` chains
+policies left to right and `apply` runs them. Policies act on the request view
+only, never on stored history. Every built-in states its laws (deterministic,
+pure, keeps tool pairing, and where claimed idempotent and prefix stable) in
+its docstring and in its `claims`, and proves them with Hypothesis
+(`convo.testing.laws.check_policy` runs the same laws on your own policies).
+"""
+
+from __future__ import annotations
+
+from convo.policies._cache import CacheBreakpoints, CachePlan, cache_breakpoints
+from convo.policies._defaults import default_policies
+from convo.policies._prefix import BindPrefixes, bind_prefixes, prefix_digest
+from convo.policies._reasoning import (
+    DropForeignReasoning,
+    DropReasoning,
+    KeepLastReasoning,
+    drop_foreign_reasoning,
+    drop_reasoning,
+    keep_last_reasoning,
+)
+from convo.policies._repair import RepairToolPairs, repair_tool_pairs
+from convo.policies._trim import Trim, estimate_tokens, trim
+from convo.policies._validate import validate
+from convo.policies._view import (
+    Chain,
+    Policy,
+    PolicyNote,
+    RequestView,
+    apply,
+    compose,
+)
+
+__all__ = [
+    "BindPrefixes",
+    "CacheBreakpoints",
+    "CachePlan",
+    "Chain",
+    "DropForeignReasoning",
+    "DropReasoning",
+    "KeepLastReasoning",
+    "Policy",
+    "PolicyNote",
+    "RepairToolPairs",
+    "RequestView",
+    "Trim",
+    "apply",
+    "bind_prefixes",
+    "cache_breakpoints",
+    "compose",
+    "default_policies",
+    "drop_foreign_reasoning",
+    "drop_reasoning",
+    "estimate_tokens",
+    "keep_last_reasoning",
+    "prefix_digest",
+    "repair_tool_pairs",
+    "trim",
+    "validate",
+]

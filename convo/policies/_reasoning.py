@@ -1,0 +1,229 @@
+"""Reasoning policies: which reasoning blocks a request carries back.
+
+- `drop_reasoning`: none at all.
+- `keep_last_reasoning`: only the reasoning of the last exchange (the last
+  answer and every step of its tool-use session).
+- `drop_foreign_reasoning`: only reasoning the target's family produced, signed
+  when the target needs signatures (rule R4); never turned into text.
+
+Invariant (rule R13): an assistant turn that a policy leaves with reasoning
+only, or with nothing, is removed whole; a turn with tool calls always keeps
+its calls, so tool pairing is never broken. Blocks are never edited, only
+kept or dropped, so kept signed reasoning stays byte-identical (rule R1).
+
+The derived turn is memoized on the source turn (`Turn.memo`), so a view built
+again from the same conversation gets the very same turn objects back, with
+their encodings and digests already computed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import attrs
+
+from convo._blocks import ReasoningBlock
+from convo._structure import last_assistant_index, last_user_index
+from convo._turns import Turn
+from convo.policies._view import PolicyNote, RequestView
+
+__all__ = [
+    "DropForeignReasoning",
+    "DropReasoning",
+    "KeepLastReasoning",
+    "drop_foreign_reasoning",
+    "drop_reasoning",
+    "keep_last_reasoning",
+    "without_reasoning",
+]
+
+_UNCHANGED: tuple[Turn | None, int] = (None, 0)
+
+
+def without_reasoning(
+    turn: Turn, *, key: str, keep: Callable[[ReasoningBlock], bool]
+) -> tuple[Turn | None, int]:
+    """`turn` minus the reasoning blocks `keep` refuses, memoized under `key`.
+
+    Returns:
+        (derived turn, number dropped). Nothing dropped: (None, 0). The turn
+        must go whole (left with reasoning only or nothing, rule R13): (None, n).
+    """
+
+    def build() -> tuple[Turn | None, int]:
+        blocks = tuple(
+            b for b in turn.blocks if not isinstance(b, ReasoningBlock) or keep(b)
+        )
+        dropped = len(turn.blocks) - len(blocks)
+        if not dropped:
+            return _UNCHANGED
+        if all(isinstance(b, ReasoningBlock) for b in blocks):
+            return (None, dropped)
+        return (turn.with_blocks(blocks), dropped)
+
+    result: tuple[Turn | None, int] = turn.memo(key, build)
+    return result
+
+
+def strip(
+    view: RequestView,
+    *,
+    policy: str,
+    key: str,
+    keep: Callable[[ReasoningBlock], bool],
+    stop: int | None = None,
+    reason: str,
+) -> RequestView:
+    """Drop the reasoning `keep` refuses from the turns before index `stop` (all: None).
+
+    Notes: one `drop_reasoning` note for the whole call (path: the range of
+    turns touched), and one `remove_turn` note per turn removed whole.
+    """
+    turns = view.turns
+    end = len(turns) if stop is None else stop
+    out: list[Turn] = []
+    notes: list[PolicyNote] = []
+    first = last = -1
+    blocks = touched = 0
+    for i in range(end):
+        turn = turns[i]
+        derived, dropped = without_reasoning(turn, key=key, keep=keep)
+        if not dropped:
+            out.append(turn)
+            continue
+        if first < 0:
+            first = i
+        last = i
+        blocks += dropped
+        touched += 1
+        if derived is None:
+            notes.append(
+                PolicyNote(
+                    policy=policy,
+                    action="remove_turn",
+                    path=f"$.turns[{i}]",
+                    reason=f"{reason}; the {turn.role} turn was left with reasoning "
+                    "only, which may not be sent (R13)",
+                )
+            )
+        else:
+            out.append(derived)
+    if first < 0:
+        return view
+    where = f"$.turns[{first}]" if first == last else f"$.turns[{first}:{last + 1}]"
+    notes.insert(
+        0,
+        PolicyNote(
+            policy=policy,
+            action="drop_reasoning",
+            path=where,
+            reason=f"{blocks} reasoning block(s) dropped from {touched} turn(s): "
+            f"{reason}",
+        ),
+    )
+    out.extend(turns[end:])
+    return view.with_turns(out, notes)
+
+
+def _never(_block: ReasoningBlock) -> bool:
+    return False
+
+
+@attrs.frozen(kw_only=True)
+class DropReasoning:
+    """No reasoning block remains; assistant turns left with nothing are removed (R13).
+
+    Laws: deterministic, pure, keeps pairing, idempotent, prefix stable.
+    """
+
+    name: str = "drop_reasoning"
+    claims: tuple[str, ...] = ("idempotent", "prefix_stable")
+
+    def __call__(self, view: RequestView) -> RequestView:
+        return strip(
+            view,
+            policy=self.name,
+            key="convo.policies.no_reasoning",
+            keep=_never,
+            reason="drop_reasoning sends no reasoning",
+        )
+
+
+@attrs.frozen(kw_only=True)
+class KeepLastReasoning:
+    """Keep reasoning only after the last genuine user turn before the last answer.
+
+    Let A be the last assistant turn and U the last genuine user turn before A:
+    reasoning is kept in every assistant turn after U (A's whole exchange, every
+    step of a tool-use session included) and dropped in every turn before U.
+    This is the "last assistant turn or tool-use session" a server that discards
+    earlier reasoning still reads (and must be sent, rule R2).
+
+    Laws: deterministic, pure, keeps pairing, idempotent. Not prefix stable:
+    a new exchange drops the previous exchange's reasoning.
+    """
+
+    name: str = "keep_last_reasoning"
+    claims: tuple[str, ...] = ("idempotent",)
+
+    def __call__(self, view: RequestView) -> RequestView:
+        last = last_assistant_index(view.turns)
+        if last is None:
+            return view
+        boundary = last_user_index(view.turns, before=last)
+        if boundary is None:
+            return view
+        return strip(
+            view,
+            policy=self.name,
+            key="convo.policies.no_reasoning",
+            keep=_never,
+            stop=boundary,
+            reason=f"it precedes the last user turn before the last answer "
+            f"($.turns[{boundary}])",
+        )
+
+
+@attrs.frozen(kw_only=True)
+class DropForeignReasoning:
+    """Drop reasoning another model family made, of unknown origin, or unsigned (R4).
+
+    A block is kept only when its provenance names the target's family and,
+    for targets that require signatures, it is signed (`ReasoningBlock.is_signed`).
+    Dropped blocks are never turned into text: a model shown another model's
+    reasoning as text leaks or refuses.
+
+    Laws: deterministic, pure, keeps pairing, idempotent, prefix stable.
+    """
+
+    name: str = "drop_foreign_reasoning"
+    claims: tuple[str, ...] = ("idempotent", "prefix_stable")
+
+    def __call__(self, view: RequestView) -> RequestView:
+        target = view.target
+        family = target.family
+        signed = target.requires_signatures
+
+        def keep(block: ReasoningBlock) -> bool:
+            provenance = block.provenance
+            if provenance is None or provenance.family != family:
+                return False
+            return block.is_signed or not signed
+
+        return strip(
+            view,
+            policy=self.name,
+            key=f"convo.policies.foreign:{family}:{signed}",
+            keep=keep,
+            reason=f"not produced by the {family!r} family"
+            + (" with a signature" if signed else "")
+            + " (R4)",
+        )
+
+
+drop_reasoning = DropReasoning()
+"""Policy: send no reasoning at all."""
+keep_last_reasoning = KeepLastReasoning()
+"""Policy: send only the last exchange's reasoning."""
+drop_foreign_reasoning = DropForeignReasoning()
+"""Policy: send only reasoning the target's own family signed."""

@@ -1,0 +1,39 @@
+"""Persistence: conversations in SQLite or PostgreSQL, with Alembic migrations.
+
+```python
+import convo.store
+
+convo.store.upgrade("sqlite:///convo.db")          # once, or `convo db upgrade`
+store = convo.store.Store("sqlite:///convo.db", tenant="acme")
+cid = store.create(title="Support")
+turn_id = store.append(cid, convo.user("Hi"), expected_head=None)
+conversation = store.load(cid)
+```
+
+Turns are immutable rows keyed by their content id; branch heads are the only
+mutable rows and move by compare-and-set, so a stale writer gets
+`ConflictError` and nothing is written. Every operation is scoped to the
+store's tenant: another tenant's id answers exactly like a missing one.
+"""
+
+from __future__ import annotations
+
+from convo.store._async import AsyncStore
+from convo.store._engine import DEFAULT_URL, default_url
+from convo.store._migrate import HEAD, current_revision, downgrade, upgrade
+from convo.store._statements import BranchInfo, ConversationInfo, Page
+from convo.store._sync import Store
+
+__all__ = [
+    "Store",
+    "AsyncStore",
+    "BranchInfo",
+    "ConversationInfo",
+    "Page",
+    "upgrade",
+    "downgrade",
+    "current_revision",
+    "HEAD",
+    "DEFAULT_URL",
+    "default_url",
+]

@@ -1,0 +1,307 @@
+"""`AsyncStore`: the asyncio shell around the same statements as `Store`.
+
+Each operation runs the shared function of `_statements` through
+`AsyncConnection.run_sync` inside one transaction, on aiosqlite or psycopg's
+async driver: one set of statements, two shells. Retries, error translation
+and the schema check are the sync store's, awaited.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import attrs
+from sqlalchemy import Connection
+from sqlalchemy import exc as sa_exc
+
+if TYPE_CHECKING:
+    # Imported lazily at run time: sqlalchemy.ext.asyncio needs greenlet, which
+    # only the async extra installs; the sync Store must work without it.
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+from convo._graph import DEFAULT_BRANCH, Conversation
+from convo._ids import TurnId
+from convo._turns import Turn
+from convo.store import _statements as ops
+from convo.store._engine import (
+    MAX_ATTEMPTS,
+    default_url,
+    make_async_engine,
+    make_engine,
+    retryable,
+    translate,
+)
+from convo.store._migrate import check_schema, upgrade
+from convo.store._sqlite import BEGIN_OPTION, Synchronous, configure_sqlite
+from convo.store._statements import BranchInfo, Page
+from convo.store._sync import backoff, check_tenant, url_hint
+from convo.wire.canonical import dumps, loads_conversation
+
+__all__ = ["AsyncStore"]
+
+R = TypeVar("R")
+
+
+@attrs.define(eq=False, init=False)
+class AsyncStore:
+    """The asyncio twin of `Store`: the same operations, awaited.
+
+    Build it with `await AsyncStore.open(url, ...)`, which checks (or, with
+    `create=True`, upgrades) the schema; the constructor alone does no I/O.
+    """
+
+    _engine: AsyncEngine
+    tenant: str
+    _owned: bool
+
+    def __init__(
+        self,
+        url: str | AsyncEngine | None = None,
+        *,
+        tenant: str = "default",
+        busy_timeout_ms: int = 5000,
+        synchronous: Synchronous = "NORMAL",
+    ) -> None:
+        from sqlalchemy.ext.asyncio import AsyncEngine
+
+        tenant = check_tenant(tenant)
+        if isinstance(url, AsyncEngine):
+            engine, owned = url, False
+            configure_sqlite(
+                engine.sync_engine,
+                busy_timeout_ms=busy_timeout_ms,
+                synchronous=synchronous,
+            )
+        else:
+            engine = make_async_engine(
+                url or default_url(),
+                busy_timeout_ms=busy_timeout_ms,
+                synchronous=synchronous,
+            )
+            owned = True
+        self.__attrs_init__(engine=engine, tenant=tenant, owned=owned)
+
+    @classmethod
+    async def open(
+        cls,
+        url: str | AsyncEngine | None = None,
+        *,
+        tenant: str = "default",
+        create: bool = False,
+        busy_timeout_ms: int = 5000,
+        synchronous: Synchronous = "NORMAL",
+    ) -> AsyncStore:
+        """A store whose schema is checked (or upgraded first, with `create=True`).
+
+        Raises:
+            SchemaOutOfDateError: the schema is not at convo's head revision.
+        """
+        store = cls(
+            url, tenant=tenant, busy_timeout_ms=busy_timeout_ms, synchronous=synchronous
+        )
+        try:
+            await store.check_schema(create=create)
+        except BaseException:
+            await store.close()
+            raise
+        return store
+
+    async def check_schema(self, *, create: bool = False) -> None:
+        """Raise `SchemaOutOfDateError` unless the schema is current (upgrade first if `create`)."""
+        # Alembic is synchronous; run it on a worker thread with a sync twin engine.
+        sync_url = self._engine.url
+        driver = sync_url.get_driver_name()
+        if driver == "aiosqlite":
+            sync_url = sync_url.set(drivername="sqlite")
+        engine = make_engine(sync_url.render_as_string(hide_password=False))
+        try:
+            if create:
+                await asyncio.to_thread(upgrade, engine)
+            await asyncio.to_thread(
+                check_schema, engine, url_hint=url_hint(self._engine.sync_engine)
+            )
+        finally:
+            engine.dispose()
+
+    def __repr__(self) -> str:
+        return f"AsyncStore({url_hint(self._engine.sync_engine)!r}, tenant={self.tenant!r})"
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """The engine this store runs on."""
+        return self._engine
+
+    async def close(self) -> None:
+        """Release the connections (only of an engine the store created)."""
+        if self._owned:
+            await self._engine.dispose()
+
+    async def __aenter__(self) -> AsyncStore:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.close()
+
+    async def _run(
+        self, operation: str, fn: Callable[..., R], *, write: bool, **kwargs: Any
+    ) -> R:
+        tenant = self.tenant
+
+        def call(conn: Connection) -> R:
+            return fn(conn, tenant=tenant, **kwargs)
+
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                async with self._engine.connect() as conn:
+                    if write:
+                        await conn.execution_options(**{BEGIN_OPTION: "IMMEDIATE"})
+                    async with conn.begin():
+                        return await conn.run_sync(call)
+            except sa_exc.SQLAlchemyError as exc:
+                if retryable(exc) and attempt < MAX_ATTEMPTS:
+                    await asyncio.sleep(backoff(attempt))
+                    continue
+                raise translate(exc, operation=operation) from exc
+
+    async def create(
+        self,
+        conversation: Conversation | None = None,
+        *,
+        title: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Store a new conversation and return its id (see `Store.create`)."""
+        cid = ops.new_conversation_id()
+        await self._run(
+            "create",
+            ops.create,
+            write=True,
+            cid=cid,
+            conversation=conversation,
+            title=title,
+            metadata=metadata,
+        )
+        return cid
+
+    async def save(
+        self,
+        conversation_id: str,
+        conversation: Conversation,
+        *,
+        expected_heads: Mapping[str, TurnId | None] | None = None,
+    ) -> None:
+        """Store new turns and move heads forward (see `Store.save`)."""
+        await self._run(
+            "save",
+            ops.save,
+            write=True,
+            cid=conversation_id,
+            conversation=conversation,
+            expected_heads=expected_heads,
+        )
+
+    async def append(
+        self,
+        conversation_id: str,
+        turn: Turn,
+        *,
+        branch: str = DEFAULT_BRANCH,
+        expected_head: TurnId | None,
+    ) -> TurnId:
+        """Append `turn` if the head is still `expected_head` (see `Store.append`)."""
+        return await self._run(
+            "append",
+            ops.append,
+            write=True,
+            cid=conversation_id,
+            turn=turn,
+            branch=branch,
+            expected_head=expected_head,
+        )
+
+    async def fork(
+        self,
+        conversation_id: str,
+        name: str,
+        *,
+        at: TurnId | None,
+        switch: bool = False,
+    ) -> None:
+        """Add a branch `name` at the stored turn `at` (see `Store.fork`)."""
+        await self._run(
+            "fork",
+            ops.fork,
+            write=True,
+            cid=conversation_id,
+            name=name,
+            at=at,
+            switch=switch,
+        )
+
+    async def switch(self, conversation_id: str, branch: str) -> None:
+        """Make `branch` the default branch of `load()`."""
+        await self._run(
+            "switch", ops.switch, write=True, cid=conversation_id, branch=branch
+        )
+
+    async def delete(self, conversation_id: str) -> None:
+        """Delete a conversation, fencing out late writers."""
+        await self._run(
+            "delete", ops.delete_conversation, write=True, cid=conversation_id
+        )
+
+    async def import_(self, data: bytes | str) -> str:
+        """Store a canonical conversation document as a new conversation."""
+        return await self.create(loads_conversation(data))
+
+    async def load(
+        self, conversation_id: str, *, branch: str | None = None
+    ) -> Conversation:
+        """The path of `branch` (see `Store.load`)."""
+        return await self._run(
+            "load", ops.load, write=False, cid=conversation_id, branch=branch
+        )
+
+    async def load_graph(self, conversation_id: str) -> Conversation:
+        """Every stored turn and branch of the conversation."""
+        return await self._run(
+            "load_graph", ops.load_graph, write=False, cid=conversation_id
+        )
+
+    async def branches(self, conversation_id: str) -> tuple[BranchInfo, ...]:
+        """The conversation's branches, sorted by name."""
+        return await self._run(
+            "branches", ops.branches, write=False, cid=conversation_id
+        )
+
+    async def list(self, *, limit: int = 50, cursor: str | None = None) -> Page:
+        """A page of this tenant's conversations, newest first."""
+        return await self._run(
+            "list",
+            ops.list_conversations,
+            write=False,
+            limit=limit,
+            cursor=cursor,
+            text=None,
+        )
+
+    async def search(
+        self, text: str, *, limit: int = 50, cursor: str | None = None
+    ) -> Page:
+        """Conversations whose title or turns contain `text`, newest first."""
+        return await self._run(
+            "search",
+            ops.list_conversations,
+            write=False,
+            limit=limit,
+            cursor=cursor,
+            text=text,
+        )
+
+    async def export(self, conversation_id: str) -> bytes:
+        """The conversation as a canonical JSON document."""
+        return dumps(await self.load_graph(conversation_id))

@@ -1,0 +1,157 @@
+"""Engines, and driver errors turned into convo's store errors in one place.
+
+`make_engine` / `make_async_engine` build engines with parameters hidden from
+logs and exceptions (`hide_parameters=True`: message text never leaks into a
+log line) and, for SQLite, the connection discipline of `_sqlite`.
+
+`translate` is the only place a SQLAlchemy or driver exception becomes a convo
+error: a lock that outlived the busy timeout becomes `StoreBusyError`, a unique
+violation `ConflictError`, anything else `StoreError`, always `from` the cause
+and never with statement parameters or the database URL in the message.
+`retryable` names the PostgreSQL serialization failures (40001, 40P01) that
+the store retries a bounded number of times.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Engine, create_engine, make_url
+from sqlalchemy import exc as sa_exc
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+from convo.errors import ConflictError, StoreBusyError, StoreError, message
+from convo.store._sqlite import Synchronous, configure_sqlite
+
+__all__ = [
+    "DEFAULT_URL",
+    "MAX_ATTEMPTS",
+    "default_url",
+    "make_async_engine",
+    "make_engine",
+    "retryable",
+    "translate",
+]
+
+DEFAULT_URL = "sqlite:///convo.db"
+MAX_ATTEMPTS = 5
+"""Attempts of one operation that PostgreSQL failed with 40001 or 40P01."""
+
+_RETRY_STATES = {"40001", "40P01"}
+_BUSY_STATES = {"55P03", "57014"}  # lock_not_available, query_canceled (timeouts)
+_SQLITE_BUSY = {5, 6}  # SQLITE_BUSY, SQLITE_LOCKED
+
+
+def default_url() -> str:
+    """`CONVO_DATABASE_URL` from the environment, else a `convo.db` file here."""
+    return os.environ.get("CONVO_DATABASE_URL") or DEFAULT_URL
+
+
+def make_engine(
+    url: str, *, busy_timeout_ms: int = 5000, synchronous: Synchronous = "NORMAL"
+) -> Engine:
+    """A sync engine for `url`, configured for convo."""
+    parsed = make_url(url)
+    kwargs: dict[str, Any] = {"hide_parameters": True}
+    if parsed.get_backend_name() == "sqlite":
+        kwargs["connect_args"] = {"timeout": busy_timeout_ms / 1000}
+    else:
+        kwargs["pool_pre_ping"] = True
+    engine = create_engine(parsed, **kwargs)
+    configure_sqlite(engine, busy_timeout_ms=busy_timeout_ms, synchronous=synchronous)
+    return engine
+
+
+def make_async_engine(
+    url: str, *, busy_timeout_ms: int = 5000, synchronous: Synchronous = "NORMAL"
+) -> AsyncEngine:
+    """An async engine for `url` (sqlite -> aiosqlite, postgresql -> psycopg async)."""
+    from sqlalchemy.ext.asyncio import create_async_engine  # needs greenlet
+
+    parsed = make_url(url)
+    kwargs: dict[str, Any] = {"hide_parameters": True}
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.get_driver_name() in ("pysqlite", ""):
+            parsed = parsed.set(drivername="sqlite+aiosqlite")
+        kwargs["connect_args"] = {"timeout": busy_timeout_ms / 1000}
+    elif parsed.get_backend_name() == "postgresql":
+        if parsed.get_driver_name() in ("psycopg2", ""):
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        kwargs["pool_pre_ping"] = True
+    engine = create_async_engine(parsed, **kwargs)
+    configure_sqlite(
+        engine.sync_engine, busy_timeout_ms=busy_timeout_ms, synchronous=synchronous
+    )
+    return engine
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    orig = getattr(exc, "orig", None)
+    state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    return state if isinstance(state, str) else None
+
+
+def retryable(exc: BaseException) -> bool:
+    """Whether `exc` is a PostgreSQL serialization failure or deadlock."""
+    return isinstance(exc, sa_exc.DBAPIError) and _sqlstate(exc) in _RETRY_STATES
+
+
+def _sqlite_busy(exc: sa_exc.DBAPIError) -> bool:
+    orig = exc.orig
+    code = getattr(orig, "sqlite_errorcode", None)
+    if isinstance(code, int) and (code & 0xFF) in _SQLITE_BUSY:
+        return True
+    text = str(orig).lower()
+    return "database is locked" in text or "database table is locked" in text
+
+
+def translate(exc: BaseException, *, operation: str) -> StoreError:
+    """The convo error for a SQLAlchemy or driver exception (callers raise it `from exc`)."""
+    if isinstance(exc, StoreError):
+        return exc
+    if isinstance(exc, sa_exc.TimeoutError):
+        return StoreBusyError(
+            message(
+                f"No database connection became free for {operation}",
+                fix="Raise the engine's pool_size or pool_timeout, or retry later.",
+            )
+        )
+    if isinstance(exc, sa_exc.DBAPIError):
+        state = _sqlstate(exc)
+        driver = type(exc.orig).__name__
+        if _sqlite_busy(exc) or state in _BUSY_STATES or state in _RETRY_STATES:
+            return StoreBusyError(
+                message(
+                    f"The database stayed locked during {operation}",
+                    received=f"<{driver} {state or 'SQLITE_BUSY'}>",
+                    fix="Retry later; the store remains usable. A long-running "
+                    "writer elsewhere holds the lock.",
+                )
+            )
+        if state == "23505" or isinstance(exc, sa_exc.IntegrityError):
+            return ConflictError(
+                message(
+                    f"A concurrent writer got there first during {operation}",
+                    received=f"<{driver} {state or 'constraint'}>",
+                    fix="Load the conversation again and retry.",
+                ),
+                expected=None,
+                actual=None,
+            )
+        return StoreError(
+            message(
+                f"The database failed during {operation}",
+                received=f"<{driver} {state or ''}>".replace(" >", ">"),
+                fix="Check that the database is reachable and upgraded "
+                "(convo db upgrade --url ...).",
+            )
+        )
+    return StoreError(
+        message(
+            f"The database layer failed during {operation}",
+            received=f"<{type(exc).__name__}>",
+        )
+    )

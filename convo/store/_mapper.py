@@ -1,0 +1,240 @@
+"""Rows to values and back, through the canonical format: the only module that knows both.
+
+A turn is stored as its canonical JSON text, except that every image's base64
+`data` is replaced by `"blob": "sha256:<hex>"` and the bytes go to `convo_blobs`.
+Loading reverses that, decodes strictly (closed block set, no extra keys) and
+recomputes every turn id from content and parent; a row that fails any step
+raises `CorruptRecordError`, never a substitute. Only `json.loads` and the
+canonical converter ever see stored data: no pickle, eval or dynamic import.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import attrs
+import immutables
+
+from convo._blocks import ImageBlock, ToolResultBlock
+from convo._graph import Conversation
+from convo._ids import TurnId
+from convo._json import JSONObject, canonical_bytes, json_object
+from convo._turns import Turn
+from convo.errors import (
+    ConvoError,
+    CorruptRecordError,
+    InvalidConversationError,
+    LookupFailedError,
+    message,
+)
+from convo.wire._converter import turn_bytes, turn_plain
+from convo.wire.canonical import decode_turn
+
+__all__ = [
+    "Blob",
+    "StoredTurn",
+    "corrupt",
+    "decode_payload",
+    "encode_turn",
+    "has_images",
+]
+
+_BLOB_PREFIX = "sha256:"
+_BLOB_MARKER = '"blob":"sha256:'
+_EMPTY: immutables.Map[str, TurnId | None] = immutables.Map()
+
+
+@attrs.frozen(kw_only=True)
+class Blob:
+    """Image bytes to store once per conversation, keyed by their SHA-256."""
+
+    sha256: str
+    media_type: str
+    data: bytes
+
+
+@attrs.frozen(kw_only=True)
+class StoredTurn:
+    """A turn as the store writes it: payload text plus the blobs it refers to."""
+
+    payload: str
+    blobs: tuple[Blob, ...]
+
+
+def corrupt(
+    table: str, key: str, what: str, *, received: object = ...
+) -> CorruptRecordError:
+    """The error for a stored row that is not convo data."""
+    return CorruptRecordError(
+        message(
+            f"Stored row is not valid convo data: {what}",
+            where=f"{table}[{key}]",
+            received=received,
+            fix="Restore the row from a backup or an export; convo substitutes nothing.",
+        ),
+        table=table,
+        key=key,
+    )
+
+
+def has_images(turn: Turn) -> bool:
+    """Whether any block of `turn` (or of a tool result's content) is an image."""
+    for block in turn.blocks:
+        if isinstance(block, ImageBlock):
+            return True
+        if (
+            isinstance(block, ToolResultBlock)
+            and not isinstance(block.content, str)
+            and any(isinstance(b, ImageBlock) for b in block.content)
+        ):
+            return True
+    return False
+
+
+def _offload(block: Any, blobs: dict[str, Blob]) -> None:
+    if not isinstance(block, dict):
+        return
+    if block.get("type") == "image" and "data" in block:
+        data = base64.b64decode(block.pop("data"))
+        sha = hashlib.sha256(data).hexdigest()
+        blobs.setdefault(
+            sha, Blob(sha256=sha, media_type=str(block["media_type"]), data=data)
+        )
+        block["blob"] = _BLOB_PREFIX + sha
+    elif block.get("type") == "tool_result" and isinstance(block.get("content"), list):
+        for item in block["content"]:
+            _offload(item, blobs)
+
+
+def encode_turn(turn: Turn) -> StoredTurn:
+    """The payload text of `turn` with its images moved out to blobs."""
+    if not has_images(turn):
+        return StoredTurn(payload=turn_bytes(turn).decode("utf-8"), blobs=())
+    plain = turn_plain(turn)
+    blobs: dict[str, Blob] = {}
+    for block in plain["blocks"]:  # type: ignore[union-attr]
+        _offload(block, blobs)
+    return StoredTurn(
+        payload=canonical_bytes(plain).decode("utf-8"), blobs=tuple(blobs.values())
+    )
+
+
+def blob_refs(payload: str) -> set[str]:
+    """The blob keys a payload refers to (cheap: a substring test first)."""
+    if _BLOB_MARKER not in payload:
+        return set()
+    refs: set[str] = set()
+    try:
+        plain = json.loads(payload)
+    except (ValueError, RecursionError):
+        return refs  # decode_payload reports the row as corrupt
+    for block in _blocks_of(plain):
+        _collect(block, refs)
+    return refs
+
+
+def _blocks_of(plain: object) -> list[Any]:
+    if isinstance(plain, dict) and isinstance(plain.get("blocks"), list):
+        blocks: list[Any] = plain["blocks"]
+        return blocks
+    return []
+
+
+def _collect(block: Any, refs: set[str]) -> None:
+    if not isinstance(block, dict):
+        return
+    ref = block.get("blob")
+    if block.get("type") == "image" and isinstance(ref, str):
+        if ref.startswith(_BLOB_PREFIX):
+            refs.add(ref[len(_BLOB_PREFIX) :])
+    elif block.get("type") == "tool_result" and isinstance(block.get("content"), list):
+        for item in block["content"]:
+            _collect(item, refs)
+
+
+def _inline(block: Any, blobs: Mapping[str, bytes], key: str) -> None:
+    if not isinstance(block, dict):
+        return
+    if block.get("type") == "image" and "blob" in block:
+        ref = block.pop("blob")
+        sha = ref[len(_BLOB_PREFIX) :] if isinstance(ref, str) else None
+        if sha is None or not ref.startswith(_BLOB_PREFIX) or sha not in blobs:
+            raise corrupt(
+                "convo_turns", key, "an image refers to a missing blob", received=ref
+            )
+        block["data"] = base64.b64encode(blobs[sha]).decode("ascii")
+    elif block.get("type") == "tool_result" and isinstance(block.get("content"), list):
+        for item in block["content"]:
+            _inline(item, blobs, key)
+
+
+def decode_payload(payload: object, blobs: Mapping[str, bytes], *, key: str) -> Turn:
+    """The turn a stored payload holds, images put back from `blobs`.
+
+    Raises:
+        CorruptRecordError: the payload is not JSON, not a canonical turn, or
+            refers to a blob that is not there.
+    """
+    if not isinstance(payload, str):
+        raise corrupt(
+            "convo_turns",
+            key,
+            "payload is not text",
+            received=f"<{type(payload).__name__}>",
+        )
+    try:
+        plain = json.loads(payload)
+    except (ValueError, RecursionError):
+        raise corrupt(
+            "convo_turns", key, "payload is not JSON", received=payload
+        ) from None
+    if _BLOB_MARKER in payload or '"blob"' in payload:
+        for block in _blocks_of(plain):
+            _inline(block, blobs, key)
+    try:
+        return decode_turn(plain, path="$.payload")
+    except ConvoError as exc:
+        raise corrupt("convo_turns", key, exc.message) from exc
+
+
+def rebuild(
+    rows: Iterable[tuple[str, str | None, str]],
+    blobs: Mapping[str, bytes],
+    *,
+    conversation: Conversation | None = None,
+) -> Conversation:
+    """A conversation graph from `(id, parent_id, payload)` rows, parents first.
+
+    Every id is recomputed from the decoded turn and its parent and must match.
+
+    Raises:
+        CorruptRecordError: a row does not decode, does not fit the graph, or its
+            id does not match its content.
+    """
+    graph = conversation if conversation is not None else Conversation(heads=_EMPTY)
+    for turn_id, parent_id, payload in rows:
+        turn = decode_payload(payload, blobs, key=turn_id)
+        try:
+            graph, computed = graph.attach(turn, parent=_turn_id(parent_id))
+        except (InvalidConversationError, LookupFailedError) as exc:
+            raise corrupt("convo_turns", turn_id, exc.message) from exc
+        if computed != turn_id:
+            raise corrupt(
+                "convo_turns",
+                turn_id,
+                f"its id does not match its content (content hashes to {computed})",
+            )
+    return graph
+
+
+def _turn_id(value: str | None) -> TurnId | None:
+    return None if value is None else TurnId(value)
+
+
+def metadata_plain(value: Mapping[str, Any] | None) -> JSONObject:
+    """Application metadata as a validated JSON object (a deep copy)."""
+    return json_object(value or {}, path="$.metadata")

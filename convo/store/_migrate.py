@@ -1,0 +1,183 @@
+"""Programmatic Alembic: find the migrations, run them under a lock, check the revision.
+
+The migrations ship in the wheel as `convo/_migrations` (hatch force-include);
+a source checkout or editable install has none there, so the locator falls
+back to the repository's `migrations/`. They keep their own version table,
+`convo_alembic_version`, and only ever touch `convo_*` tables, so they live
+beside the host application's own Alembic history.
+
+Invariants: every run happens on one connection inside one transaction that
+first takes a lock: `pg_advisory_xact_lock` on PostgreSQL (released at commit),
+`BEGIN EXCLUSIVE` on SQLite (the convo begin recipe makes SQLite DDL
+transactional). So five processes starting at once apply each migration
+exactly once, and the others find the work done. Nothing here ever upgrades a
+database implicitly: `Store` refuses an out-of-date schema and names the command.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import exc as sa_exc
+
+import convo
+from convo.errors import SchemaOutOfDateError, StoreBusyError, StoreError, message
+from convo.store._engine import make_engine, translate
+from convo.store._sqlite import BEGIN_OPTION
+
+__all__ = [
+    "HEAD",
+    "VERSION_TABLE",
+    "alembic_config",
+    "check_schema",
+    "current_revision",
+    "downgrade",
+    "head_revision",
+    "script_location",
+    "upgrade",
+]
+
+HEAD = "0001"
+"""The newest revision this convo knows (a test checks it against the scripts)."""
+VERSION_TABLE = "convo_alembic_version"
+_LOCK_KEY = 0x636F6E766F  # "convo": one advisory lock key for every convo migration
+_LOCK_WAIT_S = 120.0
+
+
+def script_location() -> Path:
+    """The directory holding `env.py` and `versions/`: packaged, else the repository's."""
+    package = Path(convo.__file__).resolve().parent
+    for candidate in (package / "_migrations", package.parent / "migrations"):
+        if (candidate / "env.py").is_file() and (candidate / "versions").is_dir():
+            return candidate
+    raise StoreError(
+        message(
+            "convo's migrations are missing",
+            where=str(package / "_migrations"),
+            fix="Reinstall convo from its wheel, or run from a full source checkout.",
+        )
+    )
+
+
+def alembic_config(
+    connection: Connection | None = None, *, url: str | None = None
+) -> Config:
+    """An Alembic `Config` for convo's migrations, bound to `connection` if given."""
+    config = Config()
+    config.set_main_option("script_location", str(script_location()).replace("%", "%%"))
+    if url is not None:
+        config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str:
+    """The head revision of the migration scripts."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None  # noqa: S101 - convo ships at least one revision
+    return head
+
+
+@contextlib.contextmanager
+def _engine(url_or_engine: str | Engine) -> Iterator[Engine]:
+    if isinstance(url_or_engine, Engine):
+        yield url_or_engine
+        return
+    engine = make_engine(url_or_engine)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def _revision(connection: Connection) -> str | None:
+    context = MigrationContext.configure(
+        connection, opts={"version_table": VERSION_TABLE}
+    )
+    return context.get_current_revision()
+
+
+def current_revision(url_or_engine: str | Engine) -> str | None:
+    """The convo revision the database is at (None: convo's tables were never created)."""
+    with _engine(url_or_engine) as engine:
+        try:
+            with engine.connect() as connection:
+                return _revision(connection)
+        except sa_exc.SQLAlchemyError as exc:
+            raise translate(exc, operation="reading the schema revision") from exc
+
+
+def check_schema(engine: Engine, *, url_hint: str) -> None:
+    """Raise `SchemaOutOfDateError` unless the database is at `HEAD`."""
+    current = current_revision(engine)
+    if current == HEAD:
+        return
+    state = "has no convo tables" if current is None else f"is at revision {current}"
+    raise SchemaOutOfDateError(
+        message(
+            f"The database {state}; this convo needs revision {HEAD}",
+            fix=f"Run `convo db upgrade --url {url_hint}` or "
+            f"convo.store.upgrade({url_hint!r}), or open it with Store(url, create=True).",
+        ),
+        current=current,
+        head=HEAD,
+    )
+
+
+def _locked_run(engine: Engine, revision: str, *, down: bool) -> bool:
+    deadline = time.monotonic() + _LOCK_WAIT_S
+    while True:
+        try:
+            with engine.connect() as connection:
+                if engine.dialect.name == "sqlite":
+                    connection.execution_options(**{BEGIN_OPTION: "EXCLUSIVE"})
+                with connection.begin():
+                    if engine.dialect.name == "postgresql":
+                        connection.execute(
+                            select(func.pg_advisory_xact_lock(_LOCK_KEY))
+                        )
+                    before = _revision(connection)
+                    config = alembic_config(connection)
+                    if down:
+                        command.downgrade(config, revision)
+                    else:
+                        command.upgrade(config, revision)
+                    after = _revision(connection)
+            return before != after
+        except sa_exc.SQLAlchemyError as exc:
+            error = translate(exc, operation="migrating the schema")
+            if isinstance(error, StoreBusyError) and time.monotonic() < deadline:
+                continue
+            raise error from exc
+
+
+def upgrade(url_or_engine: str | Engine, *, revision: str = "head") -> bool:
+    """Bring the database's convo tables to `revision` (default: the newest).
+
+    Safe to call from many processes at once: the work happens exactly once,
+    under a lock; a database already there is left untouched.
+
+    Returns:
+        Whether this call changed the revision (False: it was there already).
+    """
+    with _engine(url_or_engine) as engine:
+        return _locked_run(engine, revision, down=False)
+
+
+def downgrade(url_or_engine: str | Engine, *, revision: str) -> bool:
+    """Take the database's convo tables back to `revision` ("base" drops them all).
+
+    Returns:
+        Whether this call changed the revision.
+    """
+    with _engine(url_or_engine) as engine:
+        return _locked_run(engine, revision, down=True)

@@ -1,0 +1,72 @@
+"""SQLite connection discipline, applied to every pooled connection.
+
+Every connection gets, on connect:
+- `busy_timeout` (default 5000 ms), so a locked database is waited for, not failed at once;
+- `journal_mode=WAL`, so readers never block the writer (local disks only);
+- `foreign_keys=ON`, so a turn can never point at a missing parent;
+- `synchronous=NORMAL` by default. In WAL mode NORMAL keeps the database
+  consistent through application crashes and loses no committed transaction
+  unless the OS crashes or power fails; pass `synchronous="FULL"` to sync the
+  WAL on every commit when "acknowledged" must also mean "durable on power loss".
+
+The pysqlite and aiosqlite drivers defer `BEGIN` and commit around DDL on their
+own; SQLAlchemy's documented recipe turns that off (`isolation_level = None`)
+and emits `BEGIN` from the `begin` event. Convo writes begin `BEGIN IMMEDIATE`
+(the write lock is taken up front, so the busy timeout applies instead of an
+immediate SQLITE_BUSY on a read-then-write), migrations `BEGIN EXCLUSIVE`, and
+reads a plain deferred `BEGIN` so they run beside a writer.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from sqlalchemy import Connection, Engine, event
+
+__all__ = ["BEGIN_OPTION", "Synchronous", "configure_sqlite", "is_sqlite"]
+
+Synchronous = Literal["OFF", "NORMAL", "FULL", "EXTRA"]
+BEGIN_OPTION = "convo_sqlite_begin"
+"""Execution option naming the BEGIN mode: "DEFERRED", "IMMEDIATE" or "EXCLUSIVE"."""
+
+_MODES = {"DEFERRED", "IMMEDIATE", "EXCLUSIVE"}
+_CONFIGURED = "convo_sqlite_configured"
+
+
+def is_sqlite(engine: Engine) -> bool:
+    """Whether `engine` talks to SQLite."""
+    return engine.dialect.name == "sqlite"
+
+
+def configure_sqlite(
+    engine: Engine, *, busy_timeout_ms: int = 5000, synchronous: Synchronous = "NORMAL"
+) -> None:
+    """Install the connect and begin listeners on `engine` (once per engine)."""
+    if synchronous not in ("OFF", "NORMAL", "FULL", "EXTRA"):
+        msg = f"synchronous must be OFF, NORMAL, FULL or EXTRA (got {synchronous!r})."
+        raise ValueError(msg)
+    if engine.dialect.name != "sqlite" or getattr(engine, _CONFIGURED, False):
+        return
+    timeout = int(busy_timeout_ms)
+
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take BEGIN out of the driver's hands (SQLAlchemy's pysqlite recipe).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {timeout}")
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA foreign_keys = ON")
+            cursor.execute(f"PRAGMA synchronous = {synchronous}")
+        finally:
+            cursor.close()
+
+    def on_begin(connection: Connection) -> None:
+        mode = connection.get_execution_options().get(BEGIN_OPTION, "DEFERRED")
+        if mode not in _MODES:
+            mode = "DEFERRED"
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+    event.listen(engine, "connect", on_connect)
+    event.listen(engine, "begin", on_begin)
+    setattr(engine, _CONFIGURED, True)

@@ -1,0 +1,746 @@
+"""Every store operation, written once as a function of a SQLAlchemy `Connection`.
+
+`Store` runs these inside a transaction on a sync connection; `AsyncStore` runs
+the very same functions through `AsyncConnection.run_sync`. There is no second
+copy of any statement.
+
+Invariants kept here:
+- every statement on a conversation carries the tenant predicate, so another
+  tenant's id answers exactly like a missing one (`NotFoundError`);
+- every write first locks the conversation row (`FOR UPDATE` on PostgreSQL;
+  SQLite writes already hold the database write lock from `BEGIN IMMEDIATE`) and
+  checks the delete fence, so writes to one conversation are serialized and a
+  writer that loaded before a delete writes nothing;
+- heads move only by compare-and-set; a stale writer gets `ConflictError` and,
+  because the check precedes every insert in the same transaction, nothing is written;
+- turns are insert-if-absent by content id (the same id is the same content);
+- a path loads with one recursive query whose depth strictly decreases, so even
+  a hostile cycle in stored rows terminates.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+import re
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, cast
+
+import attrs
+import immutables
+from sqlalchemy import (
+    Connection,
+    Row,
+    Table,
+    and_,
+    delete,
+    exists,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
+
+from convo._graph import Conversation, Node, _branch_name
+from convo._ids import TurnId, compute_turn_id, is_turn_id
+from convo._json import JSON, check_text
+from convo._turns import Turn
+from convo.errors import (
+    ConflictError,
+    InvalidContentError,
+    InvalidConversationError,
+    NotFoundError,
+    RoleOrderError,
+    message,
+)
+from convo.store._mapper import (
+    Blob,
+    blob_refs,
+    corrupt,
+    decode_payload,
+    encode_turn,
+    metadata_plain,
+    rebuild,
+)
+from convo.store._schema import BlobRow, ConversationRow, HeadRow, TurnRow
+
+__all__ = [
+    "BranchInfo",
+    "ConversationInfo",
+    "Page",
+    "append",
+    "branches",
+    "create",
+    "delete_conversation",
+    "fork",
+    "list_conversations",
+    "load",
+    "load_graph",
+    "new_conversation_id",
+    "save",
+    "switch",
+]
+
+C = cast(Table, ConversationRow.__table__)
+T = cast(Table, TurnRow.__table__)
+H = cast(Table, HeadRow.__table__)
+B = cast(Table, BlobRow.__table__)
+
+_ID = re.compile(r"cv_[0-9a-f]{32}")
+_EMPTY: immutables.Map[str, TurnId | None] = immutables.Map()
+_CHUNK = 500
+
+
+@attrs.frozen(kw_only=True)
+class ConversationInfo:
+    """What a listing shows of a conversation (never its turns or blobs)."""
+
+    id: str
+    title: str | None
+    metadata: Mapping[str, JSON] = attrs.field(hash=False)
+    active_branch: str
+    turn_count: int
+    """How many turns are stored, over every branch."""
+    created_at: dt.datetime
+    """UTC, naive."""
+    updated_at: dt.datetime
+
+
+@attrs.frozen(kw_only=True)
+class Page:
+    """One page of a listing; pass `next_cursor` back to get the next one."""
+
+    items: tuple[ConversationInfo, ...]
+    next_cursor: str | None
+    """None on the last page."""
+
+
+@attrs.frozen(kw_only=True)
+class BranchInfo:
+    """A stored branch: its name, head turn, head version and whether it is active."""
+
+    name: str
+    head: TurnId | None
+    version: int
+    """Bumped by every move of the head (compare-and-set)."""
+    active: bool
+
+
+# ----------------------------------------------------------------- helpers
+
+
+def now() -> dt.datetime:
+    """The current UTC time, naive (both databases store it alike)."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def new_conversation_id() -> str:
+    """A fresh, unguessable conversation id."""
+    return "cv_" + uuid.uuid4().hex
+
+
+def _not_found(kind: str, key: str) -> NotFoundError:
+    return NotFoundError(
+        message(
+            f"No such {kind}",
+            received=key,
+            fix="Check the id, and that it belongs to this store's tenant.",
+        ),
+        kind=kind,
+        key=key,
+    )
+
+
+def _conversation(conn: Connection, tenant: str, cid: object, *, lock: bool) -> Any:
+    """The live conversation row of this tenant, locked for writing if `lock`."""
+    if not (isinstance(cid, str) and _ID.fullmatch(cid)):
+        raise _not_found("conversation", str(cid)[:80])
+    stmt = select(C.c.id, C.c.active_branch, C.c.turn_count).where(
+        C.c.id == cid, C.c.tenant == tenant, C.c.deleted_at.is_(None)
+    )
+    if lock:
+        stmt = stmt.with_for_update()
+    row = conn.execute(stmt).first()
+    if row is None:
+        raise _not_found("conversation", cid)
+    return row
+
+
+def _heads(conn: Connection, cid: str) -> dict[str, tuple[TurnId | None, int]]:
+    rows = conn.execute(
+        select(H.c.branch, H.c.turn_id, H.c.version).where(H.c.conversation_id == cid)
+    )
+    return {r.branch: (_tid(r.turn_id), r.version) for r in rows}
+
+
+def _tid(value: str | None) -> TurnId | None:
+    return None if value is None else TurnId(value)
+
+
+def _existing_ids(conn: Connection, cid: str, ids: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        found.update(
+            conn.scalars(
+                select(T.c.id).where(T.c.conversation_id == cid, T.c.id.in_(chunk))
+            )
+        )
+    return found
+
+
+def _store_blobs(conn: Connection, cid: str, blobs: Iterable[Blob]) -> None:
+    wanted = {b.sha256: b for b in blobs}
+    if not wanted:
+        return
+    have = set(
+        conn.scalars(
+            select(B.c.sha256).where(
+                B.c.conversation_id == cid, B.c.sha256.in_(list(wanted))
+            )
+        )
+    )
+    rows = [
+        {
+            "conversation_id": cid,
+            "sha256": b.sha256,
+            "media_type": b.media_type,
+            "data": b.data,
+        }
+        for sha, b in wanted.items()
+        if sha not in have
+    ]
+    if rows:
+        conn.execute(insert(B), rows)
+
+
+def _insert_nodes(
+    conn: Connection, cid: str, nodes: Sequence[Node], *, first_seq: int
+) -> int:
+    """Insert `nodes` (parents before children) with their blobs; return how many."""
+    if not nodes:
+        return 0
+    stamp = now()
+    rows: list[dict[str, Any]] = []
+    blobs: list[Blob] = []
+    for i, node in enumerate(nodes):
+        stored = encode_turn(node.turn)
+        blobs.extend(stored.blobs)
+        rows.append(
+            {
+                "conversation_id": cid,
+                "id": node.id,
+                "parent_id": node.parent,
+                "role": node.turn.role,
+                "depth": node.depth,
+                "seq": first_seq + i,
+                "payload": stored.payload,
+                "created_at": stamp,
+            }
+        )
+    _store_blobs(conn, cid, blobs)
+    conn.execute(insert(T), rows)
+    return len(rows)
+
+
+def _touch(conn: Connection, cid: str, *, turn_count: int, **values: Any) -> None:
+    conn.execute(
+        update(C)
+        .where(C.c.id == cid)
+        .values(updated_at=now(), turn_count=turn_count, **values)
+    )
+
+
+def _blobs_for(conn: Connection, cid: str, payloads: Iterable[str]) -> dict[str, bytes]:
+    refs: set[str] = set()
+    for payload in payloads:
+        refs |= blob_refs(payload)
+    if not refs:
+        return {}
+    rows = conn.execute(
+        select(B.c.sha256, B.c.data).where(
+            B.c.conversation_id == cid, B.c.sha256.in_(sorted(refs))
+        )
+    )
+    return {r.sha256: bytes(r.data) for r in rows}
+
+
+# ----------------------------------------------------------------- writing
+
+
+def create(
+    conn: Connection,
+    *,
+    tenant: str,
+    cid: str,
+    conversation: Conversation | None,
+    title: str | None,
+    metadata: Mapping[str, Any] | None,
+) -> None:
+    """Insert a conversation row and every turn and head of `conversation`."""
+    graph = conversation if conversation is not None else Conversation.new()
+    if title is not None:
+        check_text(title, path="$.title")
+    stamp = now()
+    conn.execute(
+        insert(C).values(
+            id=cid,
+            tenant=tenant,
+            title=title,
+            metadata=metadata_plain(metadata),
+            active_branch=graph.active,
+            turn_count=0,
+            created_at=stamp,
+            updated_at=stamp,
+            deleted_at=None,
+        )
+    )
+    count = _insert_nodes(conn, cid, list(graph.walk()), first_seq=0)
+    if graph.heads:
+        conn.execute(
+            insert(H),
+            [
+                {"conversation_id": cid, "branch": name, "turn_id": head, "version": 1}
+                for name, head in graph.heads.items()
+            ],
+        )
+    if count:
+        _touch(conn, cid, turn_count=count)
+
+
+def _missing_nodes(
+    conn: Connection, cid: str, graph: Conversation
+) -> tuple[list[Node], dict[TurnId, TurnId | None]]:
+    """Nodes of `graph` not stored yet (parents first), and per leaf its newest stored ancestor.
+
+    A stored turn's ancestors are all stored (foreign keys), so each walk up
+    from a leaf stops at the first stored turn.
+    """
+    missing: dict[TurnId, Node] = {}
+    stored_at: dict[TurnId, TurnId | None] = {}
+    known: set[TurnId] = set()
+    starts = set(graph.leaves()) | {h for h in graph.heads.values() if h is not None}
+    for start in sorted(starts):
+        current: TurnId | None = start
+        batch: list[TurnId] = []
+        boundary: TurnId | None = None
+        while current is not None:
+            if current in known:
+                boundary = current
+                break
+            if current in missing:
+                boundary = None
+                break
+            batch.append(current)
+            current = graph.nodes[current].parent
+            if len(batch) >= 64 or current is None or current in known:
+                present = _existing_ids(conn, cid, batch)
+                cut = next((i for i, t in enumerate(batch) if t in present), None)
+                if cut is not None:
+                    known.update(batch[cut:])
+                    for t in batch[:cut]:
+                        missing[t] = graph.nodes[t]
+                    boundary = batch[cut]
+                    current = None
+                    batch = []
+                    break
+                for t in batch:
+                    missing[t] = graph.nodes[t]
+                batch = []
+        stored_at[start] = boundary
+    ordered = sorted(missing.values(), key=lambda n: n.depth)
+    return ordered, stored_at
+
+
+def save(
+    conn: Connection,
+    *,
+    tenant: str,
+    cid: str,
+    conversation: Conversation,
+    expected_heads: Mapping[str, TurnId | None] | None,
+) -> None:
+    """Store the turns not stored yet and fast-forward every branch head.
+
+    A stored head may only move to a turn whose path runs through it. If it
+    moved elsewhere since the caller loaded it (or differs from
+    `expected_heads[name]`), `ConflictError` is raised and nothing is written.
+    """
+    row = _conversation(conn, tenant, cid, lock=True)
+    stored = _heads(conn, cid)
+    nodes, _ = _missing_nodes(conn, cid, conversation)
+    moves: list[tuple[str, TurnId | None, int]] = []
+    fresh: list[tuple[str, TurnId | None]] = []
+    for name, head in conversation.heads.items():
+        have, version = stored.get(name, (None, 0))
+        want = (expected_heads or {}).get(name, have)
+        if name in stored and have not in (want, head):
+            raise _conflict(name, want, have)
+        if name not in stored:
+            fresh.append((name, head))
+        elif have != head:
+            if have is not None and (
+                head is None or have not in _path_ids(conversation, head)
+            ):
+                raise _conflict(name, head, have)
+            moves.append((name, head, version))
+    count = _insert_nodes(conn, cid, nodes, first_seq=row.turn_count)
+    for name, head, version in moves:
+        _move_head(conn, cid, name, head, version)
+    if fresh:
+        conn.execute(
+            insert(H),
+            [
+                {"conversation_id": cid, "branch": n, "turn_id": h, "version": 1}
+                for n, h in fresh
+            ],
+        )
+    if count or moves or fresh:
+        _touch(conn, cid, turn_count=row.turn_count + count)
+
+
+def _path_ids(conversation: Conversation, head: TurnId) -> set[TurnId]:
+    return {n.id for n in conversation.ancestry(head)}
+
+
+def _conflict(
+    name: str, expected: TurnId | None, actual: TurnId | None
+) -> ConflictError:
+    return ConflictError(
+        message(
+            f"Branch {name!r} moved since it was loaded; nothing was written",
+            received=f"head {actual}",
+            fix="Load the conversation again, re-apply the change and retry.",
+        ),
+        expected=expected,
+        actual=actual,
+    )
+
+
+def _move_head(
+    conn: Connection, cid: str, branch: str, head: TurnId | None, version: int
+) -> None:
+    result = conn.execute(
+        update(H)
+        .where(H.c.conversation_id == cid, H.c.branch == branch, H.c.version == version)
+        .values(turn_id=head, version=version + 1)
+    )
+    if result.rowcount != 1:
+        raise _conflict(branch, head, None)
+
+
+def _check_placement(
+    conn: Connection, cid: str, parent: Row[Any] | None, turn: Turn
+) -> None:
+    """Refuse a turn that could not stand after `parent` (the graph's own checks)."""
+    if turn.role == "system" and parent is not None:
+        raise RoleOrderError(
+            message(
+                "A system turn can only be the first turn of a conversation",
+                where="$.turn",
+                received=f"after a {parent.role} turn",
+            ),
+            path="$.turn",
+            turn_id=None,
+        )
+    chain: list[Row[Any]] = []
+    if turn.role == "tool":
+        current = parent
+        while current is not None:
+            chain.append(current)
+            if current.role != "tool" or current.parent_id is None:
+                break
+            current = _turn_row(conn, cid, current.parent_id)
+    chain.reverse()
+    blobs = _blobs_for(conn, cid, [r.payload for r in chain])
+    mini = Conversation(heads=_EMPTY)
+    previous: TurnId | None = None
+    try:
+        for r in chain:
+            mini, previous = mini.attach(
+                decode_payload(r.payload, blobs, key=r.id), parent=previous
+            )
+    except InvalidConversationError as exc:
+        raise corrupt("convo_turns", chain[0].id, exc.message) from exc
+    mini.attach(turn, parent=previous)
+
+
+def _turn_row(conn: Connection, cid: str, turn_id: str) -> Any:
+    return conn.execute(
+        select(T.c.id, T.c.parent_id, T.c.role, T.c.depth, T.c.payload).where(
+            T.c.conversation_id == cid, T.c.id == turn_id
+        )
+    ).first()
+
+
+def append(
+    conn: Connection,
+    *,
+    tenant: str,
+    cid: str,
+    turn: object,
+    branch: str,
+    expected_head: TurnId | None,
+) -> TurnId:
+    """Append `turn` to `branch` if its head is still `expected_head`."""
+    if not isinstance(turn, Turn):
+        msg = message(
+            "Only a Turn can be appended",
+            received=f"<{type(turn).__name__}>",
+            fix="A PartialTurn must be salvaged explicitly with .salvage() first.",
+        )
+        raise TypeError(msg)
+    row = _conversation(conn, tenant, cid, lock=True)
+    head = conn.execute(
+        select(H.c.turn_id, H.c.version).where(
+            H.c.conversation_id == cid, H.c.branch == branch
+        )
+    ).first()
+    if head is None:
+        raise _not_found("branch", branch)
+    new_id = compute_turn_id(expected_head, turn)
+    if head.turn_id != expected_head:
+        if head.turn_id == new_id:
+            return new_id  # the same append, retried after its commit: idempotent
+        raise _conflict(branch, expected_head, _tid(head.turn_id))
+    parent = None if expected_head is None else _turn_row(conn, cid, expected_head)
+    if expected_head is not None and parent is None:
+        raise corrupt("convo_heads", branch, "the head names no stored turn")
+    _check_placement(conn, cid, parent, turn)
+    count = 0
+    if not _existing_ids(conn, cid, [new_id]):
+        node = Node(
+            id=new_id,
+            turn=turn,
+            parent=expected_head,
+            depth=0 if parent is None else parent.depth + 1,
+        )
+        count = _insert_nodes(conn, cid, [node], first_seq=row.turn_count)
+    _move_head(conn, cid, branch, new_id, head.version)
+    _touch(conn, cid, turn_count=row.turn_count + count)
+    return new_id
+
+
+def fork(
+    conn: Connection,
+    *,
+    tenant: str,
+    cid: str,
+    name: str,
+    at: TurnId | None,
+    switch: bool,
+) -> None:
+    """Add branch `name` with head `at`; the same fork again is a no-op."""
+    _branch_name(name)
+    row = _conversation(conn, tenant, cid, lock=True)
+    if at is not None and (not is_turn_id(at) or not _existing_ids(conn, cid, [at])):
+        raise _not_found("turn", str(at)[:80])
+    stored = _heads(conn, cid)
+    if name in stored:
+        if stored[name][0] != at:
+            raise ConflictError(
+                message(
+                    f"A branch named {name!r} exists already with another head",
+                    received=stored[name][0],
+                    fix="Pick another name.",
+                ),
+                expected=at,
+                actual=stored[name][0],
+            )
+    else:
+        conn.execute(
+            insert(H).values(conversation_id=cid, branch=name, turn_id=at, version=1)
+        )
+    extra = {"active_branch": name} if switch else {}
+    _touch(conn, cid, turn_count=row.turn_count, **extra)
+
+
+def switch(conn: Connection, *, tenant: str, cid: str, branch: str) -> None:
+    """Make `branch` the conversation's active branch."""
+    row = _conversation(conn, tenant, cid, lock=True)
+    if branch not in _heads(conn, cid):
+        raise _not_found("branch", branch)
+    _touch(conn, cid, turn_count=row.turn_count, active_branch=branch)
+
+
+def delete_conversation(conn: Connection, *, tenant: str, cid: str) -> None:
+    """Remove every turn, head and blob and leave a fence that refuses late writers."""
+    _conversation(conn, tenant, cid, lock=True)
+    conn.execute(delete(H).where(H.c.conversation_id == cid))
+    conn.execute(delete(T).where(T.c.conversation_id == cid))
+    conn.execute(delete(B).where(B.c.conversation_id == cid))
+    stamp = now()
+    conn.execute(
+        update(C)
+        .where(C.c.id == cid)
+        .values(
+            title=None, metadata={}, turn_count=0, updated_at=stamp, deleted_at=stamp
+        )
+    )
+
+
+# ----------------------------------------------------------------- reading
+
+
+def load(
+    conn: Connection, *, tenant: str, cid: str, branch: str | None
+) -> Conversation:
+    """The path of `branch` (default: the active one), loaded by one recursive query."""
+    row = _conversation(conn, tenant, cid, lock=False)
+    name = row.active_branch if branch is None else branch
+    head = conn.execute(
+        select(H.c.turn_id).where(H.c.conversation_id == cid, H.c.branch == name)
+    ).first()
+    if head is None:
+        raise _not_found("branch", name)
+    if head.turn_id is None:
+        return Conversation.new(branch=name)
+    anchor = (
+        select(T.c.id, T.c.parent_id, T.c.depth, T.c.payload)
+        .where(T.c.conversation_id == cid, T.c.id == head.turn_id)
+        .cte("convo_path", recursive=True)
+    )
+    parent = T.alias("convo_parent")
+    path = anchor.union_all(
+        select(parent.c.id, parent.c.parent_id, parent.c.depth, parent.c.payload).where(
+            parent.c.conversation_id == cid,
+            parent.c.id == anchor.c.parent_id,
+            parent.c.depth < anchor.c.depth,
+            parent.c.depth >= literal(0),
+        )
+    )
+    rows = conn.execute(
+        select(path.c.id, path.c.parent_id, path.c.payload).order_by(path.c.depth)
+    ).all()
+    if not rows or rows[0].parent_id is not None or rows[-1].id != head.turn_id:
+        raise corrupt("convo_turns", head.turn_id, "the branch's path is broken")
+    blobs = _blobs_for(conn, cid, (r.payload for r in rows))
+    graph = rebuild(((r.id, r.parent_id, r.payload) for r in rows), blobs)
+    try:
+        return graph.with_heads({name: TurnId(head.turn_id)}, active=name)
+    except (LookupError, ValueError) as exc:
+        raise corrupt("convo_heads", name, str(exc)) from exc
+
+
+def load_graph(conn: Connection, *, tenant: str, cid: str) -> Conversation:
+    """Every stored turn and branch of the conversation."""
+    row = _conversation(conn, tenant, cid, lock=False)
+    heads = _heads(conn, cid)
+    rows = conn.execute(
+        select(T.c.id, T.c.parent_id, T.c.payload)
+        .where(T.c.conversation_id == cid)
+        .order_by(T.c.seq)
+    ).all()
+    blobs = _blobs_for(conn, cid, (r.payload for r in rows))
+    graph = rebuild(((r.id, r.parent_id, r.payload) for r in rows), blobs)
+    try:
+        return graph.with_heads(
+            {name: head for name, (head, _) in sorted(heads.items())},
+            active=row.active_branch,
+        )
+    except (LookupError, ValueError) as exc:
+        raise corrupt("convo_heads", cid, str(exc)) from exc
+
+
+def branches(conn: Connection, *, tenant: str, cid: str) -> tuple[BranchInfo, ...]:
+    """The conversation's branches, sorted by name."""
+    row = _conversation(conn, tenant, cid, lock=False)
+    return tuple(
+        BranchInfo(
+            name=name, head=head, version=version, active=name == row.active_branch
+        )
+        for name, (head, version) in sorted(_heads(conn, cid).items())
+    )
+
+
+def _encode_cursor(created: dt.datetime, cid: str) -> str:
+    raw = json.dumps([created.isoformat(), cid]).encode()
+    return base64.urlsafe_b64encode(raw).decode("ascii")
+
+
+def _decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
+    try:
+        created, cid = json.loads(base64.urlsafe_b64decode(cursor.encode("ascii")))
+        return dt.datetime.fromisoformat(created), str(cid)
+    except (ValueError, TypeError, binascii.Error, UnicodeError):
+        raise InvalidContentError(
+            message(
+                "Not a cursor this store returned",
+                where="cursor",
+                received=cursor,
+                fix="Pass the next_cursor of the previous page, or None.",
+            ),
+            path="cursor",
+            received=cursor,
+        ) from None
+
+
+def list_conversations(
+    conn: Connection,
+    *,
+    tenant: str,
+    limit: object,
+    cursor: str | None,
+    text: str | None,
+) -> Page:
+    """A page of the tenant's conversations, newest first, optionally matching `text`."""
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 1000:
+        msg = f"limit must be an int from 1 to 1000 (got {limit!r})."
+        raise ValueError(msg)
+    stmt = select(
+        C.c.id,
+        C.c.title,
+        C.c.metadata,
+        C.c.active_branch,
+        C.c.turn_count,
+        C.c.created_at,
+        C.c.updated_at,
+    ).where(C.c.tenant == tenant, C.c.deleted_at.is_(None))
+    if cursor is not None:
+        created, after = _decode_cursor(cursor)
+        stmt = stmt.where(
+            or_(
+                C.c.created_at < created,
+                and_(C.c.created_at == created, C.c.id < after),
+            )
+        )
+    if text:
+        check_text(text, path="$.text")
+        # Turns hold canonical JSON: look for the text as it appears escaped there.
+        escaped = json.dumps(text, ensure_ascii=False)[1:-1]
+        stmt = stmt.where(
+            or_(
+                C.c.title.icontains(text, autoescape=True),
+                exists(
+                    select(T.c.id).where(
+                        T.c.conversation_id == C.c.id,
+                        T.c.payload.icontains(escaped, autoescape=True),
+                    )
+                ),
+            )
+        )
+    rows = conn.execute(
+        stmt.order_by(C.c.created_at.desc(), C.c.id.desc()).limit(limit + 1)
+    ).all()
+    items = tuple(
+        ConversationInfo(
+            id=r.id,
+            title=r.title,
+            metadata=r.metadata or {},
+            active_branch=r.active_branch,
+            turn_count=r.turn_count,
+            created_at=r.created_at,
+            updated_at=r.updated_at,
+        )
+        for r in rows[:limit]
+    )
+    next_cursor = (
+        _encode_cursor(items[-1].created_at, items[-1].id)
+        if len(rows) > limit
+        else None
+    )
+    return Page(items=items, next_cursor=next_cursor)

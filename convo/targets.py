@@ -1,0 +1,223 @@
+"""The built-in targets: every model the seed pages name, plus a generic one.
+
+Importing this module registers them (the chat wire imports it). Facts per
+family (wire-facts A2, A8, B1, B2; provider-rules R11-R18):
+
+- Claude (`databricks-claude-sonnet-4`, `-sonnet-4-5`, `-opus-4-1`,
+  `-opus-4-5`): hybrid reasoning, `thinking: {type: enabled, budget_tokens}`
+  with budget >= 1024 and < max_tokens, a warning above 32,000 ("usage above
+  32K may vary"); sampling limits with thinking on (R14); rejects
+  `reasoning_effort`, `parallel_tool_calls`, `stream_options` (R15, R16);
+  empty text rejected (R12); signed reasoning required in tool loops (R2);
+  prompt caching with 4 breakpoints, minimum 1024 tokens (4096 for Opus 4.5,
+  per Anthropic's caching docs); tool results stay consecutive.
+- GPT OSS 20B / 120B: `reasoning_effort` low / medium / high, default medium;
+  text only; tool messages must follow their call (R11).
+- GPT-5.1: `reasoning_effort` none / low / medium / high, default none;
+  strict tools; images.
+- Gemini 3 Pro: `reasoning_effort` low / medium / high, default low; thought
+  signatures on tool calls echoed (R17); rejects `stream_options`.
+- Llama 3.1 405B Instruct: no reasoning; retiring (pay-per-token from
+  2026-02-15, provisioned throughput from 2026-05-15), warned on use.
+- `openai-compatible`: a generic OpenAI chat-completions endpoint.
+
+Invariant: targets are frozen values; registering an equal target twice is a no-op.
+"""
+
+from __future__ import annotations
+
+from convo._targets import (
+    CacheRules,
+    Deprecation,
+    ImageLimits,
+    ReasoningRules,
+    Target,
+    TargetDeprecationWarning,
+    register_target,
+)
+
+__all__ = [
+    "CLAUDE_OPUS_4_1",
+    "CLAUDE_OPUS_4_5",
+    "CLAUDE_SONNET_4",
+    "CLAUDE_SONNET_4_5",
+    "DATABRICKS_CHAT_FIELDS",
+    "GEMINI_3_PRO",
+    "GPT_5_1",
+    "GPT_OSS_20B",
+    "GPT_OSS_120B",
+    "LLAMA_3_1_405B",
+    "OPENAI_COMPATIBLE",
+    "TargetDeprecationWarning",
+]
+
+DATABRICKS_CHAT_FIELDS = frozenset(
+    {
+        "messages",
+        "model",
+        "max_tokens",
+        "temperature",
+        "top_p",
+        "stop",
+        "n",
+        "stream",
+        "tools",
+        "tool_choice",
+        "response_format",
+    }
+)
+"""Top-level fields every Databricks chat endpoint takes (wire-facts A2)."""
+
+_NO_MESSAGE_NAME = frozenset({"name"})
+
+
+def _claude(name: str, *, min_cache: int, keeps_reasoning: bool) -> Target:
+    return Target(
+        name=name,
+        wire="chat",
+        provider="anthropic",
+        family="claude",
+        reasoning=ReasoningRules(
+            style="budget",
+            min_budget=1024,
+            budget_warning_above=32_000,
+            forbids_sampling_with_thinking=True,
+        ),
+        accepted_fields=DATABRICKS_CHAT_FIELDS | {"thinking", "top_k"},
+        rejected_fields=frozenset(
+            {
+                "reasoning_effort",
+                "parallel_tool_calls",
+                "stream_options",
+                "context_management",
+            }
+        ),
+        rejected_message_fields=_NO_MESSAGE_NAME,
+        cache=CacheRules(
+            supported=True, max_breakpoints=4, min_cacheable_tokens=min_cache
+        ),
+        images=ImageLimits(supported=True),
+        requires_signatures=True,
+        keeps_reasoning_in_context=keeps_reasoning,
+        reasoning_required_in_tool_loop=True,
+        tool_results_need_preceding_call=False,
+        rejects_empty_text=True,
+        supports_strict_tools=False,
+    )
+
+
+CLAUDE_SONNET_4 = _claude(
+    "databricks-claude-sonnet-4", min_cache=1024, keeps_reasoning=False
+)
+CLAUDE_SONNET_4_5 = _claude(
+    "databricks-claude-sonnet-4-5", min_cache=1024, keeps_reasoning=False
+)
+CLAUDE_OPUS_4_1 = _claude(
+    "databricks-claude-opus-4-1", min_cache=1024, keeps_reasoning=False
+)
+CLAUDE_OPUS_4_5 = _claude(
+    "databricks-claude-opus-4-5", min_cache=4096, keeps_reasoning=True
+)
+
+
+def _gpt_oss(name: str) -> Target:
+    return Target(
+        name=name,
+        provider="openai",
+        family="gpt-oss",
+        reasoning=ReasoningRules(
+            style="effort", efforts=("low", "medium", "high"), default_effort="medium"
+        ),
+        accepted_fields=DATABRICKS_CHAT_FIELDS | {"reasoning_effort"},
+        rejected_fields=frozenset({"thinking", "parallel_tool_calls"}),
+        rejected_message_fields=_NO_MESSAGE_NAME,
+        images=ImageLimits(supported=False),
+        tool_results_need_preceding_call=True,
+    )
+
+
+GPT_OSS_20B = _gpt_oss("databricks-gpt-oss-20b")
+GPT_OSS_120B = _gpt_oss("databricks-gpt-oss-120b")
+
+GPT_5_1 = Target(
+    name="databricks-gpt-5-1",
+    provider="openai",
+    family="gpt-5",
+    reasoning=ReasoningRules(
+        style="effort", efforts=("none", "low", "medium", "high"), default_effort="none"
+    ),
+    accepted_fields=DATABRICKS_CHAT_FIELDS
+    | {
+        "reasoning_effort",
+        "parallel_tool_calls",
+        "stream_options",
+        "max_completion_tokens",
+    },
+    rejected_fields=frozenset({"thinking", "top_k"}),
+    rejected_message_fields=_NO_MESSAGE_NAME,
+    images=ImageLimits(supported=True),
+    tool_results_need_preceding_call=True,
+    supports_strict_tools=True,
+)
+
+GEMINI_3_PRO = Target(
+    name="databricks-gemini-3-pro",
+    provider="google",
+    family="gemini",
+    reasoning=ReasoningRules(
+        style="effort", efforts=("low", "medium", "high"), default_effort="low"
+    ),
+    accepted_fields=DATABRICKS_CHAT_FIELDS | {"reasoning_effort"},
+    rejected_fields=frozenset({"thinking", "stream_options", "parallel_tool_calls"}),
+    rejected_message_fields=_NO_MESSAGE_NAME,
+    images=ImageLimits(supported=True),
+    tool_results_need_preceding_call=True,
+    echoes_tool_call_extras=True,
+)
+
+LLAMA_3_1_405B = Target(
+    name="databricks-meta-llama-3-1-405b-instruct",
+    provider="meta",
+    family="llama",
+    reasoning=ReasoningRules(style="none"),
+    accepted_fields=DATABRICKS_CHAT_FIELDS,
+    rejected_fields=frozenset({"thinking", "reasoning_effort", "parallel_tool_calls"}),
+    rejected_message_fields=_NO_MESSAGE_NAME,
+    images=ImageLimits(supported=False),
+    tool_results_need_preceding_call=True,
+    deprecation=Deprecation(
+        note="Meta-Llama-3.1-405B-Instruct is being retired; see Databricks' retired "
+        "models page for the recommended replacement.",
+        pay_per_token_retirement="2026-02-15",  # noqa: S106 - a date, not a secret
+        provisioned_throughput_retirement="2026-05-15",
+    ),
+)
+
+OPENAI_COMPATIBLE = Target(
+    name="openai-compatible",
+    provider="openai",
+    family="generic",
+    reasoning=ReasoningRules(
+        style="effort",
+        efforts=("none", "minimal", "low", "medium", "high", "xhigh"),
+    ),
+    accepted_fields=frozenset(),
+    images=ImageLimits(supported=True, max_base64_bytes=20 * 1024 * 1024),
+    max_request_bytes=32 * 1024 * 1024,
+    supports_strict_tools=True,
+)
+"""A generic OpenAI chat-completions endpoint: every field allowed (no field list)."""
+
+for _target in (
+    CLAUDE_SONNET_4,
+    CLAUDE_SONNET_4_5,
+    CLAUDE_OPUS_4_1,
+    CLAUDE_OPUS_4_5,
+    GPT_OSS_20B,
+    GPT_OSS_120B,
+    GPT_5_1,
+    GEMINI_3_PRO,
+    LLAMA_3_1_405B,
+    OPENAI_COMPATIBLE,
+):
+    register_target(_target)

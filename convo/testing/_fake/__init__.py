@@ -1,0 +1,1 @@
+"""The fake Databricks serving endpoint's parts; the public names live in `convo.testing.fake`."""

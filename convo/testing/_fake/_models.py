@@ -1,0 +1,137 @@
+"""What the fake endpoint knows about each served model, written from the docs, not from convo.
+
+The fake is an independent check of what convo sends, so this table is kept apart
+from `convo._targets`: each `ModelSpec` lists the top-level fields the endpoint takes
+(anything else is a 400, rule R16), the reasoning controls it accepts (R14, R15),
+whether it signs reasoning, its Claude-only rules and its prompt-cache minimum.
+Invariant: a spec never changes after construction; the endpoint looks specs up by name.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import attrs
+
+__all__ = ["DEFAULT_MODELS", "ModelSpec", "default_models"]
+
+_BASE_FIELDS = frozenset(
+    {
+        "model",
+        "messages",
+        "max_tokens",
+        "max_completion_tokens",
+        "stream",
+        "stop",
+        "temperature",
+        "top_p",
+        "n",
+        "tools",
+        "tool_choice",
+        "response_format",
+        "client_request_id",
+        "usage_context",
+        "extra_params",
+        "service_tier",
+    }
+)
+
+Family = Literal["claude", "gpt-oss", "gpt", "gemini", "llama", "generic"]
+
+
+@attrs.frozen(kw_only=True)
+class ModelSpec:
+    """One model served by the fake endpoint.
+
+    `thinking_types` lists the `thinking.type` values taken (Claude only; empty means
+    the `thinking` field is unknown); `efforts` the `reasoning_effort` values taken
+    (empty means the field is unknown, or for Claude refused under R15).
+    """
+
+    name: str
+    family: Family = "generic"
+    fields: frozenset[str] = _BASE_FIELDS
+    thinking_types: tuple[str, ...] = ()
+    efforts: tuple[str, ...] = ()
+    default_effort: str | None = None
+    always_reasons: bool = False
+    """Reasoning-only models (GPT OSS) answer with an unsigned reasoning block every time."""
+    signs_reasoning: bool = False
+    """Claude: reasoning carries a signature the endpoint verifies on replay."""
+    claude_rules: bool = False
+    """Anthropic rules apply: empty text (R12), consecutive tool results (R10), R2, R14, caching."""
+    min_cache_tokens: int | None = None
+    """Minimum cacheable prefix in tokens; None means the model has no prompt caching."""
+    strict_tools: bool = False
+    """`strict` inside a tool's `function` is taken (GPT only, R16)."""
+    thought_signatures: bool = False
+    """Gemini 3: tool calls carry `extra_content.google.thought_signature`, required on replay (R17)."""
+    upstream_model: str | None = None
+    """What the response's `model` field says (Databricks may report the upstream id)."""
+
+
+def _claude(name: str, *, min_cache: int) -> ModelSpec:
+    return ModelSpec(
+        name=name,
+        family="claude",
+        fields=_BASE_FIELDS | {"thinking", "top_k"},
+        thinking_types=("enabled", "disabled"),
+        signs_reasoning=True,
+        claude_rules=True,
+        min_cache_tokens=min_cache,
+    )
+
+
+def default_models() -> tuple[ModelSpec, ...]:
+    """The built-in models: the Databricks pay-per-token names convo targets."""
+    gpt_fields = _BASE_FIELDS | {
+        "reasoning_effort",
+        "parallel_tool_calls",
+        "stream_options",
+    }
+    return (
+        _claude("databricks-claude-sonnet-4", min_cache=1024),
+        _claude("databricks-claude-sonnet-4-5", min_cache=1024),
+        _claude("databricks-claude-opus-4-1", min_cache=1024),
+        _claude("databricks-claude-opus-4-5", min_cache=4096),
+        ModelSpec(
+            name="databricks-gpt-oss-20b",
+            family="gpt-oss",
+            fields=gpt_fields,
+            efforts=("low", "medium", "high"),
+            default_effort="medium",
+            always_reasons=True,
+        ),
+        ModelSpec(
+            name="databricks-gpt-oss-120b",
+            family="gpt-oss",
+            fields=gpt_fields,
+            efforts=("low", "medium", "high"),
+            default_effort="medium",
+            always_reasons=True,
+        ),
+        ModelSpec(
+            name="databricks-gpt-5-1",
+            family="gpt",
+            fields=gpt_fields,
+            efforts=("none", "low", "medium", "high"),
+            default_effort="none",
+            strict_tools=True,
+        ),
+        ModelSpec(
+            name="databricks-gemini-3-pro",
+            family="gemini",
+            fields=_BASE_FIELDS | {"reasoning_effort", "top_k"},
+            efforts=("low", "medium", "high"),
+            default_effort="low",
+            thought_signatures=True,
+        ),
+        ModelSpec(
+            name="databricks-meta-llama-3-1-405b-instruct",
+            family="llama",
+            fields=_BASE_FIELDS | {"top_k", "stream_options"},
+        ),
+    )
+
+
+DEFAULT_MODELS: tuple[str, ...] = tuple(m.name for m in default_models())

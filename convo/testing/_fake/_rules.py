@@ -1,0 +1,701 @@
+"""The 400s of the fake endpoint: every provider rule it can check on a raw JSON request.
+
+`check(body, spec, secret=...)` walks the request as JSON (never through convo's
+own types) and returns the first `Violation` found, or None. Each violation names
+the rule id of `provider-rules.md` (R2 ... R18, or `schema` for a malformed body)
+and carries the message the real service gives, nested as upstream JSON for the
+rules Anthropic enforces behind Databricks (R22). Invariant: a request convo's
+policies call valid must get None here, so every check follows the documented
+rule, never a guess stricter than it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from convo.testing._fake._models import ModelSpec
+from convo.testing._fake._signing import sign, verify
+
+__all__ = [
+    "FAMILIES",
+    "SKIP_THOUGHT_SIGNATURE",
+    "Violation",
+    "check",
+    "iter_markers",
+    "step_first_id",
+    "thought_signature",
+]
+
+SKIP_THOUGHT_SIGNATURE = "skip_thought_signature_validator"
+"""Google's documented placeholder for history the model did not produce."""
+
+FAMILIES: tuple[str, ...] = ("claude", "gpt-oss", "gpt", "gemini", "llama", "generic")
+
+_IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
+_MAX_IMAGE_BYTES = 5 * 1024 * 1024
+_MAX_SIDE_PX = 8000
+_MAX_BREAKPOINTS = 4
+_DATA_URL = re.compile(r"^data:(?P<media>[^;,]+);base64,(?P<data>.*)$", re.DOTALL)
+_MESSAGE_KEYS = {
+    "system": {"role", "content"},
+    "user": {"role", "content"},
+    "assistant": {"role", "content", "tool_calls"},
+    "tool": {"role", "content", "tool_call_id"},
+}
+_TOOL_FUNCTION_KEYS = {"name", "description", "parameters", "cache_control"}
+
+
+@attrs.frozen(kw_only=True)
+class Violation:
+    """One broken rule: its id, the service's message, and whether that message is upstream JSON."""
+
+    rule: str
+    text: str
+    upstream: bool = False
+    """True: the message is Anthropic's, nested as a JSON string in the Databricks envelope."""
+    error_code: str = "BAD_REQUEST"
+
+    def envelope(self, *, native: bool = False) -> dict[str, str]:
+        """The Databricks error body; `native` nests Anthropic's own error object."""
+        if native and self.upstream:
+            inner = {
+                "type": "error",
+                "error": {"type": "invalid_request_error", "message": self.text},
+            }
+            return {"error_code": self.error_code, "message": json.dumps(inner)}
+        text = json.dumps({"message": self.text}) if self.upstream else self.text
+        return {"error_code": self.error_code, "message": text}
+
+
+def _claude(rule: str, text: str) -> Violation:
+    return Violation(rule=rule, text=text, upstream=True)
+
+
+def _databricks(rule: str, text: str) -> Violation:
+    return Violation(rule=rule, text=text)
+
+
+def _unknown_field(spec: ModelSpec, path: str, rule: str = "R16") -> Violation:
+    if spec.claude_rules:
+        return _claude(rule, f"{path}: Extra inputs are not permitted")
+    name = path.rsplit(".", 1)[-1]
+    return _databricks(rule, f'Invalid request: json: unknown field "{name}" at {path}')
+
+
+def check(body: Any, spec: ModelSpec, *, secret: bytes) -> Violation | None:
+    """The first rule `body` breaks for a model described by `spec`, or None."""
+    if not isinstance(body, Mapping):
+        return _databricks("schema", "Request body must be a JSON object.")
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        return _databricks(
+            "schema", "Missing required field 'messages' (a non-empty list)."
+        )
+    for checker in (_top_level, _thinking, _tools):
+        found = checker(body, spec)
+        if found is not None:
+            return found
+    for index, msg in enumerate(messages):
+        found = _message(msg, index, spec, secret)
+        if found is not None:
+            return found
+    for checker in (_pairing, _reasoning_first, _markers):
+        found = checker(body, spec)
+        if found is not None:
+            return found
+    return _thought_signatures(body, spec, secret)
+
+
+# --- top level -------------------------------------------------------------------
+
+
+def _top_level(body: Mapping[str, Any], spec: ModelSpec) -> Violation | None:
+    for key in body:
+        if key == "reasoning_effort" and spec.claude_rules:
+            return _claude(
+                "R15",
+                "reasoning_effort: Extra inputs are not permitted. Claude models take "
+                "`thinking` ({type: enabled, budget_tokens}) instead of an effort label.",
+            )
+        if key not in spec.fields:
+            return _unknown_field(spec, key)
+    effort = body.get("reasoning_effort")
+    if effort is not None and effort not in spec.efforts:
+        allowed = ", ".join(repr(e) for e in spec.efforts)
+        return _databricks(
+            "R15",
+            f"Invalid reasoning_effort {effort!r} for {spec.name}: supported values are "
+            f"{allowed}. Unsupported values are rejected rather than remapped.",
+        )
+    for key in ("max_tokens", "max_completion_tokens"):
+        value = body.get(key)
+        if value is not None and (not _is_int(value) or value < 1):
+            return _databricks("schema", f"{key} must be an integer greater than 0.")
+    if "stream" in body and not isinstance(body["stream"], bool):
+        return _databricks("schema", "stream must be a boolean.")
+    return None
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _thinking(body: Mapping[str, Any], spec: ModelSpec) -> Violation | None:
+    thinking = body.get("thinking")
+    if thinking is None or not spec.claude_rules:
+        return None
+    if (
+        not isinstance(thinking, Mapping)
+        or thinking.get("type") not in spec.thinking_types
+    ):
+        kind = thinking.get("type") if isinstance(thinking, Mapping) else thinking
+        allowed = " or ".join(f"'{t}'" for t in spec.thinking_types)
+        return _claude(
+            "R14",
+            f"thinking.type: Input should be {allowed} (got {kind!r}) for {spec.name}",
+        )
+    if thinking["type"] != "enabled":
+        return None
+    budget = thinking.get("budget_tokens")
+    if not isinstance(budget, int) or isinstance(budget, bool) or budget < 1024:
+        return _claude(
+            "R14",
+            "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024",
+        )
+    limit = body.get("max_tokens", body.get("max_completion_tokens"))
+    if limit is not None and budget >= limit:
+        return _claude(
+            "R14",
+            "`max_tokens` must be greater than `thinking.budget_tokens`. Please consult our "
+            "documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking#max-tokens-and-context-window-size",
+        )
+    temperature = body.get("temperature")
+    if temperature is not None and temperature != 1:
+        return _claude(
+            "R14", "`temperature` may only be set to 1 when thinking is enabled."
+        )
+    if "top_k" in body:
+        return _claude("R14", "`top_k` is not supported when thinking is enabled.")
+    top_p = body.get("top_p")
+    if top_p is not None and not (0.95 <= top_p <= 1):
+        return _claude(
+            "R14",
+            "`top_p` must be greater than or equal to 0.95 or unset when thinking is enabled.",
+        )
+    choice = body.get("tool_choice")
+    if choice is not None and choice not in ("auto", "none"):
+        return _claude(
+            "R14", "Thinking may not be enabled when tool_choice forces tool use."
+        )
+    return None
+
+
+def _tools(body: Mapping[str, Any], spec: ModelSpec) -> Violation | None:
+    tools = body.get("tools")
+    if tools is None:
+        return None
+    if not isinstance(tools, list):
+        return _databricks("schema", "tools must be a list.")
+    for index, tool in enumerate(tools):
+        where = f"tools.{index}"
+        if not isinstance(tool, Mapping) or tool.get("type") != "function":
+            return _databricks("schema", f"{where}: only function tools are supported.")
+        function = tool.get("function")
+        if not isinstance(function, Mapping) or not isinstance(
+            function.get("name"), str
+        ):
+            return _databricks("schema", f"{where}.function.name: Field required")
+        for key in function:
+            if key == "strict" and spec.strict_tools:
+                continue
+            if key not in _TOOL_FUNCTION_KEYS:
+                return _unknown_field(spec, f"{where}.function.{key}")
+        for key in tool:
+            if key not in ("type", "function", "cache_control"):
+                return _unknown_field(spec, f"{where}.{key}")
+    return None
+
+
+# --- messages --------------------------------------------------------------------
+
+
+def _message(msg: Any, index: int, spec: ModelSpec, secret: bytes) -> Violation | None:
+    where = f"messages.{index}"
+    if not isinstance(msg, Mapping) or msg.get("role") not in _MESSAGE_KEYS:
+        return _databricks(
+            "schema", f"{where}.role: must be one of system, user, assistant, tool."
+        )
+    role = msg["role"]
+    for key in msg:
+        if key in ("reasoning_content", "thinking_blocks"):
+            return _claude("R3", f"{where}.{key}: Extra inputs are not permitted")
+        if key == "cache_control":
+            return _claude(
+                "R7",
+                f"{where}.cache_control: Extra inputs are not permitted (put cache_control on a content block, not on the message or a string content)",
+            )
+        if key not in _MESSAGE_KEYS[role]:
+            return _unknown_field(spec, f"{where}.{key}")
+    content = msg.get("content")
+    calls = msg.get("tool_calls")
+    if calls is not None:
+        found = _tool_calls(calls, where, spec)
+        if found is not None:
+            return found
+    if content is None:
+        if role == "assistant" and calls:
+            return None
+        if spec.claude_rules:
+            return _claude(
+                "R12",
+                f"{where}: all messages must have non-empty content except for the optional final assistant message",
+            )
+        return _databricks("schema", f"{where}.content: Field required")
+    if isinstance(content, str):
+        if spec.claude_rules and not content.strip():
+            return _claude(
+                "R12",
+                f"{where}.content: text content blocks must contain non-whitespace text",
+            )
+        return None
+    if not isinstance(content, list):
+        return _databricks(
+            "schema",
+            f"{where}.content: must be a string, a list of content parts or null.",
+        )
+    if spec.claude_rules and not content and not calls:
+        return _claude(
+            "R12",
+            f"{where}: all messages must have non-empty content except for the optional final assistant message",
+        )
+    for position, part in enumerate(content):
+        found = _part(part, f"{where}.content.{position}", role, spec, secret)
+        if found is not None:
+            return found
+    if (
+        spec.claude_rules
+        and role == "assistant"
+        and not calls
+        and content
+        and all(
+            isinstance(p, Mapping) and p.get("type") == "reasoning" for p in content
+        )
+    ):
+        return _claude(
+            "R13",
+            f"{where}.content: an assistant message may not consist of thinking blocks only",
+        )
+    if role == "tool" and spec.claude_rules:
+        for position, part in enumerate(content):
+            if part.get("type") != "text":
+                return _claude(
+                    "R18",
+                    f"{where}.content.{position}.tool_result.content: Input tag '{part.get('type')}' found using 'type' does not match any of the expected tags: 'text'",
+                )
+    return None
+
+
+def _tool_calls(calls: Any, where: str, spec: ModelSpec) -> Violation | None:
+    if not isinstance(calls, list):
+        return _databricks("schema", f"{where}.tool_calls: must be a list.")
+    for index, call in enumerate(calls):
+        here = f"{where}.tool_calls.{index}"
+        if (
+            not isinstance(call, Mapping)
+            or not isinstance(call.get("id"), str)
+            or not call["id"]
+        ):
+            return _databricks("schema", f"{here}.id: Field required")
+        function = call.get("function")
+        if not isinstance(function, Mapping) or not isinstance(
+            function.get("name"), str
+        ):
+            return _databricks("schema", f"{here}.function.name: Field required")
+        arguments = function.get("arguments")
+        if not isinstance(arguments, str):
+            return _databricks(
+                "schema", f"{here}.function.arguments: must be a JSON string."
+            )
+        if arguments:
+            try:
+                json.loads(arguments)
+            except ValueError:
+                return _databricks(
+                    "schema", f"{here}.function.arguments: not valid JSON."
+                )
+        marker = call.get("cache_control")
+        if marker is not None:
+            found = _marker_shape(marker, f"{here}.cache_control")
+            if found is not None:
+                return found
+    return None
+
+
+def _part(
+    part: Any, where: str, role: str, spec: ModelSpec, secret: bytes
+) -> Violation | None:
+    if not isinstance(part, Mapping) or not isinstance(part.get("type"), str):
+        return _databricks("schema", f"{where}.type: Field required")
+    kind = part["type"]
+    marker = part.get("cache_control")
+    if marker is not None:
+        found = _marker_shape(marker, f"{where}.cache_control")
+        if found is not None:
+            return found
+    if kind == "text":
+        text = part.get("text")
+        if not isinstance(text, str):
+            return _databricks("schema", f"{where}.text: Field required")
+        if spec.claude_rules and not text.strip():
+            if marker is not None:
+                return _claude(
+                    "R7",
+                    f"{where}.cache_control: cache_control cannot be set for empty text blocks",
+                )
+            return _claude(
+                "R12",
+                f"{where}.text: text content blocks must contain non-whitespace text",
+            )
+        return None
+    if kind == "image_url":
+        if role not in ("user", "tool"):
+            return _databricks(
+                "schema", f"{where}: image content is only allowed in user messages."
+            )
+        return _image(part, where)
+    if kind == "reasoning":
+        if role != "assistant":
+            return _claude(
+                "R3",
+                f"{where}: reasoning blocks are only allowed inside an assistant message's content list (found in a {role} message)",
+            )
+        if marker is not None:
+            return _claude(
+                "R7",
+                f"{where}.cache_control: thinking blocks cannot carry cache_control directly",
+            )
+        return _reasoning(part, where, spec, secret)
+    return _databricks(
+        "schema",
+        f"{where}: Input tag '{kind}' found using 'type' does not match any of the expected tags: 'text', 'image_url', 'reasoning'",
+    )
+
+
+def _marker_shape(marker: Any, where: str) -> Violation | None:
+    if not isinstance(marker, Mapping) or marker.get("type") != "ephemeral":
+        return _claude("R8", f"{where}.type: Input should be 'ephemeral'")
+    ttl = marker.get("ttl", "5m")
+    if ttl not in ("5m", "1h") or set(marker) - {"type", "ttl"}:
+        return _claude("R8", f"{where}.ttl: Input should be '5m' or '1h'")
+    return None
+
+
+def _image(part: Mapping[str, Any], where: str) -> Violation | None:
+    image = part.get("image_url")
+    url = image.get("url") if isinstance(image, Mapping) else None
+    if not isinstance(url, str):
+        return _databricks("schema", f"{where}.image_url.url: Field required")
+    match = _DATA_URL.match(url)
+    if match is None:
+        return _claude(
+            "R18",
+            f"{where}.image_url: URL sources are not supported; send the image as a base64 data URL (data:image/png;base64,...)",
+        )
+    media = match["media"]
+    if media not in _IMAGE_TYPES:
+        return _claude(
+            "R18",
+            f"{where}.image_url: Image does not match the provided media type {media}; supported types are image/jpeg, image/png, image/gif and image/webp",
+        )
+    data = match["data"]
+    if len(data) > _MAX_IMAGE_BYTES:
+        return _claude(
+            "R18",
+            f"{where}.image_url: image exceeds 5 MB maximum: {len(data)} bytes > {_MAX_IMAGE_BYTES} bytes",
+        )
+    try:
+        raw = base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        return _claude("R18", f"{where}.image_url: invalid base64 data")
+    size = _dimensions(raw)
+    if size is not None and max(size) > _MAX_SIDE_PX:
+        return _claude(
+            "R18",
+            f"{where}.image_url: image dimensions exceed max allowed size: {_MAX_SIDE_PX} pixels",
+        )
+    return None
+
+
+def _dimensions(raw: bytes) -> tuple[int, int] | None:
+    if raw[:8] == b"\x89PNG\r\n\x1a\n" and len(raw) >= 24:
+        return int.from_bytes(raw[16:20], "big"), int.from_bytes(raw[20:24], "big")
+    if raw[:6] in (b"GIF87a", b"GIF89a") and len(raw) >= 10:
+        return int.from_bytes(raw[6:8], "little"), int.from_bytes(raw[8:10], "little")
+    return None
+
+
+def _reasoning(
+    part: Mapping[str, Any], where: str, spec: ModelSpec, secret: bytes
+) -> Violation | None:
+    summary = part.get("summary")
+    if not isinstance(summary, list) or not summary:
+        return _databricks(
+            "schema", f"{where}.summary: Field required (a non-empty list)"
+        )
+    texts: list[str] = []
+    signatures: list[str] = []
+    encrypted = False
+    for index, item in enumerate(summary):
+        kind = item.get("type") if isinstance(item, Mapping) else None
+        if kind == "summary_text" and isinstance(item.get("text"), str):
+            texts.append(item["text"])
+            signature = item.get("signature")
+            if signature:
+                signatures.append(str(signature))
+        elif kind == "summary_encrypted_text" and isinstance(item.get("data"), str):
+            encrypted = True
+        else:
+            return _databricks(
+                "schema",
+                f"{where}.summary.{index}: expected summary_text or summary_encrypted_text",
+            )
+    if not spec.signs_reasoning:
+        return None
+    if encrypted:
+        return _claude("R1", f"{where}: Invalid `data` in `redacted_thinking` block")
+    if not signatures:
+        return _claude("R4", f"{where}.thinking.signature: Field required")
+    text = "".join(texts)
+    if verify(secret, spec.family, text, signatures[-1]):
+        return None
+    foreign = any(
+        verify(secret, f, text, signatures[-1]) for f in FAMILIES if f != spec.family
+    )
+    return _claude(
+        "R4" if foreign else "R1", f"{where}: Invalid `signature` in `thinking` block"
+    )
+
+
+# --- across messages -------------------------------------------------------------
+
+
+def _pairing(body: Mapping[str, Any], spec: ModelSpec) -> Violation | None:
+    messages: Sequence[Mapping[str, Any]] = body["messages"]
+    pending: dict[str, int] = {}
+    for index, msg in enumerate(messages):
+        role = msg["role"]
+        if role == "tool":
+            call_id = msg.get("tool_call_id")
+            if not isinstance(call_id, str):
+                return _databricks(
+                    "schema", f"messages.{index}.tool_call_id: Field required"
+                )
+            before = messages[index - 1] if index else None
+            after_calls = (
+                before is not None
+                and before["role"] == "assistant"
+                and bool(before.get("tool_calls"))
+            )
+            if not spec.claude_rules and not after_calls:
+                return _databricks(
+                    "R11",
+                    f"messages.{index}: a message with role 'tool' must be a response to a preceding message with 'tool_calls'",
+                )
+            if spec.claude_rules and not (
+                after_calls or (before is not None and before["role"] == "tool")
+            ):
+                return _claude(
+                    "R10",
+                    f"messages.{index}: unexpected `tool_use_id` found in `tool_result` blocks: {call_id}. Each `tool_result` block must have a corresponding `tool_use` block in the previous message.",
+                )
+            if call_id not in pending:
+                return _claude(
+                    "R10",
+                    f"messages.{index}: unexpected `tool_use_id` found in `tool_result` blocks: {call_id}. Each `tool_result` block must have a corresponding `tool_use` block in the previous message.",
+                )
+            del pending[call_id]
+            continue
+        if pending:
+            return _missing_results(index, pending)
+        calls = msg.get("tool_calls") if role == "assistant" else None
+        for call in calls or ():
+            if call["id"] in pending:
+                return _claude(
+                    "R10",
+                    f"messages.{index}: `tool_use` ids must be unique (repeated {call['id']})",
+                )
+            pending[call["id"]] = index
+    if pending:
+        return _missing_results(len(messages), pending)
+    return None
+
+
+def _missing_results(index: int, pending: Mapping[str, int]) -> Violation:
+    ids = ", ".join(pending)
+    where = min(pending.values())
+    return _claude(
+        "R10",
+        f"messages.{where}: `tool_use` ids were found without `tool_result` blocks immediately after: {ids}. Each `tool_use` block must have a corresponding `tool_result` block in the next message (before messages.{index}).",
+    )
+
+
+def _reasoning_first(body: Mapping[str, Any], spec: ModelSpec) -> Violation | None:
+    thinking = body.get("thinking")
+    if (
+        not spec.claude_rules
+        or not isinstance(thinking, Mapping)
+        or thinking.get("type") == "disabled"
+    ):
+        return None
+    messages: Sequence[Mapping[str, Any]] = body["messages"]
+    if messages[-1]["role"] != "tool":
+        return None
+    index = max(i for i, m in enumerate(messages) if m["role"] == "assistant")
+    content = messages[index].get("content")
+    first = content[0].get("type") if isinstance(content, list) and content else None
+    if first == "reasoning":
+        return None
+    found = "tool_use" if not content else "text"
+    return _claude(
+        "R2",
+        f"messages.{index}.content.0.type: Expected `thinking` or `redacted_thinking`, but found `{found}`. "
+        "When `thinking` is enabled, a final `assistant` message must start with a thinking block "
+        "(preceeding the lastmost set of `tool_use` and `tool_result` blocks). We recommend you include "
+        "thinking blocks from previous turns. To avoid this requirement, disable `thinking`.",
+    )
+
+
+def iter_markers(body: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
+    """Every cache_control marker of a request as (path, marker), in tools → system → messages order."""
+    found: list[tuple[str, Mapping[str, Any]]] = []
+    for index, tool in enumerate(body.get("tools") or ()):
+        if isinstance(tool, Mapping):
+            function = tool.get("function")
+            if isinstance(function, Mapping) and isinstance(
+                function.get("cache_control"), Mapping
+            ):
+                found.append(
+                    (f"tools.{index}.function.cache_control", function["cache_control"])
+                )
+            if isinstance(tool.get("cache_control"), Mapping):
+                found.append((f"tools.{index}.cache_control", tool["cache_control"]))
+    messages = [m for m in body.get("messages") or () if isinstance(m, Mapping)]
+    ordered = [(i, m) for i, m in enumerate(messages) if m.get("role") == "system"]
+    ordered += [(i, m) for i, m in enumerate(messages) if m.get("role") != "system"]
+    for index, msg in ordered:
+        content = msg.get("content")
+        for position, part in enumerate(content if isinstance(content, list) else ()):
+            if isinstance(part, Mapping) and isinstance(
+                part.get("cache_control"), Mapping
+            ):
+                found.append(
+                    (
+                        f"messages.{index}.content.{position}.cache_control",
+                        part["cache_control"],
+                    )
+                )
+        for position, call in enumerate(msg.get("tool_calls") or ()):
+            if isinstance(call, Mapping) and isinstance(
+                call.get("cache_control"), Mapping
+            ):
+                found.append(
+                    (
+                        f"messages.{index}.tool_calls.{position}.cache_control",
+                        call["cache_control"],
+                    )
+                )
+    return found
+
+
+def _markers(body: Mapping[str, Any], spec: ModelSpec) -> Violation | None:
+    if not spec.claude_rules:
+        return None
+    markers = iter_markers(body)
+    if len(markers) > _MAX_BREAKPOINTS:
+        return _claude(
+            "R6",
+            f"A maximum of {_MAX_BREAKPOINTS} blocks with cache_control may be provided. Found {len(markers)}.",
+        )
+    seen_short = None
+    for path, marker in markers:
+        ttl = marker.get("ttl", "5m")
+        if ttl == "5m" and seen_short is None:
+            seen_short = path
+        if ttl == "1h" and seen_short is not None:
+            return _claude(
+                "R8",
+                f"{path}: a ttl='1h' cache_control block must not come after a ttl='5m' cache_control block ({seen_short}). "
+                "Note that blocks are processed in the following order: `tools`, `system`, `messages`.",
+            )
+    return None
+
+
+def thought_signature(secret: bytes, call_id: str, name: str) -> str:
+    """The Gemini thought signature the fake puts on its tool call `call_id`."""
+    return sign(secret, "gemini-thought", f"{call_id}\x00{name}")
+
+
+def step_first_id(secret: bytes, call_id: str) -> str:
+    """`call_id` made self-certifying as the first call of one of the fake's Gemini answers."""
+    return f"{call_id}_{sign(secret, 'gemini-step', call_id)[:8].replace('/', '_').replace('+', '-')}"
+
+
+def _is_step_first(secret: bytes, call_id: str) -> bool:
+    base, _, _tag = call_id.rpartition("_")
+    return bool(base) and step_first_id(secret, base) == call_id
+
+
+def _thought_signatures(
+    body: Mapping[str, Any], spec: ModelSpec, secret: bytes
+) -> Violation | None:
+    """R17 (Gemini 3), for the current turn (the messages after the last user message).
+
+    Google documents that the first function call of each step carries a thought
+    signature to echo. Which messages count as steps once a client splits parallel
+    calls (R11) is not documented, so the fake requires: the turn's first call; every
+    call it issued as the first of an answer (its id says so); and that any signature
+    sent is the one issued (or Google's `skip_thought_signature_validator`).
+    """
+    if not spec.thought_signatures:
+        return None
+    messages: Sequence[Mapping[str, Any]] = body["messages"]
+    starts = [i for i, m in enumerate(messages) if m["role"] == "user"]
+    first_seen = False
+    for index in range(starts[-1] + 1 if starts else 0, len(messages)):
+        msg = messages[index]
+        for position, call in enumerate(
+            msg.get("tool_calls") or () if msg["role"] == "assistant" else ()
+        ):
+            extra = call.get("extra_content")
+            google = extra.get("google") if isinstance(extra, Mapping) else None
+            found = (
+                google.get("thought_signature") if isinstance(google, Mapping) else None
+            )
+            name = str(call["function"]["name"])
+            required = (not first_seen and position == 0) or _is_step_first(
+                secret, call["id"]
+            )
+            first_seen = True
+            valid = found == SKIP_THOUGHT_SIGNATURE or found == thought_signature(
+                secret, call["id"], name
+            )
+            if valid or (found is None and not required):
+                continue
+            if found is None:
+                text = (
+                    "Function call is missing a thought_signature in functionCall parts. This is "
+                    "required for tools to work correctly, and missing thought_signature may lead to "
+                    f"degraded model performance. Additional data, function call `default_api:{name}` , "
+                    f"position {index}."
+                )
+            else:
+                text = f"Invalid thought_signature on function call `default_api:{name}`, position {index}."
+            return Violation(rule="R17", text=text, error_code="INVALID_ARGUMENT")
+    return None

@@ -1,0 +1,30 @@
+"""Reasoning signatures: HMAC-SHA256 over (model family, reasoning text) under the endpoint's secret.
+
+Invariant: a signature verifies only for the exact text, the same family and the
+same secret that made it, so a replayed block that was altered, produced by another
+family or by another endpoint is refused, as the real service refuses it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+
+__all__ = ["sign", "verify"]
+
+_DOMAIN = b"convo-fake-reasoning-v1"
+
+
+def sign(secret: bytes, family: str, text: str) -> str:
+    """The base64 signature of `text` made by a model of `family`."""
+    mac = hmac.new(secret, digestmod=hashlib.sha256)
+    for part in (_DOMAIN, family.encode(), text.encode("utf-8", "surrogatepass")):
+        mac.update(len(part).to_bytes(8, "big"))
+        mac.update(part)
+    return base64.b64encode(mac.digest()).decode("ascii")
+
+
+def verify(secret: bytes, family: str, text: str, signature: str) -> bool:
+    """Whether `signature` was made by `sign(secret, family, text)`."""
+    return hmac.compare_digest(sign(secret, family, text), signature)

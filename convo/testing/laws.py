@@ -1,0 +1,464 @@
+"""The policy laws, as a checker you run on your own policies.
+
+`check_policy(policy, claims=...)` draws request views from generated
+conversations (`convo.testing.strategies.conversations`, with tool sessions,
+reasoning of several families, dangling calls, pre-placed cache markers and
+`generated_from` stamps that sometimes match their prefix) and checks each
+claimed law with Hypothesis. The first law broken is raised as `LawBroken`
+(an `AssertionError`) naming the law, with the shrunk counterexample.
+
+Laws (names for `claims`):
+
+- `deterministic`: the same view, or an equal copy of it, gives the same result;
+- `pure`: the input view and its turns are never mutated;
+- `pairing`: if the input's tool pairing is valid, so is the output's;
+- `markers`: the policy never makes the markers worse: if the input had at
+  most `max_breakpoints` markers, none on reasoning or empty text, ttls in
+  order, the output too;
+- `idempotent`: `p(p(v))` has the same turns and tools as `p(v)`;
+- `prefix_stable`: the serialized request for a conversation is a prefix of
+  the serialized request after one more exchange, cache markers aside;
+- `places_markers`: whatever markers were present, the output has at most
+  `max_breakpoints` (0 for a target without caching), none on reasoning or
+  empty text, and ttls that never increase from an earlier to a later marker.
+
+Serialization for `prefix_stable`: each turn's messages as the chat wire
+encodes them (`convo.wire.chat.encode_turn_messages`) when that module is
+installed and takes the turn, else its canonical form; markers removed first.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
+
+import attrs
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from convo._blocks import (
+    Block,
+    CacheControl,
+    Provenance,
+    ReasoningBlock,
+    SummaryText,
+    TextBlock,
+    ToolCallBlock,
+    ToolResultBlock,
+)
+from convo._graph import Conversation
+from convo._targets import CacheRules, ReasoningRules, Target
+from convo._tools import Tool
+from convo._turns import Turn, assistant, user
+from convo.errors import ConvoError
+from convo.policies._cache import markers, position_path, ttl_rank
+from convo.policies._prefix import prefix_digest, unmarked
+from convo.policies._repair import pairing_problems
+from convo.policies._view import Policy, RequestView, policy_name
+from convo.testing import strategies
+from convo.wire._converter import CONVERTER, turn_plain
+
+__all__ = [
+    "DEFAULT_CLAIMS",
+    "LAWS",
+    "LAW_TARGET",
+    "LawBroken",
+    "check_policy",
+    "claims_of",
+    "law_cases",
+]
+
+LAWS: tuple[str, ...] = (
+    "pure",
+    "deterministic",
+    "pairing",
+    "markers",
+    "places_markers",
+    "idempotent",
+    "prefix_stable",
+)
+"""Every law, in the order they are checked on one example."""
+
+DEFAULT_CLAIMS: tuple[str, ...] = ("deterministic", "pure", "pairing", "markers")
+"""The laws every policy must keep."""
+
+LAW_TARGET = Target(
+    name="convo-laws-claude",
+    provider="anthropic",
+    family="claude",
+    reasoning=ReasoningRules(style="budget"),
+    cache=CacheRules(supported=True, max_breakpoints=4, min_cacheable_tokens=24),
+    requires_signatures=True,
+    keeps_reasoning_in_context=True,
+    reasoning_required_in_tool_loop=True,
+    rejects_empty_text=True,
+)
+"""A Claude-like target with caching and a small minimum cacheable length."""
+
+
+class LawBroken(AssertionError):  # noqa: N818 - reads as a sentence: raise LawBroken
+    """A policy broke a law it claims; names the law and the counterexample."""
+
+    def __init__(self, law: str, policy: str, detail: str, view: RequestView) -> None:
+        super().__init__(
+            f"law {law!r} broken by {policy}: {detail}\n"
+            f"counterexample (shrunk):\n{describe(view)}"
+        )
+        self.law = law
+        self.policy = policy
+        self.detail = detail
+        self.view = view
+
+
+def claims_of(policy: object) -> tuple[str, ...]:
+    """The default laws plus the ones `policy` claims in its `claims` attribute."""
+    extra = getattr(policy, "claims", ())
+    if not isinstance(extra, tuple):
+        extra = ()
+    return tuple(dict.fromkeys((*DEFAULT_CLAIMS, *extra)))
+
+
+# --------------------------------------------------------------- describing
+
+
+def _short(text: str, limit: int = 24) -> str:
+    return repr(text if len(text) <= limit else text[:limit] + "…")
+
+
+def _describe_block(block: Block) -> str:
+    if isinstance(block, TextBlock):
+        out = f"text({_short(block.text)})"
+    elif isinstance(block, ReasoningBlock):
+        family = block.provenance.family if block.provenance else None
+        signed = "signed" if block.is_signed else "unsigned"
+        out = f"reasoning({family}, {signed}, {_short(block.text)})"
+    elif isinstance(block, ToolCallBlock):
+        out = f"tool_call({block.id!r}, {block.name!r})"
+    elif isinstance(block, ToolResultBlock):
+        flags = " synthetic" if block.synthetic else ""
+        out = f"tool_result({block.call_id!r}{flags})"
+    else:
+        out = f"image({block.media_type})"
+    if block.cache_control is not None:
+        out += f"+cache({block.cache_control.ttl})"
+    return out
+
+
+def describe(view: RequestView) -> str:
+    """A compact, readable listing of a view (roles, blocks, markers)."""
+    lines = [
+        f"  target={view.target.name!r} tools={[t.name for t in view.tools]}"
+        + (
+            f" tool markers={[t.cache_control.ttl for t in view.tools if t.cache_control]}"
+            if any(t.cache_control for t in view.tools)
+            else ""
+        )
+    ]
+    for i, turn in enumerate(view.turns):
+        stamp = " generated_from=set" if turn.generated_from else ""
+        blocks = ", ".join(_describe_block(b) for b in turn.blocks)
+        lines.append(f"  [{i}] {turn.role}{stamp}: {blocks}")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- the cases
+
+
+@attrs.frozen(kw_only=True)
+class LawCase:
+    """One drawn example: a view, and the same conversation after one more exchange."""
+
+    view: RequestView
+    """The view the laws run on (may carry pre-placed markers)."""
+    base: RequestView
+    """The same view without pre-placed markers (stored history has none)."""
+    user_turn: Turn
+    answer: Turn
+    """The next exchange, for `prefix_stable`."""
+
+
+def _stamp(draw: st.DrawFn, path: Sequence[Turn]) -> list[Turn]:
+    """Give assistant turns a `generated_from` that matches their prefix, or not."""
+    out: list[Turn] = []
+    for turn in path:
+        if turn.role == "assistant":
+            choice = draw(st.integers(0, 3))
+            if choice <= 1:
+                turn = attrs.evolve(turn, generated_from=prefix_digest(out))
+            elif choice == 2:
+                turn = attrs.evolve(turn, generated_from=None)
+        out.append(turn)
+    return out
+
+
+_TTLS: tuple[Literal["5m", "1h"] | None, ...] = (None, "5m", "1h")
+
+
+def _decorate(draw: st.DrawFn, view: RequestView) -> RequestView:
+    """Put some markers (0-6, any ttl, anywhere, even on reasoning) on a view."""
+    turns = list(view.turns)
+    tools = list(view.tools)
+    slots = [(i, j) for i, t in enumerate(turns) for j in range(len(t.blocks))]
+    slots += [(-1, k) for k in range(len(tools))]
+    if not slots:
+        return view
+    for _ in range(draw(st.integers(0, 6))):
+        i, j = draw(st.sampled_from(slots))
+        control = CacheControl(ttl=draw(st.sampled_from(_TTLS)))
+        if i < 0:
+            tools[j] = attrs.evolve(tools[j], cache_control=control)
+        else:
+            blocks = list(turns[i].blocks)
+            blocks[j] = attrs.evolve(blocks[j], cache_control=control)
+            turns[i] = turns[i].with_blocks(blocks)
+    return attrs.evolve(view, turns=tuple(turns), tools=tuple(tools))
+
+
+_CLAUDE = Provenance(provider="anthropic", family="claude")
+
+
+def _conversation_strategy() -> st.SearchStrategy[Conversation]:
+    return strategies.conversations(max_turns=10)
+
+
+def _tool_strategy() -> st.SearchStrategy[list[Tool]]:
+    names = st.sampled_from(["search", "lookup", "weather", "calculator"])
+    tool = st.builds(
+        Tool,
+        name=names,
+        description=st.sampled_from(["", "Looks things up in a long catalogue."]),
+    )
+    return st.lists(tool, max_size=2, unique_by=lambda t: t.name)
+
+
+@st.composite
+def _law_cases(
+    draw: st.DrawFn,
+    target: Target,
+    conversations: st.SearchStrategy[Conversation],
+) -> LawCase:
+    conversation = draw(conversations)
+    path = _stamp(draw, conversation.path())
+    tools = draw(_tool_strategy())
+    base = RequestView(turns=tuple(path), tools=tuple(tools), target=target)
+    view = _decorate(draw, base) if draw(st.booleans()) else base
+    text = draw(st.sampled_from(["And then?", "Thanks!", "Please go on."]))
+    reasoning = draw(st.booleans())
+    blocks: list[Block] = []
+    if reasoning:
+        blocks.append(
+            ReasoningBlock(
+                parts=(
+                    SummaryText(text="Thinking it over.", signature="c2lnbmF0dXJl"),
+                ),
+                provenance=_CLAUDE,
+            )
+        )
+    blocks.append(TextBlock(text="Here is the next answer."))
+    return LawCase(view=view, base=base, user_turn=user(text), answer=assistant(blocks))
+
+
+def law_cases(
+    *,
+    target: Target = LAW_TARGET,
+    conversations: st.SearchStrategy[Conversation] | None = None,
+) -> st.SearchStrategy[LawCase]:
+    """The examples `check_policy` draws (for your own property tests)."""
+    return _law_cases(
+        target,
+        _conversation_strategy() if conversations is None else conversations,
+    )
+
+
+# ----------------------------------------------------------------- the laws
+
+
+def _copy(view: RequestView) -> RequestView:
+    turns = tuple(CONVERTER.structure(turn_plain(t), Turn) for t in view.turns)
+    return attrs.evolve(
+        view, turns=turns, tools=tuple(attrs.evolve(t) for t in view.tools)
+    )
+
+
+def _first_difference(a: Sequence[Turn], b: Sequence[Turn]) -> str:
+    for i, (x, y) in enumerate(zip(a, b, strict=False)):
+        if x != y:
+            return f"first difference at $.turns[{i}]"
+    return f"{len(a)} turns against {len(b)}"
+
+
+def _markers_ok(view: RequestView, budget: int) -> str | None:
+    found = markers(view.turns, view.tools)
+    if len(found) > budget:
+        return f"{len(found)} markers, over the budget of {budget}"
+    for m in found:
+        if not m.markable:
+            return f"a marker on reasoning or empty text at {position_path(m.position)}"
+    for earlier, later in itertools.pairwise(found):
+        if ttl_rank(earlier.control.ttl) < ttl_rank(later.control.ttl):
+            return f"ttl order broken at {position_path(earlier.position)}"
+    return None
+
+
+def _encode_messages() -> Callable[[Turn, Target], list[Any]] | None:
+    try:
+        from convo.wire import chat
+    except ImportError:
+        return None
+    encode = getattr(chat, "encode_turn_messages", None)
+    if encode is None:
+        return None
+
+    def run(turn: Turn, target: Target) -> list[Any]:
+        result: list[Any] = encode(turn, target=target)
+        return result
+
+    return run
+
+
+def serialize(view: RequestView) -> tuple[list[Any], list[Any]]:
+    """(messages, tools) of a view with markers removed, for the prefix law."""
+    encode = _encode_messages()
+    turns = [unmarked(t) for t in view.turns]
+    tools = [attrs.evolve(t, cache_control=None) for t in view.tools]
+    tool_plain = [[t.name, t.description, dict(t.parameters)] for t in tools]
+    if encode is not None:
+        try:
+            messages = [m for t in turns for m in encode(t, view.target)]
+        except (ConvoError, ValueError, TypeError):
+            pass
+        else:
+            return messages, tool_plain
+    return [turn_plain(t) for t in turns], tool_plain
+
+
+def _check(policy: Policy, case: LawCase, claims: Sequence[str]) -> None:
+    name = policy_name(policy)
+    view = case.view
+    target = view.target
+    budget = target.cache.max_breakpoints if target.cache.supported else 0
+
+    def broken(law: str, detail: str, where: RequestView = view) -> LawBroken:
+        return LawBroken(law, name, detail, where)
+
+    copied = _copy(view)
+    out = policy(view)
+    if not isinstance(out, RequestView):
+        raise broken("pure", f"returned {type(out).__name__}, not a RequestView")
+    if "pure" in claims and (view.turns != copied.turns or view.tools != copied.tools):
+        raise broken(
+            "pure",
+            f"the input view changed: {_first_difference(copied.turns, view.turns)}",
+        )
+    if "deterministic" in claims:
+        again = policy(view)
+        on_copy = policy(copied)
+        for other, how in ((again, "a second call"), (on_copy, "an equal copy")):
+            if other.turns != out.turns or other.tools != out.tools:
+                raise broken(
+                    "deterministic",
+                    f"{how} gave other turns ({_first_difference(out.turns, other.turns)})",
+                )
+            if other.notes != out.notes:
+                raise broken("deterministic", f"{how} gave other notes")
+    if (
+        "pairing" in claims
+        and not pairing_problems(view.turns)
+        and (problems := pairing_problems(out.turns))
+    ):
+        raise broken("pairing", f"output pairing broken: {problems[0]}")
+    if "markers" in claims and _markers_ok(view, budget) is None:
+        problem = _markers_ok(out, budget)
+        if problem is not None:
+            raise broken(
+                "markers", f"the input's markers were fine, the output has {problem}"
+            )
+    if "places_markers" in claims:
+        problem = _markers_ok(out, budget)
+        if problem is not None:
+            raise broken("places_markers", f"the output has {problem}")
+    if "idempotent" in claims:
+        twice = policy(out)
+        if twice.turns != out.turns or twice.tools != out.tools:
+            raise broken(
+                "idempotent",
+                f"p(p(v)) differs from p(v): {_first_difference(out.turns, twice.turns)}",
+            )
+    if "prefix_stable" in claims:
+        _check_prefix(policy, case, broken)
+
+
+def _check_prefix(
+    policy: Policy, case: LawCase, broken: Callable[..., LawBroken]
+) -> None:
+    base = case.base
+    first = policy(base)
+    asked = attrs.evolve(base, turns=(*base.turns, case.user_turn))
+    answer = attrs.evolve(
+        case.answer, generated_from=prefix_digest(policy(asked).turns)
+    )
+    longer = policy(attrs.evolve(base, turns=(*asked.turns, answer)))
+    messages, tools = serialize(first)
+    more, more_tools = serialize(longer)
+    if tools != more_tools:
+        raise broken("prefix_stable", "the tool definitions changed", base)
+    if more[: len(messages)] != messages:
+        at = next(
+            (i for i, (a, b) in enumerate(zip(messages, more, strict=False)) if a != b),
+            len(more),
+        )
+        raise broken(
+            "prefix_stable",
+            f"after one more exchange the request differs at message {at}",
+            base,
+        )
+
+
+def check_policy(
+    policy: Policy,
+    *,
+    claims: Sequence[str] | None = None,
+    target: Target = LAW_TARGET,
+    max_examples: int | None = None,
+    conversations: st.SearchStrategy[Conversation] | None = None,
+) -> None:
+    """Check `policy` against the laws it claims, with Hypothesis.
+
+    Args:
+        policy: the policy under test.
+        claims: law names from `LAWS`; None: `claims_of(policy)` (the default
+            laws plus the policy's own `claims` attribute).
+        target: the target the views are built for (default: `LAW_TARGET`).
+        max_examples: examples to draw (None: the active Hypothesis profile's).
+        conversations: the conversations to draw (default: `conversations()`).
+
+    Raises:
+        LawBroken: the first law broken, with the shrunk counterexample.
+        ValueError: a claim is not a law name.
+    """
+    chosen = tuple(claims_of(policy) if claims is None else claims)
+    unknown = [c for c in chosen if c not in LAWS]
+    if unknown:
+        msg = f"Unknown law(s) {unknown!r}; the laws are {', '.join(LAWS)}."
+        raise ValueError(msg)
+    ordered = tuple(law for law in LAWS if law in chosen)
+    overrides: dict[str, Any] = {
+        "deadline": None,
+        "database": None,
+        "report_multiple_bugs": False,
+        "suppress_health_check": [
+            HealthCheck.too_slow,
+            HealthCheck.data_too_large,
+            HealthCheck.filter_too_much,
+        ],
+    }
+    if max_examples is not None:
+        overrides["max_examples"] = max_examples
+
+    @settings(**overrides)
+    @given(case=law_cases(target=target, conversations=conversations))
+    def run(case: LawCase) -> None:
+        _check(policy, case, ordered)
+
+    run()

@@ -1,0 +1,423 @@
+"""Build Messages API requests from a request view, refusing what the target rejects.
+
+Layout of a request:
+- system turns -> the top-level `system`: a string when it is one text block
+  without a cache marker, else a list of text blocks;
+- user turns -> `user` messages; tool turns -> `tool_result` blocks in a `user`
+  message. Consecutive turns of the same API role merge into one message, and
+  in a user message the `tool_result` blocks come first (parallel results
+  together, then any user text), as Claude requires (B4);
+- assistant turns -> `assistant` messages (blocks as in `_blocks`);
+- params: `max_tokens` (required), `temperature`, `top_p`, `top_k`,
+  `stop` -> `stop_sequences`, `stream` (always sent), `tools`, `tool_choice`
+  (`auto` / `required` -> `any` / `none` / a tool name -> `tool`), reasoning
+  (`ThinkingBudget` -> `thinking: {type: enabled, budget_tokens}`,
+  `AdaptiveThinking` -> `thinking: {type: adaptive}` + `output_config.effort`),
+  `extra` verbatim. Every top-level field must be in the target's
+  `accepted_fields` (an empty set means the target lists none, so none is
+  refused); `anthropic_target` gives the Messages API's list.
+
+Refused before sending (`RequestRejectedError` with rule, target, path, fix):
+R14 and R15 (reasoning parameters), R16 (fields the target does not take),
+the Messages API's own requirements (`max_tokens`, object tool input), and
+everything `_rules` checks (R2, R4, R6, R7, R8, R10, R12, R14, R18).
+Invariant: the same view gives the same bytes (`canonical_bytes` order), and
+request bytes are joined from per-turn memoized block bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+
+from convo._json import canonical_bytes
+from convo._params import AdaptiveThinking, Effort, RequestParams, ThinkingBudget
+from convo._targets import Target
+from convo._tools import Tool
+from convo._turns import Turn
+from convo.wire.anthropic._blocks import (
+    Encoded,
+    cache_control_json,
+    copy_json,
+    encode_turn_blocks,
+)
+from convo.wire.anthropic._common import WIRE, reject
+from convo.wire.anthropic._rules import (
+    Message,
+    check_blocks,
+    check_markers,
+    check_messages,
+    check_sampling,
+    check_size,
+    check_thinking_history,
+)
+
+__all__ = ["encode_request", "encode_request_bytes", "validate_request"]
+
+DEFAULT_EFFORTS = ("low", "medium", "high", "xhigh", "max")
+
+
+@attrs.frozen(kw_only=True)
+class _Request:
+    fields: dict[str, Any]
+    """Every top-level field except `messages`."""
+    messages: tuple[Message, ...]
+
+
+# --------------------------------------------------------------------- messages
+
+
+def _order_user(blocks: Sequence[Encoded]) -> tuple[Encoded, ...]:
+    results = [b for b in blocks if b[0]["type"] == "tool_result"]
+    others = [b for b in blocks if b[0]["type"] != "tool_result"]
+    return (*results, *others)
+
+
+def _messages(
+    turns: Sequence[Turn], target: Target
+) -> tuple[list[Encoded], tuple[Message, ...]]:
+    system: list[Encoded] = []
+    messages: list[Message] = []
+    for i, turn in enumerate(turns):
+        where = f"$.turns[{i}]"
+        encoded = encode_turn_blocks(turn, target=target, where=where)
+        if turn.role == "system":
+            if messages:
+                raise reject(
+                    "A system turn can only come before every other turn; the "
+                    "Messages API has one top-level system prompt",
+                    rule="anthropic.system",
+                    target=target,
+                    path=where,
+                    fix="Move the instructions into the first system turn, or send "
+                    "them as user text.",
+                )
+            system.extend(encoded)
+            continue
+        role = "assistant" if turn.role == "assistant" else "user"
+        if messages and messages[-1].role == role:
+            last = messages[-1]
+            messages[-1] = Message(
+                role=role, blocks=last.blocks + encoded, turns=(*last.turns, i)
+            )
+        else:
+            messages.append(Message(role=role, blocks=encoded, turns=(i,)))
+    out = tuple(
+        attrs.evolve(m, blocks=_order_user(m.blocks)) if m.role == "user" else m
+        for m in messages
+    )
+    return system, out
+
+
+# ----------------------------------------------------------------------- params
+
+
+def _reasoning_fields(
+    params: RequestParams, target: Target, max_tokens: int
+) -> dict[str, Any]:
+    reasoning = params.reasoning
+    style = target.reasoning.style
+    if reasoning is None:
+        return {}
+    if isinstance(reasoning, Effort):
+        raise reject(
+            "Claude rejects reasoning_effort",
+            rule="R15",
+            target=target,
+            path="$.params.reasoning",
+            received=reasoning.level,
+            fix="Use ThinkingBudget(budget_tokens=...) or, on adaptive models, "
+            "AdaptiveThinking(effort=...).",
+        )
+    if style not in ("budget", "adaptive"):
+        raise reject(
+            "This target takes no thinking parameters",
+            rule="R15",
+            target=target,
+            path="$.params.reasoning",
+            fix="Leave reasoning unset.",
+        )
+    if isinstance(reasoning, ThinkingBudget):
+        if style == "adaptive":
+            raise reject(
+                "Adaptive-only models reject a thinking budget",
+                rule="R14",
+                target=target,
+                path="$.params.reasoning",
+                fix="Use AdaptiveThinking(effort=...).",
+            )
+        budget = reasoning.budget_tokens
+        if budget < target.reasoning.min_budget or budget >= max_tokens:
+            raise reject(
+                f"budget_tokens must be >= {target.reasoning.min_budget} and < "
+                f"max_tokens ({max_tokens})",
+                rule="R14",
+                target=target,
+                path="$.params.reasoning.budget_tokens",
+                received=budget,
+                fix="Raise max_tokens or change the budget.",
+            )
+        return {"thinking": {"type": "enabled", "budget_tokens": budget}}
+    assert isinstance(reasoning, AdaptiveThinking)  # noqa: S101 - union exhausted
+    if style != "adaptive":
+        raise reject(
+            "This model takes a thinking budget, not adaptive thinking",
+            rule="R14",
+            target=target,
+            path="$.params.reasoning",
+            fix="Use ThinkingBudget(budget_tokens=...).",
+        )
+    out: dict[str, Any] = {"thinking": {"type": "adaptive"}}
+    if reasoning.effort is not None:
+        allowed = target.reasoning.efforts or DEFAULT_EFFORTS
+        if reasoning.effort not in allowed:
+            raise reject(
+                "Effort level not taken by this model",
+                rule="R15",
+                target=target,
+                path="$.params.reasoning.effort",
+                received=reasoning.effort,
+                fix=f"Use one of {', '.join(allowed)}.",
+            )
+        out["output_config"] = {"effort": reasoning.effort}
+    return out
+
+
+def _tool_choice(
+    params: RequestParams, tools: Sequence[Tool], target: Target, thinking: bool
+) -> dict[str, Any] | None:
+    choice = params.tool_choice
+    if choice is None:
+        return None
+    where = "$.params.tool_choice"
+    if not tools:
+        raise reject(
+            "tool_choice needs tools",
+            rule="anthropic.tool_choice",
+            target=target,
+            path=where,
+            received=choice,
+            fix="Offer the tools, or leave tool_choice unset.",
+        )
+    if choice in ("auto", "none"):
+        out: dict[str, Any] = {"type": choice}
+    elif choice == "required":
+        out = {"type": "any"}
+    elif choice in {t.name for t in tools}:
+        out = {"type": "tool", "name": choice}
+    else:
+        raise reject(
+            "tool_choice names no offered tool",
+            rule="anthropic.tool_choice",
+            target=target,
+            path=where,
+            received=choice,
+            fix="Use auto, none, required or the name of an offered tool.",
+        )
+    if thinking and out["type"] not in ("auto", "none"):
+        raise reject(
+            "With thinking on, tool_choice can only be auto or none",
+            rule="R14",
+            target=target,
+            path=where,
+            received=choice,
+            fix="Use auto, or turn thinking off to force a tool.",
+        )
+    return out
+
+
+def _tool_json(tool: Tool, target: Target, where: str) -> dict[str, Any]:
+    if tool.strict and not target.supports_strict_tools:
+        raise reject(
+            "This target rejects strict tools",
+            rule="R16",
+            target=target,
+            path=f"{where}.strict",
+            fix="Leave Tool.strict unset.",
+        )
+    out: dict[str, Any] = {**tool.extra, "name": tool.name}
+    if tool.description:
+        out["description"] = tool.description
+    out["input_schema"] = dict(tool.parameters)
+    if tool.cache_control is not None:
+        out["cache_control"] = cache_control_json(tool.cache_control)
+    return out
+
+
+def _fields(
+    params: RequestParams,
+    tools: Sequence[Tool],
+    target: Target,
+    system: Sequence[Encoded],
+) -> tuple[dict[str, Any], bool]:
+    if params.max_tokens is None or params.max_tokens < 1:
+        raise reject(
+            "The Messages API needs max_tokens (a positive integer)",
+            rule="anthropic.max_tokens",
+            target=target,
+            path="$.params.max_tokens",
+            received=params.max_tokens,
+            fix="Set RequestParams(max_tokens=...).",
+        )
+    for name, value in (("n", params.n), ("response_format", params.response_format)):
+        if value is not None:
+            raise reject(
+                f"The Messages API has no {name} field",
+                rule="R16",
+                target=target,
+                path=f"$.params.{name}",
+                received=value,
+                fix=f"Leave {name} unset for this target.",
+            )
+    fields: dict[str, Any] = {
+        "model": target.name,
+        "max_tokens": params.max_tokens,
+        "stream": params.stream,
+    }
+    if system:
+        only = system[0][0]
+        fields["system"] = (
+            only["text"]
+            if len(system) == 1 and "cache_control" not in only and len(only) == 2
+            else [copy_json(b) for b, _ in system]
+        )
+    reasoning = _reasoning_fields(params, target, params.max_tokens)
+    thinking = bool(reasoning)
+    check_sampling(params, target, thinking)
+    for name in ("temperature", "top_p", "top_k"):
+        value = getattr(params, name)
+        if value is not None:
+            fields[name] = value
+    if params.stop is not None:
+        fields["stop_sequences"] = list(params.stop)
+    if tools:
+        fields["tools"] = [
+            _tool_json(tool, target, f"$.tools[{k}]") for k, tool in enumerate(tools)
+        ]
+    choice = _tool_choice(params, tools, target, thinking)
+    if choice is not None:
+        fields["tool_choice"] = choice
+    fields.update(reasoning)
+    accepted = target.accepted_fields
+    for name in fields:
+        if accepted and name not in accepted:
+            raise reject(
+                f"This target does not take the field {name!r}",
+                rule="R16",
+                target=target,
+                path=f"$.{name}",
+                fix="Leave the parameter unset for this target.",
+            )
+    for name in params.extra:
+        if name in fields or name == "messages":
+            raise reject(
+                f"Extra field {name!r} collides with a field convo sets",
+                rule="R16",
+                target=target,
+                path=f"$.params.extra.{name}",
+                fix="Set it through RequestParams instead.",
+            )
+    fields.update(copy_json(dict(params.extra)))
+    return fields, thinking
+
+
+# ------------------------------------------------------------------------ build
+
+
+def _build(
+    turns: Sequence[Turn],
+    *,
+    target: Target,
+    params: RequestParams | None,
+    tools: Sequence[Tool],
+) -> _Request:
+    if target.wire != WIRE:
+        raise reject(
+            "This target speaks another wire format",
+            rule="R16",
+            target=target,
+            path="$.target.wire",
+            received=target.wire,
+            fix="Use convo.wire.anthropic.anthropic_target(target) for the Messages "
+            "route, or convo.wire.chat for chat completions.",
+        )
+    params = params if params is not None else RequestParams()
+    system, messages = _messages(turns, target)
+    check_messages(messages, target)
+    markers = [t.cache_control for t in tools if t.cache_control is not None]
+    markers += check_blocks(turns, target)
+    check_markers(markers, target)
+    fields, thinking = _fields(params, tools, target, system)
+    check_thinking_history(messages, target, thinking)
+    return _Request(fields=fields, messages=messages)
+
+
+def _message_bytes(message: Message) -> bytes:
+    return (
+        b'{"content":['
+        + b",".join(b for _, b in message.blocks)
+        + b'],"role":"'
+        + message.role.encode()
+        + b'"}'
+    )
+
+
+def _request_bytes(request: _Request) -> bytes:
+    messages = b"[" + b",".join(_message_bytes(m) for m in request.messages) + b"]"
+    items = dict(request.fields)
+    parts = []
+    for key in sorted([*items, "messages"]):
+        value = messages if key == "messages" else canonical_bytes(items[key])
+        parts.append(canonical_bytes(key) + b":" + value)
+    return b"{" + b",".join(parts) + b"}"
+
+
+def encode_request(
+    turns: Sequence[Turn],
+    *,
+    target: Target,
+    params: RequestParams | None = None,
+    tools: Sequence[Tool] = (),
+) -> dict[str, Any]:
+    """The Messages API payload for `turns` (a fresh dict the caller may change).
+
+    Raises:
+        RequestRejectedError: the target would reject the request; the message
+            names the rule, the path and the fix.
+        PayloadTooLargeError: an image or the whole request is over a limit.
+    """
+    request = _build(turns, target=target, params=params, tools=tools)
+    check_size(_request_bytes(request), target)
+    payload = dict(request.fields)
+    payload["messages"] = [
+        {"role": m.role, "content": [copy_json(b) for b, _ in m.blocks]}
+        for m in request.messages
+    ]
+    return payload
+
+
+def encode_request_bytes(
+    turns: Sequence[Turn],
+    *,
+    target: Target,
+    params: RequestParams | None = None,
+    tools: Sequence[Tool] = (),
+) -> bytes:
+    """The canonical bytes of `encode_request(...)`, joined from per-turn memos."""
+    request = _build(turns, target=target, params=params, tools=tools)
+    data = _request_bytes(request)
+    check_size(data, target)
+    return data
+
+
+def validate_request(
+    turns: Sequence[Turn],
+    *,
+    target: Target,
+    params: RequestParams | None = None,
+    tools: Sequence[Tool] = (),
+) -> None:
+    """Raise what `encode_request` would raise; return None for a sendable request."""
+    encode_request_bytes(turns, target=target, params=params, tools=tools)

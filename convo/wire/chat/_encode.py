@@ -1,0 +1,610 @@
+"""Encode a request view into a chat-completions payload (dict or canonical bytes).
+
+Shapes (wire-facts A3, C):
+- user and system content is a plain string when it is one text block with no
+  marker and no extra fields, otherwise a list of parts; the same rule holds for
+  an assistant message without reasoning;
+- images are `image_url` parts holding `data:` URLs (R18);
+- reasoning is sent only as `{"type": "reasoning", "summary": [...]}` parts
+  inside the assistant `content`, parts in their original order and bytes; a
+  part's `signature` key is left out only when the part's signature is None (R1, R3);
+- tool calls ride on the assistant message with their `arguments` string
+  verbatim and their unknown provider fields echoed on the same call (R17);
+- one `tool` message per tool result; a result's own marker turns a string
+  content into a one-part list carrying it (R7);
+- targets that reject empty text never get an empty or whitespace-only text part;
+  an assistant message with tool calls and no content omits `content` (or sends
+  null, as the target says) (R12);
+- for targets whose tool messages must directly follow the call (R11), an
+  assistant turn with parallel calls is split into assistant(A), tool(A),
+  assistant(B), tool(B); reasoning and text stay on the first part;
+- tool definitions carry `cache_control` inside `tools[i].function`, where
+  goose places it and worked example 4 of wire-facts shows it (unconfirmed
+  live; the native Anthropic form is `tools[-1].cache_control`).
+
+Invariant: encoding is deterministic. Each turn's messages are encoded once per
+target and memoized as canonical bytes on the (immutable) turn, so the bytes of
+request N+1 cost the new turns plus a join, and equal
+`convo._json.canonical_bytes(encode_request(...))` exactly.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from json.encoder import encode_basestring as _encode_basestring
+from typing import Any
+
+from convo._blocks import (
+    ImageBlock,
+    ReasoningBlock,
+    SummaryEncryptedText,
+    SummaryText,
+    TextBlock,
+    ToolCallBlock,
+    ToolResultBlock,
+)
+from convo._json import canonical_bytes
+from convo._params import AdaptiveThinking, Effort, RequestParams, ThinkingBudget
+from convo._targets import Target
+from convo._tools import Tool
+from convo._turns import Turn
+from convo.errors import RequestRejectedError, message
+from convo.wire.chat._common import MEMO_PREFIX, cache_control_json
+from convo.wire.chat._facts import NO_FACTS, Facts, turn_facts
+
+__all__ = [
+    "encode_request",
+    "encode_request_bytes",
+    "encode_turn_messages",
+    "params_fields",
+]
+
+_Entry = tuple[str | None, bytes]
+"""One encoded message: the tool call id it belongs to (for R11 ordering), its bytes."""
+
+_DEFAULT_PARAMS = RequestParams()
+
+
+_KEYS: dict[int, tuple[Target, str]] = {}
+
+
+def _memo_key(target: Target) -> str:
+    cached = _KEYS.get(id(target))
+    if cached is not None and cached[0] is target:
+        return cached[1]
+    key = _make_key(target)
+    if len(_KEYS) > 1000:
+        _KEYS.clear()
+    _KEYS[id(target)] = (target, key)
+    return key
+
+
+def _make_key(target: Target) -> str:
+    return (
+        f"{MEMO_PREFIX}{target.name}:{int(target.rejects_empty_text)}"
+        f"{int(target.tool_results_need_preceding_call)}"
+        f"{int(target.echoes_tool_call_extras)}{target.empty_assistant_content}"
+        f"{','.join(sorted(target.rejected_message_fields))}"
+    )
+
+
+def _is_blank(block: TextBlock, target: Target) -> bool:
+    return target.rejects_empty_text and (not block.text or block.text.isspace())
+
+
+def _text_part(block: TextBlock) -> dict[str, Any]:
+    part: dict[str, Any] = {"type": "text", "text": block.text}
+    if block.extra:
+        for key, value in block.extra.items():
+            part.setdefault(key, value)
+    if block.cache_control is not None:
+        part["cache_control"] = cache_control_json(block.cache_control)
+    return part
+
+
+def _image_part(block: ImageBlock) -> dict[str, Any]:
+    part: dict[str, Any] = {"type": "image_url", "image_url": {"url": block.data_url}}
+    if block.cache_control is not None:
+        part["cache_control"] = cache_control_json(block.cache_control)
+    return part
+
+
+def _reasoning_part(block: ReasoningBlock) -> dict[str, Any]:
+    summary: list[dict[str, Any]] = []
+    for p in block.parts:
+        if isinstance(p, SummaryText):
+            item: dict[str, Any] = {"type": "summary_text", "text": p.text}
+            if p.signature is not None:
+                item["signature"] = p.signature
+        else:
+            item = {"type": "summary_encrypted_text", "data": p.data}
+        summary.append(item)
+    part: dict[str, Any] = {"type": "reasoning", "summary": summary}
+    if block.extra:
+        for key, value in block.extra.items():
+            part.setdefault(key, value)
+    if block.cache_control is not None:
+        part["cache_control"] = cache_control_json(block.cache_control)
+    return part
+
+
+def _tool_call(block: ToolCallBlock, target: Target) -> dict[str, Any]:
+    call: dict[str, Any] = {
+        "id": block.id,
+        "type": "function",
+        "function": {"name": block.name, "arguments": block.arguments},
+    }
+    if block.extra and target.echoes_tool_call_extras:
+        for key, value in block.extra.items():
+            call.setdefault(key, value)
+    if block.cache_control is not None:
+        call["cache_control"] = cache_control_json(block.cache_control)
+    return call
+
+
+def _content(
+    blocks: Sequence[TextBlock | ImageBlock | ReasoningBlock], target: Target
+) -> str | list[dict[str, Any]] | None:
+    """The `content` of a message: a string, a list of parts, or None when empty."""
+    kept = [
+        b for b in blocks if not (isinstance(b, TextBlock) and _is_blank(b, target))
+    ]
+    if not kept:
+        return None
+    if len(kept) == 1:
+        only = kept[0]
+        if (
+            isinstance(only, TextBlock)
+            and only.cache_control is None
+            and not only.extra
+        ):
+            return only.text
+    parts: list[dict[str, Any]] = []
+    for b in kept:
+        if isinstance(b, TextBlock):
+            parts.append(_text_part(b))
+        elif isinstance(b, ImageBlock):
+            parts.append(_image_part(b))
+        else:
+            parts.append(_reasoning_part(b))
+    return parts
+
+
+def _plain_message(turn: Turn, target: Target) -> dict[str, Any]:
+    blocks = [b for b in turn.blocks if isinstance(b, TextBlock | ImageBlock)]
+    content = _content(blocks, target)
+    return {"role": turn.role, "content": "" if content is None else content}
+
+
+def _assistant_messages(
+    turn: Turn, target: Target
+) -> list[tuple[str | None, dict[str, Any]]]:
+    body = [
+        b for b in turn.blocks if isinstance(b, TextBlock | ImageBlock | ReasoningBlock)
+    ]
+    calls = [_tool_call(b, target) for b in turn.blocks if isinstance(b, ToolCallBlock)]
+    content = _content(body, target)
+    first: dict[str, Any] = {"role": "assistant"}
+    if content is not None:
+        first["content"] = content
+    elif not calls:
+        first["content"] = ""
+    elif target.empty_assistant_content == "null":
+        first["content"] = None
+    if not calls:
+        return [(None, first)]
+    if not target.tool_results_need_preceding_call or len(calls) == 1:
+        first["tool_calls"] = calls
+        return [(calls[0]["id"] if len(calls) == 1 else None, first)]
+    # R11: one assistant message per call, reasoning and text on the first.
+    first["tool_calls"] = [calls[0]]
+    out: list[tuple[str | None, dict[str, Any]]] = [(calls[0]["id"], first)]
+    for call in calls[1:]:
+        part: dict[str, Any] = {"role": "assistant", "tool_calls": [call]}
+        if target.empty_assistant_content == "null":
+            part["content"] = None
+        out.append((call["id"], part))
+    return out
+
+
+def _tool_message(result: ToolResultBlock, target: Target) -> dict[str, Any]:
+    content: str | list[dict[str, Any]]
+    if isinstance(result.content, str):
+        content = result.content
+        if result.cache_control is not None:
+            content = [
+                {
+                    "type": "text",
+                    "text": result.content,
+                    "cache_control": cache_control_json(result.cache_control),
+                }
+            ]
+    else:
+        content = [
+            _text_part(b) if isinstance(b, TextBlock) else _image_part(b)
+            for b in result.content
+        ]
+        if result.cache_control is not None and content:
+            content[-1]["cache_control"] = cache_control_json(result.cache_control)
+    msg: dict[str, Any] = {
+        "role": "tool",
+        "tool_call_id": result.call_id,
+        "content": content,
+    }
+    if result.extra:
+        for key, value in result.extra.items():
+            if key not in target.rejected_message_fields:
+                msg.setdefault(key, value)
+    return msg
+
+
+def _build(turn: Turn, target: Target) -> list[tuple[str | None, dict[str, Any]]]:
+    if turn.role == "assistant":
+        return _assistant_messages(turn, target)
+    if turn.role == "tool":
+        return [
+            (b.call_id, _tool_message(b, target))
+            for b in turn.blocks
+            if isinstance(b, ToolResultBlock)
+        ]
+    return [(None, _plain_message(turn, target))]
+
+
+def _esc(text: str) -> str:
+    """A JSON string literal, as `canonical_bytes` writes it (ensure_ascii off)."""
+    return _encode_basestring(text)
+
+
+def _fast_reasoning(b: ReasoningBlock) -> str:
+    summary: list[str] = []
+    for p in b.parts:
+        if type(p) is SummaryText:
+            if p.signature is None:
+                summary.append(f'{{"text":{_esc(p.text)},"type":"summary_text"}}')
+            else:
+                summary.append(
+                    f'{{"signature":{_esc(p.signature)},"text":{_esc(p.text)},'
+                    '"type":"summary_text"}'
+                )
+        else:
+            assert isinstance(p, SummaryEncryptedText)  # noqa: S101 - closed union
+            summary.append(f'{{"data":{_esc(p.data)},"type":"summary_encrypted_text"}}')
+    return f'{{"summary":[{",".join(summary)}],"type":"reasoning"}}'
+
+
+def _fast(turn: Turn, target: Target) -> tuple[_Entry, ...] | None:
+    """Canonical bytes of the common shapes without building dicts, else None."""
+    role = turn.role
+    blocks = turn.blocks
+    blank_drops = target.rejects_empty_text
+    if role == "user" or role == "system":
+        if len(blocks) == 1:
+            only = blocks[0]
+            if (
+                type(only) is TextBlock
+                and not only.extra
+                and only.cache_control is None
+                and not (blank_drops and (not only.text or only.text.isspace()))
+            ):
+                data = f'{{"content":{_esc(only.text)},"role":"{role}"}}'
+                return ((None, data.encode()),)
+        return None
+    if role == "tool":
+        entries: list[_Entry] = []
+        for b in blocks:
+            if (
+                type(b) is not ToolResultBlock
+                or type(b.content) is not str
+                or b.cache_control is not None
+                or b.extra
+            ):
+                return None
+            data = (
+                f'{{"content":{_esc(b.content)},"role":"tool",'
+                f'"tool_call_id":{_esc(b.call_id)}}}'
+            )
+            entries.append((b.call_id, data.encode()))
+        return tuple(entries)
+    parts: list[str] = []
+    calls: list[str] = []
+    first_call: str | None = None
+    texts = 0
+    for b in blocks:
+        kind = type(b)
+        if kind is ToolCallBlock:
+            assert isinstance(b, ToolCallBlock)  # noqa: S101 - narrowed by type()
+            if b.extra or b.cache_control is not None:
+                return None
+            if first_call is None:
+                first_call = b.id
+            calls.append(
+                f'{{"function":{{"arguments":{_esc(b.arguments)},"name":{_esc(b.name)}}},'
+                f'"id":{_esc(b.id)},"type":"function"}}'
+            )
+            continue
+        if b.cache_control is not None:
+            return None
+        if kind is TextBlock:
+            assert isinstance(b, TextBlock)  # noqa: S101 - narrowed by type()
+            if b.extra:
+                return None
+            if blank_drops and (not b.text or b.text.isspace()):
+                continue
+            texts += 1
+            parts.append(f'{{"text":{_esc(b.text)},"type":"text"}}')
+        elif kind is ReasoningBlock:
+            assert isinstance(b, ReasoningBlock)  # noqa: S101 - narrowed by type()
+            if b.extra:
+                return None
+            parts.append(_fast_reasoning(b))
+        else:
+            return None
+    if len(calls) > 1 and target.tool_results_need_preceding_call:
+        return None
+    if len(parts) == 1 and texts == 1:
+        text_block = next(
+            b
+            for b in blocks
+            if type(b) is TextBlock
+            and not (blank_drops and (not b.text or b.text.isspace()))
+        )
+        assert isinstance(text_block, TextBlock)  # noqa: S101 - found above
+        head = f'{{"content":{_esc(text_block.text)},'
+    elif parts:
+        head = f'{{"content":[{",".join(parts)}],'
+    elif not calls:
+        head = '{"content":"",'
+    elif target.empty_assistant_content == "null":
+        head = '{"content":null,'
+    else:
+        head = "{"
+    if not calls:
+        return ((None, (head + '"role":"assistant"}').encode()),)
+    data = f'{head}"role":"assistant","tool_calls":[{",".join(calls)}]}}'
+    return ((first_call if len(calls) == 1 else None, data.encode()),)
+
+
+_Wire = tuple[tuple[_Entry, ...], Facts]
+
+
+def _build_wire(turn: Turn, target: Target) -> _Wire:
+    entries = _fast(turn, target)
+    if entries is None:
+        entries = tuple((cid, canonical_bytes(m)) for cid, m in _build(turn, target))
+    return entries, turn_facts(turn)
+
+
+def _encoded(turn: Turn, target: Target) -> _Wire:
+    """The turn's memoized encoded messages for `target`, and its facts."""
+    wire: _Wire = turn.memo(_memo_key(target), lambda: _build_wire(turn, target))
+    return wire
+
+
+def encode_turn_messages(turn: Turn, *, target: Target) -> list[dict[str, Any]]:
+    """One turn's chat messages, in a fresh list of fresh dicts (memoized per turn and target)."""
+    return [json.loads(b) for _, b in _encoded(turn, target)[0]]
+
+
+def messages_bytes(
+    turns: Sequence[Turn], target: Target
+) -> tuple[list[bytes], list[tuple[int, Facts]]]:
+    """Every message's canonical bytes in wire order, and the turns' notable facts."""
+    split = target.tool_results_need_preceding_call
+    key = _memo_key(target)
+    out: list[bytes] = []
+    facts: list[tuple[int, Facts]] = []
+    wires: list[_Wire] = []
+    for turn in turns:
+        wire: _Wire = turn.memo(key, lambda turn=turn: _build_wire(turn, target))
+        wires.append(wire)
+    for t, (_, f) in enumerate(wires):
+        if f is not NO_FACTS:
+            facts.append((t, f))
+    i, n = 0, len(turns)
+    while i < n:
+        entries = wires[i][0]
+        if len(entries) == 1:
+            out.append(entries[0][1])
+            i += 1
+            continue
+        if not (split and turns[i].role == "assistant"):
+            out.extend(data for _, data in entries)
+            i += 1
+            continue
+        j = i + 1
+        answers: dict[str | None, list[bytes]] = {}
+        order: list[str | None] = []
+        while j < n and turns[j].role == "tool":
+            for cid, data in wires[j][0]:
+                if cid not in answers:
+                    answers[cid] = []
+                    order.append(cid)
+                answers[cid].append(data)
+            j += 1
+        for cid, data in entries:
+            out.append(data)
+            out.extend(answers.pop(cid, ()))
+        for cid in order:
+            out.extend(answers.pop(cid, ()))
+        i = j
+    return out, facts
+
+
+def _tool_json(tool: Tool) -> dict[str, Any]:
+    function: dict[str, Any] = {"name": tool.name, "parameters": tool.parameters}
+    if tool.description:
+        function["description"] = tool.description
+    if tool.strict is not None:
+        function["strict"] = tool.strict
+    if tool.cache_control is not None:
+        function["cache_control"] = cache_control_json(tool.cache_control)
+    out: dict[str, Any] = {"type": "function", "function": function}
+    for key, value in tool.extra.items():
+        out.setdefault(key, value)
+    return out
+
+
+def _tool_choice(choice: str) -> str | dict[str, Any]:
+    if choice in ("auto", "none", "required"):
+        return choice
+    return {"type": "function", "function": {"name": choice}}
+
+
+def _response_format(params: RequestParams) -> dict[str, Any] | None:
+    rf = params.response_format
+    if rf is None:
+        return None
+    if rf.type != "json_schema":
+        return {"type": rf.type}
+    schema: dict[str, Any] = {"name": rf.name or "response", "schema": rf.schema or {}}
+    if rf.strict is not None:
+        schema["strict"] = rf.strict
+    return {"type": "json_schema", "json_schema": schema}
+
+
+def params_fields(
+    target: Target, params: RequestParams, tools: Sequence[Tool], *, include_model: bool
+) -> dict[str, Any]:
+    """Every top-level field but `messages`, convo's own first, then `params.extra`.
+
+    Raises:
+        RequestRejectedError: an extra field collides with one convo sets.
+    """
+    fields: dict[str, Any] = {}
+    if params.stream:
+        # Sent only when true: the seed's own non-streaming examples omit it,
+        # so omission means false on every Databricks endpoint they show.
+        fields["stream"] = True
+    if include_model:
+        fields["model"] = target.name
+    if params.max_tokens is not None:
+        fields["max_tokens"] = params.max_tokens
+    if params.temperature is not None:
+        fields["temperature"] = params.temperature
+    if params.top_p is not None:
+        fields["top_p"] = params.top_p
+    if params.top_k is not None:
+        fields["top_k"] = params.top_k
+    if params.stop is not None:
+        fields["stop"] = list(params.stop)
+    if params.n is not None:
+        fields["n"] = params.n
+    if tools:
+        fields["tools"] = [_tool_json(t) for t in tools]
+    if params.tool_choice is not None:
+        fields["tool_choice"] = _tool_choice(params.tool_choice)
+    rf = _response_format(params)
+    if rf is not None:
+        fields["response_format"] = rf
+    reasoning = params.reasoning
+    style = target.reasoning.style
+    if isinstance(reasoning, ThinkingBudget):
+        fields["thinking"] = {
+            "type": "enabled",
+            "budget_tokens": reasoning.budget_tokens,
+        }
+    elif isinstance(reasoning, AdaptiveThinking) or (
+        isinstance(reasoning, Effort) and style == "adaptive"
+    ):
+        effort = (
+            reasoning.effort
+            if isinstance(reasoning, AdaptiveThinking)
+            else reasoning.level
+        )
+        fields["thinking"] = {"type": "adaptive"}
+        if effort is not None:
+            fields["output_config"] = {"effort": effort}
+    elif isinstance(reasoning, Effort):
+        fields["reasoning_effort"] = reasoning.level
+    for key, value in params.extra.items():
+        if key in fields or key == "messages":
+            raise RequestRejectedError(
+                message(
+                    f"RequestParams.extra sets {key!r}, which convo sets itself",
+                    where=f"$.extra.{key}",
+                    received=value,
+                    fix=f"Use the RequestParams field for {key!r} instead of extra.",
+                ),
+                rule="params.extra",
+                target=target.name,
+                path=f"$.extra.{key}",
+            )
+        fields[key] = value
+    return fields
+
+
+def _join(fields: Mapping[str, Any], messages: list[bytes]) -> bytes:
+    """Canonical bytes of `fields` plus `messages`, spliced in sorted key order."""
+    before: list[bytes] = []
+    after: list[bytes] = []
+    for key in sorted(fields):
+        item = canonical_bytes(key) + b":" + canonical_bytes(fields[key])
+        (before if key < "messages" else after).append(item)
+    head = b"{" + b"".join(x + b"," for x in before) + b'"messages":['
+    tail = b"]" + b"".join(b"," + x for x in after) + b"}"
+    if not messages:
+        return head + tail
+    pieces = list(messages)
+    pieces[0] = head + pieces[0]
+    pieces[-1] = pieces[-1] + tail
+    return b",".join(pieces)
+
+
+def encode_request_bytes(
+    turns: Sequence[Turn],
+    *,
+    target: Target,
+    params: RequestParams | None = None,
+    tools: Sequence[Tool] = (),
+    include_model: bool = True,
+) -> bytes:
+    """The canonical bytes of `encode_request(...)` (same arguments), built by a join.
+
+    Raises:
+        RequestRejectedError: the target would reject the request (see `validate_request`).
+    """
+    from convo.wire.chat._validate import check
+
+    p = _DEFAULT_PARAMS if params is None else params
+    fields = params_fields(target, p, tools, include_model=include_model)
+    messages, facts = messages_bytes(turns, target)
+    data = _join(fields, messages)
+    check(turns, target=target, params=p, tools=tools, facts=facts, size=len(data))
+    return data
+
+
+def encode_request(
+    turns: Sequence[Turn],
+    *,
+    target: Target,
+    params: RequestParams | None = None,
+    tools: Sequence[Tool] = (),
+    include_model: bool = True,
+) -> dict[str, Any]:
+    """The chat-completions JSON payload for `turns` sent to `target`.
+
+    Args:
+        turns: the request view, in order.
+        target: the served model; decides shapes, fields and checks.
+        params: request parameters (None: defaults; `stream` is sent only when true).
+        tools: tool definitions offered to the model.
+        include_model: send `model` (needed on the OpenAI-style route; the
+            invocations URL names the endpoint in its path).
+
+    Returns:
+        A fresh dict: mutating it never changes a memoized encoding.
+
+    Raises:
+        RequestRejectedError: the target would reject the request.
+    """
+    from convo.wire.chat._validate import check
+
+    p = _DEFAULT_PARAMS if params is None else params
+    fields = params_fields(target, p, tools, include_model=include_model)
+    messages, facts = messages_bytes(turns, target)
+    size = sum(len(m) + 1 for m in messages) + len(canonical_bytes(fields)) + 14
+    check(turns, target=target, params=p, tools=tools, facts=facts, size=size)
+    payload = dict(fields)
+    payload["messages"] = [json.loads(m) for m in messages]
+    return payload

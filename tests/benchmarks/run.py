@@ -1,0 +1,60 @@
+"""Run every benchmark and print one table of ratios: `python tests/benchmarks/run.py`.
+
+Each `bench_*.py` beside this file runs in its own process (so one area's
+memory and caches do not skew another's) and reports through `_report.Report`.
+The exit code is non-zero when any bound is broken.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def main() -> int:
+    rows: list[tuple[str, str, float, float | None, str]] = []
+    failed: list[str] = []
+    started = time.perf_counter()
+    for script in sorted(HERE.glob("bench_*.py")):
+        env = {**os.environ, "CONVO_BENCH_JSON": "1"}
+        proc = subprocess.run(  # noqa: S603 - our own scripts
+            [sys.executable, str(script)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=600,
+            check=False,
+        )
+        found = False
+        for line in proc.stdout.splitlines():
+            if line.startswith("CONVO_BENCH "):
+                data = json.loads(line[len("CONVO_BENCH ") :])
+                found = True
+                for name, value, bound, op in data["rows"]:
+                    rows.append((data["area"], name, value, bound, op))
+        if proc.returncode != 0 or not found:
+            failed.append(script.name)
+            sys.stderr.write(proc.stdout[-2000:] + proc.stderr[-2000:])
+    width = max((len(r[1]) for r in rows), default=10)
+    print(f"{'area':<10} {'figure':<{width}} {'ratio':>9}  bound")
+    for area, name, value, bound, op in rows:
+        limit = "" if bound is None else f"{op} {bound:g}"
+        broken = bound is not None and (
+            (op == "<=" and value > bound) or (op == ">=" and value < bound)
+        )
+        print(f"{area:<10} {name:<{width}} {value:9.3f}  {limit}{'  BROKEN' if broken else ''}")
+    print(f"\n{len(rows)} figures in {time.perf_counter() - started:.0f} s")
+    if failed:
+        print("failed: " + ", ".join(failed))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

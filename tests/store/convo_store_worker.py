@@ -1,0 +1,111 @@
+"""Code that store tests run in other processes (spawned, so it must be importable).
+
+Each worker reports through a file it appends lines to with `os.write` on an
+`O_APPEND` descriptor: a line is in the page cache the moment `os.write`
+returns, so it survives the worker being SIGKILLed right after.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from typing import Any
+
+import convo
+import convo.store
+from convo import ImageBlock, ReasoningBlock, SummaryText, TextBlock, ToolCallBlock
+from convo import ToolResultBlock, Provenance
+from convo.errors import ConflictError, ConvoError
+
+
+class Report:
+    """Append-only lines to a file, each durable once written."""
+
+    def __init__(self, path: str) -> None:
+        self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+
+    def line(self, text: str) -> None:
+        os.write(self.fd, (text + "\n").encode())
+
+
+def migrate(url: str, barrier: Any, report_path: str) -> None:
+    """Wait for every sibling, then upgrade; report whether this process applied it."""
+    report = Report(report_path)
+    barrier.wait()
+    try:
+        applied = convo.store.upgrade(url)
+    except ConvoError as exc:
+        report.line(f"error {type(exc).__name__} {exc}")
+        raise
+    report.line("applied" if applied else "noop")
+
+
+def append_many(
+    url: str, tenant: str, cid: str, worker: int, count: int, barrier: Any, report_path: str
+) -> None:
+    """Append `count` turns to main, retrying on conflict from the head it reports."""
+    report = Report(report_path)
+    with convo.store.Store(url, tenant=tenant) as store:
+        (main,) = [b for b in store.branches(cid) if b.name == "main"]
+        head = main.head
+        barrier.wait()
+        conflicts = 0
+        for i in range(count):
+            turn = convo.user(f"worker {worker} turn {i}")
+            while True:
+                try:
+                    head = store.append(cid, turn, expected_head=head)
+                    break
+                except ConflictError as exc:
+                    conflicts += 1
+                    head = exc.actual  # type: ignore[assignment]
+                except ConvoError as exc:
+                    report.line(f"error {type(exc).__name__} {exc}")
+                    raise
+            report.line(f"ack {head}")
+        report.line(f"done {conflicts}")
+
+
+def first_write(url: str, tenant: str, worker: int, barrier: Any, report_path: str) -> None:
+    """On a brand-new database: open with create=True, create and append at once."""
+    report = Report(report_path)
+    barrier.wait()
+    try:
+        with convo.store.Store(url, tenant=tenant, create=True) as store:
+            cid = store.create(title=f"worker {worker}")
+            turn_id = store.append(cid, convo.user(f"hello from {worker}"), expected_head=None)
+    except ConvoError as exc:
+        report.line(f"error {type(exc).__name__} {exc}")
+        raise
+    report.line(f"ack {cid} {turn_id}")
+
+
+def exchange_turns(n: int, rng: random.Random) -> list[convo.Turn]:
+    """A user turn with a 200 KB image, an assistant tool call with reasoning, a tool result."""
+    image = ImageBlock(media_type="image/png", data=b"\x89PNG\r\n\x1a\n" + rng.randbytes(200_000))
+    reasoning = ReasoningBlock(
+        parts=(SummaryText(text=f"thinking {n}", signature=f"sig-{n}"),),
+        provenance=Provenance(provider="anthropic", family="claude"),
+    )
+    return [
+        convo.user([TextBlock(text=f"look at picture {n}"), image]),
+        convo.assistant(
+            [reasoning, TextBlock(text="let me check"), ToolCallBlock(id=f"call{n}", name="inspect", arguments='{"n": %d}' % n)]
+        ),
+        convo.tool_results(ToolResultBlock(call_id=f"call{n}", content=f"result {n}")),
+    ]
+
+
+def crash_child(url: str, tenant: str, cid: str, seed: int, report_path: str) -> None:
+    """Append multi-block turns until killed; report each id after its commit."""
+    report = Report(report_path)
+    rng = random.Random(seed)
+    with convo.store.Store(url, tenant=tenant) as store:
+        head = next(b.head for b in store.branches(cid) if b.name == "main")
+        report.line("ready")
+        n = 0
+        while True:
+            for turn in exchange_turns(seed * 10_000 + n, rng):
+                head = store.append(cid, turn, expected_head=head)
+                report.line(f"ack {head}")
+            n += 1

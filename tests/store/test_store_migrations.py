@@ -1,0 +1,138 @@
+"""Migrations: models and scripts agree, upgrades are idempotent and run exactly once."""
+
+from __future__ import annotations
+
+import multiprocessing
+import sys
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import create_engine, inspect, text
+
+import convo
+import convo.store
+from convo.store import _migrate
+from convo.store._schema import Base
+
+sys.path.insert(0, str(Path(__file__).parent))
+import convo_store_worker as worker  # noqa: E402
+
+BOTH = pytest.mark.parametrize("empty_url", ["sqlite", "postgresql"], indirect=True)
+
+
+def _include(name: str | None, type_: str, _parents: object) -> bool:
+    return type_ != "table" or (name or "").startswith("convo_")
+
+
+def convo_tables(url: str) -> set[str]:
+    engine = create_engine(url)
+    try:
+        return {t for t in inspect(engine).get_table_names() if t.startswith("convo_")}
+    finally:
+        engine.dispose()
+
+
+class TestScripts:
+    def test_head_constant_matches_the_scripts(self):
+        assert _migrate.head_revision() == convo.store.HEAD
+
+    def test_scripts_are_found_in_a_source_checkout(self):
+        location = _migrate.script_location()
+        assert (location / "env.py").is_file()
+        assert (location / "versions" / "0001_initial.py").is_file()
+
+    def test_a_packaged_copy_takes_precedence(self, tmp_path, monkeypatch):
+        package = tmp_path / "convo"
+        (package / "_migrations" / "versions").mkdir(parents=True)
+        (package / "_migrations" / "env.py").write_text("")
+        monkeypatch.setattr(convo, "__file__", str(package / "__init__.py"))
+        assert _migrate.script_location() == package / "_migrations"
+
+
+class TestUpgrade:
+    @BOTH
+    def test_models_and_migrations_agree(self, empty_url):
+        convo.store.upgrade(empty_url)
+        engine = create_engine(empty_url)
+        try:
+            with engine.connect() as conn:
+                context = MigrationContext.configure(
+                    conn,
+                    opts={
+                        "include_name": _include,
+                        "compare_type": True,
+                        "version_table": _migrate.VERSION_TABLE,
+                    },
+                )
+                assert compare_metadata(context, Base.metadata) == []
+                # Alembic's own gate, as `alembic check` runs it.
+                command.check(_migrate.alembic_config(conn))
+        finally:
+            engine.dispose()
+
+    @BOTH
+    def test_upgrading_twice_is_a_noop(self, empty_url):
+        convo.store.upgrade(empty_url)
+        before = convo_tables(empty_url)
+        convo.store.upgrade(empty_url)
+        assert convo_tables(empty_url) == before
+        assert convo.store.current_revision(empty_url) == convo.store.HEAD
+        assert "convo_alembic_version" in before
+
+    @BOTH
+    def test_downgrade_then_upgrade_round_trips(self, empty_url):
+        convo.store.upgrade(empty_url)
+        tables = convo_tables(empty_url)
+        convo.store.downgrade(empty_url, revision="base")
+        assert convo_tables(empty_url) == {"convo_alembic_version"}
+        assert convo.store.current_revision(empty_url) is None
+        convo.store.upgrade(empty_url)
+        assert convo_tables(empty_url) == tables
+        with convo.store.Store(empty_url) as store:
+            cid = store.create(convo.Conversation.new().user("hi"))
+            assert store.load(cid).path()[0].text == "hi"
+
+    @BOTH
+    def test_only_convo_tables_are_touched(self, empty_url):
+        engine = create_engine(empty_url)
+        try:
+            with engine.begin() as conn:
+                conn.execute(text("CREATE TABLE host_table (id INTEGER PRIMARY KEY)"))
+                conn.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32))"))
+                conn.execute(text("INSERT INTO alembic_version VALUES ('hostrev')"))
+            convo.store.upgrade(empty_url)
+            convo.store.downgrade(empty_url, revision="base")
+            with engine.connect() as conn:
+                assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "hostrev"
+                assert "host_table" in inspect(conn).get_table_names()
+        finally:
+            engine.dispose()
+
+    @pytest.mark.slow
+    @BOTH
+    def test_five_processes_migrating_at_once_apply_exactly_once(self, empty_url, tmp_path):
+        """Concurrent starts must not half-apply a migration (langflow#13204, llm#789)."""
+        context = multiprocessing.get_context("spawn")
+        barrier = context.Barrier(5)
+        report = tmp_path / "report.txt"
+        processes = [
+            context.Process(target=worker.migrate, args=(empty_url, barrier, str(report)))
+            for _ in range(5)
+        ]
+        for p in processes:
+            p.start()
+        for p in processes:
+            p.join(120)
+        assert [p.exitcode for p in processes] == [0] * 5
+        outcomes = report.read_text().split()
+        assert sorted(outcomes) == ["applied"] + ["noop"] * 4
+        assert convo.store.current_revision(empty_url) == convo.store.HEAD
+        engine = create_engine(empty_url)
+        try:
+            with engine.connect() as conn:
+                assert conn.execute(text("SELECT count(*) FROM convo_alembic_version")).scalar() == 1
+        finally:
+            engine.dispose()
