@@ -118,7 +118,7 @@ class Chat:
         """A new answer beside the last one, on a new branch `branch`."""
         graph = self.store.load_graph(conversation_id)
         at = _fork_point(graph, _last_answer(graph))
-        self.store.fork(conversation_id, branch, at=at)
+        self.store.fork(conversation_id, branch, at=at, switch=True)
         return self._exchange(conversation_id, None, branch)
 
     def edit(
@@ -131,7 +131,9 @@ class Chat:
     ) -> Reply:
         """Replace the user turn `turn_id` on a new branch and answer it."""
         graph = self.store.load_graph(conversation_id)
-        self.store.fork(conversation_id, branch, at=_fork_point(graph, turn_id))
+        self.store.fork(
+            conversation_id, branch, at=_fork_point(graph, turn_id), switch=True
+        )
         return self._exchange(conversation_id, new_turn(content, None), branch)
 
     def stream(
@@ -261,7 +263,10 @@ class AsyncChat:
         """A new answer beside the last one, on a new branch `branch`."""
         graph = await self.store.load_graph(conversation_id)
         await self.store.fork(
-            conversation_id, branch, at=_fork_point(graph, _last_answer(graph))
+            conversation_id,
+            branch,
+            at=_fork_point(graph, _last_answer(graph)),
+            switch=True,
         )
         return await self._exchange(conversation_id, None, branch)
 
@@ -275,7 +280,9 @@ class AsyncChat:
     ) -> Reply:
         """Replace the user turn `turn_id` on a new branch and answer it."""
         graph = await self.store.load_graph(conversation_id)
-        await self.store.fork(conversation_id, branch, at=_fork_point(graph, turn_id))
+        await self.store.fork(
+            conversation_id, branch, at=_fork_point(graph, turn_id), switch=True
+        )
         return await self._exchange(conversation_id, new_turn(content, None), branch)
 
     async def stream(

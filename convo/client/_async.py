@@ -283,6 +283,7 @@ class AsyncClient:
                                 call.check_deadline(fold)
                             for event in events:
                                 yield event
+                            fold.raise_pending()
                         yield fold.end()
                         return
                 finally:

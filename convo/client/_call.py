@@ -117,7 +117,8 @@ def prefetched(response: httpx.Response) -> bytes | None:
 def _encoding(response: httpx.Response) -> str | None:
     if prefetched(response) is not None:
         return None
-    return response.headers.get("content-encoding")
+    value = response.headers.get("content-encoding")
+    return value if isinstance(value, str) else None
 
 
 def _with(error: ConvoError, **details: Any) -> ConvoError:
@@ -151,6 +152,13 @@ class StreamFold:
         self.terminal: Finished | None = None
         self.delivered = False
         """At least one event was handed to the caller (no retry after this)."""
+        self._pending: ConvoError | None = None
+
+    def raise_pending(self) -> None:
+        """Raise an error that arrived after events the caller has now been given."""
+        if self._pending is not None:
+            error, self._pending = self._pending, None
+            raise error
 
     def feed(self, raw: bytes) -> list[StreamEvent]:
         """Events completed by `raw` (still compressed, split anywhere)."""
@@ -179,7 +187,16 @@ class StreamFold:
                     ) from None
                 if isinstance(chunk, dict) and "type" not in chunk and event.event:
                     chunk["type"] = event.event
-                for item in self._assembler.feed_chunk(chunk):
+                try:
+                    items = self._assembler.feed_chunk(chunk)
+                except ConvoError as exc:
+                    if not out:
+                        raise
+                    # Deliver what arrived first; the error follows right after.
+                    self._pending = _with(exc, **self._ids)
+                    self.delivered = True
+                    return out
+                for item in items:
                     if isinstance(item, Finished):
                         self.terminal = item
                     else:

@@ -250,6 +250,7 @@ class Client:
                                 events = fold.feed(raw)
                                 call.check_deadline(fold)
                             yield from events
+                            fold.raise_pending()
                         yield fold.end()
                         return
                 finally:

@@ -241,7 +241,7 @@ def _reasoning_blocks(cache_control: bool) -> st.SearchStrategy[ReasoningBlock]:
     return st.builds(
         ReasoningBlock,
         parts=st.lists(reasoning_parts(), min_size=1, max_size=3).map(tuple),
-        provenance=st.one_of(provenances(), provenances(), st.none()),
+        provenance=st.one_of(provenances(), provenances(), provenances(), st.none()),
         cache_control=_cache_controls(cache_control),
         extra=_extras(),
     )

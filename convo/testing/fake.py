@@ -1,12 +1,14 @@
 """A fake Databricks serving endpoint for tests, demos and offline development.
 
-`FakeEndpoint` answers chat completions like Databricks does, from raw JSON and
-independently of convo's own encoder: deterministic answers (tool calls when a
-tool's subject is mentioned, summaries of tool results, echoes otherwise), Claude
-reasoning signed with an HMAC it verifies on replay, GPT OSS reasoning unsigned,
-streaming in the Databricks SSE shape, the 400s of the provider rules (each names
-its rule in the `x-fake-rule` header), simulated prompt caching, and injected
-faults. Use it as an httpx transport (`endpoint.transport()`,
+`FakeEndpoint` answers chat completions (and Claude's native Messages route) like
+Databricks does, from raw JSON and independently of convo's own encoder:
+deterministic answers (tool calls when a tool's subject is mentioned, summaries of
+tool results, echoes otherwise; or scripted `Reply`s), Claude reasoning signed with
+an HMAC it verifies on replay, GPT OSS reasoning unsigned, Gemini thought
+signatures on tool calls, streaming in the Databricks SSE shape, the 400s of the
+provider rules (each names its rule in the `x-fake-rule` header), simulated prompt
+caching (Claude: 5-minute / 1-hour entries on an injectable clock), and injected
+faults. Every request is recorded (`endpoint.requests`, credentials left out). Use it as an httpx transport (`endpoint.transport()`,
 `endpoint.async_transport()`) or as a loopback HTTP server
 (`with serve(endpoint) as url:`; `convo fake-server --port N`).
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,9 @@ from convo.errors import (
 )
 
 FIXTURES = Path(__file__).parent / "fixtures"
-TARGET = Target(name="databricks-claude-sonnet-4-5", family="claude", provider="anthropic")
+TARGET = Target(
+    name="databricks-claude-sonnet-4-5", family="claude", provider="anthropic"
+)
 PAYLOAD: Mapping[str, Any] = {
     "model": "databricks-claude-sonnet-4-5",
     "messages": [{"role": "user", "content": "How fast?"}],
@@ -83,7 +85,7 @@ class FakeClock:
 
 def client(
     handler: Callable[[httpx.Request], httpx.Response],
-    sleeps: Sleeps | None = None,
+    sleeps: Callable[[float], None] | None = None,
     **options: Any,
 ) -> Client:
     """A Client over a MockTransport with zero-time sleeps and no jitter."""
@@ -190,6 +192,27 @@ class FakeWire:
             attempts=attempts,
             **details,
         )
+
+
+def finished(events: Sequence[StreamEvent]) -> Finished:
+    """The last event, which must be `Finished`."""
+    last = events[-1]
+    assert isinstance(last, Finished)
+    return last
+
+
+def final_turn(events: Sequence[StreamEvent]) -> Turn:
+    """The complete turn the stream finished with."""
+    turn = finished(events).turn
+    assert turn is not None
+    return turn
+
+
+def partial_of(error: BaseException) -> PartialTurn:
+    """The partial turn an error carries."""
+    partial = getattr(error, "partial", None)
+    assert isinstance(partial, PartialTurn)
+    return partial
 
 
 def sse(*chunks: Mapping[str, Any] | str) -> bytes:

@@ -1,3 +1,4 @@
+# mypy: allow-untyped-defs, allow-incomplete-defs, check-untyped-defs
 """The sans-I/O core: retry decisions, Retry-After parsing, URLs, requests."""
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ CONFIG = RetryConfig()
 def decide(attempt: int, status: int | None, headers=None, **kw):
     kw.setdefault("now", NOW)
     kw.setdefault("random", lambda: 0.0)
-    return retry_decision(attempt, status, headers, kw.pop("elapsed", 0.0), CONFIG, **kw)
+    return retry_decision(
+        attempt, status, headers, kw.pop("elapsed", 0.0), CONFIG, **kw
+    )
 
 
 def http_date(offset: float) -> str:
@@ -84,7 +87,9 @@ class TestRetryDecision:
         assert isinstance(decide(2, 503), Retry)
         assert decide(3, 503) == GiveUp(reason="retries exhausted")
 
-    def test_backoff_without_a_hint_doubles_and_jitters_into_the_documented_ranges(self):
+    def test_backoff_without_a_hint_doubles_and_jitters_into_the_documented_ranges(
+        self,
+    ):
         for attempt, (low, high) in [(1, (0.375, 0.5)), (2, (0.75, 1.0))]:
             top = decide(attempt, 500, random=lambda: 0.0)
             bottom = decide(attempt, 500, random=lambda: 0.999999)
@@ -141,7 +146,10 @@ class TestEndpointUrl:
             base_url=None,
             wire="chat",
         )
-        assert str(url) == "https://h.example/serving-endpoints/databricks-gpt-oss-20b/invocations"
+        assert (
+            str(url)
+            == "https://h.example/serving-endpoints/databricks-gpt-oss-20b/invocations"
+        )
 
     def test_openai_style_base_url_appends_chat_completions(self):
         url = endpoint_url(
@@ -163,7 +171,10 @@ class TestEndpointUrl:
 
     def test_endpoint_names_cannot_escape_their_path_segment(self):
         url = endpoint_url(
-            target=Target(name="../../api/2.0/x?y"), host="https://h", base_url=None, wire="chat"
+            target=Target(name="../../api/2.0/x?y"),
+            host="https://h",
+            base_url=None,
+            wire="chat",
         )
         assert url.path.startswith("/serving-endpoints/")
         assert url.query == b""
@@ -174,15 +185,22 @@ class TestBuildRequest:
     def test_body_is_canonical_json_and_identical_across_attempts(self):
         url = httpx.URL("https://h/x")
         timeout = httpx.Timeout(5.0)
-        first = build_request({"b": 1, "a": "é"}, url=url, stream=False, attempt=1, timeout=timeout)
-        second = build_request({"b": 1, "a": "é"}, url=url, stream=False, attempt=2, timeout=timeout)
+        first = build_request(
+            {"b": 1, "a": "é"}, url=url, stream=False, attempt=1, timeout=timeout
+        )
+        second = build_request(
+            {"b": 1, "a": "é"}, url=url, stream=False, attempt=2, timeout=timeout
+        )
         assert first.content == second.content == '{"a":"é","b":1}'.encode()
         assert first.headers["x-convo-retry-count"] == "0"
         assert second.headers["x-convo-retry-count"] == "1"
 
     def test_streaming_requests_ask_for_sse_and_set_stream(self):
         request = build_request(
-            {"messages": []}, url=httpx.URL("https://h/x"), stream=True, attempt=1,
+            {"messages": []},
+            url=httpx.URL("https://h/x"),
+            stream=True,
+            attempt=1,
             timeout=httpx.Timeout(1.0),
         )
         assert request.headers["accept"] == "text/event-stream"

@@ -7,6 +7,7 @@ returns, so it survives the worker being SIGKILLed right after.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import random
 from typing import Any
@@ -109,3 +110,29 @@ def crash_child(url: str, tenant: str, cid: str, seed: int, report_path: str) ->
                 head = store.append(cid, turn, expected_head=head)
                 report.line(f"ack {head}")
             n += 1
+
+
+def context() -> Any:
+    """A multiprocessing context whose children start fast and share no state.
+
+    Children fork from a clean, single-threaded server that imported convo once
+    (no inherited connections), which keeps many short-lived workers cheap.
+    """
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["convo_store_worker"])
+    return ctx
+
+
+def run(target: Any, args_list: list[tuple[Any, ...]], *, timeout: float) -> list[int | None]:
+    """Start one process per argument tuple, wait for all, return their exit codes."""
+    ctx = context()
+    processes = [ctx.Process(target=target, args=args) for args in args_list]
+    for p in processes:
+        p.start()
+    for p in processes:
+        p.join(timeout)
+    for p in processes:
+        if p.is_alive():
+            p.kill()
+            p.join()
+    return [p.exitcode for p in processes]

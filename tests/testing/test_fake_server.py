@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import threading
 import time
@@ -13,7 +12,8 @@ import httpx
 import openai
 import pytest
 
-from convo._cli._fake import register, run_fake_server
+from convo._cli import build_parser
+from convo._cli._fake import run_fake_server
 from convo.testing.fake import FakeEndpoint, Fault, serve
 
 CLAUDE = "databricks-claude-sonnet-4-5"
@@ -257,9 +257,9 @@ class TestLoopbackFaults:
 
 class TestCLI:
     def test_registers_fake_server_with_port_and_host(self) -> None:
-        parser = argparse.ArgumentParser(prog="convo")
-        register(parser.add_subparsers(dest="command"))
-        args = parser.parse_args(["fake-server", "--port", "0", "--host", "127.0.0.1"])
+        args = build_parser().parse_args(
+            ["fake-server", "--port", "0", "--host", "127.0.0.1"]
+        )
         assert (args.command, args.port, args.host) == ("fake-server", 0, "127.0.0.1")
         assert callable(args.func)
 

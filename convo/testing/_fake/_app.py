@@ -1,7 +1,10 @@
 """The fake Databricks serving endpoint: raw HTTP request in, raw HTTP answer out.
 
 `FakeEndpoint.handle(method, path, headers, body)` is the whole service, shared by
-the httpx transports and the loopback server: it records the request, checks the
+the httpx transports and the loopback server. Routes: `POST
+/serving-endpoints/{name}/invocations`, `POST /serving-endpoints/chat/completions`
+(model in the body) and `POST /serving-endpoints/anthropic/v1/messages` (Claude
+only, native Messages). It records the request, checks the
 bearer token (401), consumes an injected fault, routes the path (404/405), parses
 the JSON (400), checks every provider rule (400 naming the rule in `x-fake-rule`),
 accounts prompt caching, asks the deterministic model for an answer, signs its

@@ -67,10 +67,6 @@ _KNOWN_MESSAGE_KEYS = frozenset(
         "content",
         "tool_calls",
         "reasoning_content",
-        "refusal",
-        "annotations",
-        "audio",
-        "function_call",
     }
 )
 
@@ -339,9 +335,11 @@ def parse_usage(value: object, *, where: str) -> Usage | None:
 
 
 def message_fields(msg: Mapping[str, Any]) -> dict[str, Any]:
-    """Message-level fields convo does not model and that are not null."""
+    """Message-level fields convo does not model and that are not null or empty."""
     return {
-        k: v for k, v in msg.items() if k not in _KNOWN_MESSAGE_KEYS and v is not None
+        k: v
+        for k, v in msg.items()
+        if k not in _KNOWN_MESSAGE_KEYS and v is not None and v != [] and v != {}
     }
 
 

@@ -1,0 +1,161 @@
+"""`convo ls | show | payload | export | import`: stored conversations from the shell.
+
+Every command takes `--url` (default `$CONVO_DATABASE_URL`, else
+`sqlite:///convo.db`) and `--tenant` (default `$CONVO_TENANT`, else
+`default`). Exit codes: 0 success, 1 a convo error (printed without a
+traceback), 2 bad arguments (argparse), 4 no such conversation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from convo._chat_core import encode_for, prepare
+from convo._params import RequestParams
+from convo._render import render_tree
+from convo._targets import get_target
+from convo.errors import ConvoError, NotFoundError
+from convo.store import Store, default_url
+
+__all__ = ["add_store_options", "open_store", "register"]
+
+EXIT_ERROR = 1
+EXIT_NOT_FOUND = 4
+
+
+def add_store_options(parser: argparse.ArgumentParser) -> None:
+    """Add `--url` and `--tenant` to a subcommand."""
+    parser.add_argument(
+        "--url",
+        help="database URL (default: $CONVO_DATABASE_URL, else sqlite:///convo.db)",
+    )
+    parser.add_argument(
+        "--tenant", help="tenant whose conversations to use (default: $CONVO_TENANT)"
+    )
+
+
+def open_store(args: argparse.Namespace) -> Store:
+    """The store named by `--url` and `--tenant`."""
+    tenant = args.tenant or os.environ.get("CONVO_TENANT") or "default"
+    return Store(args.url or default_url(), tenant=tenant)
+
+
+def _guard(command: str, fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return fn(args)
+        except NotFoundError as exc:
+            print(f"convo {command}: {exc}", file=sys.stderr)
+            return EXIT_NOT_FOUND
+        except ConvoError as exc:
+            print(f"convo {command}: {exc}", file=sys.stderr)
+            return EXIT_ERROR
+        except OSError as exc:
+            print(f"convo {command}: {exc.strerror or exc}: {exc.filename or ''}", file=sys.stderr)
+            return EXIT_ERROR
+
+    return run
+
+
+def _ls(args: argparse.Namespace) -> int:
+    with open_store(args) as store:
+        page = (
+            store.search(args.search, limit=args.limit, cursor=args.cursor)
+            if args.search
+            else store.list(limit=args.limit, cursor=args.cursor)
+        )
+    if not page.items:
+        print("no conversations")
+        return 0
+    print(f"{'id':<34} {'turns':>5}  {'branch':<12} {'updated':<20} title")
+    for info in page.items:
+        updated = info.updated_at.strftime("%Y-%m-%d %H:%M:%S")
+        print(
+            f"{info.id:<34} {info.turn_count:>5}  {info.active_branch:<12} "
+            f"{updated:<20} {info.title or ''}"
+        )
+    if page.next_cursor:
+        print(f"more: convo ls --cursor {page.next_cursor}")
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    with open_store(args) as store:
+        graph = store.load_graph(args.id)
+    print(render_tree(graph, ids=args.ids))
+    return 0
+
+
+def _payload(args: argparse.Namespace) -> int:
+    target = get_target(args.target)
+    with open_store(args) as store:
+        conversation = store.load(args.id, branch=args.branch)
+    view = prepare(conversation, target=target, tools=(), policies=None)
+    params = RequestParams(max_tokens=args.max_tokens)
+    payload = encode_for(view, params=params, stream=False)
+    print(json.dumps(payload, indent=2, ensure_ascii=False))
+    if view.notes:
+        print("\npolicies applied:", file=sys.stderr)
+        for note in view.notes:
+            print(f"  {note.policy}: {note.action} {note.path} ({note.reason})", file=sys.stderr)
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    with open_store(args) as store:
+        data = store.export(args.id)
+    if args.output:
+        Path(args.output).write_bytes(data)
+    else:
+        sys.stdout.buffer.write(data + b"\n")
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    data = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
+    with open_store(args) as store:
+        cid = store.import_(data)
+    print(cid)
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ls, show, payload, export and import."""
+    ls = subparsers.add_parser("ls", help="list a tenant's conversations, newest first")
+    add_store_options(ls)
+    ls.add_argument("--limit", type=int, default=20, help="conversations per page")
+    ls.add_argument("--cursor", help="the cursor printed after the previous page")
+    ls.add_argument("--search", help="only conversations whose title or text has this")
+    ls.set_defaults(handler=_guard("ls", _ls))
+
+    show = subparsers.add_parser("show", help="draw a conversation's tree of branches")
+    add_store_options(show)
+    show.add_argument("id", help="conversation id")
+    show.add_argument("--ids", action="store_true", help="prefix each turn with its id")
+    show.set_defaults(handler=_guard("show", _show))
+
+    payload = subparsers.add_parser(
+        "payload", help="print the request the next send would make, after policies"
+    )
+    add_store_options(payload)
+    payload.add_argument("id", help="conversation id")
+    payload.add_argument("--target", required=True, help="target name, e.g. databricks-claude-sonnet-4-5")
+    payload.add_argument("--branch", help="branch (default: the active one)")
+    payload.add_argument("--max-tokens", type=int, default=4096, help="max_tokens to request")
+    payload.set_defaults(handler=_guard("payload", _payload))
+
+    export = subparsers.add_parser("export", help="write a conversation as canonical JSON")
+    add_store_options(export)
+    export.add_argument("id", help="conversation id")
+    export.add_argument("-o", "--output", help="file to write (default: stdout)")
+    export.set_defaults(handler=_guard("export", _export))
+
+    imp = subparsers.add_parser("import", help="store a canonical JSON conversation; print its id")
+    add_store_options(imp)
+    imp.add_argument("file", help="the file to read, or - for stdin")
+    imp.set_defaults(handler=_guard("import", _import))
