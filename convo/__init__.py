@@ -8,6 +8,9 @@ in namespaces: `convo.policies`, `convo.wire.<format>`, `convo.store`,
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from convo._blocks import (
     Block,
     CacheControl,
@@ -38,6 +41,7 @@ from convo._params import (
     ResponseFormat,
     ThinkingBudget,
 )
+from convo._render import render_tree
 from convo._targets import Target, get_target, register_target, registered_targets
 from convo._tools import Tool
 from convo._turns import (
@@ -53,10 +57,30 @@ from convo._turns import (
 )
 from convo.errors import ConvoError
 
+# Registers the built-in targets, so get_target("databricks-...") always works.
+from convo import targets as _targets  # noqa: F401  # isort: skip
+
+if TYPE_CHECKING:
+    from convo._chat import AsyncChat, Chat
+    from convo._chat_core import Reply
+
+_LAZY = {"Chat": "convo._chat", "AsyncChat": "convo._chat", "Reply": "convo._chat_core"}
+
+
+def __getattr__(name: str) -> Any:
+    # Chat pulls in the store (SQLAlchemy) and the client (httpx): import on use.
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    msg = f"module 'convo' has no attribute {name!r}"
+    raise AttributeError(msg)
+
+
 __all__ = [
     "AdaptiveThinking",
+    "AsyncChat",
     "Block",
     "CacheControl",
+    "Chat",
     "Conversation",
     "ConvoError",
     "Effort",
@@ -69,6 +93,7 @@ __all__ = [
     "ReasoningBlock",
     "ReasoningDelta",
     "ReasoningPart",
+    "Reply",
     "RequestParams",
     "ResponseFormat",
     "Role",
@@ -91,6 +116,7 @@ __all__ = [
     "get_target",
     "register_target",
     "registered_targets",
+    "render_tree",
     "system",
     "tool_results",
     "user",

@@ -35,6 +35,10 @@ __all__ = ["AsyncChat", "Chat", "Reply"]
 _DEFAULT_PARAMS = RequestParams(max_tokens=4096)
 
 
+def _tools(items: Iterable[Tool]) -> tuple[Tool, ...]:
+    return tuple(items)
+
+
 def _first_conversation(system_prompt: str | None) -> Conversation:
     conversation = Conversation.new()
     if system_prompt:
@@ -75,7 +79,7 @@ class Chat:
     client: Client
     target: Target
     params: RequestParams = _DEFAULT_PARAMS
-    tools: tuple[Tool, ...] = attrs.field(default=(), converter=tuple)
+    tools: tuple[Tool, ...] = attrs.field(default=(), converter=_tools)
     policies: tuple[Policy, ...] | None = None
 
     def start(
@@ -199,7 +203,9 @@ class Chat:
         payload = encode_for(view, params=self.params, stream=False)
         response = self.client.send(payload, target=self.target)
         answer = finish_answer(view, response.turn)
-        conversation, turn_id = self._store_answer(conversation_id, conversation, answer)
+        conversation, turn_id = self._store_answer(
+            conversation_id, conversation, answer
+        )
         return Reply(
             conversation_id=conversation_id,
             conversation=conversation,
@@ -218,7 +224,7 @@ class AsyncChat:
     client: AsyncClient
     target: Target
     params: RequestParams = _DEFAULT_PARAMS
-    tools: tuple[Tool, ...] = attrs.field(default=(), converter=tuple)
+    tools: tuple[Tool, ...] = attrs.field(default=(), converter=_tools)
     policies: tuple[Policy, ...] | None = None
 
     async def start(

@@ -51,11 +51,15 @@ def describe_turn(turn: Turn) -> str:
         elif isinstance(block, ReasoningBlock):
             parts.append(_reasoning_marker(block))
         elif isinstance(block, ToolCallBlock):
-            parts.append(f"[call {block.name}({_excerpt(block.arguments, 30)}) {block.id}]")
+            parts.append(
+                f"[call {block.name}({_excerpt(block.arguments, 30)}) {block.id}]"
+            )
         elif isinstance(block, ToolResultBlock):
             flag = " error" if block.is_error else ""
             flag += " synthetic" if block.synthetic else ""
-            parts.append(f"[result {block.call_id}{flag}: {_excerpt(block.text, 30)!r}]")
+            parts.append(
+                f"[result {block.call_id}{flag}: {_excerpt(block.text, 30)!r}]"
+            )
         elif isinstance(block, ImageBlock):
             parts.append(f"[image {block.media_type} {len(block.data) // 1024} KB]")
     line = f"{turn.role:<9} " + " ".join(parts)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import subprocess
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -331,3 +333,24 @@ class TestFromType:
             assert isinstance(value, cls)
 
         check()
+
+    def test_the_plugin_registers_without_importing_convo_testing(self) -> None:
+        code = (
+            "import sys\n"
+            "from hypothesis import given, settings, strategies as st\n"
+            "import convo\n"
+            "assert 'convo.testing.strategies' not in sys.modules\n"
+            "@settings(max_examples=3, database=None)\n"
+            "@given(st.from_type(convo.Turn))\n"
+            "def check(turn):\n"
+            "    assert isinstance(turn, convo.Turn)\n"
+            "check()\n"
+        )
+        completed = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert completed.returncode == 0, completed.stderr

@@ -36,7 +36,11 @@ def _client(args: argparse.Namespace) -> tuple[Client, str]:
 
     endpoint = FakeEndpoint()
     return (
-        Client(host="https://fake.convo.invalid", token="offline", transport=endpoint.transport()),
+        Client(
+            host="https://fake.convo.invalid",
+            token="offline",
+            transport=endpoint.transport(),
+        ),
         "the offline fake endpoint",
     )
 
@@ -81,7 +85,9 @@ def _chat(args: argparse.Namespace) -> int:
         client, where = _client(args)
         params = RequestParams(
             max_tokens=args.max_tokens,
-            reasoning=ThinkingBudget(budget_tokens=args.thinking) if args.thinking else None,
+            reasoning=ThinkingBudget(budget_tokens=args.thinking)
+            if args.thinking
+            else None,
         )
         with open_store(args) as store, client:
             chat = Chat(store=store, client=client, target=target, params=params)
@@ -127,10 +133,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     add_store_options(chat)
     chat.add_argument("--id", help="continue this conversation instead of starting one")
-    chat.add_argument("--target", default="databricks-claude-sonnet-4-5", help="target name")
+    chat.add_argument(
+        "--target", default="databricks-claude-sonnet-4-5", help="target name"
+    )
     chat.add_argument("--system", help="system prompt of a new conversation")
     chat.add_argument("--title", help="title of a new conversation")
     chat.add_argument("--max-tokens", type=int, default=4096)
-    chat.add_argument("--thinking", type=int, default=0, help="thinking budget in tokens (0: off)")
-    chat.add_argument("--show-reasoning", action="store_true", help="print reasoning as it streams")
+    chat.add_argument(
+        "--thinking", type=int, default=0, help="thinking budget in tokens (0: off)"
+    )
+    chat.add_argument(
+        "--show-reasoning", action="store_true", help="print reasoning as it streams"
+    )
     chat.set_defaults(handler=_chat)

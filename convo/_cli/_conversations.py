@@ -45,7 +45,9 @@ def open_store(args: argparse.Namespace) -> Store:
     return Store(args.url or default_url(), tenant=tenant)
 
 
-def _guard(command: str, fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+def _guard(
+    command: str, fn: Callable[[argparse.Namespace], int]
+) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         try:
             return fn(args)
@@ -56,7 +58,10 @@ def _guard(command: str, fn: Callable[[argparse.Namespace], int]) -> Callable[[a
             print(f"convo {command}: {exc}", file=sys.stderr)
             return EXIT_ERROR
         except OSError as exc:
-            print(f"convo {command}: {exc.strerror or exc}: {exc.filename or ''}", file=sys.stderr)
+            print(
+                f"convo {command}: {exc.strerror or exc}: {exc.filename or ''}",
+                file=sys.stderr,
+            )
             return EXIT_ERROR
 
     return run
@@ -102,7 +107,10 @@ def _payload(args: argparse.Namespace) -> int:
     if view.notes:
         print("\npolicies applied:", file=sys.stderr)
         for note in view.notes:
-            print(f"  {note.policy}: {note.action} {note.path} ({note.reason})", file=sys.stderr)
+            print(
+                f"  {note.policy}: {note.action} {note.path} ({note.reason})",
+                file=sys.stderr,
+            )
     return 0
 
 
@@ -144,18 +152,26 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     add_store_options(payload)
     payload.add_argument("id", help="conversation id")
-    payload.add_argument("--target", required=True, help="target name, e.g. databricks-claude-sonnet-4-5")
+    payload.add_argument(
+        "--target", required=True, help="target name, e.g. databricks-claude-sonnet-4-5"
+    )
     payload.add_argument("--branch", help="branch (default: the active one)")
-    payload.add_argument("--max-tokens", type=int, default=4096, help="max_tokens to request")
+    payload.add_argument(
+        "--max-tokens", type=int, default=4096, help="max_tokens to request"
+    )
     payload.set_defaults(handler=_guard("payload", _payload))
 
-    export = subparsers.add_parser("export", help="write a conversation as canonical JSON")
+    export = subparsers.add_parser(
+        "export", help="write a conversation as canonical JSON"
+    )
     add_store_options(export)
     export.add_argument("id", help="conversation id")
     export.add_argument("-o", "--output", help="file to write (default: stdout)")
     export.set_defaults(handler=_guard("export", _export))
 
-    imp = subparsers.add_parser("import", help="store a canonical JSON conversation; print its id")
+    imp = subparsers.add_parser(
+        "import", help="store a canonical JSON conversation; print its id"
+    )
     add_store_options(imp)
     imp.add_argument("file", help="the file to read, or - for stdin")
     imp.set_defaults(handler=_guard("import", _import))

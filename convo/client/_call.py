@@ -470,4 +470,7 @@ class Call:
             fresh = _with(error, attempts=self.attempt, request_id=self.request_id)
             assert isinstance(fresh, APIError)  # noqa: S101 - same class
             error = fresh
+        if fold is not None:
+            # The stream had begun (a 200 arrived): giving up says so, with .partial.
+            error = fold.interrupted(error)
         return self._wait_or_raise(error, None, None)

@@ -58,8 +58,8 @@ def make_engine(
     kwargs: dict[str, Any] = {"hide_parameters": True}
     if parsed.get_backend_name() == "sqlite":
         kwargs["connect_args"] = {"timeout": busy_timeout_ms / 1000}
-    else:
-        kwargs["pool_pre_ping"] = True
+    elif parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")  # convo's driver
     engine = create_engine(parsed, **kwargs)
     configure_sqlite(engine, busy_timeout_ms=busy_timeout_ms, synchronous=synchronous)
     return engine
@@ -74,13 +74,12 @@ def make_async_engine(
     parsed = make_url(url)
     kwargs: dict[str, Any] = {"hide_parameters": True}
     if parsed.get_backend_name() == "sqlite":
-        if parsed.get_driver_name() in ("pysqlite", ""):
+        if parsed.drivername in ("sqlite", "sqlite+pysqlite"):
             parsed = parsed.set(drivername="sqlite+aiosqlite")
         kwargs["connect_args"] = {"timeout": busy_timeout_ms / 1000}
     elif parsed.get_backend_name() == "postgresql":
-        if parsed.get_driver_name() in ("psycopg2", ""):
+        if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        kwargs["pool_pre_ping"] = True
     engine = create_async_engine(parsed, **kwargs)
     configure_sqlite(
         engine.sync_engine, busy_timeout_ms=busy_timeout_ms, synchronous=synchronous

@@ -170,6 +170,8 @@ def upgrade(url_or_engine: str | Engine, *, revision: str = "head") -> bool:
         Whether this call changed the revision (False: it was there already).
     """
     with _engine(url_or_engine) as engine:
+        if revision in ("head", HEAD) and current_revision(engine) == HEAD:
+            return False  # the common case, without loading Alembic's scripts
         return _locked_run(engine, revision, down=False)
 
 

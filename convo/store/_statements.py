@@ -434,7 +434,7 @@ def _move_head(
 
 
 def _check_placement(
-    conn: Connection, cid: str, parent: Row[Any] | None, turn: Turn
+    conn: Connection, cid: str, parent: Any, turn: Turn
 ) -> None:
     """Refuse a turn that could not stand after `parent` (the graph's own checks)."""
     if turn.role == "system" and parent is not None:
@@ -447,14 +447,14 @@ def _check_placement(
             path="$.turn",
             turn_id=None,
         )
-    chain: list[Row[Any]] = []
-    if turn.role == "tool":
-        current = parent
+    chain: list[Any] = []
+    if turn.role == "tool" and parent is not None:
+        current = _turn_row(conn, cid, parent.id, payload=True)
         while current is not None:
             chain.append(current)
             if current.role != "tool" or current.parent_id is None:
                 break
-            current = _turn_row(conn, cid, current.parent_id)
+            current = _turn_row(conn, cid, current.parent_id, payload=True)
     chain.reverse()
     blobs = _blobs_for(conn, cid, [r.payload for r in chain])
     mini = Conversation(heads=_EMPTY)
@@ -469,12 +469,62 @@ def _check_placement(
     mini.attach(turn, parent=previous)
 
 
-def _turn_row(conn: Connection, cid: str, turn_id: str) -> Any:
+def _turn_row(conn: Connection, cid: str, turn_id: str, *, payload: bool = False) -> Any:
+    columns = [T.c.id, T.c.parent_id, T.c.role, T.c.depth]
+    if payload:
+        columns.append(T.c.payload)
     return conn.execute(
-        select(T.c.id, T.c.parent_id, T.c.role, T.c.depth, T.c.payload).where(
-            T.c.conversation_id == cid, T.c.id == turn_id
+        select(*columns).where(T.c.conversation_id == cid, T.c.id == turn_id)
+    ).first()
+
+
+def _head(conn: Connection, tenant: str, cid: str, branch: str) -> Any:
+    """The head row of `branch`, tenant-checked through the conversation row."""
+    return conn.execute(
+        select(H.c.turn_id, H.c.version)
+        .join(C, C.c.id == H.c.conversation_id)
+        .where(
+            H.c.conversation_id == cid,
+            H.c.branch == branch,
+            C.c.tenant == tenant,
+            C.c.deleted_at.is_(None),
         )
     ).first()
+
+
+def _locked_head(conn: Connection, tenant: str, cid: object, branch: str) -> Any:
+    """The conversation row locked for writing, joined with the head of `branch`.
+
+    Raises:
+        NotFoundError: no such live conversation for this tenant, or no such branch.
+    """
+    if not (isinstance(cid, str) and _ID.fullmatch(cid)):
+        raise _not_found("conversation", str(cid)[:80])
+    row = conn.execute(
+        select(C.c.turn_count, H.c.turn_id, H.c.version)
+        .select_from(C)
+        .outerjoin(H, and_(H.c.conversation_id == C.c.id, H.c.branch == branch))
+        .where(C.c.id == cid, C.c.tenant == tenant, C.c.deleted_at.is_(None))
+        .with_for_update(of=C)
+    ).first()
+    if row is None:
+        raise _not_found("conversation", cid)
+    if row.version is None:
+        raise _not_found("branch", branch)
+    return row
+
+
+def _check_head(
+    head: Any, branch: str, expected: TurnId | None, new_id: TurnId
+) -> bool:
+    """True if the append is already done; raise if the head moved elsewhere."""
+    if head is None:
+        raise _not_found("branch", branch)
+    if head.turn_id == expected:
+        return False
+    if head.turn_id == new_id:
+        return True
+    raise _conflict(branch, expected, _tid(head.turn_id))
 
 
 def append(
@@ -494,34 +544,43 @@ def append(
             fix="A PartialTurn must be salvaged explicitly with .salvage() first.",
         )
         raise TypeError(msg)
-    row = _conversation(conn, tenant, cid, lock=True)
-    head = conn.execute(
-        select(H.c.turn_id, H.c.version).where(
-            H.c.conversation_id == cid, H.c.branch == branch
-        )
-    ).first()
-    if head is None:
-        raise _not_found("branch", branch)
     new_id = compute_turn_id(expected_head, turn)
-    if head.turn_id != expected_head:
-        if head.turn_id == new_id:
-            return new_id  # the same append, retried after its commit: idempotent
-        raise _conflict(branch, expected_head, _tid(head.turn_id))
-    parent = None if expected_head is None else _turn_row(conn, cid, expected_head)
+    if conn.dialect.name != "sqlite":
+        # A cheap look before taking the row lock: a stale writer learns it at
+        # once instead of queueing behind the writer that moved the head.
+        # (SQLite writes hold the database lock from BEGIN IMMEDIATE already.)
+        first = _head(conn, tenant, cid, branch)
+        if first is None:
+            _conversation(conn, tenant, cid, lock=False)  # NotFound: conversation
+        if _check_head(first, branch, expected_head, new_id):
+            return new_id
+    head = _locked_head(conn, tenant, cid, branch)
+    if _check_head(head, branch, expected_head, new_id):
+        return new_id  # the same append, retried after its commit: idempotent
+    wanted = [new_id] if expected_head is None else [new_id, expected_head]
+    found = {
+        r.id: r
+        for r in conn.execute(
+            select(T.c.id, T.c.parent_id, T.c.role, T.c.depth).where(
+                T.c.conversation_id == cid, T.c.id.in_(wanted)
+            )
+        )
+    }
+    parent = None if expected_head is None else found.get(expected_head)
     if expected_head is not None and parent is None:
         raise corrupt("convo_heads", branch, "the head names no stored turn")
     _check_placement(conn, cid, parent, turn)
     count = 0
-    if not _existing_ids(conn, cid, [new_id]):
+    if new_id not in found:
         node = Node(
             id=new_id,
             turn=turn,
             parent=expected_head,
             depth=0 if parent is None else parent.depth + 1,
         )
-        count = _insert_nodes(conn, cid, [node], first_seq=row.turn_count)
+        count = _insert_nodes(conn, cid, [node], first_seq=head.turn_count)
     _move_head(conn, cid, branch, new_id, head.version)
-    _touch(conn, cid, turn_count=row.turn_count + count)
+    _touch(conn, cid, turn_count=head.turn_count + count)
     return new_id
 
 

@@ -1,16 +1,29 @@
 """A fake Databricks serving endpoint for tests, demos and offline development.
 
-`FakeEndpoint` answers chat completions (and Claude's native Messages route) like
-Databricks does, from raw JSON and independently of convo's own encoder:
-deterministic answers (tool calls when a tool's subject is mentioned, summaries of
-tool results, echoes otherwise; or scripted `Reply`s), Claude reasoning signed with
-an HMAC it verifies on replay, GPT OSS reasoning unsigned, Gemini thought
-signatures on tool calls, streaming in the Databricks SSE shape, the 400s of the
-provider rules (each names its rule in the `x-fake-rule` header), simulated prompt
-caching (Claude: 5-minute / 1-hour entries on an injectable clock), and injected
-faults. Every request is recorded (`endpoint.requests`, credentials left out). Use it as an httpx transport (`endpoint.transport()`,
-`endpoint.async_transport()`) or as a loopback HTTP server
-(`with serve(endpoint) as url:`; `convo fake-server --port N`).
+`FakeEndpoint` answers like Databricks, from raw JSON and independently of convo's
+own encoder (so it is an honest check of what convo sends):
+
+- routes: `POST /serving-endpoints/{name}/invocations`,
+  `POST /serving-endpoints/chat/completions` (model in the body) and
+  `POST /serving-endpoints/anthropic/v1/messages` (Claude, native Messages);
+- deterministic answers: tool calls when the user mentions a tool's subject, a
+  summary after tool results, "You said: ..." otherwise, or scripted `Reply`s;
+- reasoning: Claude's signed with an HMAC it verifies on replay (bound to its
+  exact prefix on Opus 4.5, R5), GPT OSS's unsigned; Gemini thought signatures on
+  tool calls (R17);
+- streaming in the Databricks SSE shape (reasoning fragments, signature last,
+  usage snapshot on every chunk, `data: [DONE]`);
+- the 400s of the provider rules in the Databricks envelope, each naming its rule
+  in the `x-fake-rule` header (R1-R8, R10-R18, `schema`);
+- simulated Claude prompt caching (5-minute / 1-hour entries, injectable clock);
+- injected faults (`Fault`): 429 with retry hints, 5xx/529, a dropped connection,
+  a slow trickle, an error event mid-stream, malformed JSON;
+- every request recorded (`endpoint.requests`), credentials left out; a bearer
+  token is required (401 otherwise).
+
+Use it as an httpx transport (`endpoint.transport()`, `endpoint.async_transport()`)
+or as a loopback HTTP server (`with serve(endpoint) as url:`;
+`convo fake-server --port N`).
 
 Example:
     endpoint = FakeEndpoint(faults=[Fault.rate_limited(retry_after=1)])

@@ -34,7 +34,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 import attrs
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from convo._blocks import (
@@ -447,6 +447,9 @@ def check_policy(
         "deadline": None,
         "database": None,
         "report_multiple_bugs": False,
+        # The explain phase re-runs the failing example hundreds of times to
+        # annotate lines; the law name and the shrunk view say more, faster.
+        "phases": [Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink],
         "suppress_health_check": [
             HealthCheck.too_slow,
             HealthCheck.data_too_large,

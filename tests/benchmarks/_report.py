@@ -59,7 +59,11 @@ class Report:
         print(f"\n== {self.area}")
         for name, value, bound, op in self.rows:
             limit = "" if bound is None else f"{op} {bound:g}"
-            status = "" if bound is None else ("ok" if name not in self.failures() else "BROKEN")
+            status = (
+                ""
+                if bound is None
+                else ("ok" if name not in self.failures() else "BROKEN")
+            )
             print(f"  {name:<{width}}  {value:8.3f}  {limit:>8}  {status}")
         if os.environ.get("CONVO_BENCH_JSON"):
             print("CONVO_BENCH " + json.dumps({"area": self.area, "rows": self.rows}))

@@ -48,7 +48,9 @@ def main() -> int:
         broken = bound is not None and (
             (op == "<=" and value > bound) or (op == ">=" and value < bound)
         )
-        print(f"{area:<10} {name:<{width}} {value:9.3f}  {limit}{'  BROKEN' if broken else ''}")
+        print(
+            f"{area:<10} {name:<{width}} {value:9.3f}  {limit}{'  BROKEN' if broken else ''}"
+        )
     print(f"\n{len(rows)} figures in {time.perf_counter() - started:.0f} s")
     if failed:
         print("failed: " + ", ".join(failed))

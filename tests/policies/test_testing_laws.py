@@ -8,6 +8,7 @@ import pytest
 from convo import CacheControl, ReasoningBlock
 from convo.policies import RequestView, drop_reasoning, keep_last_reasoning
 from convo.testing.laws import DEFAULT_CLAIMS, LAWS, LawBroken, check_policy, claims_of
+from convo.testing.strategies import conversations
 
 
 def drop_last_tool_turn(view: RequestView) -> RequestView:
@@ -58,9 +59,12 @@ def identity(view: RequestView) -> RequestView:
     return view
 
 
+LEAN = conversations(max_turns=5, metadata=False)
+
+
 def broken_law(policy, **kwargs) -> LawBroken:
     with pytest.raises(LawBroken) as info:
-        check_policy(policy, max_examples=200, **kwargs)
+        check_policy(policy, max_examples=200, conversations=LEAN, **kwargs)
     return info.value
 
 
@@ -72,16 +76,21 @@ class TestCheckPolicy:
             max_examples=20,
         )
 
-    def test_catches_broken_tool_pairing(self):
+    def test_catches_broken_tool_pairing_and_reports_the_shrunk_counterexample(self):
         error = broken_law(drop_last_tool_turn)
         assert error.law == "pairing"
+        assert isinstance(error, AssertionError)
+        assert isinstance(error.view, RequestView)
+        assert "counterexample (shrunk)" in str(error)
         assert "tool_call" in str(error)
+        assert len(error.view.turns) <= 4
 
     def test_catches_a_marker_on_reasoning(self):
         assert broken_law(mark_reasoning).law == "markers"
 
     def test_catches_a_mutated_input(self):
-        assert broken_law(mutate_metadata).law == "pure"
+        error = broken_law(mutate_metadata, conversations=conversations(max_turns=5))
+        assert error.law == "pure"
 
     def test_catches_nondeterminism(self):
         assert broken_law(Flaky()).law == "deterministic"
@@ -99,13 +108,6 @@ class TestCheckPolicy:
             broken_law(drop_reasoning, claims=("places_markers",)).law
             == "places_markers"
         )
-
-    def test_reports_the_shrunk_counterexample(self):
-        error = broken_law(drop_last_tool_turn)
-        assert isinstance(error, AssertionError)
-        assert isinstance(error.view, RequestView)
-        assert "counterexample (shrunk)" in str(error)
-        assert len(error.view.turns) <= 4
 
     def test_refuses_an_unknown_law(self):
         with pytest.raises(ValueError, match="Unknown law"):

@@ -6,6 +6,7 @@ import asyncio
 import json
 from typing import Any
 
+import attrs
 import httpx
 import pytest
 
@@ -15,6 +16,7 @@ from convo.testing.fake import (
     Fault,
     Reply,
     ScriptedCall,
+    default_models,
 )
 
 CLAUDE = "databricks-claude-sonnet-4-5"
@@ -322,3 +324,32 @@ class TestAnswers:
             ) as http:
                 bodies.append(http.post(PATH, json=STREAM).content)
         assert bodies[0] == bodies[1]
+
+
+class TestModels:
+    def test_serves_only_the_models_it_is_given(self, clock: Any) -> None:
+        endpoint = FakeEndpoint(models=["databricks-gpt-oss-20b"], clock=clock)
+        assert set(endpoint.models) == {"databricks-gpt-oss-20b"}
+        with pytest.raises(ValueError, match="no built-in model named 'nope'"):
+            FakeEndpoint(models=["nope"])
+
+    def test_a_custom_endpoint_name_copies_a_built_in_models_rules(
+        self, clock: Any
+    ) -> None:
+        base = next(m for m in default_models() if m.name == CLAUDE)
+        endpoint = FakeEndpoint(
+            models=[attrs.evolve(base, name="my-claude")], clock=clock
+        )
+        with httpx.Client(
+            transport=endpoint.transport(),
+            base_url="https://f",
+            headers={"Authorization": "Bearer t"},
+        ) as http:
+            response = http.post(
+                "/serving-endpoints/my-claude/invocations",
+                json={
+                    "messages": [{"role": "user", "content": "hi"}],
+                    "parallel_tool_calls": True,
+                },
+            )
+        assert response.headers["x-fake-rule"] == "R16"

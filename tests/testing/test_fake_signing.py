@@ -203,3 +203,84 @@ class TestReplay:
             ],
         }
         assert post(follow).status_code == 200
+
+
+OPUS = "databricks-claude-opus-4-5"
+
+
+class TestPrefixBinding:
+    """Opus 4.5 binds each thinking block to the prefix it was generated after (R5)."""
+
+    def _chat(self, post: Any, system: str = "Be brief.") -> list[dict[str, Any]]:
+        messages: list[dict[str, Any]] = [{"role": "system", "content": system}]
+        for text in ("Why is the sky blue?", "And sunsets?"):
+            messages.append({"role": "user", "content": text})
+            response = post({"model": OPUS, "messages": messages, **THINKING})
+            assert response.status_code == 200, response.text
+            messages.append(response.json()["choices"][0]["message"])
+        messages.append({"role": "user", "content": "Thanks!"})
+        return messages
+
+    def test_history_replayed_unchanged_is_accepted(self, post: Any) -> None:
+        messages = self._chat(post)
+        assert (
+            post({"model": OPUS, "messages": messages, **THINKING}).status_code == 200
+        )
+
+    def test_markers_and_string_versus_list_content_do_not_count_as_changes(
+        self, post: Any
+    ) -> None:
+        messages = self._chat(post)
+        messages[0] = {
+            "role": "system",
+            "content": [
+                {
+                    "type": "text",
+                    "text": "Be brief.",
+                    "cache_control": {"type": "ephemeral"},
+                }
+            ],
+        }
+        messages[1] = {
+            "role": "user",
+            "content": [{"type": "text", "text": "Why is the sky blue?"}],
+        }
+        assert (
+            post({"model": OPUS, "messages": messages, **THINKING}).status_code == 200
+        )
+
+    def test_dropping_earlier_reasoning_breaks_the_later_blocks_prefix(
+        self, post: Any
+    ) -> None:
+        messages = self._chat(post)
+        messages[2] = {**messages[2], "content": [messages[2]["content"][1]]}
+        response = post({"model": OPUS, "messages": messages, **THINKING})
+        assert response.status_code == 400
+        assert response.headers["x-fake-rule"] == "R5"
+        assert (
+            "messages.4.content.0" in json.loads(response.json()["message"])["message"]
+        )
+
+    def test_a_changed_system_prompt_is_refused(self, post: Any) -> None:
+        messages = self._chat(post)
+        messages[0] = {"role": "system", "content": "Be verbose."}
+        assert (
+            post({"model": OPUS, "messages": messages, **THINKING}).headers[
+                "x-fake-rule"
+            ]
+            == "R5"
+        )
+
+    def test_older_models_do_not_bind_to_the_prefix(self, post: Any) -> None:
+        messages: list[dict[str, Any]] = [{"role": "user", "content": "Why?"}]
+        answer = post({"model": CLAUDE, "messages": messages, **THINKING}).json()[
+            "choices"
+        ][0]["message"]
+        changed = [
+            {"role": "user", "content": "Something else entirely"},
+            answer,
+            {"role": "user", "content": "ok"},
+        ]
+        assert (
+            post({"model": CLAUDE, "messages": changed, **THINKING}).status_code == 200
+        )

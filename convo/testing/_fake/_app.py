@@ -23,6 +23,7 @@ from typing import Any
 
 import attrs
 
+from convo.errors import message
 from convo.testing._fake._anthropic import (
     ERROR_EVENT,
     message_response,
@@ -33,6 +34,7 @@ from convo.testing._fake._brain import Answer, Reply, think
 from convo.testing._fake._cache import PromptCache, blocks_of
 from convo.testing._fake._faults import STREAM_ERROR_EVENT, Fault
 from convo.testing._fake._models import ModelSpec, default_models
+from convo.testing._fake._prefix import prefix_digest
 from convo.testing._fake._responses import (
     completion,
     completion_tokens,
@@ -45,7 +47,7 @@ from convo.testing._fake._rules import (
     step_first_id,
     thought_signature,
 )
-from convo.testing._fake._signing import sign
+from convo.testing._fake._signing import sign, sign_bound
 
 __all__ = ["FakeEndpoint", "RawResponse", "RecordedRequest"]
 
@@ -118,13 +120,7 @@ class FakeEndpoint:
         sleep: Callable[[float], None] = time.sleep,
         max_request_bytes: int = _MAX_REQUEST_BYTES,
     ) -> None:
-        known = {m.name: m for m in default_models()}
-        chosen = (
-            known.values()
-            if models is None
-            else [known[m] if isinstance(m, str) else m for m in models]
-        )
-        self.models: dict[str, ModelSpec] = {m.name: m for m in chosen}
+        self.models: dict[str, ModelSpec] = {m.name: m for m in _specs(models)}
         self._secret = secret
         self._seed = seed
         self._clock = clock
@@ -312,7 +308,10 @@ class FakeEndpoint:
         if spec.thought_signatures and answer.tool_calls:
             answer = _sign_first_call(answer, self._secret)
         signature = None
-        if answer.reasoning is not None and spec.signs_reasoning:
+        if answer.reasoning is not None and spec.binds_reasoning_to_prefix:
+            prefix = prefix_digest(payload, payload["messages"])
+            signature = sign_bound(self._secret, spec.family, answer.reasoning, prefix)
+        elif answer.reasoning is not None and spec.signs_reasoning:
             signature = sign(self._secret, spec.family, answer.reasoning)
         cache = self._cache.account(
             blocks_of(payload, model=spec.name), min_tokens=spec.min_cache_tokens
@@ -366,6 +365,26 @@ class FakeEndpoint:
 
 def _chat_error_event() -> bytes:
     return f"data: {json.dumps(STREAM_ERROR_EVENT)}\n\n".encode()
+
+
+def _specs(models: Iterable[str | ModelSpec] | None) -> list[ModelSpec]:
+    known = {m.name: m for m in default_models()}
+    if models is None:
+        return list(known.values())
+    chosen: list[ModelSpec] = []
+    for model in models:
+        if isinstance(model, ModelSpec):
+            chosen.append(model)
+        elif model in known:
+            chosen.append(known[model])
+        else:
+            text = message(
+                f"The fake endpoint has no built-in model named {model!r}",
+                fix=f"Use one of {', '.join(known)}, or pass a ModelSpec "
+                "(e.g. attrs.evolve(spec, name=...)).",
+            )
+            raise ValueError(text)
+    return chosen
 
 
 def _sign_first_call(answer: Answer, secret: bytes) -> Answer:

@@ -45,7 +45,9 @@ class ModelSpec:
 
     `thinking_types` lists the `thinking.type` values taken (Claude only; empty means
     the `thinking` field is unknown); `efforts` the `reasoning_effort` values taken
-    (empty means the field is unknown, or for Claude refused under R15).
+    (empty means the field is unknown, or for Claude refused under R15). Serve an
+    endpoint of your own by copying a built-in one:
+    `attrs.evolve(spec, name="my-claude-endpoint")`.
     """
 
     name: str
@@ -64,13 +66,15 @@ class ModelSpec:
     """Minimum cacheable prefix in tokens; None means the model has no prompt caching."""
     strict_tools: bool = False
     """`strict` inside a tool's `function` is taken (GPT only, R16)."""
+    binds_reasoning_to_prefix: bool = False
+    """Newer Claude: a thinking block is valid only after its exact original prefix (R5)."""
     thought_signatures: bool = False
     """Gemini 3: tool calls carry `extra_content.google.thought_signature`, required on replay (R17)."""
     upstream_model: str | None = None
     """What the response's `model` field says (Databricks may report the upstream id)."""
 
 
-def _claude(name: str, *, min_cache: int) -> ModelSpec:
+def _claude(name: str, *, min_cache: int, binds: bool = False) -> ModelSpec:
     return ModelSpec(
         name=name,
         family="claude",
@@ -79,6 +83,7 @@ def _claude(name: str, *, min_cache: int) -> ModelSpec:
         signs_reasoning=True,
         claude_rules=True,
         min_cache_tokens=min_cache,
+        binds_reasoning_to_prefix=binds,
     )
 
 
@@ -93,7 +98,7 @@ def default_models() -> tuple[ModelSpec, ...]:
         _claude("databricks-claude-sonnet-4", min_cache=1024),
         _claude("databricks-claude-sonnet-4-5", min_cache=1024),
         _claude("databricks-claude-opus-4-1", min_cache=1024),
-        _claude("databricks-claude-opus-4-5", min_cache=4096),
+        _claude("databricks-claude-opus-4-5", min_cache=4096, binds=True),
         ModelSpec(
             name="databricks-gpt-oss-20b",
             family="gpt-oss",

@@ -2,7 +2,7 @@
 
 `check(body, spec, secret=...)` walks the request as JSON (never through convo's
 own types) and returns the first `Violation` found, or None. Each violation names
-the rule id of `provider-rules.md` (R2 ... R18, or `schema` for a malformed body)
+the rule id of `provider-rules.md` (R1 ... R18, or `schema` for a malformed body)
 and carries the message the real service gives, nested as upstream JSON for the
 rules Anthropic enforces behind Databricks (R22). Invariant: a request convo's
 policies call valid must get None here, so every check follows the documented
@@ -18,7 +18,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+import attrs
+
 from convo.testing._fake._models import ModelSpec
+from convo.testing._fake._prefix import prefix_digest
 from convo.testing._fake._rules_sequence import (
     iter_markers,
     markers,
@@ -28,7 +31,7 @@ from convo.testing._fake._rules_sequence import (
     thought_signature,
     thought_signatures,
 )
-from convo.testing._fake._signing import verify
+from convo.testing._fake._signing import verify, verify_bound
 from convo.testing._fake._violation import Violation
 from convo.testing._fake._violation import claude as _claude
 from convo.testing._fake._violation import databricks as _databricks
@@ -72,7 +75,7 @@ def check(body: Any, spec: ModelSpec, *, secret: bytes) -> Violation | None:
         if found is not None:
             return found
     for index, msg in enumerate(messages):
-        found = _message(msg, index, spec, secret)
+        found = _message(msg, index, spec, _Keys(secret=secret, body=body, index=index))
         if found is not None:
             return found
     for checker in (pairing, reasoning_first, markers):
@@ -195,7 +198,7 @@ def _tools(body: Mapping[str, Any], spec: ModelSpec) -> Violation | None:
 # --- messages --------------------------------------------------------------------
 
 
-def _message(msg: Any, index: int, spec: ModelSpec, secret: bytes) -> Violation | None:
+def _message(msg: Any, index: int, spec: ModelSpec, keys: _Keys) -> Violation | None:
     where = f"messages.{index}"
     if not isinstance(msg, Mapping) or msg.get("role") not in _MESSAGE_KEYS:
         return _databricks(
@@ -245,7 +248,7 @@ def _message(msg: Any, index: int, spec: ModelSpec, secret: bytes) -> Violation 
             f"{where}: all messages must have non-empty content except for the optional final assistant message",
         )
     for position, part in enumerate(content):
-        found = _part(part, f"{where}.content.{position}", role, spec, secret)
+        found = _part(part, f"{where}.content.{position}", role, spec, keys)
         if found is not None:
             return found
     if (
@@ -308,7 +311,7 @@ def _tool_calls(calls: Any, where: str, spec: ModelSpec) -> Violation | None:
 
 
 def _part(
-    part: Any, where: str, role: str, spec: ModelSpec, secret: bytes
+    part: Any, where: str, role: str, spec: ModelSpec, keys: _Keys
 ) -> Violation | None:
     if not isinstance(part, Mapping) or not isinstance(part.get("type"), str):
         return _databricks("schema", f"{where}.type: Field required")
@@ -350,7 +353,7 @@ def _part(
                 "R7",
                 f"{where}.cache_control: thinking blocks cannot carry cache_control directly",
             )
-        return _reasoning(part, where, spec, secret)
+        return _reasoning(part, where, spec, keys)
     return _databricks(
         "schema",
         f"{where}: Input tag '{kind}' found using 'type' does not match any of the expected tags: 'text', 'image_url', 'reasoning'",
@@ -411,7 +414,7 @@ def _dimensions(raw: bytes) -> tuple[int, int] | None:
 
 
 def _reasoning(
-    part: Mapping[str, Any], where: str, spec: ModelSpec, secret: bytes
+    part: Mapping[str, Any], where: str, spec: ModelSpec, keys: _Keys
 ) -> Violation | None:
     summary = part.get("summary")
     if not isinstance(summary, list) or not summary:
@@ -442,11 +445,33 @@ def _reasoning(
     if not signatures:
         return _claude("R4", f"{where}.thinking.signature: Field required")
     text = "".join(texts)
-    if verify(secret, spec.family, text, signatures[-1]):
+    signature, _, bound = signatures[-1].partition(".")
+    secret = keys.secret
+    if not verify(secret, spec.family, text, signature):
+        foreign = any(
+            verify(secret, f, text, signature) for f in FAMILIES if f != spec.family
+        )
+        return _claude(
+            "R4" if foreign else "R1",
+            f"{where}: Invalid `signature` in `thinking` block",
+        )
+    if not spec.binds_reasoning_to_prefix:
         return None
-    foreign = any(
-        verify(secret, f, text, signatures[-1]) for f in FAMILIES if f != spec.family
-    )
+    prefix = prefix_digest(keys.body, keys.body["messages"][: keys.index])
+    if bound and verify_bound(secret, spec.family, text, prefix, signatures[-1]):
+        return None
     return _claude(
-        "R4" if foreign else "R1", f"{where}: Invalid `signature` in `thinking` block"
+        "R5",
+        f"{where}: Invalid `signature` in `thinking` block: the thinking block no longer matches the "
+        "prefix it was generated after (tools, system and every earlier message, earlier thinking "
+        "included, must be sent unchanged)",
     )
+
+
+@attrs.frozen(kw_only=True)
+class _Keys:
+    """What verifying a reasoning block needs: the secret, the request, the message index."""
+
+    secret: bytes
+    body: Mapping[str, Any]
+    index: int

@@ -11,7 +11,7 @@ import base64
 import hashlib
 import hmac
 
-__all__ = ["sign", "verify"]
+__all__ = ["sign", "sign_bound", "verify", "verify_bound"]
 
 _DOMAIN = b"convo-fake-reasoning-v1"
 
@@ -28,3 +28,19 @@ def sign(secret: bytes, family: str, text: str) -> str:
 def verify(secret: bytes, family: str, text: str, signature: str) -> bool:
     """Whether `signature` was made by `sign(secret, family, text)`."""
     return hmac.compare_digest(sign(secret, family, text), signature)
+
+
+def sign_bound(secret: bytes, family: str, text: str, prefix: str) -> str:
+    """A signature binding `text` to the prefix digest it was generated after (R5).
+
+    Two parts joined by a dot: the text signature (as `sign`), then one over text
+    and prefix, so a verifier tells an altered block from a changed prefix.
+    """
+    return f"{sign(secret, family, text)}.{sign(secret, family + '/prefix', prefix + chr(0) + text)}"
+
+
+def verify_bound(
+    secret: bytes, family: str, text: str, prefix: str, signature: str
+) -> bool:
+    """Whether a `sign_bound` signature's prefix part matches `prefix`."""
+    return hmac.compare_digest(sign_bound(secret, family, text, prefix), signature)

@@ -548,7 +548,9 @@ def finish(
         lacking.insert(0, "finish_reason")
     if partial and unsigned:
         lacking.append("reasoning signature")
-    for index in sorted(s.calls.keys()):
+    indexes = sorted(s.calls.keys())
+    last_index = indexes[-1] if indexes else None
+    for index in indexes:
         call = s.calls[index]
         if call.id is None or call.name is None:
             if not partial:
@@ -559,7 +561,9 @@ def finish(
             lacking.append(f"tool_call:#{index} id and name")
             continue
         arguments, ok = _arguments(_items(call.fragments))
-        if partial and not ok:
+        if partial and (not ok or index == last_index):
+            # The call still being streamed at the cut may be incomplete even
+            # when its arguments parse ("" reads as "{}"): it must never run.
             lacking.append(f"tool_call:{call.id} arguments")
         blocks.append(
             ToolCallBlock(
