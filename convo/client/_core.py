@@ -234,7 +234,10 @@ def endpoint_url(
             if name in (".", ".."):
                 name = name.replace(".", "%2E")
             suffix = f"/serving-endpoints/{name}/invocations"
-    return base.copy_with(raw_path=base.raw_path.rstrip(b"/") + suffix.encode("ascii"))
+    path, mark, query = base.raw_path.partition(b"?")
+    return base.copy_with(
+        raw_path=path.rstrip(b"/") + suffix.encode("ascii") + mark + query
+    )
 
 
 def attempt_timeout(timeout: httpx.Timeout, remaining: float | None) -> httpx.Timeout:

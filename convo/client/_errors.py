@@ -7,15 +7,17 @@ secret (tokens, client secrets, credential header values, URL query values)
 is scrubbed from the text of the whole cause chain, so neither `str` nor
 `repr` of any exception in the chain carries one.
 
-`install_log_redaction()` puts a filter on the `httpx` logger (once) that
-removes the query string from URLs it logs: httpx logs each request's full
-URL at INFO. Invariant: convo itself logs only method, URL without query,
+`install_log_redaction()` puts filters (once) on the `httpx` logger, which
+logs each request's full URL at INFO, and on the `httpcore` loggers, which log
+response headers at DEBUG: query strings are removed from logged URLs and
+`location` headers (a redirect may echo the request URL). Invariant: convo itself logs only method, URL without query,
 status, attempt and wait.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -140,13 +142,38 @@ class _QueryRedactor(logging.Filter):
         return True
 
 
+_LOCATION = re.compile(r"(\(b'location', b'[^'?]*)\?[^']*'", re.IGNORECASE)
+
+
+class _LocationRedactor(logging.Filter):
+    """Strip query strings from `location` headers in httpcore's trace records."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str) and "location" in record.msg.lower():
+            record.msg = _LOCATION.sub(r"\1?<redacted>'", record.msg)
+        if isinstance(record.args, tuple) and record.args:
+            record.args = tuple(
+                _LOCATION.sub(r"\1?<redacted>'", a) if isinstance(a, str) else a
+                for a in record.args
+            )
+        return True
+
+
 _INSTALLED = threading.Lock()
-_FILTER = _QueryRedactor()
+_FILTERS: dict[str, logging.Filter] = {"httpx": _QueryRedactor()}
+_HTTPCORE = (
+    "httpcore.http11",
+    "httpcore.http2",
+    "httpcore.connection",
+    "httpcore.proxy",
+)
+_FILTERS.update(dict.fromkeys(_HTTPCORE, _LocationRedactor()))
 
 
 def install_log_redaction() -> None:
-    """Add the query-stripping filter to the `httpx` logger, once per process."""
+    """Add the redacting filters to the httpx and httpcore loggers, once per process."""
     with _INSTALLED:
-        logger = logging.getLogger("httpx")
-        if _FILTER not in logger.filters:
-            logger.addFilter(_FILTER)
+        for name, log_filter in _FILTERS.items():
+            logger = logging.getLogger(name)
+            if log_filter not in logger.filters:
+                logger.addFilter(log_filter)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import functools
 import json
+import string
 import struct
 import zlib
 from collections.abc import Callable, Iterable
@@ -87,7 +88,7 @@ SPECIAL_TEXTS: tuple[str, ...] = (
 )
 """Texts that break naive encoders; `texts()` mixes them into its output."""
 
-_ALPHABET = st.characters(codec="utf-8", exclude_characters="\x00")
+_ALPHABET = st.characters(exclude_categories=("Cs",), exclude_characters="\x00")
 
 
 def deferred_check(build: Callable[[], st.SearchStrategy[T]]) -> st.SearchStrategy[T]:
@@ -296,6 +297,21 @@ def image_blocks(*, cache_control: bool = False) -> st.SearchStrategy[ImageBlock
     )
 
 
+_LETTERS = string.ascii_letters + "_"
+_NAME_CHARS = _LETTERS + string.digits + "-"
+_LOWER = string.ascii_lowercase + string.digits + "_"
+
+
+@_cached
+def identifiers(
+    *, max_size: int = 21, alphabet: str = _NAME_CHARS
+) -> st.SearchStrategy[str]:
+    """Names like `get_weather`: a letter or `_`, then letters, digits, `_` or `-`."""
+    first = st.sampled_from(sorted(set(alphabet) & set(_LETTERS)))
+    rest = st.text(alphabet, max_size=max_size - 1)
+    return st.builds(lambda a, b: a + b, first, rest)
+
+
 TOOL_NAMES = ("get_weather", "search_docs", "run_sql", "calculator", "read_file")
 ID_STYLES = ("toolu_", "call_", "fc-", "")
 
@@ -333,7 +349,7 @@ def _tool_call_blocks(cache_control: bool) -> st.SearchStrategy[ToolCallBlock]:
         id=ids,
         name=st.one_of(
             st.sampled_from(TOOL_NAMES),
-            st.from_regex(r"[a-zA-Z_][a-zA-Z0-9_-]{0,20}", fullmatch=True),
+            identifiers(max_size=21),
         ),
         arguments=tool_arguments(),
         cache_control=_cache_controls(cache_control),
@@ -474,7 +490,7 @@ _SCHEMA_TYPES = ("string", "integer", "number", "boolean")
 @_cached
 def _schemas() -> st.SearchStrategy[JSONObject]:
     properties = st.dictionaries(
-        st.from_regex(r"[a-z][a-z0-9_]{0,12}", fullmatch=True),
+        identifiers(max_size=13, alphabet=_LOWER),
         st.builds(
             lambda kind, doc: (
                 {"type": kind, "description": doc} if doc else {"type": kind}
@@ -505,7 +521,7 @@ def tools(*, cache_control: bool = False) -> st.SearchStrategy[Tool]:
             Tool,
             name=st.one_of(
                 st.sampled_from(TOOL_NAMES),
-                st.from_regex(r"[a-zA-Z_][a-zA-Z0-9_-]{0,40}", fullmatch=True),
+                identifiers(max_size=41),
             ),
             description=texts(max_size=60),
             parameters=_schemas(),

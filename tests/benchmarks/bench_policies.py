@@ -81,7 +81,9 @@ def _target(*, keeps: bool) -> Target:
 
 
 def _reasoning(rng: random.Random) -> ReasoningBlock:
-    signature = "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") for _ in range(300))
+    signature = "".join(
+        rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") for _ in range(300)
+    )
     return ReasoningBlock(
         parts=(SummaryText(text=_words(rng, 90), signature=signature),),
         provenance=_CLAUDE,
@@ -147,7 +149,10 @@ def main() -> int:
 
         result = apply(RequestView(turns=turns, tools=tools, target=target), *chain)
         marks = sum(
-            1 for t in result.turns for b in t.blocks if isinstance(b.cache_control, CacheControl)
+            1
+            for t in result.turns
+            for b in t.blocks
+            if isinstance(b.cache_control, CacheControl)
         )
         dropped = [n for n in result.notes if n.policy == "bind_prefixes"]
         # A discarding target's chain drops older reasoning, which changes the
@@ -161,7 +166,9 @@ def main() -> int:
             best_of(steady, rounds=7) / base,
             at_most=BOUND,
         )
-        report.ratio(f"{kind}: default chain / json.dumps (cold)", best_of(cold, rounds=3) / base)
+        report.ratio(
+            f"{kind}: default chain / json.dumps (cold)", best_of(cold, rounds=3) / base
+        )
         assert attrs.has(type(result))
     return report.finish()
 

@@ -157,7 +157,9 @@ class Loopback:
             with self._lock:
                 self.connections += 1
                 self._socks.append(sock)
-            thread = threading.Thread(target=self._connection, args=(sock,), daemon=True)
+            thread = threading.Thread(
+                target=self._connection, args=(sock,), daemon=True
+            )
             self._threads.append(thread)
             thread.start()
 

@@ -34,6 +34,7 @@ from convo.errors import (
     RateLimitError,
     StreamError,
     StreamInterruptedError,
+    UnexpectedRedirectError,
 )
 
 OK_BODY = json.dumps(completion()).encode()
@@ -55,7 +56,9 @@ def make(loop: Loopback, sleeps: Any = None, **options: Any) -> Client:
 def failing_then_ok(status: int, headers: dict[str, str], failures: int = 10):
     def handler(request: Req, conn: Conn) -> None:
         if request.index < failures:
-            conn.respond(status, b'{"error_code":"X","message":"no"}', {**JSON, **headers})
+            conn.respond(
+                status, b'{"error_code":"X","message":"no"}', {**JSON, **headers}
+            )
         else:
             conn.respond(200, OK_BODY, JSON)
 
@@ -73,7 +76,10 @@ class TestRetriesOnTheWire:
     )
     def test_server_hints_are_the_waits(self, headers, expected):
         sleeps = Sleeps()
-        with Loopback(failing_then_ok(429, headers)) as loop, pytest.raises(RateLimitError):
+        with (
+            Loopback(failing_then_ok(429, headers)) as loop,
+            pytest.raises(RateLimitError),
+        ):
             make(loop, sleeps).send(PAYLOAD, target=TARGET)
         assert len(loop.requests) == 3
         assert all(abs(w - expected) <= 0.1 * expected for w in sleeps.waits)
@@ -92,7 +98,9 @@ class TestRetriesOnTheWire:
         assert all(2.0 <= w <= 4.0 for w in sleeps.waits)
 
     def test_a_real_wait_is_within_ten_percent_of_the_hint(self):
-        with Loopback(failing_then_ok(503, {"retry-after-ms": "300"}, failures=1)) as loop:
+        with Loopback(
+            failing_then_ok(503, {"retry-after-ms": "300"}, failures=1)
+        ) as loop:
             response = make(loop, time.sleep).send(PAYLOAD, target=TARGET)
         assert response.attempts == 2
         gap = loop.requests[1].at - loop.requests[0].at
@@ -100,7 +108,10 @@ class TestRetriesOnTheWire:
 
     @pytest.mark.parametrize("status", [400, 401, 403, 404, 422])
     def test_non_retryable_statuses_are_sent_exactly_once(self, status):
-        with Loopback(failing_then_ok(status, {})) as loop, pytest.raises(APIStatusError) as info:
+        with (
+            Loopback(failing_then_ok(status, {})) as loop,
+            pytest.raises(APIStatusError) as info,
+        ):
             make(loop).send(PAYLOAD, target=TARGET)
         assert len(loop.requests) == 1
         assert info.value.status_code == status
@@ -192,12 +203,18 @@ class TestStreamsOnTheWire:
         assert len(loop.requests) == 1
         assert info.value.error_type == "overloaded_error"
         assert info.value.request_id == "req-loop"
-        assert partial_of(info.value).turn.text == ("The average speed" if deltas == 4 else "")
+        assert partial_of(info.value).turn.text == (
+            "The average speed" if deltas == 4 else ""
+        )
 
     @pytest.mark.parametrize("how", ["reset", "close"])
     def test_drops_after_k_bytes_give_the_partial_turn_or_a_retry(self, how):
         data = stream_bytes()
-        ends = [data.index(b"\n\n", i) + 2 for i in range(len(data)) if data.startswith(b"data:", i)]
+        ends = [
+            data.index(b"\n\n", i) + 2
+            for i in range(len(data))
+            if data.startswith(b"data:", i)
+        ]
         for k in [5, ends[0] - 1, ends[0], ends[2] + 7, ends[3], ends[4] - 3]:
             with Loopback(stream_handler([data[:k]], then=how)) as loop:
                 stream = make(loop).stream(PAYLOAD, target=TARGET)
@@ -209,7 +226,13 @@ class TestStreamsOnTheWire:
                     list(stream)
             assert len(loop.requests) == 1, k
             delivered = sum(1 for e in ends if e <= k)
-            expected = {1: "", 2: "", 3: "", 4: "The average speed", 5: "The average speed is 80 km/h."}
+            expected = {
+                1: "",
+                2: "",
+                3: "",
+                4: "The average speed",
+                5: "The average speed is 80 km/h.",
+            }
             assert partial_of(info.value).turn.text == expected[delivered], k
 
     def test_headers_then_close_is_retried_then_interrupted(self):
@@ -294,7 +317,9 @@ class TestAsyncOnTheWire:
                 state["cancelled"] = scope.cancelled_caught
                 pool = client._http._transport._pool  # type: ignore[attr-defined]
                 state["requests"] = len(pool._requests)
-                state["busy"] = [c for c in pool.connections if not (c.is_idle() or c.is_closed())]
+                state["busy"] = [
+                    c for c in pool.connections if not (c.is_idle() or c.is_closed())
+                ]
 
         with Loopback(stall) as loop:
             anyio.run(main, loop.url)
@@ -319,3 +344,27 @@ class TestAsyncOnTheWire:
             assert len(pool._requests) == 0
             assert all(c.is_idle() or c.is_closed() for c in pool.connections)
             assert loop.closed_by_client.wait(2)
+
+
+class TestRedirectsOnTheWire:
+    @pytest.mark.parametrize("status", [301, 302, 307, 308])
+    @pytest.mark.parametrize("where", ["other origin", "same origin"])
+    def test_no_redirect_is_followed_and_no_credential_leaves(self, status, where):
+        def other_handler(request: Req, conn: Conn) -> None:
+            conn.respond(200, OK_BODY, JSON)
+
+        with Loopback(other_handler) as other:
+
+            def handler(request: Req, conn: Conn) -> None:
+                base = other.url if where == "other origin" else ""
+                conn.respond(status, b"", {"location": f"{base}/elsewhere?x=1"})
+
+            with (
+                Loopback(handler) as loop,
+                pytest.raises(UnexpectedRedirectError) as info,
+            ):
+                make(loop).send(PAYLOAD, target=TARGET)
+            assert len(loop.requests) == 1
+        assert other.requests == []
+        assert info.value.location is not None
+        assert "x=1" not in info.value.location

@@ -64,7 +64,7 @@ LEAN = conversations(max_turns=5, metadata=False)
 
 def broken_law(policy, **kwargs) -> LawBroken:
     with pytest.raises(LawBroken) as info:
-        check_policy(policy, max_examples=200, conversations=LEAN, **kwargs)
+        check_policy(policy, max_examples=200, **{"conversations": LEAN, **kwargs})
     return info.value
 
 

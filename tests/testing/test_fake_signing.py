@@ -284,3 +284,97 @@ class TestPrefixBinding:
         assert (
             post({"model": CLAUDE, "messages": changed, **THINKING}).status_code == 200
         )
+
+
+GEMINI = "databricks-gemini-3-pro"
+GEMINI_TOOL: dict[str, Any] = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+    },
+}
+
+
+def body(model: str, *, messages: list[Any], tools: list[Any]) -> dict[str, Any]:
+    return {"model": model, "max_tokens": 4000, "messages": messages, "tools": tools}
+
+
+def call(call_id: str) -> dict[str, Any]:
+    return {
+        "id": call_id,
+        "type": "function",
+        "function": {"name": "get_weather", "arguments": '{"city": "Oslo"}'},
+    }
+
+
+def result(call_id: str) -> dict[str, Any]:
+    return {"role": "tool", "tool_call_id": call_id, "content": "3 C"}
+
+
+class TestGeminiThoughtSignatures:
+    def _first(self, post: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        messages: list[dict[str, Any]] = [
+            {"role": "user", "content": "Weather in Oslo?"}
+        ]
+        answer = post(body(GEMINI, messages=messages, tools=[GEMINI_TOOL])).json()
+        return messages, answer["choices"][0]["message"]
+
+    def _replay(
+        self, post: Any, messages: list[dict[str, Any]], answer: dict[str, Any]
+    ) -> Any:
+        follow = [*messages, answer, result(answer["tool_calls"][0]["id"])]
+        return post(body(GEMINI, messages=follow, tools=[GEMINI_TOOL]))
+
+    def test_tool_calls_carry_a_signature_that_replays(self, post: Any) -> None:
+        messages, answer = self._first(post)
+        assert answer["tool_calls"][0]["extra_content"]["google"]["thought_signature"]
+        assert self._replay(post, messages, answer).status_code == 200
+
+    def test_a_dropped_signature_is_a_400(self, post: Any) -> None:
+        messages, answer = self._first(post)
+        del answer["tool_calls"][0]["extra_content"]
+        response = self._replay(post, messages, answer)
+        assert response.status_code == 400
+        assert response.headers["x-fake-rule"] == "R17"
+        assert "missing a thought_signature" in response.json()["message"]
+
+    def test_an_altered_signature_is_a_400(self, post: Any) -> None:
+        messages, answer = self._first(post)
+        answer["tool_calls"][0]["extra_content"]["google"]["thought_signature"] = (
+            "forged"
+        )
+        assert self._replay(post, messages, answer).headers["x-fake-rule"] == "R17"
+
+    def test_history_made_elsewhere_needs_googles_placeholder(self, post: Any) -> None:
+        made_up: dict[str, Any] = {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [call("call_mine")],
+        }
+        messages: list[dict[str, Any]] = [
+            {"role": "user", "content": "Weather in Oslo?"}
+        ]
+        assert self._replay(post, messages, made_up).headers["x-fake-rule"] == "R17"
+        made_up["tool_calls"][0]["extra_content"] = {
+            "google": {"thought_signature": "skip_thought_signature_validator"}
+        }
+        assert self._replay(post, messages, made_up).status_code == 200
+
+    def test_calls_of_earlier_turns_are_not_checked(self, post: Any) -> None:
+        made_up: dict[str, Any] = {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [call("call_old")],
+        }
+        messages: list[Any] = [
+            {"role": "user", "content": "Weather in Oslo?"},
+            made_up,
+            result("call_old"),
+            {"role": "assistant", "content": "3 C"},
+            {"role": "user", "content": "Thanks"},
+        ]
+        assert (
+            post(body(GEMINI, messages=messages, tools=[GEMINI_TOOL])).status_code
+            == 200
+        )

@@ -64,6 +64,8 @@ class ModelSpec:
     """Anthropic rules apply: empty text (R12), consecutive tool results (R10), R2, R14, caching."""
     min_cache_tokens: int | None = None
     """Minimum cacheable prefix in tokens; None means the model has no prompt caching."""
+    images: bool = True
+    """Image inputs are taken (GPT OSS and Llama are text-only: images are a 400, R18)."""
     strict_tools: bool = False
     """`strict` inside a tool's `function` is taken (GPT only, R16)."""
     binds_reasoning_to_prefix: bool = False
@@ -106,6 +108,7 @@ def default_models() -> tuple[ModelSpec, ...]:
             efforts=("low", "medium", "high"),
             default_effort="medium",
             always_reasons=True,
+            images=False,
         ),
         ModelSpec(
             name="databricks-gpt-oss-120b",
@@ -114,6 +117,7 @@ def default_models() -> tuple[ModelSpec, ...]:
             efforts=("low", "medium", "high"),
             default_effort="medium",
             always_reasons=True,
+            images=False,
         ),
         ModelSpec(
             name="databricks-gpt-5-1",
@@ -135,6 +139,7 @@ def default_models() -> tuple[ModelSpec, ...]:
             name="databricks-meta-llama-3-1-405b-instruct",
             family="llama",
             fields=_BASE_FIELDS | {"top_k", "stream_options"},
+            images=False,
         ),
     )
 

@@ -341,6 +341,10 @@ def _part(
             return _databricks(
                 "schema", f"{where}: image content is only allowed in user messages."
             )
+        if not spec.images:
+            return _databricks(
+                "R18", f"{where}: {spec.name} does not support image inputs."
+            )
         return _image(part, where)
     if kind == "reasoning":
         if role != "assistant":

@@ -450,7 +450,12 @@ def step(
             for ti, item in enumerate(calls):
                 s.add_call(item, f"{where}.delta.tool_calls[{ti}]", events)
         for key, value in delta.items():
-            if key not in _DELTA_KEYS and value is not None and value != [] and value != {}:
+            if (
+                key not in _DELTA_KEYS
+                and value is not None
+                and value != []
+                and value != {}
+            ):
                 s.fields = (s.fields, (key, value))
         finish_raw = c.get("finish_reason")
         if finish_raw is not None:

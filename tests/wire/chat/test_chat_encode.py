@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import attrs
 import pytest
@@ -36,7 +37,7 @@ from convo import (
 from convo._json import canonical_bytes
 from convo._targets import ReasoningRules
 from convo.errors import RequestRejectedError
-from convo.testing.strategies import conversations
+from convo.testing.strategies import conversations, turns
 from convo.wire import chat
 
 CLAUDE = get_target("databricks-claude-sonnet-4-5")
@@ -83,7 +84,10 @@ class TestContentShapes:
         (msg,) = messages([turn])
         assert msg["content"] == [
             {"type": "text", "text": "What is it?"},
-            {"type": "image_url", "image_url": {"url": ImageBlock.from_bytes(PNG).data_url}},
+            {
+                "type": "image_url",
+                "image_url": {"url": ImageBlock.from_bytes(PNG).data_url},
+            },
         ]
 
     def test_reasoning_goes_only_inside_content_as_reasoning_parts_rule_r3(self):
@@ -97,7 +101,9 @@ class TestContentShapes:
             ),
             provenance=PROV,
         )
-        (msg,) = messages([user("q"), assistant([reasoning, TextBlock(text="ans")])])[1:]
+        (msg,) = messages([user("q"), assistant([reasoning, TextBlock(text="ans")])])[
+            1:
+        ]
         assert set(msg) == {"role", "content"}
         assert msg["content"] == [
             {
@@ -139,19 +145,27 @@ class TestContentShapes:
         assert "content" not in msg
 
     def test_a_target_may_ask_for_null_content_instead(self):
-        target = attrs.evolve(GENERIC, name="null-content", empty_assistant_content="null")
-        (msg,) = messages([user("q"), assistant(ToolCallBlock(id="c1", name="f"))], target)[1:]
+        target = attrs.evolve(
+            GENERIC, name="null-content", empty_assistant_content="null"
+        )
+        (msg,) = messages(
+            [user("q"), assistant(ToolCallBlock(id="c1", name="f"))], target
+        )[1:]
         assert msg["content"] is None
 
     def test_claude_never_gets_a_blank_text_part_rule_r12(self):
-        turn = assistant([TextBlock(text=""), TextBlock(text="x"), TextBlock(text=" \n")])
+        turn = assistant(
+            [TextBlock(text=""), TextBlock(text="x"), TextBlock(text=" \n")]
+        )
         (msg,) = messages([user("q"), turn])[1:]
         assert msg["content"] == "x"
 
     def test_one_tool_message_per_result_with_its_call_id(self):
         turns = [
             user("q"),
-            assistant([ToolCallBlock(id="a", name="f"), ToolCallBlock(id="b", name="f")]),
+            assistant(
+                [ToolCallBlock(id="a", name="f"), ToolCallBlock(id="b", name="f")]
+            ),
             tool_results(
                 ToolResultBlock(call_id="a", content="A"),
                 ToolResultBlock(call_id="b", content=(TextBlock(text="B"),)),
@@ -159,14 +173,20 @@ class TestContentShapes:
         ]
         assert messages(turns)[2:] == [
             {"role": "tool", "tool_call_id": "a", "content": "A"},
-            {"role": "tool", "tool_call_id": "b", "content": [{"type": "text", "text": "B"}]},
+            {
+                "role": "tool",
+                "tool_call_id": "b",
+                "content": [{"type": "text", "text": "B"}],
+            },
         ]
 
     def test_a_tool_result_marker_makes_its_string_a_one_part_list(self):
         turns = [
             user("q"),
             assistant(ToolCallBlock(id="a", name="f")),
-            tool_results(ToolResultBlock(call_id="a", content="A", cache_control=CacheControl())),
+            tool_results(
+                ToolResultBlock(call_id="a", content="A", cache_control=CacheControl())
+            ),
         ]
         assert messages(turns)[2]["content"] == [
             {"type": "text", "text": "A", "cache_control": {"type": "ephemeral"}}
@@ -176,7 +196,9 @@ class TestContentShapes:
         turns = [
             user("q"),
             assistant(ToolCallBlock(id="a", name="f")),
-            tool_results(ToolResultBlock(call_id="a", content="A", extra={"name": "f"})),
+            tool_results(
+                ToolResultBlock(call_id="a", content="A", extra={"name": "f"})
+            ),
         ]
         assert "name" not in messages(turns)[2]
         assert messages(turns, GENERIC)[2]["name"] == "f"
@@ -201,7 +223,9 @@ class TestParallelCallSplitting:
             ),
         ]
 
-    def test_non_claude_targets_get_assistant_a_tool_a_assistant_b_tool_b_rule_r11(self):
+    def test_non_claude_targets_get_assistant_a_tool_a_assistant_b_tool_b_rule_r11(
+        self,
+    ):
         out = messages(self.turns(), GPT_OSS)[1:]
         assert [m["role"] for m in out] == ["assistant", "tool", "assistant", "tool"]
         assert out[0]["content"] == [
@@ -213,7 +237,11 @@ class TestParallelCallSplitting:
         assert out[2] == {
             "role": "assistant",
             "tool_calls": [
-                {"id": "B", "type": "function", "function": {"name": "g", "arguments": "{}"}}
+                {
+                    "id": "B",
+                    "type": "function",
+                    "function": {"name": "g", "arguments": "{}"},
+                }
             ],
         }
         assert out[3]["tool_call_id"] == "B"
@@ -225,14 +253,17 @@ class TestParallelCallSplitting:
 
     @settings(max_examples=40)
     @given(conversations(max_turns=10))
-    def test_every_tool_message_directly_follows_the_call_it_answers_rule_r11(self, conv):
+    def test_every_tool_message_directly_follows_the_call_it_answers_rule_r11(
+        self, conv
+    ):
         """For R11 targets, the message before each tool message carries its call."""
         split = messages_for_split(conv.path())
         for i, msg in enumerate(split):
             if msg["role"] == "tool":
                 prev = split[i - 1]
                 assert prev["role"] == "assistant"
-                assert msg["tool_call_id"] in [c["id"] for c in prev["tool_calls"]]
+                calls: Any = prev["tool_calls"]
+                assert msg["tool_call_id"] in [c["id"] for c in calls]
 
 
 def messages_for_split(turns: tuple[Turn, ...]) -> list[dict[str, object]]:
@@ -253,23 +284,39 @@ class TestParams:
             stream=True,
             tool_choice="lookup",
             response_format=ResponseFormat(
-                type="json_schema", name="answer", schema={"type": "object"}, strict=True
+                type="json_schema",
+                name="answer",
+                schema={"type": "object"},
+                strict=True,
             ),
         )
         payload = chat.encode_request([user("q")], target=GENERIC, params=params)
-        assert payload["tool_choice"] == {"type": "function", "function": {"name": "lookup"}}
+        assert payload["tool_choice"] == {
+            "type": "function",
+            "function": {"name": "lookup"},
+        }
         assert payload["response_format"] == {
             "type": "json_schema",
-            "json_schema": {"name": "answer", "schema": {"type": "object"}, "strict": True},
+            "json_schema": {
+                "name": "answer",
+                "schema": {"type": "object"},
+                "strict": True,
+            },
         }
-        assert (payload["max_tokens"], payload["temperature"], payload["top_p"]) == (100, 0.2, 0.9)
+        assert (payload["max_tokens"], payload["temperature"], payload["top_p"]) == (
+            100,
+            0.2,
+            0.9,
+        )
         assert (payload["stop"], payload["n"], payload["stream"]) == (["END"], 2, True)
 
     def test_stream_is_left_out_when_false(self):
         assert "stream" not in chat.encode_request([user("q")], target=GENERIC)
 
     def test_a_thinking_budget_becomes_thinking_enabled(self):
-        params = RequestParams(max_tokens=4096, reasoning=ThinkingBudget(budget_tokens=2048))
+        params = RequestParams(
+            max_tokens=4096, reasoning=ThinkingBudget(budget_tokens=2048)
+        )
         payload = chat.encode_request([user("q")], target=CLAUDE, params=params)
         assert payload["thinking"] == {"type": "enabled", "budget_tokens": 2048}
         assert "reasoning_effort" not in payload
@@ -284,7 +331,9 @@ class TestParams:
             name="adaptive-claude",
             family="claude",
             provider="anthropic",
-            reasoning=ReasoningRules(style="adaptive", efforts=("low", "medium", "high")),
+            reasoning=ReasoningRules(
+                style="adaptive", efforts=("low", "medium", "high")
+            ),
         )
         for reasoning in (AdaptiveThinking(effort="high"), Effort(level="high")):
             payload = chat.encode_request(
@@ -337,8 +386,12 @@ class TestDeterminismAndMemo:
         """Prefix stability: messages of request N are a prefix of request N+1's."""
         turns = conv.path()
         if target is not GENERIC:
-            target = attrs.evolve(target, name=target.name + "-lenient", images=GENERIC.images,
-                                  rejects_empty_text=False)
+            target = attrs.evolve(
+                target,
+                name=target.name + "-lenient",
+                images=GENERIC.images,
+                rejects_empty_text=False,
+            )
         before = chat.encode_request(turns, target=target)["messages"]
         after = chat.encode_request([*turns, user("more")], target=target)["messages"]
         assert after[: len(before)] == before
@@ -347,10 +400,32 @@ class TestDeterminismAndMemo:
         turns = [user("q"), assistant("a")]
         first = chat.encode_request(turns, target=CLAUDE)
         first["messages"][0]["content"] = "changed"
-        assert chat.encode_request(turns, target=CLAUDE)["messages"][0]["content"] == "q"
+        assert (
+            chat.encode_request(turns, target=CLAUDE)["messages"][0]["content"] == "q"
+        )
 
     def test_encode_turn_messages_is_memoized_per_target(self):
-        turn = assistant([ToolCallBlock(id="A", name="f"), ToolCallBlock(id="B", name="f")])
+        turn = assistant(
+            [ToolCallBlock(id="A", name="f"), ToolCallBlock(id="B", name="f")]
+        )
         assert len(chat.encode_turn_messages(turn, target=CLAUDE)) == 1
         assert len(chat.encode_turn_messages(turn, target=GPT_OSS)) == 2
         assert json.dumps(chat.encode_turn_messages(turn, target=CLAUDE))
+
+
+class TestFastPath:
+    @settings(max_examples=80)
+    @given(
+        turns(cache_control=True),
+        st.sampled_from([CLAUDE, GPT_OSS, GEMINI, GENERIC]),
+    )
+    def test_the_dict_free_encoder_writes_the_canonical_bytes_of_the_general_one(
+        self, turn, target
+    ):
+        """_fast(turn) is either None or exactly canonical_bytes of the dict encoding."""
+        from convo.wire.chat import _encode
+
+        fast = _encode._fast(turn, target)
+        if fast is not None:
+            general = tuple((cid, canonical_bytes(m)) for cid, m in _encode._build(turn, target))
+            assert fast == general

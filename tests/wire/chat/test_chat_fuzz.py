@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
@@ -17,23 +18,64 @@ scalars = st.one_of(
     st.integers(),
     st.floats(allow_nan=False, allow_infinity=False),
     st.text(max_size=20),
-    st.sampled_from(["text", "reasoning", "summary_text", "image_url", "tool_calls", "stop", "[DONE]"]),
+    st.sampled_from(
+        [
+            "text",
+            "reasoning",
+            "summary_text",
+            "image_url",
+            "tool_calls",
+            "stop",
+            "[DONE]",
+        ]
+    ),
 )
 keys = st.sampled_from(
-    ["choices", "message", "delta", "content", "type", "text", "summary", "signature", "data",
-     "tool_calls", "index", "id", "function", "name", "arguments", "finish_reason", "usage",
-     "prompt_tokens", "model", "role", "error", "error_code", "image_url", "url", "reasoning_content"]
+    [
+        "choices",
+        "message",
+        "delta",
+        "content",
+        "type",
+        "text",
+        "summary",
+        "signature",
+        "data",
+        "tool_calls",
+        "index",
+        "id",
+        "function",
+        "name",
+        "arguments",
+        "finish_reason",
+        "usage",
+        "prompt_tokens",
+        "model",
+        "role",
+        "error",
+        "error_code",
+        "image_url",
+        "url",
+        "reasoning_content",
+    ]
 ) | st.text(max_size=5)
 json_values = st.recursive(
     scalars,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(keys, inner, max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(keys, inner, max_size=5)
+    ),
     max_leaves=25,
 )
 
 
 def shaped(value: Any) -> dict[str, Any]:
     """Wrap a value into a plausible response / chunk skeleton, to reach deeper code."""
-    return {"model": "m", "choices": [{"index": 0, "message": value, "delta": value, "finish_reason": None}]}
+    return {
+        "model": "m",
+        "choices": [
+            {"index": 0, "message": value, "delta": value, "finish_reason": None}
+        ],
+    }
 
 
 class TestFuzz:
@@ -42,14 +84,10 @@ class TestFuzz:
     def test_decode_response_raises_only_convo_errors(self, value):
         """decode_response(any JSON) returns a turn or raises a ConvoError."""
         for candidate in (value, shaped(value)):
-            try:
+            with contextlib.suppress(ConvoError):
                 chat.decode_response(candidate)
-            except ConvoError:
-                pass
-            try:
+            with contextlib.suppress(ConvoError):
                 chat.decode_response(json.dumps(candidate).encode())
-            except ConvoError:
-                pass
 
     @settings(max_examples=150)
     @given(st.lists(json_values, max_size=4))
@@ -62,17 +100,17 @@ class TestFuzz:
                 assembler.feed_chunk(value)
         except ConvoError:
             return
-        try:
+        with contextlib.suppress(ConvoError):
             assembler.finish()
-        except ConvoError:
-            pass
 
     @settings(max_examples=100)
     @given(st.binary(max_size=300), st.lists(json_values, max_size=3))
     def test_raw_sse_bytes_raise_only_convo_errors(self, noise, values):
         """Arbitrary bytes, and data lines of arbitrary JSON, raise only ConvoError."""
         assembler = chat.StreamAssembler(max_line_bytes=10_000)
-        data = noise + b"".join(b"data: " + json.dumps(shaped(v)).encode() + b"\n\n" for v in values)
+        data = noise + b"".join(
+            b"data: " + json.dumps(shaped(v)).encode() + b"\n\n" for v in values
+        )
         try:
             assembler.feed(data)
             assembler.finish()
@@ -83,13 +121,14 @@ class TestFuzz:
     @given(st.lists(json_values, max_size=4))
     def test_import_messages_raises_only_convo_errors(self, values):
         """import_messages(any JSON list) gives turns or raises a ConvoError."""
-        try:
+        with contextlib.suppress(ConvoError):
             chat.import_messages(values)
-        except ConvoError:
-            pass
 
     @settings(max_examples=100)
-    @given(st.integers(100, 599), st.binary(max_size=200) | json_values.map(lambda v: json.dumps(v).encode()))
+    @given(
+        st.integers(100, 599),
+        st.binary(max_size=200) | json_values.map(lambda v: json.dumps(v).encode()),
+    )
     def test_decode_error_never_raises(self, status, body):
         """decode_error returns an APIStatusError for any status and body."""
         error = chat.decode_error(status, body)
@@ -104,11 +143,13 @@ class TestFuzz:
             pass
         else:  # pragma: no cover - the bound must trip
             raise AssertionError("no bound")
-        for body in (b"[" * 100_000, b'{"choices": 1' + b"0" * 10_000 + b"}", b"1e999999"):
-            try:
+        for body in (
+            b"[" * 100_000,
+            b'{"choices": 1' + b"0" * 10_000 + b"}",
+            b"1e999999",
+        ):
+            with contextlib.suppress(ConvoError):
                 chat.decode_response(body)
-            except ConvoError:
-                pass
         assembler = chat.StreamAssembler(max_line_bytes=1_000)
         try:
             assembler.feed(b"data: " + b"[" * 5_000)

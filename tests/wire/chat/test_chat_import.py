@@ -30,12 +30,28 @@ class TestImport:
         turns = chat.import_messages(
             [
                 {"role": "user", "content": "q"},
-                {"role": "assistant", "content": None, "tool_calls": [
-                    {"id": "a", "type": "function", "function": {"name": "f", "arguments": "{}"}},
-                    {"id": "b", "type": "function", "function": {"name": "f", "arguments": "{}"}},
-                ]},
+                {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [
+                        {
+                            "id": "a",
+                            "type": "function",
+                            "function": {"name": "f", "arguments": "{}"},
+                        },
+                        {
+                            "id": "b",
+                            "type": "function",
+                            "function": {"name": "f", "arguments": "{}"},
+                        },
+                    ],
+                },
                 {"role": "tool", "tool_call_id": "a", "content": "A", "name": "f"},
-                {"role": "tool", "tool_call_id": "b", "content": [{"type": "text", "text": "B"}]},
+                {
+                    "role": "tool",
+                    "tool_call_id": "b",
+                    "content": [{"type": "text", "text": "B"}],
+                },
                 {"role": "assistant", "content": "done"},
             ]
         )
@@ -46,7 +62,9 @@ class TestImport:
         )
 
     def test_message_level_fields_are_kept_in_metadata(self):
-        (turn,) = chat.import_messages([{"role": "user", "content": "hi", "name": "ann"}])
+        (turn,) = chat.import_messages(
+            [{"role": "user", "content": "hi", "name": "ann"}]
+        )
         assert turn.metadata == {"chat.message": {"name": "ann"}}
 
     def test_a_developer_message_is_a_system_turn(self):
@@ -56,12 +74,24 @@ class TestImport:
     def test_reasoning_is_imported_byte_for_byte_with_the_targets_provenance(self):
         messages = [
             {"role": "user", "content": "q"},
-            {"role": "assistant", "content": [
-                {"type": "reasoning", "summary": [{"type": "summary_text", "text": " a\u2028", "signature": ""}]},
-                {"type": "text", "text": "b"},
-            ]},
+            {
+                "role": "assistant",
+                "content": [
+                    {
+                        "type": "reasoning",
+                        "summary": [
+                            {
+                                "type": "summary_text",
+                                "text": " a\u2028",
+                                "signature": "",
+                            }
+                        ],
+                    },
+                    {"type": "text", "text": "b"},
+                ],
+            },
         ]
-        turns = chat.import_messages(messages, target=CLAUDE)
+        turns = chat.import_messages(messages, target=CLAUDE)  # type: ignore[arg-type]
         block = turns[1].blocks[0]
         assert isinstance(block, ReasoningBlock)
         assert block.parts == (SummaryText(text=" a\u2028", signature=""),)
@@ -75,7 +105,14 @@ class TestImport:
             [{"role": "function", "content": "x"}],
             [{"role": "user", "content": 5}],
             [{"role": "tool", "content": "x"}],
-            [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "https://x/y.png"}}]}],
+            [
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "image_url", "image_url": {"url": "https://x/y.png"}}
+                    ],
+                }
+            ],
             [{"role": "user", "content": "a\x00b"}],
         ],
     )
@@ -101,7 +138,9 @@ def expected_block(block: Any) -> Any:
     if isinstance(block, TextBlock):
         return attrs.evolve(block, extra=_clean(block.extra, _TEXT_KEYS))
     if isinstance(block, ReasoningBlock):
-        return attrs.evolve(block, provenance=None, extra=_clean(block.extra, _REASONING_KEYS))
+        return attrs.evolve(
+            block, provenance=None, extra=_clean(block.extra, _REASONING_KEYS)
+        )
     if isinstance(block, ToolCallBlock):
         return attrs.evolve(block, extra=_clean(block.extra, _CALL_KEYS))
     if isinstance(block, ToolResultBlock):
@@ -109,7 +148,10 @@ def expected_block(block: Any) -> Any:
         if not isinstance(content, str):
             content = tuple(expected_block(b) for b in content)
         return attrs.evolve(
-            block, content=content, is_error=False, synthetic=False,
+            block,
+            content=content,
+            is_error=False,
+            synthetic=False,
             extra=_clean(block.extra, _TOOL_KEYS),
         )
     return block
@@ -124,7 +166,12 @@ def flatten(turns: Any) -> list[tuple[str, tuple[Any, ...]]]:
             # The chat format carries content first and tool_calls after it.
             body = [b for b in blocks if not isinstance(b, ToolCallBlock)]
             calls = [b for b in blocks if isinstance(b, ToolCallBlock)]
-            if len(body) == 1 and isinstance(body[0], TextBlock) and body[0].text == "" and not body[0].extra:
+            if (
+                len(body) == 1
+                and isinstance(body[0], TextBlock)
+                and body[0].text == ""
+                and not body[0].extra
+            ):
                 body = []
             blocks = (*body, *calls)
         if turn.role == "tool" and out and out[-1][0] == "tool":
@@ -144,7 +191,9 @@ class TestRoundTrip:
         back = chat.import_messages(messages)
         assert flatten(back) == flatten(turns)
         for before, after in zip(
-            [b for t in turns for b in t.reasoning], [b for t in back for b in t.reasoning], strict=True
+            [b for t in turns for b in t.reasoning],
+            [b for t in back for b in t.reasoning],
+            strict=True,
         ):
             assert before.parts == after.parts
 
@@ -154,12 +203,17 @@ class TestRoundTrip:
         """Cache markers of text, reasoning and tool-call blocks come back where they were."""
         turns = conv.path()
         target = attrs.evolve(
-            GENERIC, name="generic-caching", cache=CacheRules(supported=True, max_breakpoints=10_000)
+            GENERIC,
+            name="generic-caching",
+            cache=CacheRules(supported=True, max_breakpoints=10_000),
         )
+        rule: str | None = None
         try:
             messages = chat.encode_request(turns, target=target)["messages"]
         except RequestRejectedError as error:
-            assert error.rule == "R7"  # markers on reasoning or empty text
+            rule = error.rule
+        if rule is not None:
+            assert rule == "R7"  # markers on reasoning or empty text
             return
         back = chat.import_messages(messages)
 

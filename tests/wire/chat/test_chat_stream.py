@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import Any
 
@@ -31,15 +32,27 @@ CLAUDE = get_target("databricks-claude-sonnet-4-5")
 MODEL = CLAUDE.name
 
 
-def chunk(delta: dict[str, Any] | None = None, *, finish: str | None = None, **top: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {"id": "c1", "object": "chat.completion.chunk", "model": MODEL}
-    body["choices"] = [] if delta is None else [{"index": 0, "delta": delta, "finish_reason": finish}]
+def chunk(
+    delta: dict[str, Any] | None = None, *, finish: str | None = None, **top: Any
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": "c1",
+        "object": "chat.completion.chunk",
+        "model": MODEL,
+    }
+    body["choices"] = (
+        [] if delta is None else [{"index": 0, "delta": delta, "finish_reason": finish}]
+    )
     body.update(top)
     return body
 
 
-def sse(chunks: list[dict[str, Any]], *, newline: bytes = b"\n", done: bool = True) -> bytes:
-    out = b"".join(b"data: " + json.dumps(c).encode() + newline + newline for c in chunks)
+def sse(
+    chunks: list[dict[str, Any]], *, newline: bytes = b"\n", done: bool = True
+) -> bytes:
+    out = b"".join(
+        b"data: " + json.dumps(c).encode() + newline + newline for c in chunks
+    )
     return out + (b"data: [DONE]" + newline + newline if done else b"")
 
 
@@ -52,7 +65,9 @@ def reasoning_delta(text: str, signature: str | None = "") -> dict[str, Any]:
 
 # -- a response generator and its streamed form (test-local strategies) --------
 
-texts = st.text(st.characters(codec="utf-8", exclude_characters="\x00"), min_size=1, max_size=12)
+texts = st.text(
+    st.characters(codec="utf-8", exclude_characters="\x00"), min_size=1, max_size=12
+)
 sigs = st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+/=", min_size=1, max_size=16)
 
 
@@ -61,9 +76,21 @@ def reasoning_items(draw: st.DrawFn) -> dict[str, Any]:
     """A reasoning part list a stream can express: unsigned parts only last or before encrypted."""
     parts: list[dict[str, Any]] = []
     for _ in range(draw(st.integers(1, 3))):
-        kind = draw(st.sampled_from(["signed", "signature-only", "encrypted", "unsigned", "unsigned-empty-sig"]))
+        kind = draw(
+            st.sampled_from(
+                [
+                    "signed",
+                    "signature-only",
+                    "encrypted",
+                    "unsigned",
+                    "unsigned-empty-sig",
+                ]
+            )
+        )
         if kind == "signed":
-            parts.append({"type": "summary_text", "text": draw(texts), "signature": draw(sigs)})
+            parts.append(
+                {"type": "summary_text", "text": draw(texts), "signature": draw(sigs)}
+            )
         elif kind == "signature-only":
             parts.append({"type": "summary_text", "text": "", "signature": draw(sigs)})
         elif kind == "encrypted":
@@ -85,12 +112,24 @@ def responses(draw: st.DrawFn) -> dict[str, Any]:
     content: list[dict[str, Any]] = []
     kind = draw(st.sampled_from(["reasoning", "text"]))
     for _ in range(draw(st.integers(0, 4))):
-        content.append(draw(reasoning_items()) if kind == "reasoning" else {"type": "text", "text": draw(texts)})
+        content.append(
+            draw(reasoning_items())
+            if kind == "reasoning"
+            else {"type": "text", "text": draw(texts)}
+        )
         kind = "text" if kind == "reasoning" else "reasoning"
     calls = []
     for i in range(draw(st.integers(0, 3))):
-        args = draw(st.sampled_from(["", "{}", '{"city":"Oslo"}', '{"a": [1, {"b": null}], "c": "\\u00e9"}']))
-        call: dict[str, Any] = {"id": f"call_{i}", "type": "function", "function": {"name": f"tool{i}", "arguments": args}}
+        args = draw(
+            st.sampled_from(
+                ["", "{}", '{"city":"Oslo"}', '{"a": [1, {"b": null}], "c": "\\u00e9"}']
+            )
+        )
+        call: dict[str, Any] = {
+            "id": f"call_{i}",
+            "type": "function",
+            "function": {"name": f"tool{i}", "arguments": args},
+        }
         if draw(st.booleans()):
             call["extra_content"] = {"google": {"thought_signature": draw(sigs)}}
         calls.append(call)
@@ -101,12 +140,24 @@ def responses(draw: st.DrawFn) -> dict[str, Any]:
         message["content"] = content or None
     if calls:
         message["tool_calls"] = calls
-    finish = draw(st.sampled_from(["stop", "tool_calls", "length", "end_turn", "pause_turn", "brand_new"]))
-    body = {"id": "r", "object": "chat.completion", "model": MODEL,
-            "choices": [{"index": 0, "message": message, "finish_reason": finish}]}
+    finish = draw(
+        st.sampled_from(
+            ["stop", "tool_calls", "length", "end_turn", "pause_turn", "brand_new"]
+        )
+    )
+    body: dict[str, Any] = {
+        "id": "r",
+        "object": "chat.completion",
+        "model": MODEL,
+        "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+    }
     if draw(st.booleans()):
-        body["usage"] = {"prompt_tokens": draw(st.integers(0, 99)), "completion_tokens": 3, "total_tokens": 9,
-                         "cache_read_input_tokens": draw(st.integers(0, 9))}
+        body["usage"] = {
+            "prompt_tokens": draw(st.integers(0, 99)),
+            "completion_tokens": 3,
+            "total_tokens": 9,
+            "cache_read_input_tokens": draw(st.integers(0, 9)),
+        }
     return body
 
 
@@ -115,7 +166,7 @@ def pieces(draw: st.DrawFn, text: str) -> list[str]:
         return [text]
     cuts = sorted(set(draw(st.lists(st.integers(1, len(text) - 1), max_size=3))))
     bounds = [0, *cuts, len(text)]
-    return [text[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+    return [text[a:b] for a, b in itertools.pairwise(bounds)]
 
 
 @st.composite
@@ -130,28 +181,46 @@ def streamed(draw: st.DrawFn, body: dict[str, Any]) -> list[dict[str, Any]]:
     for item in content or []:
         if item["type"] == "text":
             for frag in pieces(draw, item["text"]):
-                delta: Any = frag if draw(st.booleans()) else [{"type": "text", "text": frag}]
+                delta: Any = (
+                    frag if draw(st.booleans()) else [{"type": "text", "text": frag}]
+                )
                 out.append(chunk({"content": delta}))
             continue
         for part in item["summary"]:
             if part["type"] == "summary_encrypted_text":
-                out.append(chunk({"content": [{"type": "reasoning", "summary": [part]}]}))
+                out.append(
+                    chunk({"content": [{"type": "reasoning", "summary": [part]}]})
+                )
                 continue
             signature = part.get("signature")
             frags = pieces(draw, part["text"]) if part["text"] else []
             for frag in frags:
-                out.append(chunk(reasoning_delta(frag, None if signature is None else "")))
-            if signature:
-                out.append(chunk(reasoning_delta("", signature)))
-            elif not frags:
+                out.append(
+                    chunk(reasoning_delta(frag, None if signature is None else ""))
+                )
+            if signature or not frags:
                 out.append(chunk(reasoning_delta("", signature)))
     for index, call in enumerate(message.get("tool_calls", [])):
-        first = {"index": index, "id": call["id"], "type": "function",
-                 "function": {"name": call["function"]["name"], "arguments": ""}}
-        first.update({k: v for k, v in call.items() if k not in ("id", "type", "function")})
+        first = {
+            "index": index,
+            "id": call["id"],
+            "type": "function",
+            "function": {"name": call["function"]["name"], "arguments": ""},
+        }
+        first.update(
+            {k: v for k, v in call.items() if k not in ("id", "type", "function")}
+        )
         out.append(chunk({"tool_calls": [first]}))
-        for frag in pieces(draw, call["function"]["arguments"]) if call["function"]["arguments"] else []:
-            out.append(chunk({"tool_calls": [{"index": index, "function": {"arguments": frag}}]}))
+        for frag in (
+            pieces(draw, call["function"]["arguments"])
+            if call["function"]["arguments"]
+            else []
+        ):
+            out.append(
+                chunk(
+                    {"tool_calls": [{"index": index, "function": {"arguments": frag}}]}
+                )
+            )
     if draw(st.booleans()):
         out.append(chunk(None))
     final = chunk({}, finish=body["choices"][0]["finish_reason"])
@@ -180,7 +249,7 @@ def response_and_stream(draw: st.DrawFn) -> tuple[dict[str, Any], bytes]:
 def assemble(data: bytes, cuts: list[int]) -> Turn | PartialTurn:
     assembler = chat.StreamAssembler(target=CLAUDE)
     bounds = [0, *sorted(cuts), len(data)]
-    for a, b in zip(bounds, bounds[1:], strict=False):
+    for a, b in itertools.pairwise(bounds):
         assembler.feed(data[a:b])
     return assembler.finish()
 
@@ -189,15 +258,23 @@ def assemble(data: bytes, cuts: list[int]) -> Turn | PartialTurn:
 
 
 class TestReasoningFragments:
-    def test_fragments_concatenate_and_the_signature_only_part_closes_them_rule_r21(self):
+    def test_fragments_concatenate_and_the_signature_only_part_closes_them_rule_r21(
+        self,
+    ):
         assembler = chat.StreamAssembler(target=CLAUDE)
         events = []
-        for delta in (reasoning_delta("Distance "), reasoning_delta("80 km/h."), reasoning_delta("", "SIG")):
+        for delta in (
+            reasoning_delta("Distance "),
+            reasoning_delta("80 km/h."),
+            reasoning_delta("", "SIG"),
+        ):
             events += assembler.feed_chunk(chunk(delta))
         events += assembler.feed_chunk(chunk({"content": "Answer"}, finish="stop"))
         turn = assembler.finish()
         assert isinstance(turn, Turn)
-        assert turn.reasoning[0].parts == (SummaryText(text="Distance 80 km/h.", signature="SIG"),)
+        assert turn.reasoning[0].parts == (
+            SummaryText(text="Distance 80 km/h.", signature="SIG"),
+        )
         assert events[-2] == ReasoningDelta(text="", signature="SIG")
         assert events[-1] == TextDelta(text="Answer")
 
@@ -208,11 +285,27 @@ class TestReasoningFragments:
         assembler.feed_chunk(chunk({"content": "x"}, finish="stop"))
         turn = assembler.finish()
         assert isinstance(turn, Turn)
-        assert turn.reasoning[0].parts == (SummaryText(text="", signature="S1"), SummaryText(text="", signature="S2"))
+        assert turn.reasoning[0].parts == (
+            SummaryText(text="", signature="S1"),
+            SummaryText(text="", signature="S2"),
+        )
 
     def test_an_encrypted_part_arrives_whole(self):
         assembler = chat.StreamAssembler()
-        events = assembler.feed_chunk(chunk({"content": [{"type": "reasoning", "summary": [{"type": "summary_encrypted_text", "data": "E"}]}]}))
+        events = assembler.feed_chunk(
+            chunk(
+                {
+                    "content": [
+                        {
+                            "type": "reasoning",
+                            "summary": [
+                                {"type": "summary_encrypted_text", "data": "E"}
+                            ],
+                        }
+                    ]
+                }
+            )
+        )
         assembler.feed_chunk(chunk({}, finish="stop"))
         assert events == [ReasoningDelta(text="", encrypted="E")]
         turn = assembler.finish()
@@ -223,10 +316,29 @@ class TestReasoningFragments:
 class TestToolCallFragments:
     def test_fragments_by_index_with_id_and_name_on_the_first(self):
         assembler = chat.StreamAssembler()
-        events = assembler.feed_chunk(chunk({"tool_calls": [{"index": 0, "id": "A", "type": "function", "function": {"name": "f", "arguments": ""}}]}))
-        assembler.feed_chunk(chunk({"tool_calls": [{"index": 1, "id": "B", "function": {"name": "g"}}]}))
-        assembler.feed_chunk(chunk({"tool_calls": [{"index": 0, "function": {"arguments": '{"city":'}}]}))
-        assembler.feed_chunk(chunk({"tool_calls": [{"index": 0, "function": {"arguments": '"Oslo"}'}}]}))
+        events = assembler.feed_chunk(
+            chunk(
+                {
+                    "tool_calls": [
+                        {
+                            "index": 0,
+                            "id": "A",
+                            "type": "function",
+                            "function": {"name": "f", "arguments": ""},
+                        }
+                    ]
+                }
+            )
+        )
+        assembler.feed_chunk(
+            chunk({"tool_calls": [{"index": 1, "id": "B", "function": {"name": "g"}}]})
+        )
+        assembler.feed_chunk(
+            chunk({"tool_calls": [{"index": 0, "function": {"arguments": '{"city":'}}]})
+        )
+        assembler.feed_chunk(
+            chunk({"tool_calls": [{"index": 0, "function": {"arguments": '"Oslo"}'}}]})
+        )
         assembler.feed_chunk(chunk({}, finish="tool_calls"))
         turn = assembler.finish()
         assert isinstance(turn, Turn)
@@ -238,13 +350,23 @@ class TestToolCallFragments:
 
     @pytest.mark.parametrize(
         "fragments",
-        [['{"city":', '"Oslo"}', "{}"], ["{}", '{"city":', '"Oslo"}'], ['{"city":"Oslo"}', "{}"]],
+        [
+            ['{"city":', '"Oslo"}', "{}"],
+            ["{}", '{"city":', '"Oslo"}'],
+            ['{"city":"Oslo"}', "{}"],
+        ],
     )
-    def test_a_stray_empty_object_fragment_does_not_corrupt_the_arguments(self, fragments):
+    def test_a_stray_empty_object_fragment_does_not_corrupt_the_arguments(
+        self, fragments
+    ):
         assembler = chat.StreamAssembler()
-        assembler.feed_chunk(chunk({"tool_calls": [{"index": 0, "id": "A", "function": {"name": "f"}}]}))
+        assembler.feed_chunk(
+            chunk({"tool_calls": [{"index": 0, "id": "A", "function": {"name": "f"}}]})
+        )
         for frag in fragments:
-            assembler.feed_chunk(chunk({"tool_calls": [{"index": 0, "function": {"arguments": frag}}]}))
+            assembler.feed_chunk(
+                chunk({"tool_calls": [{"index": 0, "function": {"arguments": frag}}]})
+            )
         assembler.feed_chunk(chunk({}, finish="tool_calls"))
         turn = assembler.finish()
         assert isinstance(turn, Turn)
@@ -252,9 +374,13 @@ class TestToolCallFragments:
 
     def test_an_empty_object_inside_real_arguments_is_kept(self):
         assembler = chat.StreamAssembler()
-        assembler.feed_chunk(chunk({"tool_calls": [{"index": 0, "id": "A", "function": {"name": "f"}}]}))
+        assembler.feed_chunk(
+            chunk({"tool_calls": [{"index": 0, "id": "A", "function": {"name": "f"}}]})
+        )
         for frag in ('{"a":', "{}", "}"):
-            assembler.feed_chunk(chunk({"tool_calls": [{"index": 0, "function": {"arguments": frag}}]}))
+            assembler.feed_chunk(
+                chunk({"tool_calls": [{"index": 0, "function": {"arguments": frag}}]})
+            )
         assembler.feed_chunk(chunk({}, finish="tool_calls"))
         turn = assembler.finish()
         assert isinstance(turn, Turn)
@@ -262,7 +388,19 @@ class TestToolCallFragments:
 
     def test_a_cut_call_is_listed_as_missing_its_arguments(self):
         assembler = chat.StreamAssembler()
-        assembler.feed_chunk(chunk({"tool_calls": [{"index": 0, "id": "A", "function": {"name": "f", "arguments": '{"ci'}}]}))
+        assembler.feed_chunk(
+            chunk(
+                {
+                    "tool_calls": [
+                        {
+                            "index": 0,
+                            "id": "A",
+                            "function": {"name": "f", "arguments": '{"ci'},
+                        }
+                    ]
+                }
+            )
+        )
         partial = assembler.finish()
         assert isinstance(partial, PartialTurn)
         assert partial.missing == ("finish_reason", "tool_call:A arguments")
@@ -274,22 +412,42 @@ class TestUsageAndChunks:
         assembler = chat.StreamAssembler()
         events = []
         for n in (5, 10, 20):
-            events += assembler.feed_chunk(chunk({"content": "x"}, usage={"prompt_tokens": 7, "completion_tokens": n, "total_tokens": 7 + n}))
+            events += assembler.feed_chunk(
+                chunk(
+                    {"content": "x"},
+                    usage={
+                        "prompt_tokens": 7,
+                        "completion_tokens": n,
+                        "total_tokens": 7 + n,
+                    },
+                )
+            )
         assembler.feed_chunk(chunk({}, finish="stop"))
         turn = assembler.finish()
         assert isinstance(turn, Turn)
-        assert turn.usage == Usage(prompt_tokens=7, completion_tokens=20, total_tokens=27)
+        assert turn.usage == Usage(
+            prompt_tokens=7, completion_tokens=20, total_tokens=27
+        )
         assert sum(isinstance(e, UsageUpdate) for e in events) == 3
 
     def test_a_usage_only_chunk_with_empty_choices_after_the_finish(self):
         assembler = chat.StreamAssembler()
-        assembler.feed(sse([chunk({"content": "hi"}, finish="stop"), chunk(None, usage={"prompt_tokens": 1})]))
+        assembler.feed(
+            sse(
+                [
+                    chunk({"content": "hi"}, finish="stop"),
+                    chunk(None, usage={"prompt_tokens": 1}),
+                ]
+            )
+        )
         turn = assembler.finish()
         assert isinstance(turn, Turn)
         assert turn.usage == Usage(prompt_tokens=1)
 
     def test_comments_keep_alives_and_crlf_are_understood(self):
-        data = b": keep-alive\r\n\r\n" + sse([chunk({"content": "hi"}, finish="stop")], newline=b"\r\n")
+        data = b": keep-alive\r\n\r\n" + sse(
+            [chunk({"content": "hi"}, finish="stop")], newline=b"\r\n"
+        )
         assert assemble(data, [len(data) // 2]) == assemble(data, [])
         assert assemble(data, []).text == "hi"  # type: ignore[union-attr]
 
@@ -320,7 +478,15 @@ class TestEndings:
     def test_an_error_payload_mid_stream_raises_with_the_partial(self):
         assembler = chat.StreamAssembler()
         assembler.feed(sse([chunk({"content": "par"})], done=False))
-        error_body = {"error_code": "INTERNAL_ERROR", "message": json.dumps({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})}
+        error_body = {
+            "error_code": "INTERNAL_ERROR",
+            "message": json.dumps(
+                {
+                    "type": "error",
+                    "error": {"type": "overloaded_error", "message": "Overloaded"},
+                }
+            ),
+        }
         with pytest.raises(StreamError) as info:
             assembler.feed(b"data: " + json.dumps(error_body).encode() + b"\n\n")
         assert isinstance(info.value.partial, PartialTurn)
@@ -374,8 +540,12 @@ class TestStreamLaws:
             return
         if isinstance(result, PartialTurn):
             assert full.text.startswith(result.turn.text)
-            assert all(isinstance(b, ReasoningBlock) or b in full.blocks or not isinstance(b, ToolCallBlock)
-                       for b in result.salvage().blocks)
+            assert all(
+                isinstance(b, ReasoningBlock)
+                or b in full.blocks
+                or not isinstance(b, ToolCallBlock)
+                for b in result.salvage().blocks
+            )
         else:
             assert result.blocks == full.blocks
             assert result.finish_reason_raw == full.finish_reason_raw

@@ -32,20 +32,35 @@ class TestBuiltInTargets:
         target = get_target(name)
         assert (target.reasoning.style, target.reasoning.min_budget) == ("budget", 1024)
         assert target.reasoning.budget_warning_above == 32_000
-        assert target.rejects_empty_text and target.requires_signatures
+        assert target.rejects_empty_text
+        assert target.requires_signatures
         assert target.reasoning_required_in_tool_loop
-        assert target.cache.supported and target.cache.max_breakpoints == 4
+        assert target.cache.supported
+        assert target.cache.max_breakpoints == 4
         assert not target.tool_results_need_preceding_call
-        assert {"reasoning_effort", "parallel_tool_calls", "stream_options"} <= target.rejected_fields
+        assert {
+            "reasoning_effort",
+            "parallel_tool_calls",
+            "stream_options",
+        } <= target.rejected_fields
 
     def test_minimum_cacheable_lengths(self):
-        assert get_target("databricks-claude-sonnet-4-5").cache.min_cacheable_tokens == 1024
-        assert get_target("databricks-claude-opus-4-5").cache.min_cacheable_tokens == 4096
+        assert (
+            get_target("databricks-claude-sonnet-4-5").cache.min_cacheable_tokens
+            == 1024
+        )
+        assert (
+            get_target("databricks-claude-opus-4-5").cache.min_cacheable_tokens == 4096
+        )
 
     def test_gpt_oss_effort_ladder_and_default(self):
         for name in ("databricks-gpt-oss-20b", "databricks-gpt-oss-120b"):
             rules = get_target(name).reasoning
-            assert (rules.style, rules.efforts, rules.default_effort) == ("effort", ("low", "medium", "high"), "medium")
+            assert (rules.style, rules.efforts, rules.default_effort) == (
+                "effort",
+                ("low", "medium", "high"),
+                "medium",
+            )
             assert get_target(name).tool_results_need_preceding_call
 
     def test_gpt_5_1_defaults_to_none_and_takes_strict_tools(self):

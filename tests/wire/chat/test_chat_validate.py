@@ -41,13 +41,20 @@ ADAPTIVE = Target(
     name="adaptive-only-claude",
     provider="anthropic",
     family="claude",
-    reasoning=ReasoningRules(style="adaptive", efforts=("low", "medium", "high", "max")),
+    reasoning=ReasoningRules(
+        style="adaptive", efforts=("low", "medium", "high", "max")
+    ),
 )
 PNG_HEADER = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
 
 
 def png(width: int, height: int) -> bytes:
-    return PNG_HEADER + width.to_bytes(4, "big") + height.to_bytes(4, "big") + b"\x08\x02\x00\x00\x00"
+    return (
+        PNG_HEADER
+        + width.to_bytes(4, "big")
+        + height.to_bytes(4, "big")
+        + b"\x08\x02\x00\x00\x00"
+    )
 
 
 def rejected(
@@ -55,7 +62,10 @@ def rejected(
 ) -> RequestRejectedError:
     with pytest.raises(RequestRejectedError) as info:
         chat.validate_request(
-            [user("q")] if turns is None else turns, target=target, params=params, tools=tools
+            [user("q")] if turns is None else turns,
+            target=target,
+            params=params,
+            tools=tools,
         )
     assert info.value.target == target.name
     assert info.value.rule in str(info.value)
@@ -64,7 +74,9 @@ def rejected(
 
 def thinking(budget: int, max_tokens: int | None = 8000, **kw: object) -> RequestParams:
     return RequestParams(
-        max_tokens=max_tokens, reasoning=ThinkingBudget(budget_tokens=budget), **kw  # type: ignore[arg-type]
+        max_tokens=max_tokens,
+        reasoning=ThinkingBudget(budget_tokens=budget),
+        **kw,  # type: ignore[arg-type]
     )
 
 
@@ -94,17 +106,26 @@ class TestR14Thinking:
         chat.validate_request([user("q")], target=CLAUDE, params=thinking(1024, 1025))
 
     def test_r14_thinking_forbids_temperature_and_top_k(self):
-        assert rejected(CLAUDE, params=thinking(2048, temperature=0.5)).path == "$.params.temperature"
+        assert (
+            rejected(CLAUDE, params=thinking(2048, temperature=0.5)).path
+            == "$.params.temperature"
+        )
         assert rejected(CLAUDE, params=thinking(2048, top_k=5)).path == "$.params.top_k"
 
     def test_r14_thinking_allows_top_p_only_in_095_to_1(self):
-        assert rejected(CLAUDE, params=thinking(2048, top_p=0.9)).path == "$.params.top_p"
-        chat.validate_request([user("q")], target=CLAUDE, params=thinking(2048, top_p=0.95))
+        assert (
+            rejected(CLAUDE, params=thinking(2048, top_p=0.9)).path == "$.params.top_p"
+        )
+        chat.validate_request(
+            [user("q")], target=CLAUDE, params=thinking(2048, top_p=0.95)
+        )
 
     def test_r14_thinking_allows_tool_choice_auto_or_none_only(self):
         error = rejected(CLAUDE, params=thinking(2048, tool_choice="required"))
         assert error.path == "$.params.tool_choice"
-        chat.validate_request([user("q")], target=CLAUDE, params=thinking(2048, tool_choice="auto"))
+        chat.validate_request(
+            [user("q")], target=CLAUDE, params=thinking(2048, tool_choice="auto")
+        )
 
     def test_r14_sampling_is_fine_without_thinking(self):
         chat.validate_request(
@@ -116,17 +137,23 @@ class TestR14Thinking:
         error = rejected(ADAPTIVE, params=RequestParams(temperature=1.0))
         assert (error.rule, error.path) == ("R14", "$.params.temperature")
         chat.validate_request(
-            [user("q")], target=ADAPTIVE, params=RequestParams(reasoning=AdaptiveThinking(effort="max"))
+            [user("q")],
+            target=ADAPTIVE,
+            params=RequestParams(reasoning=AdaptiveThinking(effort="max")),
         )
 
     def test_r14_a_budget_above_32k_warns_as_the_seed_says(self):
         with pytest.warns(LargeThinkingBudgetWarning, match="32K"):
-            chat.validate_request([user("q")], target=CLAUDE, params=thinking(40_000, 64_000))
+            chat.validate_request(
+                [user("q")], target=CLAUDE, params=thinking(40_000, 64_000)
+            )
 
     def test_r14_a_32k_budget_does_not_warn(self):
         with warnings.catch_warnings():
             warnings.simplefilter("error")
-            chat.validate_request([user("q")], target=CLAUDE, params=thinking(32_000, 64_000))
+            chat.validate_request(
+                [user("q")], target=CLAUDE, params=thinking(32_000, 64_000)
+            )
 
 
 class TestR15Effort:
@@ -136,12 +163,28 @@ class TestR15Effort:
 
     def test_r15_gpt_oss_takes_low_medium_high_only(self):
         for level in ("low", "medium", "high"):
-            chat.validate_request([user("q")], target=GPT_OSS, params=RequestParams(reasoning=Effort(level=level)))
-        assert rejected(GPT_OSS, params=RequestParams(reasoning=Effort(level="none"))).rule == "R15"
+            chat.validate_request(
+                [user("q")],
+                target=GPT_OSS,
+                params=RequestParams(reasoning=Effort(level=level)),
+            )
+        assert (
+            rejected(GPT_OSS, params=RequestParams(reasoning=Effort(level="none"))).rule
+            == "R15"
+        )
 
     def test_r15_gpt_5_1_takes_none(self):
-        chat.validate_request([user("q")], target=GPT_5_1, params=RequestParams(reasoning=Effort(level="none")))
-        assert rejected(GPT_5_1, params=RequestParams(reasoning=Effort(level="minimal"))).rule == "R15"
+        chat.validate_request(
+            [user("q")],
+            target=GPT_5_1,
+            params=RequestParams(reasoning=Effort(level="none")),
+        )
+        assert (
+            rejected(
+                GPT_5_1, params=RequestParams(reasoning=Effort(level="minimal"))
+            ).rule
+            == "R15"
+        )
 
     def test_r15_defaults_per_family_follow_the_seed(self):
         assert GPT_OSS.reasoning.default_effort == "medium"
@@ -159,11 +202,15 @@ class TestR15Effort:
 
 class TestR16Fields:
     def test_r16_parallel_tool_calls_is_refused_for_claude_even_as_extra(self):
-        error = rejected(CLAUDE, params=RequestParams(extra={"parallel_tool_calls": False}))
+        error = rejected(
+            CLAUDE, params=RequestParams(extra={"parallel_tool_calls": False})
+        )
         assert (error.rule, error.path) == ("R16", "$.params.extra.parallel_tool_calls")
 
     def test_r16_stream_options_is_refused_for_claude_and_gemini(self):
-        params = RequestParams(stream=True, extra={"stream_options": {"include_usage": True}})
+        params = RequestParams(
+            stream=True, extra={"stream_options": {"include_usage": True}}
+        )
         assert rejected(CLAUDE, params=params).rule == "R16"
         assert rejected(GEMINI, params=params).rule == "R16"
         chat.validate_request([user("q")], target=GPT_5_1, params=params)
@@ -174,7 +221,9 @@ class TestR16Fields:
         chat.validate_request([user("q")], target=GPT_5_1, tools=[tool])
 
     def test_r16_strict_structured_output_only_on_gpt(self):
-        params = RequestParams(response_format=ResponseFormat(type="json_schema", schema={}, strict=True))
+        params = RequestParams(
+            response_format=ResponseFormat(type="json_schema", schema={}, strict=True)
+        )
         assert rejected(GEMINI, params=params).rule == "R16"
 
     def test_r16_top_k_is_not_a_field_gpt_takes(self):
@@ -187,16 +236,28 @@ class TestR16Fields:
 
 class TestCacheMarkers:
     def test_r6_a_fifth_marker_is_refused(self):
-        marked = [user(TextBlock(text=f"t{i}", cache_control=CacheControl())) for i in range(2)]
+        marked = [
+            user(TextBlock(text=f"t{i}", cache_control=CacheControl()))
+            for i in range(2)
+        ]
         tools = [Tool(name=f"t{i}", cache_control=CacheControl()) for i in range(3)]
         turns = [marked[0], assistant("a"), marked[1]]
         error = rejected(CLAUDE, turns=turns, tools=tools)
         assert (error.rule, error.path) == ("R6", "$.turns[2].blocks[0]")
 
     def test_r7_no_marker_on_reasoning_or_empty_text(self):
-        reasoning = ReasoningBlock(parts=(SummaryText(text="r", signature="s"),), cache_control=CacheControl())
-        assert rejected(CLAUDE, turns=[user("q"), assistant([reasoning, TextBlock(text="a")])]).rule == "R7"
-        blank = assistant([TextBlock(text="", cache_control=CacheControl()), TextBlock(text="a")])
+        reasoning = ReasoningBlock(
+            parts=(SummaryText(text="r", signature="s"),), cache_control=CacheControl()
+        )
+        assert (
+            rejected(
+                CLAUDE, turns=[user("q"), assistant([reasoning, TextBlock(text="a")])]
+            ).rule
+            == "R7"
+        )
+        blank = assistant(
+            [TextBlock(text="", cache_control=CacheControl()), TextBlock(text="a")]
+        )
         assert rejected(CLAUDE, turns=[user("q"), blank]).rule == "R7"
 
 
@@ -212,7 +273,9 @@ class TestR18Images:
         assert error.path == "$.turns[0].blocks[0]"
 
     def test_r18_an_image_over_the_targets_byte_limit_is_refused(self):
-        target = attrs.evolve(CLAUDE, name="small-images", images=ImageLimits(max_base64_bytes=100))
+        target = attrs.evolve(
+            CLAUDE, name="small-images", images=ImageLimits(max_base64_bytes=100)
+        )
         turn = user([ImageBlock.from_bytes(png(1, 1) + b"\x00" * 200)])
         assert isinstance(rejected(target, turns=[turn]), PayloadTooLargeError)
 
@@ -226,7 +289,11 @@ class TestR18Images:
         turns = [
             user("q"),
             assistant(ToolCallBlock(id="a", name="f")),
-            tool_results(ToolResultBlock(call_id="a", content=(ImageBlock.from_bytes(png(2, 2)),))),
+            tool_results(
+                ToolResultBlock(
+                    call_id="a", content=(ImageBlock.from_bytes(png(2, 2)),)
+                )
+            ),
         ]
         assert rejected(CLAUDE, turns=turns).path == "$.turns[2].blocks[0].content[0]"
 

@@ -1,0 +1,94 @@
+"""A team property-tests its own payload policy with convo's law checker.
+
+The team wants email addresses out of every request it sends, without touching
+the stored history. It writes the policy as convo's one policy shape (a frozen
+attrs class with `__call__`, view in, view out), states the laws it claims, and
+lets `convo.testing.laws.check_policy` try it against generated conversations
+(tool sessions, reasoning of several families, pre-placed cache markers).
+
+A second, deliberately broken policy ("keep the request short by dropping the
+two oldest turns") is caught: it can cut a tool call off from its result, and
+the checker names the law (`pairing`) with a shrunk counterexample.
+
+Run: `.venv/bin/python examples/own_policy.py`
+"""
+
+from __future__ import annotations
+
+import re
+
+import attrs
+
+from convo import Conversation, TextBlock, Turn, assistant, user
+from convo.policies import RequestView, apply, default_policies
+from convo.testing.laws import LAW_TARGET, LawBroken, check_policy
+
+EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+
+
+def _redact_turn(turn: Turn) -> Turn:
+    blocks = tuple(
+        attrs.evolve(b, text=EMAIL.sub("[email]", b.text))
+        if isinstance(b, TextBlock) and EMAIL.search(b.text)
+        else b
+        for b in turn.blocks
+    )
+    return turn if blocks == turn.blocks else turn.with_blocks(blocks)
+
+
+@attrs.frozen(kw_only=True)
+class RedactEmails:
+    """Replace email addresses in user text with `[email]`.
+
+    Laws: deterministic, pure, keeps pairing, idempotent, prefix stable (each
+    turn is rewritten on its own, the same way every time).
+    """
+
+    name: str = "redact_emails"
+    claims: tuple[str, ...] = ("idempotent", "prefix_stable")
+
+    def __call__(self, view: RequestView) -> RequestView:
+        turns = tuple(
+            # Memoized on the turn, so the next request reuses the same object.
+            t.memo("example.redacted", lambda t=t: _redact_turn(t))
+            if t.role == "user"
+            else t
+            for t in view.turns
+        )
+        if turns == view.turns:
+            return view
+        return attrs.evolve(view, turns=turns)
+
+
+def drop_two_oldest_turns(view: RequestView) -> RequestView:
+    """A broken idea: shorten long requests by dropping the two oldest turns."""
+    if len(view.turns) <= 4:
+        return view
+    return attrs.evolve(view, turns=view.turns[2:])
+
+
+def main() -> int:
+    redact = RedactEmails()
+    check_policy(redact, max_examples=60)
+    print("redact_emails keeps its laws:", ", ".join(redact.claims))
+
+    conversation = Conversation.from_turns(
+        [user("Mail me at ana@example.com"), assistant("Sure."), user("Thanks!")]
+    )
+    chain = (redact, *default_policies(LAW_TARGET))
+    view = apply(RequestView(turns=conversation.path(), target=LAW_TARGET), *chain)
+    print("sent:", view.turns[0].text)
+    print("stored:", conversation.path()[0].text)
+
+    try:
+        check_policy(drop_two_oldest_turns, max_examples=300)
+    except LawBroken as broken:
+        print(f"drop_two_oldest_turns breaks the {broken.law!r} law:")
+        print(broken.detail)
+        return 0
+    print("the broken policy was not caught")
+    return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
