@@ -20,7 +20,7 @@ import re
 import attrs
 
 from convo import Conversation, TextBlock, Turn, assistant, user
-from convo.policies import RequestView, apply, default_policies
+from convo.policies import Policy, RequestView, apply, default_policies
 from convo.testing.laws import LAW_TARGET, LawBroken, check_policy
 
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
@@ -75,13 +75,13 @@ def main() -> int:
     conversation = Conversation.from_turns(
         [user("Mail me at ana@example.com"), assistant("Sure."), user("Thanks!")]
     )
-    chain = (redact, *default_policies(LAW_TARGET))
+    chain: tuple[Policy, ...] = (redact, *default_policies(LAW_TARGET))
     view = apply(RequestView(turns=conversation.path(), target=LAW_TARGET), *chain)
     print("sent:", view.turns[0].text)
     print("stored:", conversation.path()[0].text)
 
     try:
-        check_policy(drop_two_oldest_turns, max_examples=300)
+        check_policy(drop_two_oldest_turns, max_examples=200)
     except LawBroken as broken:
         print(f"drop_two_oldest_turns breaks the {broken.law!r} law:")
         print(broken.detail)

@@ -16,7 +16,7 @@ import string
 import struct
 import zlib
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import attrs
 from hypothesis import strategies as st
@@ -88,7 +88,8 @@ SPECIAL_TEXTS: tuple[str, ...] = (
 )
 """Texts that break naive encoders; `texts()` mixes them into its output."""
 
-_ALPHABET = st.characters(exclude_categories=("Cs",), exclude_characters="\x00")
+_SURROGATES: tuple[Literal["Cs"]] = ("Cs",)
+_ALPHABET = st.characters(exclude_categories=_SURROGATES, exclude_characters="\x00")
 
 
 def deferred_check(build: Callable[[], st.SearchStrategy[T]]) -> st.SearchStrategy[T]:

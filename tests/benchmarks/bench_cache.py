@@ -12,13 +12,14 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _report import Report
-
 import convo.store
 from convo import Chat, RequestParams, get_target
 from convo.client import Client
 from convo.store import Store
 from convo.testing.fake import FakeEndpoint
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from tests.benchmarks._report import Report
 
 SYSTEM = "You are a support assistant for a large product. " + " ".join(
     f"Policy {i}: be precise, cite the manual section, keep answers short."

@@ -1,4 +1,3 @@
-# mypy: allow-untyped-defs, allow-incomplete-defs, check-untyped-defs
 """The sans-I/O core: retry decisions, Retry-After parsing, URLs, requests."""
 
 from __future__ import annotations

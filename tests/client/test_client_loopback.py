@@ -1,4 +1,3 @@
-# mypy: allow-untyped-defs, allow-incomplete-defs, check-untyped-defs
 """The client against a byte-level HTTP server on loopback: real timing, drops, resets."""
 
 from __future__ import annotations
@@ -13,17 +12,6 @@ from typing import Any
 
 import anyio
 import pytest
-from _client_support import (
-    PAYLOAD,
-    TARGET,
-    Sleeps,
-    completion,
-    final_turn,
-    partial_of,
-    stream_bytes,
-    stream_events,
-)
-from _loopback import Conn, Loopback, Req
 
 from convo import TextDelta
 from convo.client import AsyncClient, Client, RetryConfig
@@ -36,6 +24,17 @@ from convo.errors import (
     StreamInterruptedError,
     UnexpectedRedirectError,
 )
+from tests.client._client_support import (
+    PAYLOAD,
+    TARGET,
+    Sleeps,
+    completion,
+    final_turn,
+    partial_of,
+    stream_bytes,
+    stream_events,
+)
+from tests.client._loopback import Conn, Loopback, Req
 
 OK_BODY = json.dumps(completion()).encode()
 JSON = {"content-type": "application/json", "x-request-id": "req-loop"}

@@ -1,4 +1,3 @@
-# mypy: allow-untyped-defs, allow-incomplete-defs, check-untyped-defs
 """No secret in a repr, a log record or an exception chain, on every path (S1, S2)."""
 
 from __future__ import annotations
@@ -9,11 +8,18 @@ from typing import Any
 
 import httpx
 import pytest
-from _client_support import PAYLOAD, TARGET, Sleeps, completion, sse, stream_events
-from _loopback import Conn, Loopback, Req
 
 from convo.client import AsyncClient, BearerToken, Client, OAuthM2M
 from convo.errors import ConvoError
+from tests.client._client_support import (
+    PAYLOAD,
+    TARGET,
+    Sleeps,
+    completion,
+    sse,
+    stream_events,
+)
+from tests.client._loopback import Conn, Loopback, Req
 
 SECRET = "FAKE-SECRET-xyz"
 BASE = f"https://api.example/v1?api-key={SECRET}"
@@ -105,14 +111,17 @@ def drop_mid_stream(request: httpx.Request) -> httpx.Response:
     return httpx.Response(200, content=body())
 
 
+def status_answer(status: int) -> Callable[[httpx.Request], httpx.Response]:
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(status, json={"error_code": "E", "message": "m"})
+
+    return answer
+
+
 HANDLERS: dict[str, Callable[[httpx.Request], httpx.Response]] = {
     "success": lambda r: httpx.Response(200, json=completion()),
     **{
-        f"status {s}": (
-            lambda s: (
-                lambda r: httpx.Response(s, json={"error_code": "E", "message": "m"})
-            )
-        )(s)
+        f"status {s}": status_answer(s)
         for s in (400, 401, 403, 404, 409, 429, 500, 503, 529)
     },
     "rate limit hint too large": lambda r: httpx.Response(

@@ -1,4 +1,3 @@
-# mypy: allow-untyped-defs, allow-incomplete-defs, check-untyped-defs
 """Client.send over httpx.MockTransport: URLs, auth, status tables, retries, caps."""
 
 from __future__ import annotations
@@ -12,19 +11,6 @@ from typing import Any
 import anyio
 import httpx
 import pytest
-from _client_support import (
-    HOST,
-    INVOCATIONS,
-    PAYLOAD,
-    TARGET,
-    FakeClock,
-    FakeWire,
-    Sleeps,
-    async_client,
-    client,
-    completion,
-    databricks_error,
-)
 
 from convo import SummaryText, Target
 from convo.client import Client, OAuthM2M, RetryConfig
@@ -41,6 +27,19 @@ from convo.errors import (
     ResponseTooLargeError,
     ServerError,
     UnexpectedRedirectError,
+)
+from tests.client._client_support import (
+    HOST,
+    INVOCATIONS,
+    PAYLOAD,
+    TARGET,
+    FakeClock,
+    FakeWire,
+    Sleeps,
+    async_client,
+    client,
+    completion,
+    databricks_error,
 )
 
 

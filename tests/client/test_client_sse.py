@@ -1,4 +1,3 @@
-# mypy: allow-untyped-defs, allow-incomplete-defs, check-untyped-defs
 """SSE framing and bounded body decoding."""
 
 from __future__ import annotations
@@ -7,13 +6,13 @@ import gzip
 import zlib
 
 import pytest
-from _client_support import stream_bytes
 from hypothesis import given
 from hypothesis import strategies as st
 
 from convo.client import SSEEvent, SSEParser
 from convo.client._sse import BodyDecoder
 from convo.errors import DecodeError, ResponseTooLargeError
+from tests.client._client_support import stream_bytes
 
 BIG = 1 << 20
 

@@ -1,4 +1,3 @@
-# mypy: allow-untyped-defs, allow-incomplete-defs, check-untyped-defs
 """Client.stream over httpx.MockTransport: events, retries before the first delta, partials."""
 
 from __future__ import annotations
@@ -11,7 +10,16 @@ from typing import Any
 import anyio
 import httpx
 import pytest
-from _client_support import (
+
+from convo import Finished, ReasoningDelta, SummaryText, TextDelta, UsageUpdate
+from convo.errors import (
+    APIConnectionError,
+    ResponseTooLargeError,
+    ServerError,
+    StreamError,
+    StreamInterruptedError,
+)
+from tests.client._client_support import (
     PAYLOAD,
     TARGET,
     FakeWire,
@@ -24,15 +32,6 @@ from _client_support import (
     sse,
     stream_bytes,
     stream_events,
-)
-
-from convo import Finished, ReasoningDelta, SummaryText, TextDelta, UsageUpdate
-from convo.errors import (
-    APIConnectionError,
-    ResponseTooLargeError,
-    ServerError,
-    StreamError,
-    StreamInterruptedError,
 )
 
 SSE_HEADERS = {"content-type": "text/event-stream", "x-request-id": "req-s"}

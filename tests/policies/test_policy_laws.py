@@ -12,6 +12,7 @@ import pytest
 
 from convo._targets import CacheRules
 from convo.policies import (
+    Policy,
     bind_prefixes,
     cache_breakpoints,
     compose,
@@ -34,7 +35,7 @@ NO_CACHE = attrs.evolve(
     family="gpt-oss",
 )
 
-BUILT_IN = {
+BUILT_IN: dict[str, Policy] = {
     "drop_reasoning": drop_reasoning,
     "keep_last_reasoning": keep_last_reasoning,
     "drop_foreign_reasoning": drop_foreign_reasoning,

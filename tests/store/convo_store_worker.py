@@ -10,6 +10,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import random
+import time
 from typing import Any
 
 import convo
@@ -51,15 +52,20 @@ def append_many(
         head = main.head
         barrier.wait()
         conflicts = 0
+        rng = random.Random(worker)
         for i in range(count):
             turn = convo.user(f"worker {worker} turn {i}")
+            streak = 0
             while True:
                 try:
                     head = store.append(cid, turn, expected_head=head)
                     break
                 except ConflictError as exc:
                     conflicts += 1
+                    streak += 1
                     head = exc.actual  # type: ignore[assignment]
+                    # Jittered backoff, as a real client retries: fewer wasted attempts.
+                    time.sleep(rng.uniform(0, 0.001 * min(streak, 8)))
                 except ConvoError as exc:
                     report.line(f"error {type(exc).__name__} {exc}")
                     raise

@@ -65,6 +65,20 @@ def reasoning(
     }
 
 
+def between(assistant: dict[str, Any]) -> list[dict[str, Any]]:
+    """A user turn, `assistant`, then another user turn."""
+    return [
+        {"role": "user", "content": "hi"},
+        assistant,
+        {"role": "user", "content": "go"},
+    ]
+
+
+def asked(*rest: dict[str, Any]) -> list[dict[str, Any]]:
+    """A user asking about Oslo's weather, then `rest`."""
+    return [{"role": "user", "content": "Oslo?"}, *rest]
+
+
 def tool_loop(
     endpoint: FakeEndpoint, *, with_reasoning: bool = True
 ) -> list[dict[str, Any]]:
@@ -85,6 +99,10 @@ def tool_loop(
     ]
 
 
+STRICT_TOOL: dict[str, Any] = {
+    "type": "function",
+    "function": {**TOOL["function"], "strict": True},
+}
 THINKING: dict[str, Any] = {"thinking": {"type": "enabled", "budget_tokens": 2048}}
 PNG_9000 = (
     b"\x89PNG\r\n\x1a\n"
@@ -93,6 +111,10 @@ PNG_9000 = (
     + (10).to_bytes(4, "big")
     + b"\x08\x02\x00\x00\x00"
 )
+
+
+def image(url: str) -> dict[str, Any]:
+    return {"type": "image_url", "image_url": {"url": url}}
 
 
 def _png_url(raw: bytes, media: str = "image/png") -> str:
@@ -141,11 +163,7 @@ CASES: list[tuple[str, str, bool, Build]] = [
         "strict on a Claude tool",
         "R16",
         True,
-        lambda e: body(
-            tools=[
-                {"type": "function", "function": {**TOOL["function"], "strict": True}}
-            ]
-        ),
+        lambda e: body(tools=[STRICT_TOOL]),
     ),
     (
         "strict on a GPT OSS tool",
@@ -153,9 +171,7 @@ CASES: list[tuple[str, str, bool, Build]] = [
         False,
         lambda e: body(
             GPT_OSS,
-            tools=[
-                {"type": "function", "function": {**TOOL["function"], "strict": True}}
-            ],
+            tools=[STRICT_TOOL],
         ),
     ),
     ("thinking on Llama", "R16", False, lambda e: body(LLAMA, **THINKING)),
@@ -164,11 +180,9 @@ CASES: list[tuple[str, str, bool, Build]] = [
         "R3",
         True,
         lambda e: body(
-            messages=[
-                {"role": "user", "content": "hi"},
-                {"role": "assistant", "content": "ok", "reasoning_content": "x"},
-                {"role": "user", "content": "go"},
-            ]
+            messages=between(
+                {"role": "assistant", "content": "ok", "reasoning_content": "x"}
+            )
         ),
     ),
     (
@@ -176,11 +190,9 @@ CASES: list[tuple[str, str, bool, Build]] = [
         "R3",
         True,
         lambda e: body(
-            messages=[
-                {"role": "user", "content": "hi"},
-                {"role": "assistant", "content": "ok", "thinking_blocks": []},
-                {"role": "user", "content": "go"},
-            ]
+            messages=between(
+                {"role": "assistant", "content": "ok", "thinking_blocks": []}
+            )
         ),
     ),
     (
@@ -261,11 +273,10 @@ CASES: list[tuple[str, str, bool, Build]] = [
         "R12",
         True,
         lambda e: body(
-            messages=[
-                {"role": "user", "content": "Oslo?"},
+            messages=asked(
                 {"role": "assistant", "content": "", "tool_calls": [call("toolu_A")]},
                 result("toolu_A"),
-            ],
+            ),
             tools=[TOOL],
         ),
     ),
@@ -274,11 +285,7 @@ CASES: list[tuple[str, str, bool, Build]] = [
         "R13",
         True,
         lambda e: body(
-            messages=[
-                {"role": "user", "content": "hi"},
-                {"role": "assistant", "content": [reasoning(e)]},
-                {"role": "user", "content": "go"},
-            ]
+            messages=between({"role": "assistant", "content": [reasoning(e)]})
         ),
     ),
     (
@@ -286,15 +293,14 @@ CASES: list[tuple[str, str, bool, Build]] = [
         "R10",
         True,
         lambda e: body(
-            messages=[
-                {"role": "user", "content": "Oslo?"},
+            messages=asked(
                 {
                     "role": "assistant",
                     "content": "Checking.",
                     "tool_calls": [call("toolu_A")],
                 },
                 {"role": "user", "content": "never mind"},
-            ],
+            ),
             tools=[TOOL],
         ),
     ),
@@ -315,15 +321,14 @@ CASES: list[tuple[str, str, bool, Build]] = [
         "R10",
         True,
         lambda e: body(
-            messages=[
-                {"role": "user", "content": "Oslo?"},
+            messages=asked(
                 {
                     "role": "assistant",
                     "content": "Checking.",
                     "tool_calls": [call("toolu_A")],
                 },
                 result("toolu_Z"),
-            ],
+            ),
             tools=[TOOL],
         ),
     ),
@@ -341,8 +346,7 @@ CASES: list[tuple[str, str, bool, Build]] = [
         "R10",
         True,
         lambda e: body(
-            messages=[
-                {"role": "user", "content": "Oslo?"},
+            messages=asked(
                 {
                     "role": "assistant",
                     "content": "Checking.",
@@ -350,7 +354,7 @@ CASES: list[tuple[str, str, bool, Build]] = [
                 },
                 {"role": "assistant", "content": "wait"},
                 result("toolu_A"),
-            ],
+            ),
             tools=[TOOL],
         ),
     ),
@@ -385,14 +389,12 @@ CASES: list[tuple[str, str, bool, Build]] = [
         "R7",
         True,
         lambda e: body(
-            messages=[
-                {"role": "user", "content": "hi"},
+            messages=between(
                 {
                     "role": "assistant",
                     "content": [{**reasoning(e), "cache_control": EPH}, _text("ok")],
-                },
-                {"role": "user", "content": "go"},
-            ]
+                }
+            )
         ),
     ),
     (
@@ -434,27 +436,13 @@ CASES: list[tuple[str, str, bool, Build]] = [
         "an http image URL",
         "R18",
         True,
-        lambda e: body(
-            messages=_user_parts(
-                {
-                    "type": "image_url",
-                    "image_url": {"url": "https://example.com/cat.png"},
-                }
-            )
-        ),
+        lambda e: body(messages=_user_parts(image("https://example.com/cat.png"))),
     ),
     (
         "a bmp image",
         "R18",
         True,
-        lambda e: body(
-            messages=_user_parts(
-                {
-                    "type": "image_url",
-                    "image_url": {"url": _png_url(b"BM..", "image/bmp")},
-                }
-            )
-        ),
+        lambda e: body(messages=_user_parts(image(_png_url(b"BM..", "image/bmp")))),
     ),
     (
         "an image over 5 MB",
@@ -462,12 +450,7 @@ CASES: list[tuple[str, str, bool, Build]] = [
         True,
         lambda e: body(
             messages=_user_parts(
-                {
-                    "type": "image_url",
-                    "image_url": {
-                        "url": "data:image/png;base64," + "A" * (5 * 1024 * 1024 + 4)
-                    },
-                }
+                image("data:image/png;base64," + "A" * (5 * 1024 * 1024 + 4))
             )
         ),
     ),
@@ -475,11 +458,7 @@ CASES: list[tuple[str, str, bool, Build]] = [
         "an image wider than 8000 px",
         "R18",
         True,
-        lambda e: body(
-            messages=_user_parts(
-                {"type": "image_url", "image_url": {"url": _png_url(PNG_9000)}}
-            )
-        ),
+        lambda e: body(messages=_user_parts(image(_png_url(PNG_9000)))),
     ),
     (
         "a tool loop continued without its reasoning",
@@ -494,8 +473,7 @@ CASES: list[tuple[str, str, bool, Build]] = [
         "R1",
         True,
         lambda e: body(
-            messages=[
-                {"role": "user", "content": "hi"},
+            messages=between(
                 {
                     "role": "assistant",
                     "content": [
@@ -507,9 +485,8 @@ CASES: list[tuple[str, str, bool, Build]] = [
                         },
                         _text("ok"),
                     ],
-                },
-                {"role": "user", "content": "go"},
-            ]
+                }
+            )
         ),
     ),
     (
@@ -517,14 +494,12 @@ CASES: list[tuple[str, str, bool, Build]] = [
         "R4",
         True,
         lambda e: body(
-            messages=[
-                {"role": "user", "content": "hi"},
+            messages=between(
                 {
                     "role": "assistant",
                     "content": [reasoning(e, family="gpt-oss"), _text("ok")],
-                },
-                {"role": "user", "content": "go"},
-            ]
+                }
+            )
         ),
     ),
     (
@@ -532,8 +507,7 @@ CASES: list[tuple[str, str, bool, Build]] = [
         "R4",
         True,
         lambda e: body(
-            messages=[
-                {"role": "user", "content": "hi"},
+            messages=between(
                 {
                     "role": "assistant",
                     "content": [
@@ -543,9 +517,8 @@ CASES: list[tuple[str, str, bool, Build]] = [
                         },
                         _text("ok"),
                     ],
-                },
-                {"role": "user", "content": "go"},
-            ]
+                }
+            )
         ),
     ),
     (
@@ -553,8 +526,7 @@ CASES: list[tuple[str, str, bool, Build]] = [
         "R1",
         True,
         lambda e: body(
-            messages=[
-                {"role": "user", "content": "hi"},
+            messages=between(
                 {
                     "role": "assistant",
                     "content": [
@@ -566,9 +538,8 @@ CASES: list[tuple[str, str, bool, Build]] = [
                         },
                         _text("ok"),
                     ],
-                },
-                {"role": "user", "content": "go"},
-            ]
+                }
+            )
         ),
     ),
     (
@@ -583,8 +554,7 @@ CASES: list[tuple[str, str, bool, Build]] = [
         "schema",
         False,
         lambda e: body(
-            messages=[
-                {"role": "user", "content": "Oslo?"},
+            messages=asked(
                 {
                     "role": "assistant",
                     "content": "x",
@@ -596,7 +566,7 @@ CASES: list[tuple[str, str, bool, Build]] = [
                     ],
                 },
                 result("toolu_A"),
-            ],
+            ),
             tools=[TOOL],
         ),
     ),
@@ -630,11 +600,9 @@ class TestProviderRules:
     def test_error_messages_name_where_the_problem_is(self, post: Any) -> None:
         response = post(
             body(
-                messages=[
-                    {"role": "user", "content": "hi"},
-                    {"role": "assistant", "content": "ok", "reasoning_content": "x"},
-                    {"role": "user", "content": "go"},
-                ]
+                messages=between(
+                    {"role": "assistant", "content": "ok", "reasoning_content": "x"}
+                )
             )
         )
         assert (
@@ -666,8 +634,7 @@ VALID: list[tuple[str, Build]] = [
     (
         "a streamed reasoning block replayed as fragments plus a signature-only part",
         lambda e: body(
-            messages=[
-                {"role": "user", "content": "hi"},
+            messages=between(
                 {
                     "role": "assistant",
                     "content": [
@@ -695,19 +662,17 @@ VALID: list[tuple[str, Build]] = [
                         },
                         _text("ok"),
                     ],
-                },
-                {"role": "user", "content": "go"},
-            ]
+                }
+            )
         ),
     ),
     (
         "an assistant tool call with content omitted",
         lambda e: body(
-            messages=[
-                {"role": "user", "content": "Oslo?"},
+            messages=asked(
                 {"role": "assistant", "tool_calls": [call("toolu_A")]},
                 result("toolu_A"),
-            ],
+            ),
             tools=[TOOL],
         ),
     ),
@@ -744,10 +709,7 @@ VALID: list[tuple[str, Build]] = [
         lambda e: body(
             messages=_user_parts(
                 _text("What is this?"),
-                {
-                    "type": "image_url",
-                    "image_url": {"url": _png_url(b"\xff\xd8\xff\xe0", "image/jpeg")},
-                },
+                image(_png_url(b"\xff\xd8\xff\xe0", "image/jpeg")),
             )
         ),
     ),
@@ -774,9 +736,7 @@ VALID: list[tuple[str, Build]] = [
         "strict tools and stream_options on GPT-5.1",
         lambda e: body(
             GPT,
-            tools=[
-                {"type": "function", "function": {**TOOL["function"], "strict": True}}
-            ],
+            tools=[STRICT_TOOL],
             stream=True,
             stream_options={"include_usage": True},
             parallel_tool_calls=False,
@@ -826,11 +786,6 @@ class TestValidRequests:
 class TestTextOnlyModels:
     @pytest.mark.parametrize("model", [GPT_OSS, LLAMA])
     def test_refuse_images(self, post: Any, model: str) -> None:
-        image = {
-            "type": "image_url",
-            "image_url": {"url": _png_url(b"\xff\xd8\xff\xe0", "image/jpeg")},
-        }
-        response = post(
-            body(model, messages=_user_parts(_text("What is this?"), image))
-        )
+        jpeg = image(_png_url(b"\xff\xd8\xff\xe0", "image/jpeg"))
+        response = post(body(model, messages=_user_parts(_text("What is this?"), jpeg)))
         assert response.headers["x-fake-rule"] == "R18"
