@@ -74,7 +74,7 @@ def check_invariants(conversation: Conversation) -> None:
 
 
 class TestProperties:
-    @settings(max_examples=40)
+    @settings(max_examples=30)
     @given(cst.conversations(branching=True, images=True))
     def test_every_generated_conversation_satisfies_the_invariants(
         self, conversation: Conversation
@@ -82,6 +82,7 @@ class TestProperties:
         """Ids, depths, children, heads and tool pairing all hold."""
         check_invariants(conversation)
 
+    @settings(max_examples=30)
     @given(cst.conversations(), st.data())
     def test_append_never_mutates_and_shares_the_prefix(
         self, conversation: Conversation, data: st.DataObject
@@ -106,6 +107,7 @@ class TestProperties:
         for turn_id in before_ids:
             assert grown.node(turn_id) is conversation.node(turn_id)
 
+    @settings(max_examples=30)
     @given(cst.conversations(min_turns=1), st.data())
     def test_fork_never_mutates_and_shares_the_prefix(
         self, conversation: Conversation, data: st.DataObject
@@ -122,6 +124,7 @@ class TestProperties:
         assert forked.active == "other"
         check_invariants(forked)
 
+    @settings(max_examples=30)
     @given(cst.conversations(branching=True))
     def test_equality_follows_structure(self, conversation: Conversation) -> None:
         """A conversation equals its rebuild from its own walk, and hashes alike."""

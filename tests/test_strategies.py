@@ -197,7 +197,7 @@ class TestTurns:
 
 
 class TestConversations:
-    @settings(max_examples=40)
+    @settings(max_examples=30)
     @given(cst.conversations(branching=True, images=True))
     def test_conversations_satisfy_the_graph_invariants(
         self, conversation: Conversation
@@ -209,6 +209,7 @@ class TestConversations:
             assert rebuilt.path() == path
             assert rebuilt.path_ids() == conversation.path_ids(branch)
 
+    @settings(max_examples=30)
     @given(cst.conversations(min_turns=3, max_turns=5, system=False))
     def test_sizes_and_system_option_are_honoured(
         self, conversation: Conversation
@@ -218,6 +219,7 @@ class TestConversations:
         assert 3 <= len(path) <= 5
         assert all(t.role != "system" for t in path)
 
+    @settings(max_examples=30)
     @given(cst.conversations(reasoning=False, tool_sessions=False))
     def test_reasoning_and_tool_sessions_can_be_left_out(
         self, conversation: Conversation
@@ -272,6 +274,7 @@ class TestConversations:
             ),
         )
 
+    @settings(max_examples=30)
     @given(cst.conversations(images=False))
     def test_no_images_unless_asked(self, conversation: Conversation) -> None:
         """images=False (the default) draws no image anywhere."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hypothesis import given
+from hypothesis import given, settings
 
 import convo
 from convo import Conversation, ToolCallBlock, ToolResultBlock, Turn
@@ -86,6 +86,7 @@ class TestToolSessions:
         assert open_tool_calls((convo.user("q"), convo.assistant("a"))) is None
         assert open_tool_calls(()) is None
 
+    @settings(max_examples=30)
     @given(cst.conversations())
     def test_the_session_start_is_an_assistant_turn_with_calls(
         self, conversation: Conversation

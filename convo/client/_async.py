@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import Any
 
@@ -31,9 +31,9 @@ from convo.client._config import (
     resolve,
 )
 from convo.client._core import DEFAULT_TIMEOUT, Response, RetryConfig
-from convo.client._errors import install_log_redaction, translating
+from convo.client._errors import install_log_redaction, scrub, translating
 from convo.client._protocol import WireFormat
-from convo.errors import APIError
+from convo.errors import APIError, ConvoError
 
 __all__ = ["AsyncClient"]
 
@@ -229,6 +229,13 @@ class AsyncClient:
             DecodeError: the success body is not a response of the wire format.
         """
         call = self._call(payload, target, wire, stream=False)
+        try:
+            return await self._send(call)
+        except ConvoError as exc:
+            scrub(exc, self._secrets())
+            raise
+
+    async def _send(self, call: Call) -> Response:
         while True:
             try:
                 response = await self._open(call)
@@ -263,6 +270,18 @@ class AsyncClient:
             APIError: the request failed before the stream began.
         """
         call = self._call(payload, target, wire, stream=True)
+        inner = self._stream(call)
+        try:
+            async for event in inner:
+                yield event
+        except ConvoError as exc:
+            scrub(exc, self._secrets())
+            raise
+        finally:
+            # Closing this iterator must close the response now, not at GC.
+            await inner.aclose()
+
+    async def _stream(self, call: Call) -> AsyncGenerator[StreamEvent, None]:
         while True:
             fold: StreamFold | None = None
             try:

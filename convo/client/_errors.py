@@ -57,10 +57,13 @@ def scrub(exc: BaseException, secrets: Iterable[str]) -> None:
                 _scrub_text(a, wanted) if isinstance(a, str) else _REDACTED
                 for a in current.args
             )
-        if isinstance(current, ConvoError) and any(
-            s in current.message for s in wanted
-        ):
+        if isinstance(current, ConvoError):
             current.message = _scrub_text(current.message, wanted)
+            for key, value in current.details.items():
+                if isinstance(value, str) and any(s in value for s in wanted):
+                    clean = _scrub_text(value, wanted)
+                    current.details[key] = clean
+                    setattr(current, key, clean)
         stack.extend(x for x in (current.__cause__, current.__context__) if x)
 
 

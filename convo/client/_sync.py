@@ -29,9 +29,9 @@ from convo.client._config import (
     resolve,
 )
 from convo.client._core import DEFAULT_TIMEOUT, Response, RetryConfig
-from convo.client._errors import install_log_redaction, translating
+from convo.client._errors import install_log_redaction, scrub, translating
 from convo.client._protocol import WireFormat
-from convo.errors import APIError
+from convo.errors import APIError, ConvoError
 
 __all__ = ["Client"]
 
@@ -197,6 +197,13 @@ class Client:
             DecodeError: the success body is not a response of the wire format.
         """
         call = self._call(payload, target, wire, stream=False)
+        try:
+            return self._send(call)
+        except ConvoError as exc:
+            scrub(exc, self._secrets())
+            raise
+
+    def _send(self, call: Call) -> Response:
         while True:
             try:
                 response = self._open(call)
@@ -231,6 +238,13 @@ class Client:
             APIError: the request failed before the stream began.
         """
         call = self._call(payload, target, wire, stream=True)
+        try:
+            yield from self._stream(call)
+        except ConvoError as exc:
+            scrub(exc, self._secrets())
+            raise
+
+    def _stream(self, call: Call) -> Iterator[StreamEvent]:
         while True:
             fold: StreamFold | None = None
             try:

@@ -317,20 +317,34 @@ def _encode_messages() -> Callable[[Turn, Target], list[Any]] | None:
     return run
 
 
-def serialize(view: RequestView) -> tuple[list[Any], list[Any]]:
-    """(messages, tools) of a view with markers removed, for the prefix law."""
-    encode = _encode_messages()
+def _messages(
+    view: RequestView, encode: Callable[[Turn, Target], list[Any]] | None
+) -> list[Any]:
     turns = [unmarked(t) for t in view.turns]
-    tools = [attrs.evolve(t, cache_control=None) for t in view.tools]
-    tool_plain = [[t.name, t.description, dict(t.parameters)] for t in tools]
+    if encode is None:
+        return [turn_plain(t) for t in turns]
+    return [m for t in turns for m in encode(t, view.target)]
+
+
+def serialize(*views: RequestView) -> list[tuple[list[Any], list[Any]]]:
+    """(messages, tools) of each view with markers removed, for the prefix law.
+
+    All views are encoded the same way: with the chat wire when it takes every
+    turn of every view, else in canonical form.
+    """
+    encode = _encode_messages()
+    tools = [
+        [[t.name, t.description, dict(t.parameters)] for t in view.tools]
+        for view in views
+    ]
     if encode is not None:
         try:
-            messages = [m for t in turns for m in encode(t, view.target)]
+            encoded = [_messages(view, encode) for view in views]
         except (ConvoError, ValueError, TypeError):
             pass
         else:
-            return messages, tool_plain
-    return [turn_plain(t) for t in turns], tool_plain
+            return list(zip(encoded, tools, strict=True))
+    return list(zip([_messages(v, None) for v in views], tools, strict=True))
 
 
 def _check(policy: Policy, case: LawCase, claims: Sequence[str]) -> None:
@@ -399,8 +413,7 @@ def _check_prefix(
         case.answer, generated_from=prefix_digest(policy(asked).turns)
     )
     longer = policy(attrs.evolve(base, turns=(*asked.turns, answer)))
-    messages, tools = serialize(first)
-    more, more_tools = serialize(longer)
+    (messages, tools), (more, more_tools) = serialize(first, longer)
     if tools != more_tools:
         raise broken("prefix_stable", "the tool definitions changed", base)
     if more[: len(messages)] != messages:

@@ -204,3 +204,35 @@ class TestBuildRequest:
         )
         assert request.headers["accept"] == "text/event-stream"
         assert json.loads(request.content)["stream"] is True
+
+
+class TestRetryDecisionLaws:
+    @given(
+        attempt=st.integers(min_value=1, max_value=10),
+        status=st.one_of(st.none(), st.integers(min_value=100, max_value=599)),
+        hint=st.one_of(st.none(), st.floats(min_value=-5, max_value=500)),
+        elapsed=st.floats(min_value=0, max_value=100),
+        deadline=st.one_of(st.none(), st.floats(min_value=0.1, max_value=100)),
+        jitter=st.floats(min_value=0, max_value=0.999),
+    )
+    def test_never_retries_past_the_budget_the_cap_or_the_deadline(
+        self, attempt, status, hint, elapsed, deadline, jitter
+    ):
+        """A retry is at most max_retries deep, waits a positive time no longer
+        than max(max_retry_after-capped hint, max_delay), and ends before the deadline."""
+        headers = {} if hint is None else {"retry-after": repr(hint)}
+        decision = retry_decision(
+            attempt,
+            status,
+            headers,
+            elapsed,
+            CONFIG,
+            now=NOW,
+            random=lambda: jitter,
+            deadline=deadline,
+        )
+        if isinstance(decision, Retry):
+            assert attempt <= CONFIG.max_retries
+            assert 0 < decision.wait <= max(CONFIG.max_retry_after, CONFIG.max_delay)
+            assert deadline is None or elapsed + decision.wait < deadline
+            assert status is None or status in (408, 409, 429) or status >= 500

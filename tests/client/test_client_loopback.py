@@ -328,6 +328,31 @@ class TestAsyncOnTheWire:
         assert state["requests"] == 0
         assert state["busy"] == []
 
+    def test_closing_an_async_stream_early_releases_the_connection(self):
+        def stall(request: Req, conn: Conn) -> None:
+            conn.start_stream()
+            conn.chunk(stream_events()[3])
+            conn.wait_closed(5)
+
+        state: dict[str, Any] = {}
+
+        async def main(url: str) -> None:
+            async with AsyncClient(host=url, token="t") as client:
+                stream = client.stream(PAYLOAD, target=TARGET)
+                state["first"] = await anext(stream)
+                await stream.aclose()  # type: ignore[attr-defined]
+                pool = client._http._transport._pool  # type: ignore[attr-defined]
+                state["requests"] = len(pool._requests)
+                state["busy"] = [
+                    c for c in pool.connections if not (c.is_idle() or c.is_closed())
+                ]
+
+        with Loopback(stall) as loop:
+            anyio.run(main, loop.url)
+            assert loop.closed_by_client.wait(2)
+        assert state["first"] == TextDelta(text="The average speed")
+        assert (state["requests"], state["busy"]) == (0, [])
+
     def test_breaking_out_of_a_sync_stream_releases_the_connection(self):
         def stall(request: Req, conn: Conn) -> None:
             conn.start_stream()

@@ -128,6 +128,9 @@ HANDLERS: dict[str, Callable[[httpx.Request], httpx.Response]] = {
         429, headers={"retry-after": "999"}
     ),
     "redirect": redirect,
+    "error body echoing the url": lambda r: httpx.Response(
+        404, json={"error_code": "NOT_FOUND", "message": f"no endpoint at {r.url}"}
+    ),
     "connection error": leaky_connect,
     "timeout": leaky_timeout,
     "not json": lambda r: httpx.Response(200, content=b"not json"),

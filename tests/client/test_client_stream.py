@@ -11,7 +11,9 @@ import anyio
 import httpx
 import pytest
 
-from convo import Finished, ReasoningDelta, SummaryText, TextDelta, UsageUpdate
+import convo.wire.anthropic as anthropic
+from convo import Finished, ReasoningDelta, SummaryText, Target, TextDelta, UsageUpdate
+from convo.client import RetryConfig
 from convo.errors import (
     APIConnectionError,
     ResponseTooLargeError,
@@ -268,3 +270,58 @@ class TestAsyncStream:
         with pytest.raises(StreamInterruptedError) as info:
             anyio.run(main)
         assert partial_of(info.value).turn.text == "The average speed"
+
+
+class TestStreamCutAtEveryByte:
+    def test_every_truncation_gives_a_turn_only_after_the_finish(self):
+        """P3: cut at byte k and closed cleanly, a stream yields a Turn only if the
+        finish arrived, else a typed error whose partial text is what fully arrived."""
+        data = stream_bytes()
+        finish_at = data.index(b'"finish_reason":"stop"')
+        full = "The average speed is 80 km/h."
+        texts: list[str] = []
+        box: dict[str, bytes] = {}
+
+        def handler(request: httpx.Request) -> httpx.Response:
+            return httpx.Response(200, content=iter([box["body"]]), headers=SSE_HEADERS)
+
+        c = client(handler, retry=RetryConfig(max_retries=0))
+        for k in range(0, len(data) + 1, 3):
+            box["body"] = data[:k]
+            try:
+                turn = final_turn(list(c.stream(PAYLOAD, target=TARGET)))
+            except StreamInterruptedError as exc:
+                assert k < len(data)
+                texts.append(partial_of(exc).turn.text)
+            else:
+                assert k > finish_at
+                assert turn.text == full
+                texts.append(full)
+        assert texts == sorted(texts, key=len)
+        assert all(full.startswith(t) for t in texts)
+
+
+class TestAnthropicStream:
+    def test_named_events_of_the_messages_api_assemble_into_the_turn(self):
+        body = {
+            "id": "msg_1",
+            "type": "message",
+            "role": "assistant",
+            "model": "claude-x",
+            "content": [
+                {"type": "thinking", "thinking": "hmm", "signature": "SIG"},
+                {"type": "text", "text": "Hello there"},
+            ],
+            "stop_reason": "end_turn",
+            "usage": {"input_tokens": 3, "output_tokens": 5},
+        }
+        data = anthropic.encode_sse(anthropic.message_events(body))
+        script = Script(sse_response(data))
+        target = Target(
+            name="databricks-claude-opus-4-5", wire="anthropic", family="claude"
+        )
+        events = list(client(script).stream({"messages": []}, target=target))
+        turn = final_turn(events)
+        assert turn.text == "Hello there"
+        assert turn.reasoning[0].parts[0] == SummaryText(text="hmm", signature="SIG")
+        assert script.requests[0].url.path == "/serving-endpoints/anthropic/v1/messages"

@@ -20,6 +20,9 @@ from convo import ToolResultBlock, Provenance
 from convo.errors import ConflictError, ConvoError
 
 
+BACKOFF = False
+
+
 class Report:
     """Append-only lines to a file, each durable once written."""
 
@@ -65,7 +68,7 @@ def append_many(
                     streak += 1
                     head = exc.actual  # type: ignore[assignment]
                     # Jittered backoff, as a real client retries: fewer wasted attempts.
-                    time.sleep(rng.uniform(0, 0.001 * min(streak, 8)))
+                    time.sleep(rng.uniform(0, 0.001 * min(streak, 8)) if BACKOFF else 0)
                 except ConvoError as exc:
                     report.line(f"error {type(exc).__name__} {exc}")
                     raise

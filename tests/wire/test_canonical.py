@@ -206,7 +206,7 @@ class TestRoundTrip:
         data = canonical.dumps(turn)
         assert canonical.dumps(canonical.loads_turn(data)) == data
 
-    @settings(max_examples=40)
+    @settings(max_examples=30)
     @given(cst.conversations(branching=True, images=True))
     def test_conversations_round_trip(self, conversation: Conversation) -> None:
         """loads(dumps(c)) == c with every branch, path and active branch kept."""

@@ -106,6 +106,7 @@ class FakeEndpoint:
         script: scripted replies used, in order, before the heuristic model.
         clock: seconds since the epoch (cache ttls, `created`).
         sleep: how a trickle waits in the sync transport and the server.
+        max_request_bytes: larger bodies get a 400 (Databricks cites 32 MiB).
     """
 
     def __init__(

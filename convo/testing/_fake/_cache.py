@@ -97,16 +97,19 @@ def blocks_of(body: Mapping[str, Any], *, model: str) -> tuple[Block, ...]:
         for msg in group:
             role = msg.get("role")
             content = msg.get("content")
+            if isinstance(content, str):
+                # Claude sees a string content as one text block, so both forms
+                # cache alike (a marker moving off a turn changes its form).
+                content = [{"type": "text", "text": content}]
             if isinstance(content, list):
                 for part in content:
                     marker = (
                         part.get("cache_control") if isinstance(part, Mapping) else None
                     )
-                    add({"role": role, "part": part}, marker)
-            elif content is not None:
-                add(
-                    {"role": role, "part": content, "id": msg.get("tool_call_id")}, None
-                )
+                    add(
+                        {"role": role, "part": part, "id": msg.get("tool_call_id")},
+                        marker,
+                    )
             for call in msg.get("tool_calls") or ():
                 marker = (
                     call.get("cache_control") if isinstance(call, Mapping) else None
