@@ -1,136 +1,127 @@
-"""Quickstart: build a conversation with reasoning and a tool call, branch it, print it.
+"""The convo demo: a persisted multi-turn chat with reasoning, a tool call and a branch.
 
-Run with `.venv/bin/python examples/quickstart.py`. Everything here is offline:
-the assistant turns are written by hand, the way `convo.wire.*` would decode
-them from a model's response.
+Offline by default: it talks to convo's fake Databricks endpoint (which signs
+reasoning, verifies it on replay and answers every provider-rule violation with
+the 400 Databricks gives), and persists to SQLite. Set DATABRICKS_HOST and
+DATABRICKS_TOKEN to talk to a real workspace instead, and CONVO_DATABASE_URL to
+choose the database (default: sqlite:///convo-demo.db).
+
+Run: .venv/bin/python examples/quickstart.py
 """
 
 from __future__ import annotations
 
-import json
+import os
 
 import convo
+import convo.store
 from convo import (
-    Conversation,
-    FinishReason,
-    Provenance,
-    ReasoningBlock,
-    SummaryText,
+    Chat,
+    Reply,
+    RequestParams,
+    ThinkingBudget,
+    Tool,
     ToolCallBlock,
     ToolResultBlock,
-    Turn,
-    TurnId,
+    render_tree,
 )
-from convo.wire import canonical
+from convo.client import Client
+from convo.store import Store
+from convo.testing.fake import FakeEndpoint
 
-CLAUDE = Provenance(
-    provider="anthropic", family="claude", model="databricks-claude-sonnet-4-5"
+TARGET = "databricks-claude-sonnet-4-5"
+WEATHER = Tool(
+    name="get_weather",
+    description="Current weather for one city",
+    parameters={
+        "type": "object",
+        "properties": {"city": {"type": "string"}},
+        "required": ["city"],
+    },
 )
+STATIONS = {"Oslo": "3 C, light snow", "Lima": "19 C, overcast"}
 
 
-def build() -> Conversation:
-    """A weather question answered through one tool call."""
-    thinking = ReasoningBlock(
-        parts=(
-            SummaryText(
-                text="The user wants current weather; I should call get_weather.",
-                signature="EqQBCkYIBxgCKkDexamplesignature==",
-            ),
-        ),
-        provenance=CLAUDE,
+def run_tool(call: ToolCallBlock) -> ToolResultBlock:
+    """Our side of the tool call: look the city up."""
+    city = str(call.parsed_arguments().get("city", ""))
+    return ToolResultBlock(call_id=call.id, content=STATIONS.get(city, "no station"))
+
+
+def answer(chat: Chat, cid: str, reply: Reply) -> Reply:
+    """Run the tool loop until the model answers in words."""
+    for _ in range(5):
+        if not reply.tool_calls:
+            break
+        for call in reply.tool_calls:
+            print(f"   tool call: {call.name}({call.arguments})")
+        reply = chat.submit_tool_results(cid, [run_tool(c) for c in reply.tool_calls])
+    return reply
+
+
+def client_for_environment() -> tuple[Client, str]:
+    """A client for the workspace in the environment, or for the offline fake."""
+    if os.environ.get("DATABRICKS_HOST") and os.environ.get("DATABRICKS_TOKEN"):
+        return Client(), os.environ["DATABRICKS_HOST"]
+    endpoint = FakeEndpoint()
+    client = Client(
+        host="https://fake.convo.invalid",
+        token="offline",
+        transport=endpoint.transport(),
     )
-    call = ToolCallBlock(
-        id="toolu_01", name="get_weather", arguments='{"city": "Zürich"}'
-    )
-    return (
-        Conversation.new()
-        .append(convo.system("You are a concise weather assistant."))
-        .user("What's the weather in Zürich?")
-        .assistant(
-            [thinking, call],
-            model="databricks-claude-sonnet-4-5",
-            finish_reason=FinishReason.TOOL_CALLS,
-            finish_reason_raw="tool_use",
-        )
-        .tool_results(ToolResultBlock(call_id="toolu_01", content="18°C, light rain"))
-        .assistant(
-            "It's 18°C with light rain in Zürich — take an umbrella.",
-            finish_reason=FinishReason.STOP,
-            finish_reason_raw="end_turn",
-        )
-    )
-
-
-def branch(conversation: Conversation) -> Conversation:
-    """Edit the question onto branch `bern`, then regenerate the final answer on `main`."""
-    question = conversation.last_user_id()
-    assert question is not None
-    edited = conversation.edit(
-        question, convo.user("What's the weather in Bern?"), branch="bern"
-    ).assistant("Sunny and 21°C in Bern.")
-    return edited.switch("main").regenerate(
-        convo.assistant("Zürich: 18°C, light rain. An umbrella would help."),
-        branch="retry",
-    )
-
-
-def label(turn: Turn) -> str:
-    """One line for a turn: role, markers for reasoning and tools, short text."""
-    markers = []
-    for block in turn.reasoning:
-        kind = "signed" if block.is_signed else "unsigned"
-        markers.append(f"[reasoning, {kind}]")
-    markers += [f"[tool call {c.name} {c.arguments}]" for c in turn.tool_calls]
-    markers += [f"[result for {r.call_id}]" for r in turn.tool_results]
-    text = turn.text or " ".join(r.text for r in turn.tool_results)
-    short = text if len(text) <= 48 else text[:47] + "…"
-    quoted = [json.dumps(short, ensure_ascii=False)] if short else []
-    return " ".join([turn.role, *markers, *quoted])
-
-
-def tree(conversation: Conversation) -> list[str]:
-    """The whole graph as an indented text tree, branch names shown at their heads."""
-    heads: dict[TurnId, list[str]] = {}
-    for name, head in conversation.heads.items():
-        if head is not None:
-            heads.setdefault(head, []).append(name)
-    lines: list[str] = []
-
-    def draw(turn_id: TurnId, prefix: str, last: bool) -> None:
-        names = sorted(heads.get(turn_id, []))
-        active = conversation.active in names
-        tag = f"  ◀ {', '.join(names)}{' (active)' if active else ''}" if names else ""
-        lines.append(
-            f"{prefix}{'└─ ' if last else '├─ '}{label(conversation.turn(turn_id))}{tag}"
-        )
-        children = conversation.children(turn_id)
-        for i, child in enumerate(children):
-            draw(child, prefix + ("   " if last else "│  "), i == len(children) - 1)
-
-    roots = conversation.children(None)
-    for i, root in enumerate(roots):
-        draw(root, "", i == len(roots) - 1)
-    return lines
+    return client, "the offline fake endpoint"
 
 
 def main() -> None:
-    """Build, branch, and print the tree and the active path's canonical JSON."""
-    conversation = branch(build())
-    print(
-        f"{len(conversation)} turns, branches: {', '.join(sorted(conversation.heads))}"
-    )
-    print()
-    print("\n".join(tree(conversation)))
-    print()
-    path = conversation.path()
-    print(f"Active branch {conversation.active!r}: {len(path)} turns")
-    document = canonical.dumps(Conversation.from_turns(path))
-    print(document.decode("utf-8"))
+    url = os.environ.get("CONVO_DATABASE_URL", "sqlite:///convo-demo.db")
+    convo.store.upgrade(url)
+    client, where = client_for_environment()
+    print(f"convo demo: {TARGET} via {where}, persisted to {url}\n")
+    with Store(url, tenant="demo") as store, client:
+        chat = Chat(
+            store=store,
+            client=client,
+            target=convo.get_target(TARGET),
+            params=RequestParams(
+                max_tokens=8000, reasoning=ThinkingBudget(budget_tokens=2048)
+            ),
+            tools=(WEATHER,),
+        )
+        cid = chat.start(system_prompt="Answer briefly.", title="Weather demo")
 
-    # The document loads back to the same conversation; turn ids are content hashes,
-    # so the shared prefix has the same ids on every branch.
-    assert canonical.dumps(canonical.loads_conversation(document)) == document
-    assert conversation.path_ids("retry")[:4] == conversation.path_ids("main")[:4]
+        print("you: What is the weather in Oslo? Use get_weather.")
+        reply = answer(
+            chat, cid, chat.send(cid, "What is the weather in Oslo? Use get_weather.")
+        )
+        print(f"assistant: {reply.text}\n")
+
+        print("you: Should I bring an umbrella?")
+        reply = chat.send(cid, "Should I bring an umbrella?")
+        print(f"assistant: {reply.text}")
+        usage = reply.usage
+        if usage is not None:
+            print(f"   usage: {usage.prompt_tokens} in, {usage.completion_tokens} out")
+        for note in reply.notes:
+            print(f"   policy {note.policy}: {note.action} {note.path}")
+        print()
+
+        first_question = store.load(cid).path_ids()[1]
+        print("(edit the first question on a new branch 'lima')")
+        print("you: What is the weather in Lima? Use get_weather.")
+        edited = chat.edit(
+            cid,
+            first_question,
+            "What is the weather in Lima? Use get_weather.",
+            branch="lima",
+        )
+        reply = answer(chat, cid, edited)
+        print(f"assistant: {reply.text}\n")
+
+        print("The conversation, every branch (* marks the active one):")
+        print(render_tree(store.load_graph(cid)))
+        print(
+            f"\nStored as {cid}. Look again with: convo show {cid} --url {url} --tenant demo"
+        )
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,9 +17,14 @@ def test_there_are_examples() -> None:
 
 
 @pytest.mark.parametrize("script", EXAMPLES, ids=lambda p: p.name)
-def test_the_example_exits_zero(script: Path) -> None:
+def test_the_example_exits_zero(script: Path, tmp_path: Path) -> None:
+    # Examples that persist use CONVO_DATABASE_URL; keep their files out of the repo.
+    env = {**os.environ, "CONVO_DATABASE_URL": f"sqlite:///{tmp_path / 'example.db'}"}
+    env.pop("DATABRICKS_HOST", None)
+    env.pop("DATABRICKS_TOKEN", None)
     completed = subprocess.run(
         [sys.executable, str(script)],
+        env=env,
         capture_output=True,
         text=True,
         timeout=120,

@@ -33,6 +33,7 @@ from convo.client._core import (
     RetryConfig,
     attempt_timeout,
     build_request,
+    classify,
     endpoint_url,
     kept_headers,
     load_body,
@@ -371,10 +372,12 @@ class Call:
             response.status_code,
             self.attempt,
         )
-        status = response.status_code
-        if 300 <= status < 400:
-            raise redirect_error(status, response.headers, attempts=self.attempt)
-        return 200 <= status < 300
+        kind = classify(response.status_code)
+        if kind == "redirect":
+            raise redirect_error(
+                response.status_code, response.headers, attempts=self.attempt
+            )
+        return kind == "ok"
 
     def body_decoder(self, response: httpx.Response) -> BodyDecoder:
         """A bounded decoder for this response's body."""
@@ -459,6 +462,13 @@ class Call:
         A failure after a stream delivered an event is never retried: it is
         raised carrying the partial turn.
         """
+        stale = getattr(error, "attempts", None) != self.attempt or (
+            getattr(error, "request_id", None) is None and self.request_id is not None
+        )
+        if stale:
+            fresh = _with(error, attempts=self.attempt, request_id=self.request_id)
+            assert isinstance(fresh, APIError)  # noqa: S101 - same class
+            error = fresh
         if fold is not None and fold.delivered:
             raise fold.interrupted(error)
         if isinstance(error, StreamError):
@@ -466,10 +476,6 @@ class Call:
                 raise error
         elif not isinstance(error, APIConnectionError):
             raise error
-        if error.attempts != self.attempt or error.request_id != self.request_id:
-            fresh = _with(error, attempts=self.attempt, request_id=self.request_id)
-            assert isinstance(fresh, APIError)  # noqa: S101 - same class
-            error = fresh
         if fold is not None:
             # The stream had begun (a 200 arrived): giving up says so, with .partial.
             error = fold.interrupted(error)

@@ -21,7 +21,7 @@ from convo.client._auth import (
     normalise_host,
 )
 from convo.client._call import Settings
-from convo.client._core import DEFAULT_TIMEOUT, RetryConfig, strip_query
+from convo.client._core import RetryConfig, strip_query
 from convo.errors import message
 
 __all__ = [
@@ -149,6 +149,3 @@ def describe(name: str, settings: Settings, auth: httpx.Auth) -> str:
     )
     auth_text = repr(auth) if hasattr(auth, "secrets") else f"<{type(auth).__name__}>"
     return f"{name}({where}, auth={auth_text})"
-
-
-__all__ += ["DEFAULT_TIMEOUT"]

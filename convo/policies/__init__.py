@@ -6,6 +6,11 @@ only, never on stored history. Every built-in states its laws (deterministic,
 pure, keeps tool pairing, and where claimed idempotent and prefix stable) in
 its docstring and in its `claims`, and proves them with Hypothesis
 (`convo.testing.laws.check_policy` runs the same laws on your own policies).
+
+Order matters in a chain: policies that change content first (reasoning,
+`trim`, `repair_tool_pairs`), then `bind_prefixes`, then `cache_breakpoints`,
+which only decorates. `default_policies(target)` builds that chain, and
+`validate(view)` checks the result against the target's rules.
 """
 
 from __future__ import annotations

@@ -177,6 +177,24 @@ def _heads(conn: Connection, cid: str) -> dict[str, tuple[TurnId | None, int]]:
     return {r.branch: (_tid(r.turn_id), r.version) for r in rows}
 
 
+def _lock_heads(
+    conn: Connection, tenant: str, cid: str
+) -> dict[str, tuple[TurnId | None, int]]:
+    """Lock every head row of the conversation (in name order) and return them."""
+    rows = conn.execute(
+        select(H.c.branch, H.c.turn_id, H.c.version)
+        .join(C, C.c.id == H.c.conversation_id)
+        .where(
+            H.c.conversation_id == cid,
+            C.c.tenant == tenant,
+            C.c.deleted_at.is_(None),
+        )
+        .order_by(H.c.branch)
+        .with_for_update(of=H)
+    )
+    return {r.branch: (_tid(r.turn_id), r.version) for r in rows}
+
+
 def _tid(value: str | None) -> TurnId | None:
     return None if value is None else TurnId(value)
 
@@ -370,8 +388,8 @@ def save(
     moved elsewhere since the caller loaded it (or differs from
     `expected_heads[name]`), `ConflictError` is raised and nothing is written.
     """
+    stored = _lock_heads(conn, tenant, cid)
     row = _conversation(conn, tenant, cid, lock=True)
-    stored = _heads(conn, cid)
     nodes, _ = _missing_nodes(conn, cid, conversation)
     moves: list[tuple[str, TurnId | None, int]] = []
     fresh: list[tuple[str, TurnId | None]] = []
@@ -492,28 +510,6 @@ def _head(conn: Connection, tenant: str, cid: str, branch: str) -> Any:
     ).first()
 
 
-def _locked_head(conn: Connection, tenant: str, cid: object, branch: str) -> Any:
-    """The conversation row locked for writing, joined with the head of `branch`.
-
-    Raises:
-        NotFoundError: no such live conversation for this tenant, or no such branch.
-    """
-    if not (isinstance(cid, str) and _ID.fullmatch(cid)):
-        raise _not_found("conversation", str(cid)[:80])
-    row = conn.execute(
-        select(C.c.turn_count, H.c.turn_id, H.c.version)
-        .select_from(C)
-        .outerjoin(H, and_(H.c.conversation_id == C.c.id, H.c.branch == branch))
-        .where(C.c.id == cid, C.c.tenant == tenant, C.c.deleted_at.is_(None))
-        .with_for_update(of=C)
-    ).first()
-    if row is None:
-        raise _not_found("conversation", cid)
-    if row.version is None:
-        raise _not_found("branch", branch)
-    return row
-
-
 def _check_head(
     head: Any, branch: str, expected: TurnId | None, new_id: TurnId
 ) -> bool:
@@ -545,18 +541,29 @@ def append(
         )
         raise TypeError(msg)
     new_id = compute_turn_id(expected_head, turn)
-    if conn.dialect.name != "sqlite":
-        # A cheap look before taking the row lock: a stale writer learns it at
-        # once instead of queueing behind the writer that moved the head.
-        # (SQLite writes hold the database lock from BEGIN IMMEDIATE already.)
-        first = _head(conn, tenant, cid, branch)
-        if first is None:
+    # Lock the head row only if it is still where the writer expects it. On
+    # PostgreSQL a waiting writer re-checks the condition against the winner's
+    # committed row, so a stale writer fails at once instead of taking the lock
+    # just to find out (every loser would otherwise queue behind every other).
+    head = conn.execute(
+        select(H.c.version)
+        .join(C, C.c.id == H.c.conversation_id)
+        .where(
+            H.c.conversation_id == cid,
+            H.c.branch == branch,
+            H.c.turn_id.is_not_distinct_from(expected_head),
+            C.c.tenant == tenant,
+            C.c.deleted_at.is_(None),
+        )
+        .with_for_update(of=H)
+    ).first()
+    if head is None:
+        current = _head(conn, tenant, cid, branch)
+        if current is None:
             _conversation(conn, tenant, cid, lock=False)  # NotFound: conversation
-        if _check_head(first, branch, expected_head, new_id):
-            return new_id
-    head = _locked_head(conn, tenant, cid, branch)
-    if _check_head(head, branch, expected_head, new_id):
-        return new_id  # the same append, retried after its commit: idempotent
+        if _check_head(current, branch, expected_head, new_id):
+            return new_id  # the same append, retried after its commit: idempotent
+        raise _conflict(branch, expected_head, _tid(current.turn_id))
     wanted = [new_id] if expected_head is None else [new_id, expected_head]
     found = {
         r.id: r
@@ -570,17 +577,24 @@ def append(
     if expected_head is not None and parent is None:
         raise corrupt("convo_heads", branch, "the head names no stored turn")
     _check_placement(conn, cid, parent, turn)
-    count = 0
-    if new_id not in found:
+    added = 0 if new_id in found else 1
+    # Takes the conversation row lock (after the head's: every writer locks
+    # heads before the conversation row, so no two writers wait on each other).
+    total = conn.execute(
+        update(C)
+        .where(C.c.id == cid)
+        .values(turn_count=C.c.turn_count + added, updated_at=now())
+        .returning(C.c.turn_count)
+    ).scalar_one()
+    if added:
         node = Node(
             id=new_id,
             turn=turn,
             parent=expected_head,
             depth=0 if parent is None else parent.depth + 1,
         )
-        count = _insert_nodes(conn, cid, [node], first_seq=head.turn_count)
+        _insert_nodes(conn, cid, [node], first_seq=total - 1)
     _move_head(conn, cid, branch, new_id, head.version)
-    _touch(conn, cid, turn_count=head.turn_count + count)
     return new_id
 
 
@@ -628,6 +642,7 @@ def switch(conn: Connection, *, tenant: str, cid: str, branch: str) -> None:
 
 def delete_conversation(conn: Connection, *, tenant: str, cid: str) -> None:
     """Remove every turn, head and blob and leave a fence that refuses late writers."""
+    _lock_heads(conn, tenant, cid)
     _conversation(conn, tenant, cid, lock=True)
     conn.execute(delete(H).where(H.c.conversation_id == cid))
     conn.execute(delete(T).where(T.c.conversation_id == cid))

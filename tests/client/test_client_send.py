@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import email.utils
+import gzip
 import json
+import logging
 import time
 from typing import Any
 
@@ -535,3 +537,43 @@ class TestAsyncSend:
 
         anyio.run(main)
         assert server.calls == ["oauth-1", "oauth-2", "oauth-2"]
+
+
+class TestDiagnostics:
+    def test_logs_method_url_without_query_status_attempt_and_wait(self, caplog):
+        caplog.set_level(logging.DEBUG, logger="convo.client")
+        script = Script(httpx.Response(503, headers={"retry-after-ms": "250"}), ok())
+        client(script, host=None, base_url="https://api.example/v1?tenant=t1").send(
+            PAYLOAD, target=TARGET
+        )
+        lines = [r.getMessage() for r in caplog.records if r.name == "convo.client"]
+        assert lines == [
+            "POST https://api.example/v1/chat/completions attempt 1",
+            "POST https://api.example/v1/chat/completions status 503 attempt 1",
+            "POST https://api.example/v1/chat/completions retry after attempt 1 in 0.250 s (status 503)",
+            "POST https://api.example/v1/chat/completions attempt 2",
+            "POST https://api.example/v1/chat/completions status 200 attempt 2",
+        ]
+
+    def test_a_gzip_bomb_body_is_cut_at_the_cap(self):
+        bomb = gzip.compress(b"\0" * (32 * 1024 * 1024))
+        response = httpx.Response(
+            200, content=iter([bomb]), headers={"content-encoding": "gzip"}
+        )
+        with pytest.raises(ResponseTooLargeError) as info:
+            client(Script(response), max_response_bytes=1024 * 1024).send(
+                PAYLOAD, target=TARGET
+            )
+        assert info.value.limit == 1024 * 1024
+
+    def test_repr_names_the_endpoint_and_hides_credentials(self):
+        c = client(Script(ok()), token="dapi-hidden")
+        assert repr(c) == f"Client(host={HOST!r}, auth=BearerToken(token=<hidden>))"
+
+    def test_a_too_large_body_error_carries_request_id_and_attempts(self):
+        big = httpx.Response(
+            200, content=b"x" * 2000, headers={"x-request-id": "req-big"}
+        )
+        with pytest.raises(ResponseTooLargeError) as info:
+            client(Script(big), max_response_bytes=1000).send(PAYLOAD, target=TARGET)
+        assert (info.value.request_id, info.value.attempts) == ("req-big", 1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import attrs
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 
 from convo import (
     CacheControl,
@@ -205,6 +205,7 @@ class TestBudget:
         out = place(view(*CONVERSATION, tools=TOOLS, target=target))
         assert paths(out) == ["$.tools[1]", "$.turns[0].blocks[0]"]
 
+    @settings(max_examples=40)
     @given(conversations(cache_control=True))
     def test_never_more_than_the_budget_whatever_was_present(self, conversation):
         """Whatever markers the input carries, the output has at most max_breakpoints."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import attrs
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from convo import (
@@ -33,6 +33,7 @@ from convo.policies import (
     trim,
 )
 from convo.policies._prefix import DIGEST_TAG, turn_digest
+from convo.testing.strategies import conversations, texts
 
 KEEPS = Target(
     name="t-keeps",
@@ -98,7 +99,8 @@ class TestPrefixDigest:
         turn = user("q")
         assert turn_digest(turn) is turn_digest(turn)
 
-    @given(st.lists(st.text(max_size=5), max_size=6))
+    @settings(max_examples=40)
+    @given(st.lists(texts(max_size=5), max_size=6))
     def test_equal_turns_give_equal_digests(self, texts):
         """prefix_digest depends only on the turns' content."""
         assert prefix_digest([user(t) for t in texts]) == prefix_digest(
@@ -177,3 +179,27 @@ class TestBindPrefixes:
         out = apply(view(turns), *chain)
         assert [n for n in out.notes if n.policy == "bind_prefixes"] == []
         assert [i for i, t in enumerate(out.turns) if t.reasoning] == [1, 3]
+
+
+def stamp_like_chat(turns, chain, target):
+    """Re-stamp every assistant turn as Chat would: the digest of the view it answered."""
+    out: list[Turn] = []
+    for turn in turns:
+        if turn.role == "assistant":
+            sent = apply(RequestView(turns=out, target=target), *chain)
+            turn = attrs.evolve(turn, generated_from=prefix_digest(sent.turns))
+        out.append(turn)
+    return out
+
+
+class TestChatStamping:
+    @settings(max_examples=40)
+    @given(conversations())
+    def test_a_target_keeping_reasoning_never_unbinds_what_chat_stamped(
+        self, conversation
+    ):
+        """With the keeps-reasoning default chain, every stamped answer stays bound (R5)."""
+        chain = default_policies(KEEPS)
+        turns = stamp_like_chat(conversation.path(), chain, KEEPS)
+        out = apply(RequestView(turns=turns, target=KEEPS), *chain)
+        assert [n for n in out.notes if n.policy == "bind_prefixes"] == []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hypothesis import given
+from hypothesis import given, settings
 
 from convo import (
     CacheControl,
@@ -99,6 +99,7 @@ class TestDropReasoning:
         assert conversation.path() == before
         assert conversation.path()[1].reasoning
 
+    @settings(max_examples=40)
     @given(conversations())
     def test_leaves_no_reasoning_and_no_reasoning_only_turn(self, conversation):
         """drop_reasoning(v) holds no reasoning block and no assistant turn of reasoning only."""
@@ -173,6 +174,7 @@ class TestKeepLastReasoning:
         second = keep_last_reasoning(view(*turns))
         assert first.turns[1] is second.turns[1]
 
+    @settings(max_examples=40)
     @given(conversations())
     def test_keeps_exactly_the_reasoning_after_the_last_user_turn(self, conversation):
         """Reasoning survives in every assistant turn after U and in none before U."""

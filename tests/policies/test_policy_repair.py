@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hypothesis import given
+from hypothesis import given, settings
 
 from convo import (
     Target,
@@ -136,18 +136,21 @@ class TestOrphansAndDuplicates:
 
 
 class TestLaws:
+    @settings(max_examples=40)
     @given(conversations())
     def test_output_always_has_valid_pairing(self, conversation):
         """repair_tool_pairs(v) has no pairing problem except a pending final group."""
         out = repair_tool_pairs(view(*conversation.path()))
         assert pairing_problems(out.turns) == []
 
+    @settings(max_examples=40)
     @given(conversations())
     def test_is_idempotent(self, conversation):
         """repair(repair(v)) == repair(v) for every conversation."""
         once = repair_tool_pairs(view(*conversation.path()))
         assert repair_tool_pairs(once).turns == once.turns
 
+    @settings(max_examples=40)
     @given(conversations())
     def test_only_synthetic_results_are_added(self, conversation):
         """Every result in the output was in the input, or is flagged synthetic."""

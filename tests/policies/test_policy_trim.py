@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from convo import (
@@ -104,6 +104,7 @@ class TestTrim:
         out = trim(max_tokens=2, estimate=one)(view(*turns))
         assert out.turns == turns[2:]
 
+    @settings(max_examples=40)
     @given(conversations(), st.integers(0, 400))
     def test_fits_the_budget_or_keeps_only_the_last_exchange(
         self, conversation, budget

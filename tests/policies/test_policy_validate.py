@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import attrs
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 
 from convo import (
     CacheControl,
@@ -165,6 +165,7 @@ class TestValidate:
         assert "(R10)" in str(info.value)
         assert "repair_tool_pairs" in str(info.value)
 
+    @settings(max_examples=40)
     @given(conversations(cache_control=True))
     def test_the_default_chain_leaves_only_what_the_application_must_fix(
         self, conversation

@@ -77,7 +77,8 @@ class TestCheckPolicy:
         )
 
     def test_catches_broken_tool_pairing_and_reports_the_shrunk_counterexample(self):
-        error = broken_law(drop_last_tool_turn)
+        lean = conversations(max_turns=4, reasoning=False, metadata=False)
+        error = broken_law(drop_last_tool_turn, conversations=lean)
         assert error.law == "pairing"
         assert isinstance(error, AssertionError)
         assert isinstance(error.view, RequestView)

@@ -128,7 +128,15 @@ def context() -> Any:
     (no inherited connections), which keeps many short-lived workers cheap.
     """
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["convo_store_worker"])
+    # Modules importable from anywhere (the server may not see tests/store on its path).
+    ctx.set_forkserver_preload(
+        [
+            "convo.store",
+            "alembic.command",
+            "sqlalchemy.dialects.postgresql.psycopg",
+            "sqlalchemy.dialects.sqlite.pysqlite",
+        ]
+    )
     return ctx
 
 

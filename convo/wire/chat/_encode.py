@@ -32,26 +32,26 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from json.encoder import encode_basestring as _encode_basestring
 from typing import Any
 
 from convo._blocks import (
     ImageBlock,
     ReasoningBlock,
-    SummaryEncryptedText,
     SummaryText,
     TextBlock,
     ToolCallBlock,
     ToolResultBlock,
 )
 from convo._json import canonical_bytes
-from convo._params import AdaptiveThinking, Effort, RequestParams, ThinkingBudget
+from convo._params import RequestParams
 from convo._targets import Target
 from convo._tools import Tool
 from convo._turns import Turn
-from convo.errors import RequestRejectedError, message
 from convo.wire.chat._common import MEMO_PREFIX, cache_control_json
 from convo.wire.chat._facts import NO_FACTS, Facts, turn_facts
+from convo.wire.chat._fast import Entry as _Entry
+from convo.wire.chat._fast import fast as _fast
+from convo.wire.chat._fields import params_fields
 
 __all__ = [
     "encode_request",
@@ -60,8 +60,6 @@ __all__ = [
     "params_fields",
 ]
 
-_Entry = tuple[str | None, bytes]
-"""One encoded message: the tool call id it belongs to (for R11 ordering), its bytes."""
 
 _DEFAULT_PARAMS = RequestParams()
 
@@ -251,120 +249,6 @@ def _build(turn: Turn, target: Target) -> list[tuple[str | None, dict[str, Any]]
     return [(None, _plain_message(turn, target))]
 
 
-def _esc(text: str) -> str:
-    """A JSON string literal, as `canonical_bytes` writes it (ensure_ascii off)."""
-    return _encode_basestring(text)
-
-
-def _fast_reasoning(b: ReasoningBlock) -> str:
-    summary: list[str] = []
-    for p in b.parts:
-        if type(p) is SummaryText:
-            if p.signature is None:
-                summary.append(f'{{"text":{_esc(p.text)},"type":"summary_text"}}')
-            else:
-                summary.append(
-                    f'{{"signature":{_esc(p.signature)},"text":{_esc(p.text)},'
-                    '"type":"summary_text"}'
-                )
-        else:
-            assert isinstance(p, SummaryEncryptedText)  # noqa: S101 - closed union
-            summary.append(f'{{"data":{_esc(p.data)},"type":"summary_encrypted_text"}}')
-    return f'{{"summary":[{",".join(summary)}],"type":"reasoning"}}'
-
-
-def _fast(turn: Turn, target: Target) -> tuple[_Entry, ...] | None:
-    """Canonical bytes of the common shapes without building dicts, else None."""
-    role = turn.role
-    blocks = turn.blocks
-    blank_drops = target.rejects_empty_text
-    if role == "user" or role == "system":
-        if len(blocks) == 1:
-            only = blocks[0]
-            if (
-                type(only) is TextBlock
-                and not only.extra
-                and only.cache_control is None
-                and not (blank_drops and (not only.text or only.text.isspace()))
-            ):
-                data = f'{{"content":{_esc(only.text)},"role":"{role}"}}'
-                return ((None, data.encode()),)
-        return None
-    if role == "tool":
-        entries: list[_Entry] = []
-        for b in blocks:
-            if (
-                type(b) is not ToolResultBlock
-                or type(b.content) is not str
-                or b.cache_control is not None
-                or b.extra
-            ):
-                return None
-            data = (
-                f'{{"content":{_esc(b.content)},"role":"tool",'
-                f'"tool_call_id":{_esc(b.call_id)}}}'
-            )
-            entries.append((b.call_id, data.encode()))
-        return tuple(entries)
-    parts: list[str] = []
-    calls: list[str] = []
-    first_call: str | None = None
-    texts = 0
-    for b in blocks:
-        kind = type(b)
-        if kind is ToolCallBlock:
-            assert isinstance(b, ToolCallBlock)  # noqa: S101 - narrowed by type()
-            if b.extra or b.cache_control is not None:
-                return None
-            if first_call is None:
-                first_call = b.id
-            calls.append(
-                f'{{"function":{{"arguments":{_esc(b.arguments)},"name":{_esc(b.name)}}},'
-                f'"id":{_esc(b.id)},"type":"function"}}'
-            )
-            continue
-        if b.cache_control is not None:
-            return None
-        if kind is TextBlock:
-            assert isinstance(b, TextBlock)  # noqa: S101 - narrowed by type()
-            if b.extra:
-                return None
-            if blank_drops and (not b.text or b.text.isspace()):
-                continue
-            texts += 1
-            parts.append(f'{{"text":{_esc(b.text)},"type":"text"}}')
-        elif kind is ReasoningBlock:
-            assert isinstance(b, ReasoningBlock)  # noqa: S101 - narrowed by type()
-            if b.extra:
-                return None
-            parts.append(_fast_reasoning(b))
-        else:
-            return None
-    if len(calls) > 1 and target.tool_results_need_preceding_call:
-        return None
-    if len(parts) == 1 and texts == 1:
-        text_block = next(
-            b
-            for b in blocks
-            if type(b) is TextBlock
-            and not (blank_drops and (not b.text or b.text.isspace()))
-        )
-        assert isinstance(text_block, TextBlock)  # noqa: S101 - found above
-        head = f'{{"content":{_esc(text_block.text)},'
-    elif parts:
-        head = f'{{"content":[{",".join(parts)}],'
-    elif not calls:
-        head = '{"content":"",'
-    elif target.empty_assistant_content == "null":
-        head = '{"content":null,'
-    else:
-        head = "{"
-    if not calls:
-        return ((None, (head + '"role":"assistant"}').encode()),)
-    data = f'{head}"role":"assistant","tool_calls":[{",".join(calls)}]}}'
-    return ((first_call if len(calls) == 1 else None, data.encode()),)
-
-
 _Wire = tuple[tuple[_Entry, ...], Facts]
 
 
@@ -429,109 +313,6 @@ def messages_bytes(
             out.extend(answers.pop(cid, ()))
         i = j
     return out, facts
-
-
-def _tool_json(tool: Tool) -> dict[str, Any]:
-    function: dict[str, Any] = {"name": tool.name, "parameters": tool.parameters}
-    if tool.description:
-        function["description"] = tool.description
-    if tool.strict is not None:
-        function["strict"] = tool.strict
-    if tool.cache_control is not None:
-        function["cache_control"] = cache_control_json(tool.cache_control)
-    out: dict[str, Any] = {"type": "function", "function": function}
-    for key, value in tool.extra.items():
-        out.setdefault(key, value)
-    return out
-
-
-def _tool_choice(choice: str) -> str | dict[str, Any]:
-    if choice in ("auto", "none", "required"):
-        return choice
-    return {"type": "function", "function": {"name": choice}}
-
-
-def _response_format(params: RequestParams) -> dict[str, Any] | None:
-    rf = params.response_format
-    if rf is None:
-        return None
-    if rf.type != "json_schema":
-        return {"type": rf.type}
-    schema: dict[str, Any] = {"name": rf.name or "response", "schema": rf.schema or {}}
-    if rf.strict is not None:
-        schema["strict"] = rf.strict
-    return {"type": "json_schema", "json_schema": schema}
-
-
-def params_fields(
-    target: Target, params: RequestParams, tools: Sequence[Tool], *, include_model: bool
-) -> dict[str, Any]:
-    """Every top-level field but `messages`, convo's own first, then `params.extra`.
-
-    Raises:
-        RequestRejectedError: an extra field collides with one convo sets.
-    """
-    fields: dict[str, Any] = {}
-    if params.stream:
-        # Sent only when true: the seed's own non-streaming examples omit it,
-        # so omission means false on every Databricks endpoint they show.
-        fields["stream"] = True
-    if include_model:
-        fields["model"] = target.name
-    if params.max_tokens is not None:
-        fields["max_tokens"] = params.max_tokens
-    if params.temperature is not None:
-        fields["temperature"] = params.temperature
-    if params.top_p is not None:
-        fields["top_p"] = params.top_p
-    if params.top_k is not None:
-        fields["top_k"] = params.top_k
-    if params.stop is not None:
-        fields["stop"] = list(params.stop)
-    if params.n is not None:
-        fields["n"] = params.n
-    if tools:
-        fields["tools"] = [_tool_json(t) for t in tools]
-    if params.tool_choice is not None:
-        fields["tool_choice"] = _tool_choice(params.tool_choice)
-    rf = _response_format(params)
-    if rf is not None:
-        fields["response_format"] = rf
-    reasoning = params.reasoning
-    style = target.reasoning.style
-    if isinstance(reasoning, ThinkingBudget):
-        fields["thinking"] = {
-            "type": "enabled",
-            "budget_tokens": reasoning.budget_tokens,
-        }
-    elif isinstance(reasoning, AdaptiveThinking) or (
-        isinstance(reasoning, Effort) and style == "adaptive"
-    ):
-        effort = (
-            reasoning.effort
-            if isinstance(reasoning, AdaptiveThinking)
-            else reasoning.level
-        )
-        fields["thinking"] = {"type": "adaptive"}
-        if effort is not None:
-            fields["output_config"] = {"effort": effort}
-    elif isinstance(reasoning, Effort):
-        fields["reasoning_effort"] = reasoning.level
-    for key, value in params.extra.items():
-        if key in fields or key == "messages":
-            raise RequestRejectedError(
-                message(
-                    f"RequestParams.extra sets {key!r}, which convo sets itself",
-                    where=f"$.extra.{key}",
-                    received=value,
-                    fix=f"Use the RequestParams field for {key!r} instead of extra.",
-                ),
-                rule="params.extra",
-                target=target.name,
-                path=f"$.extra.{key}",
-            )
-        fields[key] = value
-    return fields
 
 
 def _join(fields: Mapping[str, Any], messages: list[bytes]) -> bytes:

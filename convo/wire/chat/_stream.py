@@ -1,9 +1,8 @@
 """Assemble a streamed chat completion: SSE bytes or chunk dicts in, a turn out.
 
 The core is a pure fold, `step(snapshot, chunk) -> (snapshot, events)`, over
-frozen `StreamSnapshot` values; `StreamAssembler` is a thin stateful shell that
-splits SSE bytes (split anywhere, LF, CRLF or CR, `data:` lines, comments,
-`[DONE]`) and keeps the latest snapshot.
+frozen `StreamSnapshot` values; `StreamAssembler` (`_sse.py`) is the thin
+stateful shell that splits SSE bytes and keeps the latest snapshot.
 
 Folding rules (wire-facts A5, C; rules R20, R21):
 - text deltas (strings, or `text` parts) append to the open text block;
@@ -43,7 +42,6 @@ from convo._blocks import (
     ToolCallBlock,
 )
 from convo._events import (
-    Finished,
     ReasoningDelta,
     StreamEvent,
     TextDelta,
@@ -55,21 +53,17 @@ from convo._turns import PartialTurn, Turn, Usage, normalise_finish_reason
 from convo.errors import (
     ConvoError,
     DecodeError,
-    ResponseTooLargeError,
     StreamError,
     message,
 )
 from convo.wire.chat._common import fail, provenance_for
 from convo.wire.chat._decode import (
-    MAX_DEPTH,
-    load_json,
     parse_part,
     parse_usage,
 )
 from convo.wire.chat._errors import unwrap_error
 
 __all__ = [
-    "StreamAssembler",
     "StreamSnapshot",
     "accumulate",
     "finish",
@@ -591,140 +585,3 @@ def finish(
     if partial:
         return PartialTurn(turn=turn, missing=tuple(lacking) or ("finish_reason",))
     return turn
-
-
-MAX_LINE_BYTES = 8 * 1024 * 1024
-MAX_EVENTS = 1_000_000
-
-
-class StreamAssembler:
-    """Feed SSE bytes (split anywhere) or chunk dicts; get events; `finish()` for the turn.
-
-    Args:
-        target: the target that answers; gives reasoning its provenance.
-        choice: which choice index to assemble.
-        max_line_bytes: the longest SSE line accepted.
-        max_events: the most SSE events (chunks) accepted.
-        max_depth: the deepest JSON nesting accepted in a chunk.
-    """
-
-    def __init__(
-        self,
-        *,
-        target: Target | None = None,
-        choice: int = 0,
-        max_line_bytes: int = MAX_LINE_BYTES,
-        max_events: int = MAX_EVENTS,
-        max_depth: int = MAX_DEPTH,
-    ) -> None:
-        self.target = target
-        self.choice = choice
-        self.max_line_bytes = max_line_bytes
-        self.max_events = max_events
-        self.max_depth = max_depth
-        self.snapshot = StreamSnapshot()
-        self.done = False
-        self._buffer = b""
-        self._data: list[bytes] = []
-        self._events = 0
-        self._lost: tuple[str, ...] = ()
-
-    def _too_large(self, what: str, limit: int) -> ResponseTooLargeError:
-        return ResponseTooLargeError(
-            message(
-                what, fix="Raise the assembler's limit if this stream is expected."
-            ),
-            limit=limit,
-            request_id=None,
-            attempts=1,
-        )
-
-    def feed_chunk(self, chunk: Mapping[str, Any]) -> list[StreamEvent]:
-        """Fold one parsed chunk; return the events it produced."""
-        self._events += 1
-        if self._events > self.max_events:
-            raise self._too_large(
-                f"The stream sent more than {self.max_events} events", self.max_events
-            )
-        self.snapshot, events = step(
-            self.snapshot, chunk, choice=self.choice, target=self.target
-        )
-        return list(events)
-
-    def _dispatch(self, out: list[StreamEvent]) -> None:
-        data = self._data[0] if len(self._data) == 1 else b"\n".join(self._data)
-        self._data = []
-        if data.strip() == b"[DONE]":
-            self.done = True
-            return
-        if self.done or not data.strip():
-            return
-        out.extend(
-            self.feed_chunk(load_json(data, where="$", max_depth=self.max_depth))
-        )
-
-    def _line(self, line: bytes, out: list[StreamEvent]) -> None:
-        if not line:
-            if self._data:
-                self._dispatch(out)
-            return
-        if line[0] == 58:  # b":" comment / keep-alive
-            return
-        field, _, value = line.partition(b":")
-        if field == b"data":
-            self._data.append(value[1:] if value[:1] == b" " else value)
-
-    def feed(self, data: bytes) -> list[StreamEvent]:
-        """Take more raw SSE bytes; return the events of every complete chunk in them.
-
-        Raises:
-            ResponseTooLargeError: a line or the event count is over its limit.
-            DecodeError: a chunk is not valid JSON or not a chunk.
-            StreamError: an error payload arrived mid-stream.
-        """
-        buffer = self._buffer + data if self._buffer else bytes(data)
-        held = b""
-        if b"\r" in buffer:
-            if buffer.endswith(b"\r"):
-                buffer, held = buffer[:-1], b"\r"
-            buffer = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        lines = buffer.split(b"\n")
-        rest = lines.pop()
-        if len(rest) > self.max_line_bytes:
-            raise self._too_large(
-                f"An SSE line is longer than {self.max_line_bytes} bytes",
-                self.max_line_bytes,
-            )
-        self._buffer = rest + held
-        out: list[StreamEvent] = []
-        for line in lines:
-            if len(line) > self.max_line_bytes:
-                raise self._too_large(
-                    f"An SSE line is longer than {self.max_line_bytes} bytes",
-                    self.max_line_bytes,
-                )
-            self._line(line, out)
-        return out
-
-    def finish(self) -> Turn | PartialTurn:
-        """The assembled turn (after `[DONE]` or at EOF), or a `PartialTurn`.
-
-        A final event left without its blank line is used when it parses; a
-        truncated one is dropped and reported in `missing`.
-        """
-        if self._buffer.strip():
-            self._line(self._buffer.rstrip(b"\r"), [])
-            self._buffer = b""
-        if self._data:
-            try:
-                self._dispatch([])
-            except DecodeError:
-                self._lost = ("truncated final event",)
-        return finish(self.snapshot, target=self.target, missing=self._lost)
-
-    def finish_event(self) -> Finished:
-        """`finish()` as the `Finished` event a stream ends with."""
-        result = self.finish()
-        if isinstance(result, PartialTurn):
-            return Finished(finish_reason=None, partial=result)
-        return Finished(finish_reason=result.finish_reason, turn=result)

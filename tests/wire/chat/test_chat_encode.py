@@ -423,9 +423,11 @@ class TestFastPath:
         self, turn, target
     ):
         """_fast(turn) is either None or exactly canonical_bytes of the dict encoding."""
-        from convo.wire.chat import _encode
+        from convo.wire.chat import _encode, _fast
 
-        fast = _encode._fast(turn, target)
+        fast = _fast.fast(turn, target)
         if fast is not None:
-            general = tuple((cid, canonical_bytes(m)) for cid, m in _encode._build(turn, target))
+            general = tuple(
+                (cid, canonical_bytes(m)) for cid, m in _encode._build(turn, target)
+            )
             assert fast == general
