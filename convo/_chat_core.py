@@ -21,7 +21,6 @@ from convo._params import RequestParams
 from convo._targets import Target
 from convo._tools import Tool
 from convo._turns import Turn, Usage, tool_results, user
-from convo.wire import anthropic, chat
 from convo.policies import (
     Policy,
     PolicyNote,
@@ -29,7 +28,9 @@ from convo.policies import (
     apply,
     default_policies,
     prefix_digest,
+    validate,
 )
+from convo.wire import anthropic, chat
 
 __all__ = ["Exchange", "Reply", "encode_for", "finish_answer", "prepare"]
 
@@ -92,10 +93,17 @@ def prepare(
     tools: Sequence[Tool],
     policies: Sequence[Policy] | None,
 ) -> RequestView:
-    """The request view of `conversation`'s active path after the policies."""
+    """The request view of `conversation`'s active path after the policies.
+
+    Raises:
+        RequestRejectedError: the view breaks a rule of the target.
+    """
     chain = tuple(default_policies(target) if policies is None else policies)
-    view = RequestView(turns=conversation.path(), tools=tuple(tools), target=target)
-    return apply(view, *chain)
+    source = conversation.path()
+    view = apply(RequestView(turns=source, tools=tuple(tools), target=target), *chain)
+    # Refuse here, before anything is sent, what the target would answer with a 400.
+    validate(view, source=source)
+    return view
 
 
 def encode_for(

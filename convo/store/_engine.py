@@ -77,9 +77,8 @@ def make_async_engine(
         if parsed.drivername in ("sqlite", "sqlite+pysqlite"):
             parsed = parsed.set(drivername="sqlite+aiosqlite")
         kwargs["connect_args"] = {"timeout": busy_timeout_ms / 1000}
-    elif parsed.get_backend_name() == "postgresql":
-        if parsed.drivername == "postgresql":
-            parsed = parsed.set(drivername="postgresql+psycopg")
+    elif parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
     engine = create_async_engine(parsed, **kwargs)
     configure_sqlite(
         engine.sync_engine, busy_timeout_ms=busy_timeout_ms, synchronous=synchronous

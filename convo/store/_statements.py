@@ -33,7 +33,6 @@ import attrs
 import immutables
 from sqlalchemy import (
     Connection,
-    Row,
     Table,
     and_,
     delete,

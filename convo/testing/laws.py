@@ -64,6 +64,7 @@ __all__ = [
     "LAWS",
     "LAW_TARGET",
     "LawBroken",
+    "LawCase",
     "check_policy",
     "claims_of",
     "law_cases",
@@ -381,7 +382,8 @@ def _check(policy: Policy, case: LawCase, claims: Sequence[str]) -> None:
         and not pairing_problems(view.turns)
         and (problems := pairing_problems(out.turns))
     ):
-        raise broken("pairing", f"output pairing broken: {problems[0]}")
+        where, what = problems[0]
+        raise broken("pairing", f"output pairing broken at {where}: {what}")
     if "markers" in claims and _markers_ok(view, budget) is None:
         problem = _markers_ok(out, budget)
         if problem is not None:

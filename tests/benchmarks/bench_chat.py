@@ -197,6 +197,10 @@ def bench_stream() -> list[tuple[str, float, float, str]]:
                     )
         return state
 
+    turn = ours()
+    if not isinstance(turn, Turn) or turn.text != hand():
+        print("FAIL the assembled text differs from the hand loop's")
+        raise SystemExit(1)
     t_hand = best(hand, repeat=5)
     t_ours = best(ours, repeat=5)
     try:

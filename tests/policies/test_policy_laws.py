@@ -10,6 +10,7 @@ from __future__ import annotations
 import attrs
 import pytest
 
+from convo import registered_targets
 from convo._targets import CacheRules
 from convo.policies import (
     Policy,
@@ -103,4 +104,21 @@ class TestDefaultChains:
             ),
             target=DISCARDS,
             max_examples=LAW_EXAMPLES,
+        )
+
+
+class TestRegisteredTargets:
+    @pytest.mark.parametrize("target", registered_targets(), ids=lambda t: t.name)
+    def test_the_default_chain_of_every_registered_target_keeps_its_laws(self, target):
+        """Each built-in target's default chain keeps the laws it states."""
+        claims = ["deterministic", "pure", "pairing", "markers", "idempotent"]
+        if target.keeps_reasoning_in_context:
+            claims.append("prefix_stable")
+        if target.cache.supported:
+            claims.append("places_markers")
+        check_policy(
+            compose(*default_policies(target)),
+            claims=tuple(claims),
+            target=target,
+            max_examples=20,
         )

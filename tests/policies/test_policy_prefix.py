@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import attrs
 import pytest
 from hypothesis import given, settings
@@ -25,6 +27,7 @@ from convo import (
 from convo._targets import CacheRules
 from convo.errors import PrefixChangedError
 from convo.policies import (
+    Policy,
     RequestView,
     apply,
     bind_prefixes,
@@ -181,7 +184,9 @@ class TestBindPrefixes:
         assert [i for i, t in enumerate(out.turns) if t.reasoning] == [1, 3]
 
 
-def stamp_like_chat(turns, chain, target):
+def stamp_like_chat(
+    turns: Sequence[Turn], chain: Sequence[Policy], target: Target
+) -> list[Turn]:
     """Re-stamp every assistant turn as Chat would: the digest of the view it answered."""
     out: list[Turn] = []
     for turn in turns:

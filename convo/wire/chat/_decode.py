@@ -160,7 +160,21 @@ def parse_reasoning_part(item: object, *, where: str) -> ReasoningPart:
 
 
 def parse_part(item: object, *, where: str, provenance: Provenance | None) -> Block:
-    """One content part, dispatched on its `type`."""
+    """One content part, dispatched on its `type`.
+
+    Raises:
+        UnknownBlockTypeError: the part's `type` is not one convo knows.
+        DecodeError: the part is malformed or holds a value convo refuses.
+    """
+    try:
+        return _parse_part(item, where=where, provenance=provenance)
+    except DecodeError:
+        raise
+    except ConvoError as exc:
+        fail(f"The part holds a value convo refuses: {exc.message}", where=where)
+
+
+def _parse_part(item: object, *, where: str, provenance: Provenance | None) -> Block:
     if not isinstance(item, dict):
         fail("A content part must be an object", where=where, received=item)
     kind = item.get("type")

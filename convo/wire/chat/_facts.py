@@ -30,8 +30,8 @@ class Facts:
 
     markers: tuple[tuple[str, CacheControl, str], ...] = ()
     """(path under the turn, marker, "reasoning" | "blank" | "ok")."""
-    images: tuple[tuple[str, ImageBlock, bool], ...] = ()
-    """(path under the turn, image, whether it sits inside a tool result)."""
+    images: tuple[tuple[str, ImageBlock, str], ...] = ()
+    """(path under the turn, image, where it sits: "user", "assistant" or "tool")."""
     blank: bool = False
     """The message would be empty once blank text is dropped (R12)."""
 
@@ -46,7 +46,7 @@ def _is_blank_text(block: object) -> bool:
 
 def _slow(turn: Turn) -> Facts:
     markers: list[tuple[str, CacheControl, str]] = []
-    images: list[tuple[str, ImageBlock, bool]] = []
+    images: list[tuple[str, ImageBlock, str]] = []
     for b, block in enumerate(turn.blocks):
         where = f"blocks[{b}]"
         if block.cache_control is not None:
@@ -57,14 +57,14 @@ def _slow(turn: Turn) -> Facts:
                 kind = "blank"
             markers.append((where, block.cache_control, kind))
         if isinstance(block, ImageBlock):
-            images.append((where, block, False))
+            images.append((where, block, turn.role))
         elif isinstance(block, ToolResultBlock) and not isinstance(block.content, str):
             for c, inner in enumerate(block.content):
                 if inner.cache_control is not None:
                     kind = "blank" if _is_blank_text(inner) else "ok"
                     markers.append((f"{where}.content[{c}]", inner.cache_control, kind))
                 if isinstance(inner, ImageBlock):
-                    images.append((f"{where}.content[{c}]", inner, True))
+                    images.append((f"{where}.content[{c}]", inner, "tool"))
     blank = turn.role != "tool" and all(_is_blank_text(b) for b in turn.blocks)
     return Facts(markers=tuple(markers), images=tuple(images), blank=blank)
 

@@ -15,6 +15,7 @@ checks it).
 from __future__ import annotations
 
 from json.encoder import encode_basestring as _encode_basestring
+from json.encoder import encode_basestring_ascii as _encode_basestring_ascii
 
 from convo._blocks import (
     ReasoningBlock,
@@ -35,7 +36,12 @@ _Entry = Entry
 
 
 def _esc(text: str) -> str:
-    """A JSON string literal, as `canonical_bytes` writes it (ensure_ascii off)."""
+    """A JSON string literal, as `canonical_bytes` writes it (ensure_ascii off).
+
+    For ASCII text without DEL the ASCII escaper gives the same literal, faster.
+    """
+    if text.isascii() and "\x7f" not in text:
+        return _encode_basestring_ascii(text)
     return _encode_basestring(text)
 
 

@@ -365,20 +365,20 @@ def _check_fields(target: Target, params: RequestParams, tools: Sequence[Tool]) 
 def _collect(
     facts: Sequence[tuple[int, Facts]], tools: Sequence[Tool]
 ) -> tuple[
-    list[tuple[str, CacheControl, str]], list[tuple[str, ImageBlock, bool]], list[int]
+    list[tuple[str, CacheControl, str]], list[tuple[str, ImageBlock, str]], list[int]
 ]:
     markers: list[tuple[str, CacheControl, str]] = [
         (f"$.tools[{i}]", tool.cache_control, "ok")
         for i, tool in enumerate(tools)
         if tool.cache_control is not None
     ]
-    images: list[tuple[str, ImageBlock, bool]] = []
+    images: list[tuple[str, ImageBlock, str]] = []
     blanks: list[int] = []
     for t, f in facts:
         for where, cc, kind in f.markers:
             markers.append((f"$.turns[{t}].{where}", cc, kind))
-        for where, image, in_result in f.images:
-            images.append((f"$.turns[{t}].{where}", image, in_result))
+        for where, image, place in f.images:
+            images.append((f"$.turns[{t}].{where}", image, place))
         if f.blank:
             blanks.append(t)
     return markers, images, blanks
@@ -432,7 +432,7 @@ def _check_cache(target: Target, markers: list[tuple[str, CacheControl, str]]) -
             )
 
 
-def _check_images(target: Target, images: list[tuple[str, ImageBlock, bool]]) -> None:
+def _check_images(target: Target, images: list[tuple[str, ImageBlock, str]]) -> None:
     if not images:
         return
     limits = target.images
@@ -444,8 +444,16 @@ def _check_images(target: Target, images: list[tuple[str, ImageBlock, bool]]) ->
             where=images[0][0],
             fix="Use a vision-capable target or drop the image.",
         )
-    for where, _image, in_result in images:
-        if in_result and target.family == "claude":
+    for where, _image, place in images:
+        if place == "assistant" and target.family == "claude":
+            raise _reject(
+                "R18",
+                target,
+                "Claude takes images only from the user, not in assistant messages",
+                where=where,
+                fix="Move the image to a user turn.",
+            )
+        if place == "tool" and target.family == "claude":
             raise _reject(
                 "R18",
                 target,
@@ -466,7 +474,7 @@ def _check_images(target: Target, images: list[tuple[str, ImageBlock, bool]]) ->
     max_side = (
         limits.max_side_px if len(images) <= 20 else min(limits.max_side_px, 2000)
     )
-    for where, image, _in_result in images:
+    for where, image, _place in images:
         encoded = 4 * ((len(image.data) + 2) // 3)
         if encoded > limits.max_base64_bytes:
             raise _reject(

@@ -155,6 +155,18 @@ class TestContent:
         )
         assert isinstance(turn.blocks[0], ImageBlock)
 
+    def test_an_http_image_url_is_refused_with_its_path_rule_r18(self):
+        body = response(
+            {
+                "content": [
+                    {"type": "image_url", "image_url": {"url": "https://x/y.png"}}
+                ]
+            }
+        )
+        with pytest.raises(DecodeError) as info:
+            chat.decode_response(body)
+        assert info.value.path == "$.choices[0].message.content[0]"
+
     def test_unknown_part_types_are_refused_with_their_path(self):
         body = response(
             {"content": [{"type": "text", "text": "a"}, {"type": "audio", "x": 1}]}

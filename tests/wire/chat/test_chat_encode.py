@@ -431,3 +431,13 @@ class TestFastPath:
                 (cid, canonical_bytes(m)) for cid, m in _encode._build(turn, target)
             )
             assert fast == general
+
+    @given(
+        st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=30)
+    )
+    def test_string_literals_match_canonical_bytes_including_del(self, text):
+        """_esc(text) is exactly how canonical_bytes writes the string (DEL included)."""
+        from convo.wire.chat import _fast
+
+        assert _fast._esc(text).encode() == canonical_bytes(text)
+        assert _fast._esc(text + "\x7f").encode() == canonical_bytes(text + "\x7f")

@@ -297,6 +297,11 @@ class TestR18Images:
         ]
         assert rejected(CLAUDE, turns=turns).path == "$.turns[2].blocks[0].content[0]"
 
+    def test_r18_claude_refuses_images_in_assistant_messages(self):
+        turns = [user("q"), assistant([ImageBlock.from_bytes(png(2, 2))])]
+        assert rejected(CLAUDE, turns=turns).path == "$.turns[1].blocks[0]"
+        chat.validate_request(turns, target=GPT_5_1)
+
 
 class TestDeprecation:
     def test_llama_405b_warns_with_both_retirement_dates(self):

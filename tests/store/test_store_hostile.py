@@ -1,0 +1,167 @@
+"""Corrupt or hostile rows raise CorruptRecordError and never run code (S5)."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from sqlalchemy import update
+
+import convo
+from convo import Conversation, ImageBlock, TextBlock
+from convo.errors import CorruptRecordError
+from convo.store import Store
+from convo.store._schema import HeadRow, TurnRow
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# A protocol-0 pickle of os.system("echo pwned"): plain text, so any database holds it.
+PICKLE = "cos\nsystem\n(S'echo pwned'\ntR."
+HOSTILE_PAYLOADS = {
+    "not json": "{not json",
+    "pickle bytes": PICKLE,
+    "langchain constructor envelope": '{"lc":2,"type":"constructor","id":["os","system"],"kwargs":{"command":"echo pwned"}}',
+    "unknown block tag": '{"blocks":[{"code":"import os","type":"exec"}],"role":"user"}',
+    "class and reduce keys": '{"blocks":[{"__class__":"os.system","__reduce__":["os.system",["x"]],"text":"hi","type":"text"}],"role":"user"}',
+    "changed content, old id": '{"blocks":[{"text":"HI","type":"text"}],"role":"user"}',
+    "plaintext under an encrypted tag": '{"blocks":[{"parts":[{"data":"plain words","type":"summary_encrypted_text"}],"type":"reasoning"}],"role":"assistant"}',
+    "a json list": "[1, 2, 3]",
+    "an unknown role": '{"blocks":[{"text":"hi","type":"text"}],"role":"root"}',
+    "an image pointing at no blob": '{"blocks":[{"blob":"sha256:' + "0" * 64 + '","media_type":"image/png","type":"image"}],"role":"user"}',
+    "an image with a malformed blob reference": '{"blocks":[{"blob":42,"media_type":"image/png","type":"image"}],"role":"user"}',
+    "deeply nested json": "[" * 100_000 + "]" * 100_000,
+}
+
+_EVENTS: list[str] = []
+_RECORDING = False
+_WATCHED = ("import", "exec", "compile", "os.system", "subprocess.Popen", "pickle.find_class", "marshal.loads")
+
+
+def _hook(event: str, _args: object) -> None:
+    if _RECORDING and event in _WATCHED:
+        _EVENTS.append(event)
+
+
+sys.addaudithook(_hook)
+
+
+@contextmanager
+def recording() -> Iterator[list[str]]:
+    global _RECORDING  # noqa: PLW0603 - audit hooks cannot be removed, only muted
+    _EVENTS.clear()
+    _RECORDING = True
+    try:
+        yield _EVENTS
+    finally:
+        _RECORDING = False
+
+
+def tamper(store: Store, cid: str, turn_id: str, **values: object) -> None:
+    with store.engine.begin() as conn:
+        conn.execute(
+            update(TurnRow)
+            .where(TurnRow.conversation_id == cid, TurnRow.id == turn_id)
+            .values(**values)
+        )
+
+
+def stored_chat(store: Store) -> tuple[str, Conversation]:
+    conversation = Conversation.new().user("hi").assistant("hello")
+    cid = store.create(conversation)
+    # Warm every lazy import and generated hook on the load path first.
+    store.load(cid)
+    store.load_graph(cid)
+    return cid, conversation
+
+
+class TestHostileRows:
+    @pytest.mark.parametrize("payload", HOSTILE_PAYLOADS.values(), ids=HOSTILE_PAYLOADS.keys())
+    def test_a_hostile_payload_raises_corrupt_record_and_runs_nothing(self, store, payload):
+        cid, conversation = stored_chat(store)
+        root = conversation.path_ids()[0]
+        tamper(store, cid, root, payload=payload)
+        with recording() as events:
+            for load in (store.load, store.load_graph, store.export):
+                with pytest.raises(CorruptRecordError) as info:
+                    load(cid)
+                assert info.value.table == "convo_turns"
+                assert info.value.key == root
+        assert events == []
+
+    def test_a_parent_cycle_terminates_and_is_corrupt(self, store):
+        cid, conversation = stored_chat(store)
+        root, child = conversation.path_ids()
+        tamper(store, cid, root, parent_id=child, depth=2)
+        with pytest.raises(CorruptRecordError):
+            store.load(cid)
+        with pytest.raises(CorruptRecordError):
+            store.load_graph(cid)
+
+    def test_a_lying_depth_is_corrupt(self, store):
+        cid, conversation = stored_chat(store)
+        tamper(store, cid, conversation.path_ids()[1], depth=0)
+        with pytest.raises(CorruptRecordError):
+            store.load(cid)
+
+    def test_a_missing_blob_is_corrupt_not_an_empty_image(self, store):
+        image = ImageBlock(media_type="image/png", data=b"\x89PNG\r\n\x1a\n" + b"x" * 100)
+        cid = store.create(Conversation.new().user([TextBlock(text="look"), image]))
+        with store.engine.begin() as conn:
+            conn.exec_driver_sql("DELETE FROM convo_blobs")
+        with pytest.raises(CorruptRecordError):
+            store.load(cid)
+
+    def test_a_bumped_head_version_alone_changes_nothing(self, store):
+        cid, _ = stored_chat(store)
+        with store.engine.begin() as conn:
+            conn.execute(
+                update(HeadRow)
+                .where(HeadRow.conversation_id == cid)
+                .values(version=HeadRow.version + 1)
+            )
+        # A version bump alone is harmless: the head still names a stored turn.
+        assert len(store.load(cid).path()) == 2
+
+    def test_the_store_stays_usable_after_a_corrupt_row(self, store):
+        cid, conversation = stored_chat(store)
+        tamper(store, cid, conversation.path_ids()[0], payload="{not json")
+        with pytest.raises(CorruptRecordError):
+            store.load(cid)
+        other = store.create(Conversation.new().user("fine"))
+        assert store.load(other).path()[0].text == "fine"
+
+
+class TestNoCodeFromData:
+    def test_the_store_package_never_uses_pickle_marshal_eval_exec_or_importlib(self):
+        banned_modules = {"pickle", "marshal", "shelve", "dill", "importlib", "cloudpickle"}
+        banned_calls = {"eval", "exec", "compile", "__import__"}
+        sources = [*(ROOT / "convo" / "store").rglob("*.py"), *(ROOT / "migrations").rglob("*.py")]
+        assert len(sources) >= 9
+        offenders = []
+        for path in sources:
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.Import):
+                    names = {alias.name.split(".")[0] for alias in node.names}
+                elif isinstance(node, ast.ImportFrom):
+                    names = {(node.module or "").split(".")[0]}
+                elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                    names = {node.func.id} & banned_calls
+                else:
+                    continue
+                if names & (banned_modules | banned_calls):
+                    offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+        assert offenders == []
+
+    def test_a_legitimate_load_runs_no_code_either(self, store):
+        cid, conversation = stored_chat(store)
+        with recording() as events:
+            assert store.load(cid) == conversation
+        assert events == []
+
+
+def test_convo_user_text_is_not_interpreted():
+    assert convo.user(PICKLE).text == PICKLE
