@@ -37,6 +37,7 @@ __all__ = [
 ]
 
 Role: TypeAlias = Literal["system", "user", "assistant", "tool"]
+_MISSING = object()
 ROLES: tuple[Role, ...] = ("system", "user", "assistant", "tool")
 
 
@@ -163,11 +164,10 @@ class Turn:
 
     def memo(self, key: str, build: Any) -> Any:
         """Return `build()` computed once per turn and key (turns never change)."""
-        try:
-            return self._memo[key]
-        except KeyError:
+        value = self._memo.get(key, _MISSING)
+        if value is _MISSING:
             value = self._memo[key] = build()
-            return value
+        return value
 
     @property
     def text(self) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import sys
 from pathlib import Path
 
@@ -115,18 +114,12 @@ class TestUpgrade:
     @BOTH
     def test_five_processes_migrating_at_once_apply_exactly_once(self, empty_url, tmp_path):
         """Concurrent starts must not half-apply a migration (langflow#13204, llm#789)."""
-        context = multiprocessing.get_context("spawn")
-        barrier = context.Barrier(5)
+        barrier = worker.context().Barrier(5)
         report = tmp_path / "report.txt"
-        processes = [
-            context.Process(target=worker.migrate, args=(empty_url, barrier, str(report)))
-            for _ in range(5)
-        ]
-        for p in processes:
-            p.start()
-        for p in processes:
-            p.join(120)
-        assert [p.exitcode for p in processes] == [0] * 5
+        codes = worker.run(
+            worker.migrate, [(empty_url, barrier, str(report))] * 5, timeout=120
+        )
+        assert codes == [0] * 5, report.read_text()
         outcomes = report.read_text().split()
         assert sorted(outcomes) == ["applied"] + ["noop"] * 4
         assert convo.store.current_revision(empty_url) == convo.store.HEAD

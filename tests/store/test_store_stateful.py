@@ -226,4 +226,4 @@ class TestStateful:
     def test_tenants_never_see_each_others_conversations(self, db_url):
         """Over three tenants, foreign ids always answer NotFound and nothing leaks."""
         machine = type("Machine", (TenantModel,), {"url": db_url})
-        run_state_machine_as_test(machine, settings=SETTINGS)
+        run_state_machine_as_test(machine, settings=settings(SETTINGS, max_examples=25))
