@@ -21,7 +21,7 @@ from __future__ import annotations
 from convo.store._async import AsyncStore
 from convo.store._engine import DEFAULT_URL, default_url
 from convo.store._migrate import HEAD, current_revision, downgrade, upgrade
-from convo.store._statements import BranchInfo, ConversationInfo, Page
+from convo.store._queries import BranchInfo, ConversationInfo, Page
 from convo.store._sync import Store
 
 __all__ = [

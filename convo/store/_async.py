@@ -9,6 +9,7 @@ and the schema check are the sync store's, awaited.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -24,18 +25,24 @@ if TYPE_CHECKING:
 from convo._graph import DEFAULT_BRANCH, Conversation
 from convo._ids import TurnId
 from convo._turns import Turn
+from convo.errors import StoreBusyError
+from convo.store import _queries as queries
 from convo.store import _statements as ops
 from convo.store._engine import (
     MAX_ATTEMPTS,
     default_url,
     make_async_engine,
-    make_engine,
     retryable,
     translate,
 )
-from convo.store._migrate import check_schema, upgrade
+from convo.store._migrate import (
+    lock_wait_deadline,
+    migrate_locked,
+    revision_of,
+    schema_error,
+)
+from convo.store._queries import BranchInfo, Page
 from convo.store._sqlite import BEGIN_OPTION, Synchronous, configure_sqlite
-from convo.store._statements import BranchInfo, Page
 from convo.store._sync import backoff, check_tenant, url_hint
 from convo.wire.canonical import dumps, loads_conversation
 
@@ -109,21 +116,40 @@ class AsyncStore:
         return store
 
     async def check_schema(self, *, create: bool = False) -> None:
-        """Raise `SchemaOutOfDateError` unless the schema is current (upgrade first if `create`)."""
-        # Alembic is synchronous; run it on a worker thread with a sync twin engine.
-        sync_url = self._engine.url
-        driver = sync_url.get_driver_name()
-        if driver == "aiosqlite":
-            sync_url = sync_url.set(drivername="sqlite")
-        engine = make_engine(sync_url.render_as_string(hide_password=False))
+        """Raise `SchemaOutOfDateError` unless the schema is current (upgrade first if `create`).
+
+        Alembic runs on this engine's own connection through `run_sync` (so an
+        in-memory database is migrated in place), under the same lock as `upgrade`.
+        """
+        if create:
+            await self._upgrade()
         try:
-            if create:
-                await asyncio.to_thread(upgrade, engine)
-            await asyncio.to_thread(
-                check_schema, engine, url_hint=url_hint(self._engine.sync_engine)
-            )
-        finally:
-            engine.dispose()
+            async with self._engine.connect() as conn:
+                current = await conn.run_sync(revision_of)
+        except sa_exc.SQLAlchemyError as exc:
+            raise translate(exc, operation="reading the schema revision") from exc
+        error = schema_error(current, url_hint=url_hint(self._engine.sync_engine))
+        if error is not None:
+            raise error
+
+    async def _upgrade(self) -> None:
+        def run(connection: Connection) -> bool:
+            return migrate_locked(connection, "head", down=False)
+
+        deadline = lock_wait_deadline()
+        while True:
+            try:
+                async with self._engine.connect() as conn:
+                    if self._engine.dialect.name == "sqlite":
+                        await conn.execution_options(**{BEGIN_OPTION: "EXCLUSIVE"})
+                    async with conn.begin():
+                        await conn.run_sync(run)
+                return
+            except sa_exc.SQLAlchemyError as exc:
+                error = translate(exc, operation="migrating the schema")
+                if isinstance(error, StoreBusyError) and time.monotonic() < deadline:
+                    continue
+                raise error from exc
 
     def __repr__(self) -> str:
         return f"AsyncStore({url_hint(self._engine.sync_engine)!r}, tenant={self.tenant!r})"
@@ -263,26 +289,26 @@ class AsyncStore:
     ) -> Conversation:
         """The path of `branch` (see `Store.load`)."""
         return await self._run(
-            "load", ops.load, write=False, cid=conversation_id, branch=branch
+            "load", queries.load, write=False, cid=conversation_id, branch=branch
         )
 
     async def load_graph(self, conversation_id: str) -> Conversation:
         """Every stored turn and branch of the conversation."""
         return await self._run(
-            "load_graph", ops.load_graph, write=False, cid=conversation_id
+            "load_graph", queries.load_graph, write=False, cid=conversation_id
         )
 
     async def branches(self, conversation_id: str) -> tuple[BranchInfo, ...]:
         """The conversation's branches, sorted by name."""
         return await self._run(
-            "branches", ops.branches, write=False, cid=conversation_id
+            "branches", queries.branches, write=False, cid=conversation_id
         )
 
     async def list(self, *, limit: int = 50, cursor: str | None = None) -> Page:
         """A page of this tenant's conversations, newest first."""
         return await self._run(
             "list",
-            ops.list_conversations,
+            queries.list_conversations,
             write=False,
             limit=limit,
             cursor=cursor,
@@ -295,7 +321,7 @@ class AsyncStore:
         """Conversations whose title or turns contain `text`, newest first."""
         return await self._run(
             "search",
-            ops.list_conversations,
+            queries.list_conversations,
             write=False,
             limit=limit,
             cursor=cursor,

@@ -193,7 +193,9 @@ def decode_payload(payload: object, blobs: Mapping[str, bytes], *, key: str) -> 
             "convo_turns", key, "payload is not JSON", received=payload
         ) from None
     if not isinstance(plain, dict):
-        raise corrupt("convo_turns", key, "payload is not a JSON object", received=payload)
+        raise corrupt(
+            "convo_turns", key, "payload is not a JSON object", received=payload
+        )
     if _BLOB_MARKER in payload or '"blob"' in payload:
         for block in _blocks_of(plain):
             _inline(block, blobs, key)

@@ -35,6 +35,9 @@ from convo.store._sqlite import BEGIN_OPTION
 
 __all__ = [
     "HEAD",
+    "migrate_locked",
+    "revision_of",
+    "schema_error",
     "VERSION_TABLE",
     "alembic_config",
     "check_schema",
@@ -116,13 +119,12 @@ def current_revision(url_or_engine: str | Engine) -> str | None:
             raise translate(exc, operation="reading the schema revision") from exc
 
 
-def check_schema(engine: Engine, *, url_hint: str) -> None:
-    """Raise `SchemaOutOfDateError` unless the database is at `HEAD`."""
-    current = current_revision(engine)
+def schema_error(current: str | None, *, url_hint: str) -> SchemaOutOfDateError | None:
+    """The error for a database at revision `current` (None if it is at `HEAD`)."""
     if current == HEAD:
-        return
+        return None
     state = "has no convo tables" if current is None else f"is at revision {current}"
-    raise SchemaOutOfDateError(
+    return SchemaOutOfDateError(
         message(
             f"The database {state}; this convo needs revision {HEAD}",
             fix=f"Run `convo db upgrade --url {url_hint}` or "
@@ -133,26 +135,49 @@ def check_schema(engine: Engine, *, url_hint: str) -> None:
     )
 
 
+def check_schema(engine: Engine, *, url_hint: str) -> None:
+    """Raise `SchemaOutOfDateError` unless the database is at `HEAD`."""
+    error = schema_error(current_revision(engine), url_hint=url_hint)
+    if error is not None:
+        raise error
+
+
+def revision_of(connection: Connection) -> str | None:
+    """The convo revision, read on `connection`."""
+    return _revision(connection)
+
+
+def migrate_locked(connection: Connection, revision: str, *, down: bool) -> bool:
+    """Run the migrations on `connection`, inside its open transaction, under the lock.
+
+    The caller began the transaction (`BEGIN EXCLUSIVE` on SQLite); on
+    PostgreSQL the advisory lock taken here ends with it.
+    """
+    if connection.dialect.name == "postgresql":
+        connection.execute(select(func.pg_advisory_xact_lock(_LOCK_KEY)))
+    before = _revision(connection)
+    config = alembic_config(connection)
+    if down:
+        command.downgrade(config, revision)
+    else:
+        command.upgrade(config, revision)
+    return before != _revision(connection)
+
+
+def lock_wait_deadline() -> float:
+    """When a migrator stops waiting for another one's lock."""
+    return time.monotonic() + _LOCK_WAIT_S
+
+
 def _locked_run(engine: Engine, revision: str, *, down: bool) -> bool:
-    deadline = time.monotonic() + _LOCK_WAIT_S
+    deadline = lock_wait_deadline()
     while True:
         try:
             with engine.connect() as connection:
                 if engine.dialect.name == "sqlite":
                     connection.execution_options(**{BEGIN_OPTION: "EXCLUSIVE"})
                 with connection.begin():
-                    if engine.dialect.name == "postgresql":
-                        connection.execute(
-                            select(func.pg_advisory_xact_lock(_LOCK_KEY))
-                        )
-                    before = _revision(connection)
-                    config = alembic_config(connection)
-                    if down:
-                        command.downgrade(config, revision)
-                    else:
-                        command.upgrade(config, revision)
-                    after = _revision(connection)
-            return before != after
+                    return migrate_locked(connection, revision, down=down)
         except sa_exc.SQLAlchemyError as exc:
             error = translate(exc, operation="migrating the schema")
             if isinstance(error, StoreBusyError) and time.monotonic() < deadline:

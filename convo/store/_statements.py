@@ -1,4 +1,4 @@
-"""Every store operation, written once as a function of a SQLAlchemy `Connection`.
+"""Every writing operation (and the row helpers), written once as a function of a `Connection`.
 
 `Store` runs these inside a transaction on a sync connection; `AsyncStore` runs
 the very same functions through `AsyncConnection.run_sync`. There is no second
@@ -7,50 +7,49 @@ copy of any statement.
 Invariants kept here:
 - every statement on a conversation carries the tenant predicate, so another
   tenant's id answers exactly like a missing one (`NotFoundError`);
-- every write first locks the conversation row (`FOR UPDATE` on PostgreSQL;
-  SQLite writes already hold the database write lock from `BEGIN IMMEDIATE`) and
-  checks the delete fence, so writes to one conversation are serialized and a
+- every write locks what it changes, head rows first and then the conversation
+  row (`FOR UPDATE` on PostgreSQL; SQLite writes hold the database write lock
+  from `BEGIN IMMEDIATE`), and checks the delete fence under that lock, so a
   writer that loaded before a delete writes nothing;
+- an append locks its head row only if it is still the expected one, so on
+  PostgreSQL stale writers fail at once instead of queueing for the lock;
 - heads move only by compare-and-set; a stale writer gets `ConflictError` and,
   because the check precedes every insert in the same transaction, nothing is written;
 - turns are insert-if-absent by content id (the same id is the same content);
-- a path loads with one recursive query whose depth strictly decreases, so even
-  a hostile cycle in stored rows terminates.
+- every writer takes head rows (in name order) before the conversation row, so
+  writers never wait on each other in a cycle.
+
+Reads live in `_queries`, under the same rules.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
-import json
 import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, cast
 
-import attrs
 import immutables
 from sqlalchemy import (
     Connection,
+    DateTime,
+    Integer,
+    String,
     Table,
-    and_,
+    bindparam,
     delete,
-    exists,
     insert,
-    literal,
-    or_,
     select,
     update,
 )
 
 from convo._graph import Conversation, Node, _branch_name
 from convo._ids import TurnId, compute_turn_id, is_turn_id
-from convo._json import JSON, check_text
+from convo._json import check_text
 from convo._turns import Turn
 from convo.errors import (
     ConflictError,
-    InvalidContentError,
     InvalidConversationError,
     NotFoundError,
     RoleOrderError,
@@ -63,22 +62,14 @@ from convo.store._mapper import (
     decode_payload,
     encode_turn,
     metadata_plain,
-    rebuild,
 )
 from convo.store._schema import BlobRow, ConversationRow, HeadRow, TurnRow
 
 __all__ = [
-    "BranchInfo",
-    "ConversationInfo",
-    "Page",
     "append",
-    "branches",
     "create",
     "delete_conversation",
     "fork",
-    "list_conversations",
-    "load",
-    "load_graph",
     "new_conversation_id",
     "save",
     "switch",
@@ -90,43 +81,47 @@ H = cast(Table, HeadRow.__table__)
 B = cast(Table, BlobRow.__table__)
 
 _ID = re.compile(r"cv_[0-9a-f]{32}")
+
+# The hot path's statements, built once: building a statement costs more than
+# running it on SQLite. Values are always bound, never put into SQL text.
+_LOCK_HEAD = (
+    select(H.c.version)
+    .join(C, C.c.id == H.c.conversation_id)
+    .where(
+        H.c.conversation_id == bindparam("cid"),
+        H.c.branch == bindparam("branch"),
+        H.c.turn_id.is_not_distinct_from(bindparam("expected", type_=String)),
+        C.c.tenant == bindparam("tenant"),
+        C.c.deleted_at.is_(None),
+    )
+    .with_for_update(of=H)
+)
+_FIND_TWO = select(T.c.id, T.c.parent_id, T.c.role, T.c.depth).where(
+    T.c.conversation_id == bindparam("cid"),
+    T.c.id.in_([bindparam("first"), bindparam("second")]),
+)
+_BUMP = (
+    update(C)
+    .where(C.c.id == bindparam("b_cid"))
+    .values(
+        turn_count=C.c.turn_count + bindparam("b_added", type_=Integer),
+        updated_at=bindparam("b_stamp", type_=DateTime),
+    )
+    .returning(C.c.turn_count)
+)
+_MOVE_HEAD = (
+    update(H)
+    .where(
+        H.c.conversation_id == bindparam("b_cid"),
+        H.c.branch == bindparam("b_branch"),
+        H.c.version == bindparam("b_version"),
+    )
+    .values(
+        turn_id=bindparam("b_head", type_=String), version=bindparam("b_next_version")
+    )
+)
 _EMPTY: immutables.Map[str, TurnId | None] = immutables.Map()
 _CHUNK = 500
-
-
-@attrs.frozen(kw_only=True)
-class ConversationInfo:
-    """What a listing shows of a conversation (never its turns or blobs)."""
-
-    id: str
-    title: str | None
-    metadata: Mapping[str, JSON] = attrs.field(hash=False)
-    active_branch: str
-    turn_count: int
-    """How many turns are stored, over every branch."""
-    created_at: dt.datetime
-    """UTC, naive."""
-    updated_at: dt.datetime
-
-
-@attrs.frozen(kw_only=True)
-class Page:
-    """One page of a listing; pass `next_cursor` back to get the next one."""
-
-    items: tuple[ConversationInfo, ...]
-    next_cursor: str | None
-    """None on the last page."""
-
-
-@attrs.frozen(kw_only=True)
-class BranchInfo:
-    """A stored branch: its name, head turn, head version and whether it is active."""
-
-    name: str
-    head: TurnId | None
-    version: int
-    """Bumped by every move of the head (compare-and-set)."""
-    active: bool
 
 
 # ----------------------------------------------------------------- helpers
@@ -442,17 +437,20 @@ def _move_head(
     conn: Connection, cid: str, branch: str, head: TurnId | None, version: int
 ) -> None:
     result = conn.execute(
-        update(H)
-        .where(H.c.conversation_id == cid, H.c.branch == branch, H.c.version == version)
-        .values(turn_id=head, version=version + 1)
+        _MOVE_HEAD,
+        {
+            "b_cid": cid,
+            "b_branch": branch,
+            "b_version": version,
+            "b_head": head,
+            "b_next_version": version + 1,
+        },
     )
     if result.rowcount != 1:
         raise _conflict(branch, head, None)
 
 
-def _check_placement(
-    conn: Connection, cid: str, parent: Any, turn: Turn
-) -> None:
+def _check_placement(conn: Connection, cid: str, parent: Any, turn: Turn) -> None:
     """Refuse a turn that could not stand after `parent` (the graph's own checks)."""
     if turn.role == "system" and parent is not None:
         raise RoleOrderError(
@@ -486,7 +484,9 @@ def _check_placement(
     mini.attach(turn, parent=previous)
 
 
-def _turn_row(conn: Connection, cid: str, turn_id: str, *, payload: bool = False) -> Any:
+def _turn_row(
+    conn: Connection, cid: str, turn_id: str, *, payload: bool = False
+) -> Any:
     columns = [T.c.id, T.c.parent_id, T.c.role, T.c.depth]
     if payload:
         columns.append(T.c.payload)
@@ -545,16 +545,8 @@ def append(
     # committed row, so a stale writer fails at once instead of taking the lock
     # just to find out (every loser would otherwise queue behind every other).
     head = conn.execute(
-        select(H.c.version)
-        .join(C, C.c.id == H.c.conversation_id)
-        .where(
-            H.c.conversation_id == cid,
-            H.c.branch == branch,
-            H.c.turn_id.is_not_distinct_from(expected_head),
-            C.c.tenant == tenant,
-            C.c.deleted_at.is_(None),
-        )
-        .with_for_update(of=H)
+        _LOCK_HEAD,
+        {"cid": cid, "branch": branch, "expected": expected_head, "tenant": tenant},
     ).first()
     if head is None:
         current = _head(conn, tenant, cid, branch)
@@ -563,13 +555,11 @@ def append(
         if _check_head(current, branch, expected_head, new_id):
             return new_id  # the same append, retried after its commit: idempotent
         raise _conflict(branch, expected_head, _tid(current.turn_id))
-    wanted = [new_id] if expected_head is None else [new_id, expected_head]
     found = {
         r.id: r
         for r in conn.execute(
-            select(T.c.id, T.c.parent_id, T.c.role, T.c.depth).where(
-                T.c.conversation_id == cid, T.c.id.in_(wanted)
-            )
+            _FIND_TWO,
+            {"cid": cid, "first": new_id, "second": expected_head or new_id},
         )
     }
     parent = None if expected_head is None else found.get(expected_head)
@@ -580,10 +570,7 @@ def append(
     # Takes the conversation row lock (after the head's: every writer locks
     # heads before the conversation row, so no two writers wait on each other).
     total = conn.execute(
-        update(C)
-        .where(C.c.id == cid)
-        .values(turn_count=C.c.turn_count + added, updated_at=now())
-        .returning(C.c.turn_count)
+        _BUMP, {"b_cid": cid, "b_added": added, "b_stamp": now()}
     ).scalar_one()
     if added:
         node = Node(
@@ -654,166 +641,3 @@ def delete_conversation(conn: Connection, *, tenant: str, cid: str) -> None:
             title=None, metadata={}, turn_count=0, updated_at=stamp, deleted_at=stamp
         )
     )
-
-
-# ----------------------------------------------------------------- reading
-
-
-def load(
-    conn: Connection, *, tenant: str, cid: str, branch: str | None
-) -> Conversation:
-    """The path of `branch` (default: the active one), loaded by one recursive query."""
-    row = _conversation(conn, tenant, cid, lock=False)
-    name = row.active_branch if branch is None else branch
-    head = conn.execute(
-        select(H.c.turn_id).where(H.c.conversation_id == cid, H.c.branch == name)
-    ).first()
-    if head is None:
-        raise _not_found("branch", name)
-    if head.turn_id is None:
-        return Conversation.new(branch=name)
-    anchor = (
-        select(T.c.id, T.c.parent_id, T.c.depth, T.c.payload)
-        .where(T.c.conversation_id == cid, T.c.id == head.turn_id)
-        .cte("convo_path", recursive=True)
-    )
-    parent = T.alias("convo_parent")
-    path = anchor.union_all(
-        select(parent.c.id, parent.c.parent_id, parent.c.depth, parent.c.payload).where(
-            parent.c.conversation_id == cid,
-            parent.c.id == anchor.c.parent_id,
-            parent.c.depth < anchor.c.depth,
-            parent.c.depth >= literal(0),
-        )
-    )
-    rows = conn.execute(
-        select(path.c.id, path.c.parent_id, path.c.payload).order_by(path.c.depth)
-    ).all()
-    if not rows or rows[0].parent_id is not None or rows[-1].id != head.turn_id:
-        raise corrupt("convo_turns", head.turn_id, "the branch's path is broken")
-    blobs = _blobs_for(conn, cid, (r.payload for r in rows))
-    graph = rebuild(((r.id, r.parent_id, r.payload) for r in rows), blobs)
-    try:
-        return graph.with_heads({name: TurnId(head.turn_id)}, active=name)
-    except (LookupError, ValueError) as exc:
-        raise corrupt("convo_heads", name, str(exc)) from exc
-
-
-def load_graph(conn: Connection, *, tenant: str, cid: str) -> Conversation:
-    """Every stored turn and branch of the conversation."""
-    row = _conversation(conn, tenant, cid, lock=False)
-    heads = _heads(conn, cid)
-    rows = conn.execute(
-        select(T.c.id, T.c.parent_id, T.c.payload)
-        .where(T.c.conversation_id == cid)
-        .order_by(T.c.seq)
-    ).all()
-    blobs = _blobs_for(conn, cid, (r.payload for r in rows))
-    graph = rebuild(((r.id, r.parent_id, r.payload) for r in rows), blobs)
-    try:
-        return graph.with_heads(
-            {name: head for name, (head, _) in sorted(heads.items())},
-            active=row.active_branch,
-        )
-    except (LookupError, ValueError) as exc:
-        raise corrupt("convo_heads", cid, str(exc)) from exc
-
-
-def branches(conn: Connection, *, tenant: str, cid: str) -> tuple[BranchInfo, ...]:
-    """The conversation's branches, sorted by name."""
-    row = _conversation(conn, tenant, cid, lock=False)
-    return tuple(
-        BranchInfo(
-            name=name, head=head, version=version, active=name == row.active_branch
-        )
-        for name, (head, version) in sorted(_heads(conn, cid).items())
-    )
-
-
-def _encode_cursor(created: dt.datetime, cid: str) -> str:
-    raw = json.dumps([created.isoformat(), cid]).encode()
-    return base64.urlsafe_b64encode(raw).decode("ascii")
-
-
-def _decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
-    try:
-        created, cid = json.loads(base64.urlsafe_b64decode(cursor.encode("ascii")))
-        return dt.datetime.fromisoformat(created), str(cid)
-    except (ValueError, TypeError, binascii.Error, UnicodeError):
-        raise InvalidContentError(
-            message(
-                "Not a cursor this store returned",
-                where="cursor",
-                received=cursor,
-                fix="Pass the next_cursor of the previous page, or None.",
-            ),
-            path="cursor",
-            received=cursor,
-        ) from None
-
-
-def list_conversations(
-    conn: Connection,
-    *,
-    tenant: str,
-    limit: object,
-    cursor: str | None,
-    text: str | None,
-) -> Page:
-    """A page of the tenant's conversations, newest first, optionally matching `text`."""
-    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 1000:
-        msg = f"limit must be an int from 1 to 1000 (got {limit!r})."
-        raise ValueError(msg)
-    stmt = select(
-        C.c.id,
-        C.c.title,
-        C.c.metadata,
-        C.c.active_branch,
-        C.c.turn_count,
-        C.c.created_at,
-        C.c.updated_at,
-    ).where(C.c.tenant == tenant, C.c.deleted_at.is_(None))
-    if cursor is not None:
-        created, after = _decode_cursor(cursor)
-        stmt = stmt.where(
-            or_(
-                C.c.created_at < created,
-                and_(C.c.created_at == created, C.c.id < after),
-            )
-        )
-    if text:
-        check_text(text, path="$.text")
-        # Turns hold canonical JSON: look for the text as it appears escaped there.
-        escaped = json.dumps(text, ensure_ascii=False)[1:-1]
-        stmt = stmt.where(
-            or_(
-                C.c.title.icontains(text, autoescape=True),
-                exists(
-                    select(T.c.id).where(
-                        T.c.conversation_id == C.c.id,
-                        T.c.payload.icontains(escaped, autoescape=True),
-                    )
-                ),
-            )
-        )
-    rows = conn.execute(
-        stmt.order_by(C.c.created_at.desc(), C.c.id.desc()).limit(limit + 1)
-    ).all()
-    items = tuple(
-        ConversationInfo(
-            id=r.id,
-            title=r.title,
-            metadata=r.metadata or {},
-            active_branch=r.active_branch,
-            turn_count=r.turn_count,
-            created_at=r.created_at,
-            updated_at=r.updated_at,
-        )
-        for r in rows[:limit]
-    )
-    next_cursor = (
-        _encode_cursor(items[-1].created_at, items[-1].id)
-        if len(rows) > limit
-        else None
-    )
-    return Page(items=items, next_cursor=next_cursor)

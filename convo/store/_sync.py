@@ -20,6 +20,7 @@ from sqlalchemy import exc as sa_exc
 from convo._graph import DEFAULT_BRANCH, Conversation
 from convo._ids import TurnId
 from convo._turns import Turn
+from convo.store import _queries as queries
 from convo.store import _statements as ops
 from convo.store._engine import (
     MAX_ATTEMPTS,
@@ -29,8 +30,8 @@ from convo.store._engine import (
     translate,
 )
 from convo.store._migrate import check_schema, upgrade
+from convo.store._queries import BranchInfo, Page
 from convo.store._sqlite import BEGIN_OPTION, Synchronous, configure_sqlite
-from convo.store._statements import BranchInfo, Page
 from convo.wire.canonical import dumps, loads_conversation
 
 __all__ = ["Store", "check_tenant", "url_hint"]
@@ -66,6 +67,7 @@ class Store:
     Args:
         url: a database URL (default: `CONVO_DATABASE_URL`, else `sqlite:///convo.db`)
             or an `Engine` (SQLite engines get convo's connection listeners).
+            `sqlite://` is an in-memory database of the calling thread (tests, demos).
         tenant: every operation sees only this tenant's conversations.
         create: upgrade the schema first (safe from many processes at once);
             without it an out-of-date schema raises `SchemaOutOfDateError`.
@@ -266,22 +268,24 @@ class Store:
             CorruptRecordError: a stored row is not valid convo data.
         """
         return self._run(
-            "load", ops.load, write=False, cid=conversation_id, branch=branch
+            "load", queries.load, write=False, cid=conversation_id, branch=branch
         )
 
     def load_graph(self, conversation_id: str) -> Conversation:
         """Every stored turn and branch of the conversation."""
-        return self._run("load_graph", ops.load_graph, write=False, cid=conversation_id)
+        return self._run(
+            "load_graph", queries.load_graph, write=False, cid=conversation_id
+        )
 
     def branches(self, conversation_id: str) -> tuple[BranchInfo, ...]:
         """The conversation's branches, sorted by name."""
-        return self._run("branches", ops.branches, write=False, cid=conversation_id)
+        return self._run("branches", queries.branches, write=False, cid=conversation_id)
 
     def list(self, *, limit: int = 50, cursor: str | None = None) -> Page:
         """A page of this tenant's conversations, newest first."""
         return self._run(
             "list",
-            ops.list_conversations,
+            queries.list_conversations,
             write=False,
             limit=limit,
             cursor=cursor,
@@ -292,7 +296,7 @@ class Store:
         """Conversations whose title or turns contain `text`, newest first."""
         return self._run(
             "search",
-            ops.list_conversations,
+            queries.list_conversations,
             write=False,
             limit=limit,
             cursor=cursor,

@@ -230,5 +230,12 @@ def guarded(fn: Callable[[], Any], *, root: str, what: str, received: object) ->
         raise
     except (ClassValidationError, IterableValidationError, ExceptionGroup) as exc:
         raise decode_errors(exc, root=root, what=what, received=received) from exc
-    except (ConvoError, KeyError, TypeError, ValueError, RecursionError) as exc:
+    except (
+        ConvoError,
+        AttributeError,  # cattrs on a non-object, e.g. a list where a turn belongs
+        KeyError,
+        TypeError,
+        ValueError,
+        RecursionError,
+    ) as exc:
         raise decode_errors(exc, root=root, what=what, received=received) from exc

@@ -45,7 +45,9 @@ def turn_pair(i: int) -> list[convo.Turn]:
     question = convo.user(f"Question {i}: " + "how does this work? " * 20)
     answer = convo.assistant(
         [
-            ReasoningBlock(parts=(SummaryText(text="Thinking " * 40, signature=f"sig{i}" * 20),)),
+            ReasoningBlock(
+                parts=(SummaryText(text="Thinking " * 40, signature=f"sig{i}" * 20),)
+            ),
             TextBlock(text=f"Answer {i}: " + "it works like this. " * 30),
         ]
     )
@@ -84,7 +86,9 @@ def raw_floor_append(path: Path, payloads: list[str], synchronous: str) -> float
     connection = sqlite3.connect(path, isolation_level=None)
     connection.execute("PRAGMA journal_mode = WAL")
     connection.execute(f"PRAGMA synchronous = {synchronous}")
-    connection.execute("CREATE TABLE IF NOT EXISTS t (id TEXT PRIMARY KEY, payload TEXT)")
+    connection.execute(
+        "CREATE TABLE IF NOT EXISTS t (id TEXT PRIMARY KEY, payload TEXT)"
+    )
     started = time.perf_counter()
     for n, payload in enumerate(payloads):
         connection.execute("BEGIN IMMEDIATE")
@@ -125,7 +129,9 @@ def main(argv: list[str] | None = None) -> int:
             shallow = store.create(conversation_of(DEPTH_SHALLOW, "shallow"))
             deep = store.create(conversation_of(DEPTH_DEEP, "deep"))
             extra = [t for i in range(APPENDS * ROUNDS) for t in turn_pair(10_000 + i)]
-            batches = [extra[k * APPENDS : (k + 1) * APPENDS] for k in range(ROUNDS * 2)]
+            batches = [
+                extra[k * APPENDS : (k + 1) * APPENDS] for k in range(ROUNDS * 2)
+            ]
 
             def at(cid: str) -> Callable[[], float]:
                 def run() -> float:
@@ -137,7 +143,9 @@ def main(argv: list[str] | None = None) -> int:
             deep_cost = median(at(deep))
             payloads = [encode_turn(t).payload for t in extra[:APPENDS]]
             floor_append = median(
-                lambda: raw_floor_append(Path(tmp) / "floor.db", payloads, args.synchronous)
+                lambda: raw_floor_append(
+                    Path(tmp) / "floor.db", payloads, args.synchronous
+                )
             )
 
             load_cost = median(lambda: _timed(lambda: store.load(deep)))
@@ -151,7 +159,12 @@ def main(argv: list[str] | None = None) -> int:
             store.fork(shallow, "fork", at=at_turn)
             with store.engine.connect() as conn:
                 after_fork = conn.scalar(select(func.count()).select_from(TurnRow))
-            store.append(shallow, convo.user("new on the fork"), branch="fork", expected_head=at_turn)
+            store.append(
+                shallow,
+                convo.user("new on the fork"),
+                branch="fork",
+                expected_head=at_turn,
+            )
             with store.engine.connect() as conn:
                 after_append = conn.scalar(select(func.count()).select_from(TurnRow))
 
@@ -173,7 +186,9 @@ def main(argv: list[str] | None = None) -> int:
             failures.append(name)
     fork_rows = (after_fork or 0) - (before or 0)
     append_rows = (after_append or 0) - (after_fork or 0)
-    print(f"fork stored {fork_rows} turn rows; one append on the fork stored {append_rows}")
+    print(
+        f"fork stored {fork_rows} turn rows; one append on the fork stored {append_rows}"
+    )
     if fork_rows != 0 or append_rows != 1:
         failures.append("fork stores only new turns")
     if failures:

@@ -28,7 +28,9 @@ def postgres_base_url() -> str:
     url = os.environ.get("CONVO_TEST_POSTGRES_URL")
     if not url:
         if os.environ.get("CI") == "true":
-            pytest.fail("CONVO_TEST_POSTGRES_URL is not set, and CI=true requires PostgreSQL")
+            pytest.fail(
+                "CONVO_TEST_POSTGRES_URL is not set, and CI=true requires PostgreSQL"
+            )
         pytest.skip("CONVO_TEST_POSTGRES_URL is not set (and CI is not true)")
     return url
 

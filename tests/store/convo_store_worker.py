@@ -15,10 +15,16 @@ from typing import Any
 
 import convo
 import convo.store
-from convo import ImageBlock, ReasoningBlock, SummaryText, TextBlock, ToolCallBlock
-from convo import ToolResultBlock, Provenance
+from convo import (
+    ImageBlock,
+    Provenance,
+    ReasoningBlock,
+    SummaryText,
+    TextBlock,
+    ToolCallBlock,
+    ToolResultBlock,
+)
 from convo.errors import ConflictError, ConvoError
-
 
 BACKOFF = False
 
@@ -46,7 +52,13 @@ def migrate(url: str, barrier: Any, report_path: str) -> None:
 
 
 def append_many(
-    url: str, tenant: str, cid: str, worker: int, count: int, barrier: Any, report_path: str
+    url: str,
+    tenant: str,
+    cid: str,
+    worker: int,
+    count: int,
+    barrier: Any,
+    report_path: str,
 ) -> None:
     """Append `count` turns to main, retrying on conflict from the head it reports."""
     report = Report(report_path)
@@ -76,14 +88,18 @@ def append_many(
         report.line(f"done {conflicts}")
 
 
-def first_write(url: str, tenant: str, worker: int, barrier: Any, report_path: str) -> None:
+def first_write(
+    url: str, tenant: str, worker: int, barrier: Any, report_path: str
+) -> None:
     """On a brand-new database: open with create=True, create and append at once."""
     report = Report(report_path)
     barrier.wait()
     try:
         with convo.store.Store(url, tenant=tenant, create=True) as store:
             cid = store.create(title=f"worker {worker}")
-            turn_id = store.append(cid, convo.user(f"hello from {worker}"), expected_head=None)
+            turn_id = store.append(
+                cid, convo.user(f"hello from {worker}"), expected_head=None
+            )
     except ConvoError as exc:
         report.line(f"error {type(exc).__name__} {exc}")
         raise
@@ -92,7 +108,9 @@ def first_write(url: str, tenant: str, worker: int, barrier: Any, report_path: s
 
 def exchange_turns(n: int, rng: random.Random) -> list[convo.Turn]:
     """A user turn with a 200 KB image, an assistant tool call with reasoning, a tool result."""
-    image = ImageBlock(media_type="image/png", data=b"\x89PNG\r\n\x1a\n" + rng.randbytes(200_000))
+    image = ImageBlock(
+        media_type="image/png", data=b"\x89PNG\r\n\x1a\n" + rng.randbytes(200_000)
+    )
     reasoning = ReasoningBlock(
         parts=(SummaryText(text=f"thinking {n}", signature=f"sig-{n}"),),
         provenance=Provenance(provider="anthropic", family="claude"),
@@ -100,7 +118,11 @@ def exchange_turns(n: int, rng: random.Random) -> list[convo.Turn]:
     return [
         convo.user([TextBlock(text=f"look at picture {n}"), image]),
         convo.assistant(
-            [reasoning, TextBlock(text="let me check"), ToolCallBlock(id=f"call{n}", name="inspect", arguments='{"n": %d}' % n)]
+            [
+                reasoning,
+                TextBlock(text="let me check"),
+                ToolCallBlock(id=f"call{n}", name="inspect", arguments=f'{{"n": {n}}}'),
+            ]
         ),
         convo.tool_results(ToolResultBlock(call_id=f"call{n}", content=f"result {n}")),
     ]
@@ -140,7 +162,9 @@ def context() -> Any:
     return ctx
 
 
-def run(target: Any, args_list: list[tuple[Any, ...]], *, timeout: float) -> list[int | None]:
+def run(
+    target: Any, args_list: list[tuple[Any, ...]], *, timeout: float
+) -> list[int | None]:
     """Start one process per argument tuple, wait for all, return their exit codes."""
     ctx = context()
     processes = [ctx.Process(target=target, args=args) for args in args_list]

@@ -56,7 +56,15 @@ class TestDbCommand:
     def test_the_console_script_runs(self, tmp_path):
         url = f"sqlite:///{tmp_path / 'script.db'}"
         done = subprocess.run(
-            [sys.executable, "-c", "import sys; from convo._cli import main; sys.exit(main())", "db", "upgrade", "--url", url],
+            [
+                sys.executable,
+                "-c",
+                "import sys; from convo._cli import main; sys.exit(main())",
+                "db",
+                "upgrade",
+                "--url",
+                url,
+            ],
             capture_output=True,
             text=True,
             check=False,

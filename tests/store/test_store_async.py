@@ -30,7 +30,9 @@ async def astore(db_url, tenant):
 
 
 def chat() -> Conversation:
-    return Conversation.new().append(convo.system("brief")).user("hi").assistant("hello")
+    return (
+        Conversation.new().append(convo.system("brief")).user("hi").assistant("hello")
+    )
 
 
 class TestAsyncStore:
@@ -104,5 +106,13 @@ class TestAsyncOpening:
         store = await AsyncStore.open(empty_url, create=True)
         try:
             assert (await store.load(await store.create())).path() == ()
+        finally:
+            await store.close()
+
+    async def test_an_in_memory_database_is_migrated_in_place(self):
+        store = await AsyncStore.open("sqlite+aiosqlite://", create=True)
+        try:
+            cid = await store.create(chat())
+            assert await store.load(cid) == chat()
         finally:
             await store.close()

@@ -30,9 +30,7 @@ PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40
 def chat(*texts: str) -> Conversation:
     conversation = Conversation.new().append(convo.system("Be brief."))
     for i, t in enumerate(texts):
-        conversation = (
-            conversation.user(t) if i % 2 == 0 else conversation.assistant(t)
-        )
+        conversation = conversation.user(t) if i % 2 == 0 else conversation.assistant(t)
     return conversation
 
 
@@ -187,7 +185,7 @@ class TestAppend:
         cid = store.create()
         partial = convo.PartialTurn(turn=convo.assistant("cut"), missing=("x",))
         with pytest.raises(TypeError):
-            store.append(cid, partial, expected_head=None)  # type: ignore[arg-type]
+            store.append(cid, partial, expected_head=None)
 
 
 class TestSave:
@@ -445,16 +443,20 @@ class TestSQLiteDiscipline:
             for _ in range(20):
                 with store.engine.connect() as conn:
                     assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
-                    assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
+                    assert (
+                        conn.exec_driver_sql("PRAGMA busy_timeout").scalar() or 0
+                    ) >= 5000
                     assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
                     # 1 = NORMAL: survives application crashes (see convo.store._sqlite)
                     assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1
 
     def test_synchronous_full_is_configurable(self, tmp_path):
         url = f"sqlite:///{tmp_path / 'f.db'}"
-        with Store(url, create=True, synchronous="FULL") as store:
-            with store.engine.connect() as conn:
-                assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2
+        with (
+            Store(url, create=True, synchronous="FULL") as store,
+            store.engine.connect() as conn,
+        ):
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2
 
     def test_a_lock_held_past_the_timeout_is_store_busy_and_the_store_recovers(
         self, tmp_path
@@ -481,7 +483,9 @@ class TestSQLiteDiscipline:
         path = tmp_path / "wait.db"
         with Store(f"sqlite:///{path}", create=True) as store:
             cid = store.create()
-            blocker = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            blocker = sqlite3.connect(
+                path, isolation_level=None, check_same_thread=False
+            )
             blocker.execute("BEGIN IMMEDIATE")
             timer = threading.Timer(0.5, lambda: blocker.execute("COMMIT"))
             timer.start()
@@ -506,3 +510,107 @@ class TestSQLiteDiscipline:
             with store.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
         assert statements.count("BEGIN IMMEDIATE") == 2
+
+
+class TestInterleavings:
+    """Writers overlapping in time, with one transaction held open (R2)."""
+
+    def _in_flight(self, store: Store, op, **kwargs):
+        """Begin a write transaction running `op` and leave it open."""
+        conn = store.engine.connect()
+        conn.execution_options(convo_sqlite_begin="IMMEDIATE")
+        transaction = conn.begin()
+        op(conn, tenant=store.tenant, **kwargs)
+        return conn, transaction
+
+    def test_an_append_waiting_on_a_delete_in_flight_writes_nothing(self, store):
+        import threading
+
+        from convo.store import _statements
+
+        cid = store.create(chat("hi"))
+        head = store.load(cid).head()
+        conn, transaction = self._in_flight(
+            store, _statements.delete_conversation, cid=cid
+        )
+        outcome: list[BaseException | str] = []
+
+        def late_writer() -> None:
+            try:
+                store.append(cid, convo.assistant("late"), expected_head=head)
+                outcome.append("appended")
+            except Exception as exc:  # noqa: BLE001 - recorded and asserted below
+                outcome.append(exc)
+
+        writer = threading.Thread(target=late_writer)
+        writer.start()
+        writer.join(0.3)
+        assert outcome == []  # blocked behind the delete
+        transaction.commit()
+        conn.close()
+        writer.join(10)
+        assert len(outcome) == 1
+        assert isinstance(outcome[0], NotFoundError)
+        assert count(store, TurnRow, cid) == 0
+
+    def test_a_delete_waiting_on_an_append_in_flight_removes_it_too(self, store):
+        import threading
+
+        from convo.store import _statements
+
+        cid = store.create(chat("hi"))
+        head = store.load(cid).head()
+        conn, transaction = self._in_flight(
+            store,
+            _statements.append,
+            cid=cid,
+            turn=convo.assistant("in flight"),
+            branch="main",
+            expected_head=head,
+        )
+        deleter = threading.Thread(target=store.delete, args=(cid,))
+        deleter.start()
+        deleter.join(0.3)
+        assert deleter.is_alive()  # blocked behind the append
+        transaction.commit()
+        conn.close()
+        deleter.join(10)
+        assert not deleter.is_alive()
+        assert count(store, TurnRow, cid) == 0
+        with pytest.raises(NotFoundError):
+            store.load(cid)
+
+    def test_two_appends_from_the_same_head_one_in_flight_one_conflicts(self, store):
+        import threading
+
+        from convo.store import _statements
+
+        cid = store.create(chat("hi"))
+        head = store.load(cid).head()
+        conn, transaction = self._in_flight(
+            store,
+            _statements.append,
+            cid=cid,
+            turn=convo.assistant("first"),
+            branch="main",
+            expected_head=head,
+        )
+        outcome: list[BaseException | str] = []
+
+        def second() -> None:
+            try:
+                store.append(cid, convo.assistant("second"), expected_head=head)
+                outcome.append("appended")
+            except Exception as exc:  # noqa: BLE001 - recorded and asserted below
+                outcome.append(exc)
+
+        writer = threading.Thread(target=second)
+        writer.start()
+        writer.join(0.3)
+        assert outcome == []  # blocked behind the first append
+        transaction.commit()
+        conn.close()
+        writer.join(10)
+        assert len(outcome) == 1
+        assert isinstance(outcome[0], ConflictError)
+        assert [t.text for t in store.load(cid).path()][-1] == "first"

@@ -14,7 +14,7 @@ import convo.store
 from convo.store import Store
 
 sys.path.insert(0, str(Path(__file__).parent))
-import convo_store_worker as worker  # noqa: E402
+import convo_store_worker as worker  # type: ignore[import-not-found]
 
 WORKERS = 8
 APPENDS = 200
@@ -70,7 +70,9 @@ class TestConcurrentAppends:
         assert elapsed < 60
 
     @BOTH
-    def test_first_writes_to_a_brand_new_database_all_succeed(self, empty_url, tmp_path):
+    def test_first_writes_to_a_brand_new_database_all_succeed(
+        self, empty_url, tmp_path
+    ):
         """Concurrent first use: schema created once, every write kept (openai-agents#2722)."""
         tenant = "t-" + secrets.token_hex(4)
         report = tmp_path / "report.txt"

@@ -20,7 +20,7 @@ from convo.store._mapper import blob_refs
 from convo.store._schema import BlobRow, TurnRow
 
 sys.path.insert(0, str(Path(__file__).parent))
-import convo_store_worker as worker  # noqa: E402
+import convo_store_worker as worker  # type: ignore[import-not-found]
 
 KILLS = int(os.environ.get("CONVO_TEST_CRASH_KILLS", "20"))
 
@@ -58,7 +58,9 @@ def wait_for_server_rollback(url: str, application: str) -> None:
         while time.monotonic() < deadline:
             with engine.connect() as conn:
                 alive = conn.execute(
-                    text("SELECT count(*) FROM pg_stat_activity WHERE application_name = :a"),
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE application_name = :a"
+                    ),
                     {"a": application},
                 ).scalar()
             if not alive:
@@ -90,7 +92,9 @@ def check_consistent(url: str, tenant: str, cid: str, acked: list[str]) -> int:
                 select(TurnRow.payload).where(TurnRow.conversation_id == cid)
             ).all()
             blobs = set(
-                conn.scalars(select(BlobRow.sha256).where(BlobRow.conversation_id == cid))
+                conn.scalars(
+                    select(BlobRow.sha256).where(BlobRow.conversation_id == cid)
+                )
             )
     assert rows == len(graph)
     assert set(acked) <= set(path_ids)
@@ -134,7 +138,7 @@ class TestCrash:
                 wait_for(report, "ready", timeout=30)
                 time.sleep(rng.uniform(0.0, 0.15))
             finally:
-                os.kill(child.pid, signal.SIGKILL)  # type: ignore[arg-type]
+                os.kill(child.pid, signal.SIGKILL)
                 child.join(30)
             assert child.exitcode == -signal.SIGKILL
             acked.extend(acknowledged(report))

@@ -31,14 +31,24 @@ HOSTILE_PAYLOADS = {
     "plaintext under an encrypted tag": '{"blocks":[{"parts":[{"data":"plain words","type":"summary_encrypted_text"}],"type":"reasoning"}],"role":"assistant"}',
     "a json list": "[1, 2, 3]",
     "an unknown role": '{"blocks":[{"text":"hi","type":"text"}],"role":"root"}',
-    "an image pointing at no blob": '{"blocks":[{"blob":"sha256:' + "0" * 64 + '","media_type":"image/png","type":"image"}],"role":"user"}',
+    "an image pointing at no blob": '{"blocks":[{"blob":"sha256:'
+    + "0" * 64
+    + '","media_type":"image/png","type":"image"}],"role":"user"}',
     "an image with a malformed blob reference": '{"blocks":[{"blob":42,"media_type":"image/png","type":"image"}],"role":"user"}',
     "deeply nested json": "[" * 100_000 + "]" * 100_000,
 }
 
 _EVENTS: list[str] = []
 _RECORDING = False
-_WATCHED = ("import", "exec", "compile", "os.system", "subprocess.Popen", "pickle.find_class", "marshal.loads")
+_WATCHED = (
+    "import",
+    "exec",
+    "compile",
+    "os.system",
+    "subprocess.Popen",
+    "pickle.find_class",
+    "marshal.loads",
+)
 
 
 def _hook(event: str, _args: object) -> None:
@@ -51,7 +61,7 @@ sys.addaudithook(_hook)
 
 @contextmanager
 def recording() -> Iterator[list[str]]:
-    global _RECORDING  # noqa: PLW0603 - audit hooks cannot be removed, only muted
+    global _RECORDING
     _EVENTS.clear()
     _RECORDING = True
     try:
@@ -79,8 +89,12 @@ def stored_chat(store: Store) -> tuple[str, Conversation]:
 
 
 class TestHostileRows:
-    @pytest.mark.parametrize("payload", HOSTILE_PAYLOADS.values(), ids=HOSTILE_PAYLOADS.keys())
-    def test_a_hostile_payload_raises_corrupt_record_and_runs_nothing(self, store, payload):
+    @pytest.mark.parametrize(
+        "payload", HOSTILE_PAYLOADS.values(), ids=HOSTILE_PAYLOADS.keys()
+    )
+    def test_a_hostile_payload_raises_corrupt_record_and_runs_nothing(
+        self, store, payload
+    ):
         cid, conversation = stored_chat(store)
         root = conversation.path_ids()[0]
         tamper(store, cid, root, payload=payload)
@@ -108,7 +122,9 @@ class TestHostileRows:
             store.load(cid)
 
     def test_a_missing_blob_is_corrupt_not_an_empty_image(self, store):
-        image = ImageBlock(media_type="image/png", data=b"\x89PNG\r\n\x1a\n" + b"x" * 100)
+        image = ImageBlock(
+            media_type="image/png", data=b"\x89PNG\r\n\x1a\n" + b"x" * 100
+        )
         cid = store.create(Conversation.new().user([TextBlock(text="look"), image]))
         with store.engine.begin() as conn:
             conn.exec_driver_sql("DELETE FROM convo_blobs")
@@ -137,9 +153,19 @@ class TestHostileRows:
 
 class TestNoCodeFromData:
     def test_the_store_package_never_uses_pickle_marshal_eval_exec_or_importlib(self):
-        banned_modules = {"pickle", "marshal", "shelve", "dill", "importlib", "cloudpickle"}
+        banned_modules = {
+            "pickle",
+            "marshal",
+            "shelve",
+            "dill",
+            "importlib",
+            "cloudpickle",
+        }
         banned_calls = {"eval", "exec", "compile", "__import__"}
-        sources = [*(ROOT / "convo" / "store").rglob("*.py"), *(ROOT / "migrations").rglob("*.py")]
+        sources = [
+            *(ROOT / "convo" / "store").rglob("*.py"),
+            *(ROOT / "migrations").rglob("*.py"),
+        ]
         assert len(sources) >= 9
         offenders = []
         for path in sources:

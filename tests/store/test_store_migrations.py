@@ -17,7 +17,7 @@ from convo.store import _migrate
 from convo.store._schema import Base
 
 sys.path.insert(0, str(Path(__file__).parent))
-import convo_store_worker as worker  # noqa: E402
+import convo_store_worker as worker  # type: ignore[import-not-found]
 
 BOTH = pytest.mark.parametrize("empty_url", ["sqlite", "postgresql"], indirect=True)
 
@@ -100,19 +100,28 @@ class TestUpgrade:
         try:
             with engine.begin() as conn:
                 conn.execute(text("CREATE TABLE host_table (id INTEGER PRIMARY KEY)"))
-                conn.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32))"))
+                conn.execute(
+                    text("CREATE TABLE alembic_version (version_num VARCHAR(32))")
+                )
                 conn.execute(text("INSERT INTO alembic_version VALUES ('hostrev')"))
             convo.store.upgrade(empty_url)
             convo.store.downgrade(empty_url, revision="base")
             with engine.connect() as conn:
-                assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "hostrev"
+                assert (
+                    conn.execute(
+                        text("SELECT version_num FROM alembic_version")
+                    ).scalar()
+                    == "hostrev"
+                )
                 assert "host_table" in inspect(conn).get_table_names()
         finally:
             engine.dispose()
 
     @pytest.mark.slow
     @BOTH
-    def test_five_processes_migrating_at_once_apply_exactly_once(self, empty_url, tmp_path):
+    def test_five_processes_migrating_at_once_apply_exactly_once(
+        self, empty_url, tmp_path
+    ):
         """Concurrent starts must not half-apply a migration (langflow#13204, llm#789)."""
         barrier = worker.context().Barrier(5)
         report = tmp_path / "report.txt"
@@ -126,6 +135,11 @@ class TestUpgrade:
         engine = create_engine(empty_url)
         try:
             with engine.connect() as conn:
-                assert conn.execute(text("SELECT count(*) FROM convo_alembic_version")).scalar() == 1
+                assert (
+                    conn.execute(
+                        text("SELECT count(*) FROM convo_alembic_version")
+                    ).scalar()
+                    == 1
+                )
         finally:
             engine.dispose()

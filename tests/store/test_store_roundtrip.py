@@ -22,7 +22,7 @@ from convo.testing.strategies import conversations
 from convo.wire.canonical import dumps
 
 HOSTILE = (
-    "👩‍👩‍👧‍👦 family, 🏳️‍🌈 flag, 𝕏 astral",
+    "👩‍👩‍👧‍👦 family, 🏳️‍🌈 flag, \U0001d54f astral",
     "\u202eRTL override\u202c and \u200fRLM\u200e marks, مرحبا، שלום",
     "e\u0301 combining, Z\u0351\u0352\u0353algo, \u0e01\u0e34\u0e4a",
     "line\u2028separator\u2029paragraph\u0085next line",
@@ -84,7 +84,9 @@ class TestRoundTrip:
 
 
 class TestRoundTripProperty:
-    @settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @settings(
+        max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    )
     @given(
         conversation=conversations(max_turns=8, branching=True, images=True),
     )

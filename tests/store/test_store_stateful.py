@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -58,7 +59,12 @@ class StoreModel(RuleBasedStateMachine):
         self.model[cid] = conversation
         return cid
 
-    @rule(cid=conversations, branch=BRANCHES, text=TEXTS, role=st.sampled_from(["user", "assistant"]))
+    @rule(
+        cid=conversations,
+        branch=BRANCHES,
+        text=TEXTS,
+        role=st.sampled_from(["user", "assistant"]),
+    )
     def append(self, cid: str, branch: str, text: str, role: str) -> None:
         model = self.model[cid]
         turn = convo.user(text) if role == "user" else convo.assistant(text)
@@ -66,7 +72,9 @@ class StoreModel(RuleBasedStateMachine):
             with pytest.raises(NotFoundError):
                 self.store.append(cid, turn, branch=branch, expected_head=None)
             return
-        turn_id = self.store.append(cid, turn, branch=branch, expected_head=model.head(branch))
+        turn_id = self.store.append(
+            cid, turn, branch=branch, expected_head=model.head(branch)
+        )
         self.model[cid] = model.append(turn, branch=branch)
         assert turn_id == self.model[cid].head(branch)
 
@@ -192,12 +200,13 @@ class TenantModel(RuleBasedStateMachine):
         if cid in self.model and tenant == self.owner[cid]:
             return
         store = self.stores[tenant]
-        for call in (
+        calls: tuple[Callable[[], object], ...] = (
             lambda: store.fork(cid, "steal", at=None),
             lambda: store.switch(cid, "main"),
             lambda: store.save(cid, Conversation.new().user("overwrite")),
             lambda: store.delete(cid),
-        ):
+        )
+        for call in calls:
             with pytest.raises(NotFoundError):
                 call()
 
@@ -211,7 +220,11 @@ class TenantModel(RuleBasedStateMachine):
     @invariant()
     def each_tenant_lists_and_finds_only_its_own(self) -> None:
         for tenant, store in self.stores.items():
-            own = {cid for cid, t in self.owner.items() if t == tenant and cid in self.model}
+            own = {
+                cid
+                for cid, t in self.owner.items()
+                if t == tenant and cid in self.model
+            }
             assert {i.id for i in store.list(limit=1000).items} == own
             assert {i.id for i in store.search(tenant, limit=1000).items} == own
 

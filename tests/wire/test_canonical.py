@@ -297,6 +297,11 @@ def _branched_document() -> dict[str, Any]:
 
 
 class TestStrictLoading:
+    @pytest.mark.parametrize("value", [[1, 2, 3], "turn", 7, None])
+    def test_a_turn_that_is_not_an_object_is_a_decode_error(self, value: object) -> None:
+        with pytest.raises(DecodeError):
+            canonical.decode_turn(value)
+
     def test_unknown_key_in_a_block_is_refused_with_its_path(self) -> None:
         document = _turn_document()
         document["value"]["blocks"][0]["colour"] = "red"
