@@ -32,13 +32,13 @@ __all__ = ["register"]
 def _client(args: argparse.Namespace) -> tuple[Client, str]:
     if os.environ.get("DATABRICKS_HOST") and os.environ.get("DATABRICKS_TOKEN"):
         return Client(), "workspace " + os.environ["DATABRICKS_HOST"]
-    from convo.testing.fake import FakeEndpoint  # noqa: PLC0415 - offline only
+    from convo.testing.fake import FakeEndpoint
 
     endpoint = FakeEndpoint()
     return (
         Client(
             host="https://fake.convo.invalid",
-            token="offline",
+            token="offline",  # noqa: S106 - the fake endpoint takes any token
             transport=endpoint.transport(),
         ),
         "the offline fake endpoint",

@@ -23,7 +23,7 @@ def main() -> int:
     started = time.perf_counter()
     for script in sorted(HERE.glob("bench_*.py")):
         env = {**os.environ, "CONVO_BENCH_JSON": "1"}
-        proc = subprocess.run(  # noqa: S603 - our own scripts
+        proc = subprocess.run(
             [sys.executable, str(script)],
             capture_output=True,
             text=True,
