@@ -298,7 +298,9 @@ def _branched_document() -> dict[str, Any]:
 
 class TestStrictLoading:
     @pytest.mark.parametrize("value", [[1, 2, 3], "turn", 7, None])
-    def test_a_turn_that_is_not_an_object_is_a_decode_error(self, value: object) -> None:
+    def test_a_turn_that_is_not_an_object_is_a_decode_error(
+        self, value: object
+    ) -> None:
         with pytest.raises(DecodeError):
             canonical.decode_turn(value)
 
