@@ -196,13 +196,19 @@ def decode_payload(payload: object, blobs: Mapping[str, bytes], *, key: str) -> 
         raise corrupt(
             "convo_turns", key, "payload is not a JSON object", received=payload
         )
-    if _BLOB_MARKER in payload or '"blob"' in payload:
+    inline = _BLOB_MARKER in payload or '"blob"' in payload
+    if inline:
         for block in _blocks_of(plain):
             _inline(block, blobs, key)
     try:
-        return decode_turn(plain, path="$.payload")
+        turn = decode_turn(plain, path="$.payload")
     except ConvoError as exc:
         raise corrupt("convo_turns", key, exc.message) from exc
+    if not inline:
+        # A payload without blobs is the turn's canonical bytes as written: the
+        # id check hashes exactly these bytes, so re-encoding them is not needed.
+        turn.memo("canonical", payload.encode)
+    return turn
 
 
 def rebuild(

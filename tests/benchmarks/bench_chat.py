@@ -18,6 +18,7 @@ import json
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from convo import (
@@ -31,6 +32,9 @@ from convo import (
     get_target,
 )
 from convo.wire import chat
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from tests.benchmarks._report import Report
 
 TARGET = get_target("databricks-claude-sonnet-4-5")
 PROV = Provenance(provider="anthropic", family="claude", model=TARGET.name)
@@ -215,13 +219,10 @@ def bench_stream() -> list[tuple[str, float, float, str]]:
 
 
 def main() -> int:
-    results = bench_encoding() + bench_stream()
-    broken = 0
-    for name, ratio, bound, _ in results:
-        ok = ratio <= bound
-        broken += not ok
-        print(f"{'ok  ' if ok else 'FAIL'} {name}: {ratio:.2f}x (bound {bound}x)")
-    return 1 if broken else 0
+    report = Report("chat")
+    for name, ratio, bound, _ in bench_encoding() + bench_stream():
+        report.ratio(name, ratio, at_most=bound)
+    return report.finish()
 
 
 if __name__ == "__main__":

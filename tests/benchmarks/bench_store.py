@@ -34,6 +34,9 @@ from convo.store import Store
 from convo.store._mapper import encode_turn
 from convo.store._schema import TurnRow
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from tests.benchmarks._report import Report
+
 DEPTH_SHALLOW = 100
 DEPTH_DEEP = 5_000
 APPENDS = 200
@@ -179,7 +182,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"raw insert+commit floor: {floor_append * 1e6:9.1f} us")
     print(f"load {DEPTH_DEEP}-turn path: {load_cost * 1e3:9.1f} ms")
     print(f"raw select+json.loads floor: {floor_load * 1e3:9.1f} ms")
+    report = Report("store")
     for name, (ratio, bound) in ratios.items():
+        report.ratio(name, ratio, at_most=bound)
         verdict = "ok" if ratio <= bound else "BREACH"
         print(f"{name}: {ratio:6.2f}x (bound {bound}x) {verdict}")
         if ratio > bound:
@@ -189,8 +194,13 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"fork stored {fork_rows} turn rows; one append on the fork stored {append_rows}"
     )
+    report.ratio("turn rows a fork stores", float(fork_rows), at_most=0)
+    report.ratio(
+        "turn rows one append on the fork stores", float(append_rows), at_most=1
+    )
     if fork_rows != 0 or append_rows != 1:
         failures.append("fork stores only new turns")
+    report.finish()
     if failures:
         print("FAILED: " + "; ".join(failures))
         return 1
