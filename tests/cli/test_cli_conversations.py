@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 import convo.store
@@ -185,3 +186,29 @@ class TestChatCommand:
     def test_no_subcommand_prints_help_and_exits_2(self, capsys):
         assert main([]) == 2
         assert "COMMAND" in capsys.readouterr().err
+
+
+class TestFakeServerCommand:
+    def test_serves_chat_completions_on_loopback_until_terminated(self):
+        with subprocess.Popen(
+            [sys.executable, "-u", "-m", "convo", "fake-server", "--port", "0"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        ) as process:
+            try:
+                assert process.stdout is not None
+                line = process.stdout.readline()
+                base = line.strip().rsplit(" ", 1)[-1]
+                assert base.startswith("http://127.0.0.1:"), line
+                response = httpx.post(
+                    base + "/serving-endpoints/databricks-gpt-oss-120b/invocations",
+                    json={"messages": [{"role": "user", "content": "hi"}]},
+                    headers={"Authorization": "Bearer t"},
+                    timeout=10,
+                )
+                assert response.status_code == 200
+                assert "You said: hi" in json.dumps(response.json())
+            finally:
+                process.terminate()
+                process.wait(timeout=10)
