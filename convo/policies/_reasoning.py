@@ -22,7 +22,7 @@ from collections.abc import Callable
 
 import attrs
 
-from convo._blocks import ReasoningBlock
+from convo._blocks import ReasoningBlock, SummaryText
 from convo._structure import last_assistant_index, last_user_index
 from convo._turns import Turn
 from convo.policies._view import PolicyNote, RequestView
@@ -189,7 +189,9 @@ class DropForeignReasoning:
     """Drop reasoning another model family made, of unknown origin, or unsigned (R4).
 
     A block is kept only when its provenance names the target's family and,
-    for targets that require signatures, it is signed (`ReasoningBlock.is_signed`).
+    for targets that require signatures, it is signed: on the chat route some
+    part carries the signature (`ReasoningBlock.is_signed`, the streamed form);
+    on the Anthropic route every `summary_text` part must carry its own.
     Dropped blocks are never turned into text: a model shown another model's
     reasoning as text leaks or refuses.
 
@@ -204,16 +206,29 @@ class DropForeignReasoning:
         family = target.family
         signed = target.requires_signatures
 
+        every_part = target.wire == "anthropic"
+
         def keep(block: ReasoningBlock) -> bool:
             provenance = block.provenance
             if provenance is None or provenance.family != family:
                 return False
-            return block.is_signed or not signed
+            if not signed:
+                return True
+            if every_part:
+                # The Messages API sends each part as its own `thinking` block,
+                # and each one needs its signature.
+                return all(
+                    not isinstance(p, SummaryText) or bool(p.signature)
+                    for p in block.parts
+                )
+            # Databricks chat takes the streamed form too: unsigned fragments
+            # closed by a signature-only part.
+            return block.is_signed
 
         return strip(
             view,
             policy=self.name,
-            key=f"convo.policies.foreign:{family}:{signed}",
+            key=f"convo.policies.foreign:{family}:{signed}:{target.wire}",
             keep=keep,
             reason=f"not produced by the {family!r} family"
             + (" with a signature" if signed else "")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import attrs
 from hypothesis import given, settings
 
 from convo import (
@@ -236,6 +237,25 @@ class TestDropForeignReasoning:
             target=UNSIGNED_OK,
         )
         assert drop_foreign_reasoning(lax).turns[1].reasoning != ()
+
+    def test_the_streamed_form_is_signed_on_chat_but_not_on_the_messages_route_r4(
+        self,
+    ):
+        """R4: Messages sends each part as a `thinking` block needing a signature."""
+        streamed = ReasoningBlock(
+            parts=(
+                SummaryText(text="Two cities, ", signature=""),
+                SummaryText(text="so two calls.", signature=""),
+                SummaryText(text="", signature="SIG"),
+            ),
+            provenance=Provenance(provider="anthropic", family="claude"),
+        )
+        turns = (user("q"), assistant([streamed, TextBlock(text="a")]))
+        on_chat = drop_foreign_reasoning(view(*turns))
+        assert on_chat.turns[1].reasoning == (streamed,)
+        messages = attrs.evolve(CLAUDE, wire="anthropic")
+        on_messages = drop_foreign_reasoning(view(*turns, target=messages))
+        assert on_messages.turns[1].reasoning == ()
 
     def test_keeps_signature_only_and_encrypted_parts_byte_identical_r1(self):
         """R1: kept signed reasoning is replayed verbatim, signature-only parts included."""
