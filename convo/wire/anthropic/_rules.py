@@ -29,6 +29,7 @@ from convo._blocks import (
     TextBlock,
     ToolResultBlock,
 )
+from convo._images import image_size
 from convo._params import RequestParams
 from convo._targets import Target
 from convo._turns import Turn
@@ -172,7 +173,7 @@ def check_thinking_history(
 def check_blocks(turns: Sequence[Turn], target: Target) -> list[CacheControl]:
     """Check R4 and R18 over every block; return the message markers in order."""
     markers: list[CacheControl] = []
-    images = 0
+    images: list[tuple[ImageBlock, str]] = []
     limits = target.images
     for i, turn in enumerate(turns):
         for j, block in enumerate(turn.blocks):
@@ -197,8 +198,7 @@ def check_blocks(turns: Sequence[Turn], target: Target) -> list[CacheControl]:
                 ):
                     markers.append(item.cache_control)
                 if isinstance(item, ImageBlock):
-                    images += 1
-                    _check_image(item, target, where)
+                    images.append((item, where))
             if isinstance(block, ReasoningBlock):
                 _check_reasoning(block, target, where)
     if images and not limits.supported:
@@ -209,19 +209,28 @@ def check_blocks(turns: Sequence[Turn], target: Target) -> list[CacheControl]:
             path="$.turns",
             fix="Drop the image blocks.",
         )
-    if images > limits.max_images:
+    if len(images) > limits.max_images:
         raise reject(
-            f"The request holds {images} images, over the limit of {limits.max_images}",
+            f"The request holds {len(images)} images, over the limit of "
+            f"{limits.max_images}",
             rule="R18",
             target=target,
             path="$.turns",
             too_large=True,
             fix="Drop older images.",
         )
+    # Beyond 20 images in one request, Claude takes at most 2000 px per side.
+    max_side = (
+        limits.max_side_px if len(images) <= 20 else min(limits.max_side_px, 2000)
+    )
+    for image, where in images:
+        _check_image(image, target, where, max_side=max_side)
     return markers
 
 
-def _check_image(block: ImageBlock, target: Target, where: str) -> None:
+def _check_image(
+    block: ImageBlock, target: Target, where: str, *, max_side: int
+) -> None:
     size = 4 * ((len(block.data) + 2) // 3)
     if size > target.images.max_base64_bytes:
         raise reject(
@@ -232,6 +241,16 @@ def _check_image(block: ImageBlock, target: Target, where: str) -> None:
             path=where,
             too_large=True,
             fix="Downscale or recompress the image.",
+        )
+    dims = image_size(block.data)
+    if dims is not None and max(dims) > max_side:
+        raise reject(
+            f"An image is {dims[0]}x{dims[1]} px, over {max_side} px per side",
+            rule="R18",
+            target=target,
+            path=where,
+            too_large=True,
+            fix="Downscale the image.",
         )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import struct
 from pathlib import Path
 from typing import Any
 
@@ -528,6 +529,25 @@ class TestRules:
         with pytest.raises(PayloadTooLargeError) as info:
             validate_request([user([image])], target=small, params=PARAMS)
         assert info.value.rule == "R18"
+
+    def test_r18_an_image_wider_than_8000_px_is_refused_naming_its_size(self) -> None:
+        wide = b"GIF89a" + struct.pack("<HH", 8001, 10) + b"\x00" * 16
+        image = ImageBlock(media_type="image/gif", data=wide)
+        with pytest.raises(PayloadTooLargeError) as info:
+            validate_request([user([image])], target=SONNET, params=PARAMS)
+        assert info.value.rule == "R18"
+        assert "8001x10 px" in str(info.value)
+
+    def test_r18_beyond_20_images_each_side_is_at_most_2000_px(self) -> None:
+        def gif(width: int) -> ImageBlock:
+            data = b"GIF89a" + struct.pack("<HH", width, 10) + b"\x00" * 16
+            return ImageBlock(media_type="image/gif", data=data)
+
+        twenty = [gif(2001) for _ in range(20)]
+        validate_request([user(twenty)], target=SONNET, params=PARAMS)
+        with pytest.raises(PayloadTooLargeError) as info:
+            validate_request([user([*twenty, gif(2001)])], target=SONNET, params=PARAMS)
+        assert "over 2000 px per side" in str(info.value)
 
     def test_r18_a_request_over_the_size_limit_is_refused(self) -> None:
         small = attrs.evolve(SONNET, max_request_bytes=100)
