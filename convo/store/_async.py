@@ -38,6 +38,7 @@ from convo.store._engine import (
 from convo.store._migrate import (
     lock_wait_deadline,
     migrate_locked,
+    missing_sqlite_file,
     revision_of,
     schema_error,
 )
@@ -123,6 +124,10 @@ class AsyncStore:
         """
         if create:
             await self._upgrade()
+        elif missing_sqlite_file(self._engine.url):
+            error = schema_error(None, url_hint=url_hint(self._engine.sync_engine))
+            assert error is not None  # noqa: S101 - no revision is never HEAD
+            raise error
         try:
             async with self._engine.connect() as conn:
                 current = await conn.run_sync(revision_of)

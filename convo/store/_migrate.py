@@ -25,7 +25,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import URL, Connection, Engine, func, select
 from sqlalchemy import exc as sa_exc
 
 import convo
@@ -135,8 +135,28 @@ def schema_error(current: str | None, *, url_hint: str) -> SchemaOutOfDateError 
     )
 
 
+def missing_sqlite_file(url: URL) -> bool:
+    """Whether `url` names a SQLite file that does not exist (connecting would create it)."""
+    database = url.database
+    return (
+        url.get_backend_name() == "sqlite"
+        and bool(database)
+        and database != ":memory:"
+        and not str(database).startswith("file:")
+        and not Path(str(database)).exists()
+    )
+
+
 def check_schema(engine: Engine, *, url_hint: str) -> None:
-    """Raise `SchemaOutOfDateError` unless the database is at `HEAD`."""
+    """Raise `SchemaOutOfDateError` unless the database is at `HEAD`.
+
+    A SQLite file that does not exist is refused without connecting, so a
+    mistyped path never leaves an empty database behind.
+    """
+    if missing_sqlite_file(engine.url):
+        error = schema_error(None, url_hint=url_hint)
+        assert error is not None  # noqa: S101 - no revision is never HEAD
+        raise error
     error = schema_error(current_revision(engine), url_hint=url_hint)
     if error is not None:
         raise error

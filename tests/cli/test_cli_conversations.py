@@ -95,6 +95,7 @@ class TestLs:
         missing = f"sqlite:///{tmp_path / 'nothing-here.db'}"
         assert main(["ls", "--url", missing]) == 1
         assert "convo db upgrade" in capsys.readouterr().err
+        assert not (tmp_path / "nothing-here.db").exists(), "no empty file is left"
 
 
 class TestShow:
