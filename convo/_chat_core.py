@@ -32,7 +32,7 @@ from convo.policies import (
 )
 from convo.wire import anthropic, chat
 
-__all__ = ["Exchange", "Reply", "encode_for", "finish_answer", "prepare"]
+__all__ = ["Reply", "encode_for", "finish_answer", "new_turn", "prepare"]
 
 
 @attrs.frozen(kw_only=True)
@@ -62,16 +62,6 @@ class Reply:
     def usage(self) -> Usage | None:
         """Token usage of the answer, as the endpoint reported it."""
         return self.turn.usage
-
-
-@attrs.frozen(kw_only=True)
-class Exchange:
-    """A request ready to send: the view after policies and its payload."""
-
-    conversation: Conversation
-    """The conversation including the new turn (already stored)."""
-    view: RequestView
-    payload: dict[str, Any]
 
 
 def new_turn(
