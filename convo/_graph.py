@@ -15,7 +15,7 @@ time, so fragments (a lone assistant message, say) still import.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import attrs
 import immutables
@@ -39,7 +39,7 @@ from convo.errors import (
     message,
 )
 
-__all__ = ["DEFAULT_BRANCH", "Conversation", "Node"]
+__all__ = ["DEFAULT_BRANCH", "Conversation", "GraphBuilder", "Node", "check_turn"]
 
 DEFAULT_BRANCH = "main"
 
@@ -117,7 +117,7 @@ class Conversation:
         """
         name = self._branch(branch)
         parent = self.heads[name]
-        node = self._place(turn, parent)
+        node = _place(self.nodes, turn, parent)
         return self._with_node(node, head=name)
 
     def user(
@@ -212,8 +212,7 @@ class Conversation:
         try:
             return self.nodes[turn_id]
         except KeyError:
-            msg = message("No turn with this id in the conversation", received=turn_id)
-            raise UnknownTurnError(msg, key=turn_id) from None
+            raise _unknown_turn(turn_id) from None
 
     def turn(self, turn_id: TurnId) -> Turn:
         """The turn named `turn_id`."""
@@ -337,11 +336,12 @@ class Conversation:
     ) -> tuple[Conversation, TurnId]:
         """Add `turn` under `parent` without moving any head (for loaders and stores).
 
-        The same structural checks as `append` apply.
+        The same structural checks as `append` apply. To add many turns at
+        once, `builder()` does the same work without a new version per turn.
         """
         if parent is not None:
             self.node(parent)
-        node = self._place(turn, parent)
+        node = _place(self.nodes, turn, parent)
         nodes, child_ids = self.nodes, self.child_ids
         if node.id not in nodes:
             nodes = nodes.set(node.id, node)
@@ -349,6 +349,10 @@ class Conversation:
                 node.parent, (*child_ids.get(node.parent, ()), node.id)
             )
         return attrs.evolve(self, nodes=nodes, child_ids=child_ids), node.id
+
+    def builder(self) -> GraphBuilder:
+        """A builder that attaches many turns to this graph, then `finish()`es."""
+        return GraphBuilder(self)
 
     def with_heads(
         self, heads: Mapping[str, TurnId | None], *, active: str
@@ -374,100 +378,201 @@ class Conversation:
             self, nodes=nodes, child_ids=child_ids, heads=self.heads.set(head, node.id)
         )
 
-    def _place(self, turn: object, parent: TurnId | None) -> Node:
-        if not isinstance(turn, Turn):
-            msg = message(
-                "Only a Turn can be appended",
-                received=f"<{type(turn).__name__}>",
-                fix="A PartialTurn must be salvaged explicitly with .salvage() first.",
+
+class GraphBuilder:
+    """Attaches many turns to a graph with one mutation instead of a version per turn.
+
+    Loaders (the store, canonical documents) attach thousands of turns in a
+    row; each `Conversation.attach` would build and drop a version. The builder
+    applies the same checks as `attach`, in the same order, and `finish()`
+    returns the graph. It is a short-lived tool, not a value: after `finish()`
+    it refuses further use.
+    """
+
+    __slots__ = ("_base", "_children", "_done", "_nodes")
+
+    def __init__(self, base: Conversation) -> None:
+        self._base = base
+        self._nodes = base.nodes.mutate()
+        self._children = base.child_ids.mutate()
+        self._done = False
+
+    def attach(self, turn: Turn, *, parent: TurnId | None) -> Node:
+        """Add `turn` under `parent` (see `Conversation.attach`); return its node."""
+        self._check_open()
+        if parent is not None and parent not in self._nodes:
+            raise _unknown_turn(parent)
+        node = _place(self._nodes, turn, parent)
+        self._add(node)
+        return node
+
+    def adopt(self, node: Node) -> None:
+        """Add a node that was placed, checked and id-verified under the same parent id.
+
+        A turn id names the turn and, through its parent's id, every turn before
+        it, so a node checked once stands as well in any graph where its parent
+        id is present: only the parent's presence and the depth are checked
+        again. Loaders use this for nodes they decoded before (`convo.store`).
+
+        Raises:
+            UnknownTurnError: the node's parent is not in the graph.
+            ValueError: the node's depth does not follow its parent's.
+        """
+        self._check_open()
+        parent = None if node.parent is None else self._nodes.get(node.parent)
+        if node.parent is not None and parent is None:
+            raise _unknown_turn(node.parent)
+        if node.depth != (0 if parent is None else parent.depth + 1):
+            msg = f"Node {node.id} has depth {node.depth}, which does not follow its parent's."
+            raise ValueError(msg)
+        self._add(node)
+
+    def _add(self, node: Node) -> None:
+        if node.id not in self._nodes:
+            self._nodes[node.id] = node
+            self._children[node.parent] = (
+                *self._children.get(node.parent, ()),
+                node.id,
             )
-            raise TypeError(msg)
-        parent_node = None if parent is None else self.nodes[parent]
-        depth = 0 if parent_node is None else parent_node.depth + 1
-        where = f"$.turns[{depth}]"
-        _check_blocks(turn, where)
-        if turn.role == "system" and parent_node is not None:
-            raise RoleOrderError(
-                message(
-                    "A system turn can only be the first turn of a conversation",
-                    where=where,
-                    received=f"after {_a(parent_node.turn.role)} turn",
-                    fix="Start a new branch with fork(name, at=None) to change the system "
-                    "prompt, or send instructions as a user turn.",
-                ),
-                path=where,
-                turn_id=None,
-            )
-        if turn.role == "tool":
-            self._check_results(turn, parent_node, where)
-        elif turn.role == "assistant":
-            ids = [c.id for c in turn.tool_calls]
-            if len(ids) != len(set(ids)):
-                raise ToolPairingError(
-                    message(
-                        "Two tool calls of one turn share an id",
-                        where=where,
-                        received=ids,
-                    ),
-                    path=where,
-                    turn_id=None,
-                )
-        return Node(
-            id=compute_turn_id(parent, turn), turn=turn, parent=parent, depth=depth
+
+    def _check_open(self) -> None:
+        if self._done:
+            msg = "This GraphBuilder is finished; start another with conversation.builder()."
+            raise RuntimeError(msg)
+
+    def __contains__(self, turn_id: object) -> bool:
+        return turn_id in self._nodes
+
+    def __len__(self) -> int:
+        return len(self._nodes)
+
+    def finish(self) -> Conversation:
+        """The graph with every attached turn (heads unchanged)."""
+        self._done = True
+        return attrs.evolve(
+            self._base, nodes=self._nodes.finish(), child_ids=self._children.finish()
         )
 
-    def _check_results(self, turn: Turn, parent: Node | None, where: str) -> None:
-        chain: list[Turn] = []
-        current = parent
-        while current is not None and current.turn.role == "tool":
-            chain.append(current.turn)
-            current = None if current.parent is None else self.nodes[current.parent]
-        if (
-            current is None
-            or current.turn.role != "assistant"
-            or not current.turn.tool_calls
-        ):
+
+class _Nodes(Protocol):
+    """What the structural checks read: a version's nodes or a builder's mutation."""
+
+    def __getitem__(self, key: TurnId, /) -> Node: ...
+
+    def get(self, key: TurnId, /) -> Node | None: ...
+
+
+def _unknown_turn(turn_id: TurnId) -> UnknownTurnError:
+    msg = message("No turn with this id in the conversation", received=turn_id)
+    return UnknownTurnError(msg, key=turn_id)
+
+
+def _place(nodes: _Nodes, turn: object, parent: TurnId | None) -> Node:
+    """The node `turn` makes under `parent`, after the structural checks."""
+    if not isinstance(turn, Turn):
+        msg = message(
+            "Only a Turn can be appended",
+            received=f"<{type(turn).__name__}>",
+            fix="A PartialTurn must be salvaged explicitly with .salvage() first.",
+        )
+        raise TypeError(msg)
+    parent_node = None if parent is None else nodes[parent]
+    depth = 0 if parent_node is None else parent_node.depth + 1
+    where = f"$.turns[{depth}]"
+    check_turn(
+        turn, where=where, after=None if parent_node is None else parent_node.turn.role
+    )
+    if turn.role == "tool":
+        _check_results(nodes, turn, parent_node, where)
+    return Node(id=compute_turn_id(parent, turn), turn=turn, parent=parent, depth=depth)
+
+
+def check_turn(turn: Turn, *, where: str, after: str | None) -> None:
+    """The structural checks that need nothing but the turn and its parent's role.
+
+    Blocks must suit the role, a system turn must be a root (`after` is None),
+    an assistant turn's tool call ids must be distinct. A tool turn also needs
+    the calls it answers, which only the graph has (`_check_results`).
+    """
+    _check_blocks(turn, where)
+    if turn.role == "system" and after is not None:
+        raise RoleOrderError(
+            message(
+                "A system turn can only be the first turn of a conversation",
+                where=where,
+                received=f"after {_a(after)} turn",
+                fix="Start a new branch with fork(name, at=None) to change the system "
+                "prompt, or send instructions as a user turn.",
+            ),
+            path=where,
+            turn_id=None,
+        )
+    if turn.role == "assistant":
+        ids = [c.id for c in turn.tool_calls]
+        if len(ids) != len(set(ids)):
             raise ToolPairingError(
                 message(
-                    "A tool turn must follow the assistant turn whose tool calls it answers",
+                    "Two tool calls of one turn share an id",
                     where=where,
-                    received="after "
-                    + ("nothing" if parent is None else f"{_a(parent.turn.role)} turn"),
-                    fix="Append tool results right after the assistant turn that made the calls.",
+                    received=ids,
                 ),
                 path=where,
                 turn_id=None,
             )
+
+
+def _check_results(nodes: _Nodes, turn: Turn, parent: Node | None, where: str) -> None:
+    chain: list[Turn] = []
+    current = parent
+    while current is not None and current.turn.role == "tool":
         chain.append(current.turn)
-        chain.reverse()
-        state = open_tool_calls(chain)
-        counts = dict(state[1]) if state else {}
-        calls = {c.id for c in current.turn.tool_calls}
-        for i, result in enumerate(turn.tool_results):
-            block_path = f"{where}.blocks[{i}]"
-            if result.call_id not in calls:
-                raise ToolPairingError(
-                    message(
-                        f"Tool result answers call {result.call_id!r}, which the assistant "
-                        "turn before it did not make",
-                        where=block_path,
-                        received=sorted(calls),
-                        fix="Use the id of one of that turn's tool calls.",
-                    ),
-                    path=block_path,
-                    turn_id=None,
-                )
-            if counts.get(result.call_id, 0) >= 1:
-                raise ToolPairingError(
-                    message(
-                        f"Tool call {result.call_id!r} has a result already",
-                        where=block_path,
-                        fix="Each tool call gets exactly one result (rule R10).",
-                    ),
-                    path=block_path,
-                    turn_id=None,
-                )
-            counts[result.call_id] = 1
+        current = None if current.parent is None else nodes[current.parent]
+    if (
+        current is None
+        or current.turn.role != "assistant"
+        or not current.turn.tool_calls
+    ):
+        raise ToolPairingError(
+            message(
+                "A tool turn must follow the assistant turn whose tool calls it answers",
+                where=where,
+                received="after "
+                + ("nothing" if parent is None else f"{_a(parent.turn.role)} turn"),
+                fix="Append tool results right after the assistant turn that made the calls.",
+            ),
+            path=where,
+            turn_id=None,
+        )
+    chain.append(current.turn)
+    chain.reverse()
+    state = open_tool_calls(chain)
+    counts = dict(state[1]) if state else {}
+    calls = {c.id for c in current.turn.tool_calls}
+    for i, result in enumerate(turn.tool_results):
+        block_path = f"{where}.blocks[{i}]"
+        if result.call_id not in calls:
+            raise ToolPairingError(
+                message(
+                    f"Tool result answers call {result.call_id!r}, which the assistant "
+                    "turn before it did not make",
+                    where=block_path,
+                    received=sorted(calls),
+                    fix="Use the id of one of that turn's tool calls.",
+                ),
+                path=block_path,
+                turn_id=None,
+            )
+        if counts.get(result.call_id, 0) >= 1:
+            raise ToolPairingError(
+                message(
+                    f"Tool call {result.call_id!r} has a result already",
+                    where=block_path,
+                    fix="Each tool call gets exactly one result (rule R10).",
+                ),
+                path=block_path,
+                turn_id=None,
+            )
+        counts[result.call_id] = 1
 
 
 def _a(role: str) -> str:

@@ -28,6 +28,7 @@ from convo._turns import Turn
 from convo.errors import StoreBusyError
 from convo.store import _queries as queries
 from convo.store import _statements as ops
+from convo.store._cache import DEFAULT_CACHE_CHARS, TurnCache
 from convo.store._engine import (
     MAX_ATTEMPTS,
     default_url,
@@ -58,11 +59,15 @@ class AsyncStore:
 
     Build it with `await AsyncStore.open(url, ...)`, which checks (or, with
     `create=True`, upgrades) the schema; the constructor alone does no I/O.
+    Appends always run the shared statements (the sync store's SQLite fast
+    path is not used here); `cache_chars` sizes its decoded-turn cache, as for
+    `Store`.
     """
 
     _engine: AsyncEngine
     tenant: str
     _owned: bool
+    _cache: TurnCache | None
 
     def __init__(
         self,
@@ -71,10 +76,12 @@ class AsyncStore:
         tenant: str = "default",
         busy_timeout_ms: int = 5000,
         synchronous: Synchronous = "NORMAL",
+        cache_chars: int = DEFAULT_CACHE_CHARS,
     ) -> None:
         from sqlalchemy.ext.asyncio import AsyncEngine
 
         tenant = check_tenant(tenant)
+        cache = TurnCache(cache_chars)
         if isinstance(url, AsyncEngine):
             engine, owned = url, False
             configure_sqlite(
@@ -89,7 +96,12 @@ class AsyncStore:
                 synchronous=synchronous,
             )
             owned = True
-        self.__attrs_init__(engine=engine, tenant=tenant, owned=owned)
+        self.__attrs_init__(
+            engine=engine,
+            tenant=tenant,
+            owned=owned,
+            cache=cache if cache.max_chars else None,
+        )
 
     @classmethod
     async def open(
@@ -100,6 +112,7 @@ class AsyncStore:
         create: bool = False,
         busy_timeout_ms: int = 5000,
         synchronous: Synchronous = "NORMAL",
+        cache_chars: int = DEFAULT_CACHE_CHARS,
     ) -> AsyncStore:
         """A store whose schema is checked (or upgraded first, with `create=True`).
 
@@ -107,7 +120,11 @@ class AsyncStore:
             SchemaOutOfDateError: the schema is not at convo's head revision.
         """
         store = cls(
-            url, tenant=tenant, busy_timeout_ms=busy_timeout_ms, synchronous=synchronous
+            url,
+            tenant=tenant,
+            busy_timeout_ms=busy_timeout_ms,
+            synchronous=synchronous,
+            cache_chars=cache_chars,
         )
         try:
             await store.check_schema(create=create)
@@ -294,13 +311,22 @@ class AsyncStore:
     ) -> Conversation:
         """The path of `branch` (see `Store.load`)."""
         return await self._run(
-            "load", queries.load, write=False, cid=conversation_id, branch=branch
+            "load",
+            queries.load,
+            write=False,
+            cid=conversation_id,
+            branch=branch,
+            cache=self._cache,
         )
 
     async def load_graph(self, conversation_id: str) -> Conversation:
         """Every stored turn and branch of the conversation."""
         return await self._run(
-            "load_graph", queries.load_graph, write=False, cid=conversation_id
+            "load_graph",
+            queries.load_graph,
+            write=False,
+            cid=conversation_id,
+            cache=self._cache,
         )
 
     async def branches(self, conversation_id: str) -> tuple[BranchInfo, ...]:

@@ -2,7 +2,10 @@
 
 `make_engine` / `make_async_engine` build engines with parameters hidden from
 logs and exceptions (`hide_parameters=True`: message text never leaks into a
-log line) and, for SQLite, the connection discipline of `_sqlite`.
+log line) and, for SQLite, the connection discipline of `_sqlite`. Server
+engines (PostgreSQL) ping a pooled connection before handing it out, so a
+connection the server dropped while idle (a restart, `pg_terminate_backend`,
+an idle timeout) is replaced instead of failing the next operation.
 
 `translate` is the only place a SQLAlchemy or driver exception becomes a convo
 error: a lock that outlived the busy timeout becomes `StoreBusyError`, a unique
@@ -58,8 +61,10 @@ def make_engine(
     kwargs: dict[str, Any] = {"hide_parameters": True}
     if parsed.get_backend_name() == "sqlite":
         kwargs["connect_args"] = {"timeout": busy_timeout_ms / 1000}
-    elif parsed.drivername == "postgresql":
-        parsed = parsed.set(drivername="postgresql+psycopg")  # convo's driver
+    else:
+        kwargs["pool_pre_ping"] = True  # a server-side disconnect is not an error
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")  # convo's driver
     engine = create_engine(parsed, **kwargs)
     configure_sqlite(engine, busy_timeout_ms=busy_timeout_ms, synchronous=synchronous)
     return engine
@@ -77,8 +82,10 @@ def make_async_engine(
         if parsed.drivername in ("sqlite", "sqlite+pysqlite"):
             parsed = parsed.set(drivername="sqlite+aiosqlite")
         kwargs["connect_args"] = {"timeout": busy_timeout_ms / 1000}
-    elif parsed.drivername == "postgresql":
-        parsed = parsed.set(drivername="postgresql+psycopg")
+    else:
+        kwargs["pool_pre_ping"] = True
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
     engine = create_async_engine(parsed, **kwargs)
     configure_sqlite(
         engine.sync_engine, busy_timeout_ms=busy_timeout_ms, synchronous=synchronous

@@ -31,6 +31,7 @@ from convo.errors import (
     LookupFailedError,
     message,
 )
+from convo.store._cache import TurnCache
 from convo.wire._converter import turn_bytes, turn_plain
 from convo.wire.canonical import decode_turn
 
@@ -216,29 +217,44 @@ def rebuild(
     blobs: Mapping[str, bytes],
     *,
     conversation: Conversation | None = None,
+    cache: TurnCache | None = None,
 ) -> Conversation:
     """A conversation graph from `(id, parent_id, payload)` rows, parents first.
 
     Every id is recomputed from the decoded turn and its parent and must match.
+    With a `cache`, a row that is exactly one decoded before (same id, parent
+    id and payload text) reuses that verified node, and every newly verified
+    row without images is kept (see `convo.store._cache`).
 
     Raises:
         CorruptRecordError: a row does not decode, does not fit the graph, or its
             id does not match its content.
     """
     graph = conversation if conversation is not None else Conversation(heads=_EMPTY)
+    builder = graph.builder()
     for turn_id, parent_id, payload in rows:
-        turn = decode_payload(payload, blobs, key=turn_id)
+        known = None if cache is None else cache.match(turn_id, parent_id, payload)
         try:
-            graph, computed = graph.attach(turn, parent=_turn_id(parent_id))
-        except (InvalidConversationError, LookupFailedError) as exc:
-            raise corrupt("convo_turns", turn_id, exc.message) from exc
-        if computed != turn_id:
+            if known is not None:
+                builder.adopt(known)
+                continue
+            turn = decode_payload(payload, blobs, key=turn_id)
+            node = builder.attach(turn, parent=_turn_id(parent_id))
+        except (InvalidConversationError, LookupFailedError, ValueError) as exc:
+            raise corrupt("convo_turns", turn_id, _reason(exc)) from exc
+        if node.id != turn_id:
             raise corrupt(
                 "convo_turns",
                 turn_id,
-                f"its id does not match its content (content hashes to {computed})",
+                f"its id does not match its content (content hashes to {node.id})",
             )
-    return graph
+        if cache is not None and '"blob"' not in payload:
+            cache.keep(node, payload)
+    return builder.finish()
+
+
+def _reason(exc: Exception) -> str:
+    return exc.message if isinstance(exc, ConvoError) else str(exc)
 
 
 def _turn_id(value: str | None) -> TurnId | None:

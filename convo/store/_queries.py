@@ -22,6 +22,7 @@ from convo._graph import Conversation
 from convo._ids import TurnId
 from convo._json import JSON, check_text
 from convo.errors import InvalidContentError, message
+from convo.store._cache import TurnCache
 from convo.store._mapper import corrupt, rebuild
 from convo.store._statements import (
     C,
@@ -83,7 +84,12 @@ class BranchInfo:
 
 
 def load(
-    conn: Connection, *, tenant: str, cid: str, branch: str | None
+    conn: Connection,
+    *,
+    tenant: str,
+    cid: str,
+    branch: str | None,
+    cache: TurnCache | None = None,
 ) -> Conversation:
     """The path of `branch` (default: the active one), loaded by one recursive query."""
     row = _conversation(conn, tenant, cid, lock=False)
@@ -115,14 +121,16 @@ def load(
     if not rows or rows[0].parent_id is not None or rows[-1].id != head.turn_id:
         raise corrupt("convo_turns", head.turn_id, "the branch's path is broken")
     blobs = _blobs_for(conn, cid, (r.payload for r in rows))
-    graph = rebuild(((r.id, r.parent_id, r.payload) for r in rows), blobs)
+    graph = rebuild(((r.id, r.parent_id, r.payload) for r in rows), blobs, cache=cache)
     try:
         return graph.with_heads({name: TurnId(head.turn_id)}, active=name)
     except (LookupError, ValueError) as exc:
         raise corrupt("convo_heads", name, str(exc)) from exc
 
 
-def load_graph(conn: Connection, *, tenant: str, cid: str) -> Conversation:
+def load_graph(
+    conn: Connection, *, tenant: str, cid: str, cache: TurnCache | None = None
+) -> Conversation:
     """Every stored turn and branch of the conversation."""
     row = _conversation(conn, tenant, cid, lock=False)
     heads = _heads(conn, cid)
@@ -132,7 +140,7 @@ def load_graph(conn: Connection, *, tenant: str, cid: str) -> Conversation:
         .order_by(T.c.seq)
     ).all()
     blobs = _blobs_for(conn, cid, (r.payload for r in rows))
-    graph = rebuild(((r.id, r.parent_id, r.payload) for r in rows), blobs)
+    graph = rebuild(((r.id, r.parent_id, r.payload) for r in rows), blobs, cache=cache)
     try:
         return graph.with_heads(
             {name: head for name, (head, _) in sorted(heads.items())},

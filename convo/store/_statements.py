@@ -44,7 +44,7 @@ from sqlalchemy import (
     update,
 )
 
-from convo._graph import Conversation, Node, _branch_name
+from convo._graph import Conversation, Node, _branch_name, check_turn
 from convo._ids import TurnId, compute_turn_id, is_turn_id
 from convo._json import check_text
 from convo._turns import Turn
@@ -52,7 +52,6 @@ from convo.errors import (
     ConflictError,
     InvalidConversationError,
     NotFoundError,
-    RoleOrderError,
     message,
 )
 from convo.store._mapper import (
@@ -452,36 +451,29 @@ def _move_head(
 
 def _check_placement(conn: Connection, cid: str, parent: Any, turn: Turn) -> None:
     """Refuse a turn that could not stand after `parent` (the graph's own checks)."""
-    if turn.role == "system" and parent is not None:
-        raise RoleOrderError(
-            message(
-                "A system turn can only be the first turn of a conversation",
-                where="$.turn",
-                received=f"after a {parent.role} turn",
-            ),
-            path="$.turn",
-            turn_id=None,
-        )
+    if turn.role != "tool":
+        check_turn(turn, where="$.turn", after=None if parent is None else parent.role)
+        return
+    # A tool turn answers the calls of the assistant turn before its tool
+    # session: rebuild that chain and let the graph check the pairing.
     chain: list[Any] = []
-    if turn.role == "tool" and parent is not None:
-        current = _turn_row(conn, cid, parent.id, payload=True)
-        while current is not None:
-            chain.append(current)
-            if current.role != "tool" or current.parent_id is None:
-                break
-            current = _turn_row(conn, cid, current.parent_id, payload=True)
+    current = None if parent is None else _turn_row(conn, cid, parent.id, payload=True)
+    while current is not None:
+        chain.append(current)
+        if current.role != "tool" or current.parent_id is None:
+            break
+        current = _turn_row(conn, cid, current.parent_id, payload=True)
     chain.reverse()
     blobs = _blobs_for(conn, cid, [r.payload for r in chain])
-    mini = Conversation(heads=_EMPTY)
+    builder = Conversation(heads=_EMPTY).builder()
     previous: TurnId | None = None
     try:
         for r in chain:
-            mini, previous = mini.attach(
-                decode_payload(r.payload, blobs, key=r.id), parent=previous
-            )
+            turn_in_chain = decode_payload(r.payload, blobs, key=r.id)
+            previous = builder.attach(turn_in_chain, parent=previous).id
     except InvalidConversationError as exc:
         raise corrupt("convo_turns", chain[0].id, exc.message) from exc
-    mini.attach(turn, parent=previous)
+    builder.attach(turn, parent=previous)
 
 
 def _turn_row(

@@ -22,6 +22,7 @@ from convo._ids import TurnId
 from convo._turns import Turn
 from convo.store import _queries as queries
 from convo.store import _statements as ops
+from convo.store._cache import DEFAULT_CACHE_CHARS, TurnCache
 from convo.store._engine import (
     MAX_ATTEMPTS,
     default_url,
@@ -32,6 +33,7 @@ from convo.store._engine import (
 from convo.store._migrate import check_schema, upgrade
 from convo.store._queries import BranchInfo, Page
 from convo.store._sqlite import BEGIN_OPTION, Synchronous, configure_sqlite
+from convo.store._sqlite_append import SqliteAppender
 from convo.wire.canonical import dumps, loads_conversation
 
 __all__ = ["Store", "check_tenant", "url_hint"]
@@ -74,11 +76,16 @@ class Store:
         busy_timeout_ms: how long SQLite waits for a lock before `StoreBusyError`.
         synchronous: SQLite's `synchronous` pragma; NORMAL survives application
             crashes, FULL also power loss (see `convo.store._sqlite`).
+        cache_chars: payload characters of decoded turns kept, so loading a
+            conversation again decodes only its new turns (0 turns it off; see
+            `convo.store._cache`).
     """
 
     _engine: Engine
     tenant: str
     _owned: bool
+    _cache: TurnCache | None
+    _appender: SqliteAppender | None
 
     def __init__(
         self,
@@ -88,8 +95,10 @@ class Store:
         create: bool = False,
         busy_timeout_ms: int = 5000,
         synchronous: Synchronous = "NORMAL",
+        cache_chars: int = DEFAULT_CACHE_CHARS,
     ) -> None:
         tenant = check_tenant(tenant)
+        cache = TurnCache(cache_chars)
         if isinstance(url, Engine):
             engine, owned = url, False
             configure_sqlite(
@@ -110,7 +119,13 @@ class Store:
             if owned:
                 engine.dispose()
             raise
-        self.__attrs_init__(engine=engine, tenant=tenant, owned=owned)
+        self.__attrs_init__(
+            engine=engine,
+            tenant=tenant,
+            owned=owned,
+            cache=cache if cache.max_chars else None,
+            appender=SqliteAppender(engine) if SqliteAppender.applies(engine) else None,
+        )
 
     def __repr__(self) -> str:
         return f"Store({url_hint(self._engine)!r}, tenant={self.tenant!r})"
@@ -213,6 +228,18 @@ class Store:
             NotFoundError: no such conversation or branch for this tenant.
             InvalidConversationError: the turn cannot stand after that head.
         """
+        if self._appender is not None:
+            # SQLite's common case, on the driver connection (see _sqlite_append);
+            # None means nothing was written and the statements below decide.
+            done = self._appender.append(
+                tenant=self.tenant,
+                cid=conversation_id,
+                turn=turn,
+                branch=branch,
+                expected_head=expected_head,
+            )
+            if done is not None:
+                return done
         return self._run(
             "append",
             ops.append,
@@ -268,13 +295,22 @@ class Store:
             CorruptRecordError: a stored row is not valid convo data.
         """
         return self._run(
-            "load", queries.load, write=False, cid=conversation_id, branch=branch
+            "load",
+            queries.load,
+            write=False,
+            cid=conversation_id,
+            branch=branch,
+            cache=self._cache,
         )
 
     def load_graph(self, conversation_id: str) -> Conversation:
         """Every stored turn and branch of the conversation."""
         return self._run(
-            "load_graph", queries.load_graph, write=False, cid=conversation_id
+            "load_graph",
+            queries.load_graph,
+            write=False,
+            cid=conversation_id,
+            cache=self._cache,
         )
 
     def branches(self, conversation_id: str) -> tuple[BranchInfo, ...]:

@@ -123,6 +123,7 @@ def register_tagged_union(
         return converter.structure(value, cls)
 
     converter.register_structure_hook(union, structure)
+    _register_tuple_of(converter, union, members, what=what)
     hooks: dict[type, Callable[[Any], Any]] = {}
 
     def unstructure(value: Any) -> Any:
@@ -134,6 +135,56 @@ def register_tagged_union(
         return hook(value)
 
     converter.register_unstructure_hook(union, unstructure)
+
+
+def _register_tuple_of(
+    converter: cattrs.Converter,
+    union: Any,
+    members: Mapping[str, type],
+    *,
+    what: str,
+) -> None:
+    """Structure `tuple[union, ...]` from a list of tagged objects, fast.
+
+    cattrs' generic tuple hook dispatches every item through the converter;
+    this one calls each member's structure hook directly. Any item it cannot
+    take (not an object, an unknown tag, a failing hook) sends the whole list
+    back through the generic hook, so every error is exactly cattrs' own, with
+    its paths. A value that is not a list at all is refused as such (the
+    generic hook would iterate a string or a mapping).
+    """
+    many = tuple[union, ...]
+    generic = converter.get_structure_hook(many)
+    hooks: dict[str, tuple[Callable[[Any, Any], Any], type]] = {}
+
+    def member(tag: object) -> tuple[Callable[[Any, Any], Any], type] | None:
+        found = hooks.get(tag) if isinstance(tag, str) else None
+        if found is None and isinstance(tag, str) and tag in members:
+            # Looked up on first use: the member hooks are registered after this.
+            cls = members[tag]
+            found = hooks[tag] = (converter.get_structure_hook(cls), cls)
+        return found
+
+    def structure_many(value: object, type_: Any) -> tuple[Any, ...]:
+        if not isinstance(value, list | tuple):
+            msg = f"expected a list of {what}s, got {type(value).__name__}"
+            raise TypeError(msg)
+        if isinstance(value, list):
+            out = []
+            for item in value:
+                found = member(item.get("type")) if isinstance(item, dict) else None
+                if found is None:
+                    break
+                try:
+                    out.append(found[0](item, found[1]))
+                except Exception:  # noqa: BLE001 - redone below, for cattrs' own error
+                    break
+            else:
+                return tuple(out)
+        result: tuple[Any, ...] = generic(value, type_)
+        return result
+
+    converter.register_structure_hook_func(lambda t: t == many, structure_many)
 
 
 def _walk(exc: BaseException, path: str, out: list[tuple[str, BaseException]]) -> None:

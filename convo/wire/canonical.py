@@ -220,7 +220,7 @@ def loads_conversation(data: bytes | str) -> Conversation:
         raise _shape_error(
             "Conversation value has fields of the wrong type", "$.value", value
         )
-    conversation = Conversation(heads=immutables.Map())
+    builder = Conversation(heads=immutables.Map()).builder()
     for i, entry in enumerate(turns):
         where = f"$.value.turns[{i}]"
         if not isinstance(entry, dict) or set(entry) != {"id", "parent", "turn"}:
@@ -229,20 +229,18 @@ def loads_conversation(data: bytes | str) -> Conversation:
             )
         parent = entry["parent"]
         if parent is not None and (
-            not isinstance(parent, str) or parent not in conversation.nodes
+            not isinstance(parent, str) or parent not in builder
         ):
             raise _shape_error(
                 "A turn's parent must be listed before it", f"{where}.parent", parent
             )
         turn = decode_turn(entry["turn"], path=f"{where}.turn")
-        size = len(conversation.nodes)
+        size = len(builder)
         try:
-            conversation, turn_id = conversation.attach(
-                turn, parent=TurnId(parent) if parent else None
-            )
+            turn_id = builder.attach(turn, parent=TurnId(parent) if parent else None).id
         except InvalidConversationError as exc:
             raise _shape_error(exc.message, where, entry["id"]) from exc
-        if len(conversation.nodes) == size:
+        if len(builder) == size:
             raise _shape_error("A turn is listed twice", f"{where}.id", entry["id"])
         if entry["id"] != turn_id:
             raise _shape_error(
@@ -250,6 +248,7 @@ def loads_conversation(data: bytes | str) -> Conversation:
                 f"{where}.id",
                 entry["id"],
             )
+    conversation = builder.finish()
     for name, head in branches.items():
         if head is not None and (
             not is_turn_id(head) or head not in conversation.nodes

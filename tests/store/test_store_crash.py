@@ -8,6 +8,7 @@ import secrets
 import signal
 import sqlite3
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -146,3 +147,125 @@ class TestCrash:
             stored = check_consistent(empty_url, tenant, cid, acked)
         assert len(acked) > 0
         assert stored >= len(acked)
+
+
+@pytest.mark.slow
+class TestPostgresBackendKills:
+    """R3 on the server side: pg_terminate_backend at random moments, many times."""
+
+    @pytest.mark.parametrize("empty_url", ["postgresql"], indirect=True)
+    def test_killed_backends_lose_no_acknowledged_turn_and_the_store_recovers(
+        self, empty_url
+    ):
+        convo.store.upgrade(empty_url)
+        tenant = "t-" + secrets.token_hex(4)
+        application = "convo-kill-" + secrets.token_hex(4)
+        url = (
+            make_url(empty_url)
+            .update_query_dict({"application_name": application})
+            .render_as_string(hide_password=False)
+        )
+        rng = random.Random(20261203)
+        outcome = Appends()
+        with Store(url, tenant=tenant) as store:
+            cid = store.create(title="killed backends")
+            writer = threading.Thread(
+                target=outcome.run, args=(store, cid, rng.random())
+            )
+            writer.start()
+            try:
+                for _ in range(KILLS * 3):
+                    time.sleep(rng.uniform(0.0, 0.02))
+                    outcome.kills += terminate(empty_url, application)
+            finally:
+                outcome.stop.set()
+                writer.join(60)
+            assert not writer.is_alive()
+            # The store that watched its connections die keeps working.
+            head = store.append(
+                cid, convo.user("after the storm"), expected_head=outcome.head
+            )
+            assert store.load(cid).head() == head
+        assert outcome.unexpected == []
+        assert outcome.kills > 0
+        assert len(outcome.acked) > 0
+        stored = check_consistent(empty_url, tenant, cid, outcome.acked)
+        # Every append landed exactly once: retries after a lost commit were idempotent.
+        assert stored == len(set(outcome.acked)) + 1
+
+
+def terminate(url: str, application: str) -> int:
+    """End every PostgreSQL session of `application`; return how many."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return int(
+                conn.execute(
+                    text(
+                        "SELECT count(pg_terminate_backend(pid)) "
+                        "FROM pg_stat_activity WHERE application_name = :a"
+                    ),
+                    {"a": application},
+                ).scalar()
+                or 0
+            )
+    finally:
+        engine.dispose()
+
+
+class TestPostgresIdleDisconnects:
+    @pytest.mark.parametrize("empty_url", ["postgresql"], indirect=True)
+    def test_a_connection_the_server_dropped_while_idle_is_replaced_silently(
+        self, empty_url
+    ):
+        convo.store.upgrade(empty_url)
+        application = "convo-idle-" + secrets.token_hex(4)
+        url = (
+            make_url(empty_url)
+            .update_query_dict({"application_name": application})
+            .render_as_string(hide_password=False)
+        )
+        with Store(url, tenant="t-idle") as store:
+            cid = store.create(title="idle")
+            head = store.append(cid, convo.user("hi"), expected_head=None)
+            assert terminate(empty_url, application) >= 1  # the pooled connection
+            assert store.load(cid).head() == head
+            store.append(cid, convo.assistant("hello"), expected_head=head)
+
+
+class Appends:
+    """A writer that retries each append (same turn, same expected head) until it lands."""
+
+    def __init__(self) -> None:
+        self.stop = threading.Event()
+        self.acked: list[str] = []
+        self.store_errors = 0
+        self.unexpected: list[BaseException] = []
+        self.kills = 0
+        self.head: convo.TurnId | None = None
+
+    def run(self, store: Store, cid: str, seed: float) -> None:
+        rng = random.Random(seed)
+        n = 0
+        try:
+            while not self.stop.is_set():
+                for turn in worker.exchange_turns(n, rng):
+                    self.head = self._land(store, cid, turn)
+                    self.acked.append(self.head)
+                n += 1
+        except BaseException as exc:  # noqa: BLE001 - asserted empty by the test
+            self.unexpected.append(exc)
+
+    def _land(self, store: Store, cid: str, turn: convo.Turn) -> convo.TurnId:
+        for _ in range(100):
+            try:
+                return store.append(cid, turn, expected_head=self.head)
+            except convo.errors.StoreError as exc:
+                if isinstance(
+                    exc, convo.errors.ConflictError | convo.errors.NotFoundError
+                ):
+                    raise
+                # The connection died: the append may or may not have committed.
+                # The same append again is idempotent either way.
+                self.store_errors += 1
+        raise AssertionError("an append never landed in 100 attempts")

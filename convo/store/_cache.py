@@ -1,0 +1,94 @@
+"""Decoded turns by content id, so a conversation loaded again is not decoded again.
+
+A chatbot backend loads the same conversation on every request. Decoding a row
+strictly (JSON, the canonical converter, every validator, the id recomputed)
+costs several times the query itself, and the answer never changes: a turn id
+names the turn's content and, through its parent's id, its whole history
+(`convo._ids`).
+
+So `_mapper.rebuild` keeps every node it decoded and verified here, with the
+payload text it came from, and takes a node back only for a row that matches it
+exactly: the same id, the same parent id and the same payload text, compared in
+full. Any other row is decoded strictly as if the cache were empty, so a row
+altered after it was cached is still refused. Turns with images are never kept:
+their bytes live in another table, which this exact-match test does not cover,
+and they are large.
+
+The cache is bounded by the payload characters it holds, least recently used
+first out, and is safe to share between threads.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+from convo._graph import Node
+from convo._ids import TurnId
+
+__all__ = ["DEFAULT_CACHE_CHARS", "TurnCache"]
+
+DEFAULT_CACHE_CHARS = 16 * 1024 * 1024
+"""Payload characters a store's cache holds by default (about 20,000 typical turns)."""
+
+
+class TurnCache:
+    """Verified nodes by turn id, each with the exact payload text it was decoded from.
+
+    Not a value: a store owns one and it changes as the store loads.
+    """
+
+    __slots__ = ("_chars", "_entries", "_lock", "max_chars")
+
+    def __init__(self, max_chars: int = DEFAULT_CACHE_CHARS) -> None:
+        if type(max_chars) is not int or max_chars < 0:
+            msg = f"The turn cache size must be a non-negative int (got {max_chars!r}); 0 turns it off."
+            raise ValueError(msg)
+        self.max_chars = max_chars
+        self._entries: OrderedDict[TurnId, tuple[str, Node]] = OrderedDict()
+        self._chars = 0
+        self._lock = threading.Lock()
+
+    def match(
+        self, turn_id: str, parent_id: str | None, payload: object
+    ) -> Node | None:
+        """The node kept for `turn_id` if this row is exactly the one it came from."""
+        entry = self._entries.get(TurnId(turn_id))
+        if entry is None:
+            return None
+        text, node = entry
+        if text != payload or node.parent != parent_id:
+            return None
+        with self._lock:
+            if turn_id in self._entries:
+                self._entries.move_to_end(TurnId(turn_id))
+        return node
+
+    def keep(self, node: Node, payload: str) -> None:
+        """Remember `node`, decoded and verified from `payload`."""
+        size = len(payload)
+        if size > self.max_chars:
+            return
+        with self._lock:
+            if node.id in self._entries:
+                self._entries.move_to_end(node.id)
+                return
+            self._entries[node.id] = (payload, node)
+            self._chars += size
+            while self._chars > self.max_chars:
+                _, (text, _) = self._entries.popitem(last=False)
+                self._chars -= len(text)
+
+    def clear(self) -> None:
+        """Forget every node."""
+        with self._lock:
+            self._entries.clear()
+            self._chars = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @property
+    def chars(self) -> int:
+        """Payload characters held now."""
+        return self._chars
