@@ -1,4 +1,5 @@
-"""Code that store tests run in other processes (spawned, so it must be importable).
+"""Code that store tests run in other processes (spawned, so it must be importable),
+and the parent's helpers for watching them.
 
 Each worker reports through a file it appends lines to with `os.write` on an
 `O_APPEND` descriptor: a line is in the page cache the moment `os.write`
@@ -12,6 +13,8 @@ import os
 import random
 import time
 from typing import Any
+
+from sqlalchemy import create_engine, text
 
 import convo
 import convo.store
@@ -141,6 +144,44 @@ def crash_child(url: str, tenant: str, cid: str, seed: int, report_path: str) ->
                 head = store.append(cid, turn, expected_head=head)
                 report.line(f"ack {head}")
             n += 1
+
+
+def migrate_back_and_forth(url: str, report_path: str) -> None:
+    """Upgrade to head and downgrade to base over and over, until killed."""
+    report = Report(report_path)
+    report.line("ready")
+    while True:
+        convo.store.upgrade(url)
+        report.line("head")
+        convo.store.downgrade(url, revision="base")
+        report.line("base")
+
+
+def wait_for_server_rollback(url: str, application: str) -> None:
+    """Wait until PostgreSQL has noticed the killed client and ended its session.
+
+    Until then a COMMIT the client sent just before dying may still land, which
+    is correct but would race with the checks below.
+    """
+    if not url.startswith("postgresql"):
+        return
+    engine = create_engine(url)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with engine.connect() as conn:
+                alive = conn.execute(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE application_name = :a"
+                    ),
+                    {"a": application},
+                ).scalar()
+            if not alive:
+                return
+            time.sleep(0.02)
+        raise AssertionError("the killed client's PostgreSQL session never ended")
+    finally:
+        engine.dispose()
 
 
 def context() -> Any:

@@ -45,33 +45,6 @@ def acknowledged(path: Path) -> list[str]:
     ]
 
 
-def wait_for_server_rollback(url: str, application: str) -> None:
-    """Wait until PostgreSQL has noticed the killed client and ended its session.
-
-    Until then a COMMIT the client sent just before dying may still land, which
-    is correct but would race with the checks below.
-    """
-    if not url.startswith("postgresql"):
-        return
-    engine = create_engine(url)
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            with engine.connect() as conn:
-                alive = conn.execute(
-                    text(
-                        "SELECT count(*) FROM pg_stat_activity WHERE application_name = :a"
-                    ),
-                    {"a": application},
-                ).scalar()
-            if not alive:
-                return
-            time.sleep(0.02)
-        pytest.fail("the killed client's PostgreSQL session never ended")
-    finally:
-        engine.dispose()
-
-
 def check_consistent(url: str, tenant: str, cid: str, acked: list[str]) -> int:
     """Integrity, every acknowledged turn present, no half-written turn; return turns."""
     if url.startswith("sqlite"):
@@ -143,7 +116,7 @@ class TestCrash:
                 child.join(30)
             assert child.exitcode == -signal.SIGKILL
             acked.extend(acknowledged(report))
-            wait_for_server_rollback(empty_url, application)
+            worker.wait_for_server_rollback(empty_url, application)
             stored = check_consistent(empty_url, tenant, cid, acked)
         assert len(acked) > 0
         assert stored >= len(acked)

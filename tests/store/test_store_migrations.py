@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import os
+import random
+import secrets
+import signal
+import sqlite3
 import sys
+import time
 from pathlib import Path
 
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, inspect, make_url, text
 
 import convo
 import convo.store
@@ -143,3 +149,60 @@ class TestUpgrade:
                 )
         finally:
             engine.dispose()
+
+
+@pytest.mark.slow
+class TestInterruptedMigrations:
+    @BOTH
+    def test_a_migrator_killed_at_any_moment_leaves_old_or_new_never_half(
+        self, empty_url, tmp_path
+    ):
+        """R6: a kill mid-migration rolls the whole step back; rerunning reaches head."""
+        application = "convo-migrate-" + secrets.token_hex(4)
+        child_url = empty_url
+        if empty_url.startswith("postgresql"):
+            child_url = (
+                make_url(empty_url)
+                .update_query_dict({"application_name": application})
+                .render_as_string(hide_password=False)
+            )
+        convo.store.upgrade(empty_url)
+        every_table = convo_tables(empty_url)
+        convo.store.downgrade(empty_url, revision="base")
+        rng = random.Random(20261203)
+        ctx = worker.context()
+        seen: set[str] = set()
+        for kill in range(12):
+            report = tmp_path / f"report-{kill}.txt"
+            child = ctx.Process(
+                target=worker.migrate_back_and_forth, args=(child_url, str(report))
+            )
+            child.start()
+            try:
+                deadline = time.monotonic() + 30
+                while "ready" not in (report.read_text() if report.exists() else ""):
+                    assert time.monotonic() < deadline, "the migrator never started"
+                    time.sleep(0.01)
+                time.sleep(rng.uniform(0.0, 0.4))
+            finally:
+                os.kill(child.pid, signal.SIGKILL)
+                child.join(30)
+            worker.wait_for_server_rollback(empty_url, application)
+            revision = convo.store.current_revision(empty_url)
+            tables = convo_tables(empty_url)
+            seen.add(str(revision))
+            if revision is None:
+                assert tables <= {_migrate.VERSION_TABLE}, tables
+            else:
+                assert (revision, tables) == (convo.store.HEAD, every_table)
+            if empty_url.startswith("sqlite"):
+                raw = sqlite3.connect(empty_url.removeprefix("sqlite:///"))
+                try:
+                    assert raw.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+                finally:
+                    raw.close()
+        convo.store.upgrade(empty_url)
+        assert convo_tables(empty_url) == every_table
+        with convo.store.Store(empty_url) as store:
+            cid = store.create(convo.Conversation.new().user("after the kills"))
+            assert store.load(cid).path()[0].text == "after the kills"
