@@ -39,7 +39,14 @@ from convo.errors import (
     message,
 )
 
-__all__ = ["DEFAULT_BRANCH", "Conversation", "GraphBuilder", "Node", "check_turn"]
+__all__ = [
+    "DEFAULT_BRANCH",
+    "Conversation",
+    "GraphBuilder",
+    "Node",
+    "check_turn",
+    "not_a_turn",
+]
 
 DEFAULT_BRANCH = "main"
 
@@ -467,15 +474,20 @@ def _unknown_turn(turn_id: TurnId) -> UnknownTurnError:
     return UnknownTurnError(msg, key=turn_id)
 
 
+def not_a_turn(value: object) -> TypeError:
+    """The error for appending something that is not a `Turn` (a PartialTurn, say)."""
+    msg = message(
+        "Only a Turn can be appended",
+        received=f"<{type(value).__name__}>",
+        fix="A PartialTurn must be salvaged explicitly with .salvage() first.",
+    )
+    return TypeError(msg)
+
+
 def _place(nodes: _Nodes, turn: object, parent: TurnId | None) -> Node:
     """The node `turn` makes under `parent`, after the structural checks."""
     if not isinstance(turn, Turn):
-        msg = message(
-            "Only a Turn can be appended",
-            received=f"<{type(turn).__name__}>",
-            fix="A PartialTurn must be salvaged explicitly with .salvage() first.",
-        )
-        raise TypeError(msg)
+        raise not_a_turn(turn)
     parent_node = None if parent is None else nodes[parent]
     depth = 0 if parent_node is None else parent_node.depth + 1
     where = f"$.turns[{depth}]"

@@ -44,7 +44,7 @@ from sqlalchemy import (
     update,
 )
 
-from convo._graph import Conversation, Node, _branch_name, check_turn
+from convo._graph import Conversation, Node, _branch_name, check_turn, not_a_turn
 from convo._ids import TurnId, compute_turn_id, is_turn_id
 from convo._json import check_text
 from convo._turns import Turn
@@ -525,12 +525,7 @@ def append(
 ) -> TurnId:
     """Append `turn` to `branch` if its head is still `expected_head`."""
     if not isinstance(turn, Turn):
-        msg = message(
-            "Only a Turn can be appended",
-            received=f"<{type(turn).__name__}>",
-            fix="A PartialTurn must be salvaged explicitly with .salvage() first.",
-        )
-        raise TypeError(msg)
+        raise not_a_turn(turn)
     new_id = compute_turn_id(expected_head, turn)
     # Lock the head row only if it is still where the writer expects it. On
     # PostgreSQL a waiting writer re-checks the condition against the winner's

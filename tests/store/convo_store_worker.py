@@ -14,7 +14,7 @@ import random
 import time
 from typing import Any
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 import convo
 import convo.store
@@ -182,6 +182,17 @@ def wait_for_server_rollback(url: str, application: str) -> None:
         raise AssertionError("the killed client's PostgreSQL session never ended")
     finally:
         engine.dispose()
+
+
+def named(url: str, application: str) -> str:
+    """`url` with a PostgreSQL application name, so its sessions can be found (SQLite: as is)."""
+    if not url.startswith("postgresql"):
+        return url
+    return (
+        make_url(url)
+        .update_query_dict({"application_name": application})
+        .render_as_string(hide_password=False)
+    )
 
 
 def context() -> Any:

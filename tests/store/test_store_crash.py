@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, func, make_url, select, text
+from sqlalchemy import create_engine, func, select, text
 
 import convo.store
 from convo.store import Store
@@ -90,13 +90,7 @@ class TestCrash:
         with Store(empty_url, tenant=tenant) as store:
             cid = store.create(title="crashy")
         application = "convo-crash-" + secrets.token_hex(4)
-        child_url = empty_url
-        if empty_url.startswith("postgresql"):
-            child_url = (
-                make_url(empty_url)
-                .update_query_dict({"application_name": application})
-                .render_as_string(hide_password=False)
-            )
+        child_url = worker.named(empty_url, application)
         rng = random.Random(20261122)
         ctx = worker.context()
         acked: list[str] = []
@@ -133,11 +127,7 @@ class TestPostgresBackendKills:
         convo.store.upgrade(empty_url)
         tenant = "t-" + secrets.token_hex(4)
         application = "convo-kill-" + secrets.token_hex(4)
-        url = (
-            make_url(empty_url)
-            .update_query_dict({"application_name": application})
-            .render_as_string(hide_password=False)
-        )
+        url = worker.named(empty_url, application)
         rng = random.Random(20261203)
         outcome = Appends()
         with Store(url, tenant=tenant) as store:
@@ -193,11 +183,7 @@ class TestPostgresIdleDisconnects:
     ):
         convo.store.upgrade(empty_url)
         application = "convo-idle-" + secrets.token_hex(4)
-        url = (
-            make_url(empty_url)
-            .update_query_dict({"application_name": application})
-            .render_as_string(hide_password=False)
-        )
+        url = worker.named(empty_url, application)
         with Store(url, tenant="t-idle") as store:
             cid = store.create(title="idle")
             head = store.append(cid, convo.user("hi"), expected_head=None)

@@ -15,7 +15,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, inspect, make_url, text
+from sqlalchemy import create_engine, inspect, text
 
 import convo
 import convo.store
@@ -159,13 +159,7 @@ class TestInterruptedMigrations:
     ):
         """R6: a kill mid-migration rolls the whole step back; rerunning reaches head."""
         application = "convo-migrate-" + secrets.token_hex(4)
-        child_url = empty_url
-        if empty_url.startswith("postgresql"):
-            child_url = (
-                make_url(empty_url)
-                .update_query_dict({"application_name": application})
-                .render_as_string(hide_password=False)
-            )
+        child_url = worker.named(empty_url, application)
         convo.store.upgrade(empty_url)
         every_table = convo_tables(empty_url)
         convo.store.downgrade(empty_url, revision="base")
