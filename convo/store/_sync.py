@@ -78,7 +78,8 @@ class Store:
             crashes, FULL also power loss (see `convo.store._sqlite`).
         cache_chars: payload characters of decoded turns kept, so loading a
             conversation again decodes only its new turns (0 turns it off; see
-            `convo.store._cache`).
+            `convo.store._cache`). The turns themselves, with the encodings
+            they memoize, take a few times this much memory.
     """
 
     _engine: Engine

@@ -106,6 +106,23 @@ class TestHostileRows:
                 assert info.value.key == root
         assert events == []
 
+    def test_a_number_stored_where_the_text_was_is_corrupt_not_coerced(self, store):
+        """`42` in place of `"42"` keeps the canonical bytes of the id, if coerced."""
+        conversation = Conversation.new().user("42").assistant("hello")
+        cid = store.create(conversation)
+        store.load(cid)
+        root = conversation.path_ids()[0]
+        tamper(
+            store,
+            cid,
+            root,
+            payload='{"blocks":[{"text":42,"type":"text"}],"role":"user"}',
+        )
+        for load in (store.load, store.load_graph):
+            with pytest.raises(CorruptRecordError) as info:
+                load(cid)
+            assert info.value.key == root
+
     def test_a_parent_cycle_terminates_and_is_corrupt(self, store):
         cid, conversation = stored_chat(store)
         root, child = conversation.path_ids()
