@@ -16,7 +16,7 @@ import json
 from collections.abc import Mapping
 
 import attrs
-from sqlalchemy import Connection, and_, exists, literal, or_, select
+from sqlalchemy import ColumnElement, Connection, and_, exists, func, literal, or_, select
 
 from convo._graph import Conversation
 from convo._ids import TurnId
@@ -183,6 +183,21 @@ def _decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
         ) from None
 
 
+def _icontains(
+    conn: Connection, column: ColumnElement[str | None], text: str
+) -> ColumnElement[bool]:
+    """`column` contains `text`, ignoring case in all of Unicode on both databases.
+
+    PostgreSQL's ILIKE folds Unicode; SQLite's LIKE and lower() fold ASCII only,
+    so there both sides go through `convo_lower` (Python's `str.lower`,
+    registered on every connection by `convo.store._sqlite`).
+    """
+    if conn.dialect.name == "sqlite":
+        folded: ColumnElement[str] = func.convo_lower(column)
+        return folded.contains(text.lower(), autoescape=True)
+    return column.icontains(text, autoescape=True)
+
+
 def list_conversations(
     conn: Connection,
     *,
@@ -218,11 +233,11 @@ def list_conversations(
         escaped = json.dumps(text, ensure_ascii=False)[1:-1]
         stmt = stmt.where(
             or_(
-                C.c.title.icontains(text, autoescape=True),
+                _icontains(conn, C.c.title, text),
                 exists(
                     select(T.c.id).where(
                         T.c.conversation_id == C.c.id,
-                        T.c.payload.icontains(escaped, autoescape=True),
+                        _icontains(conn, T.c.payload, escaped),
                     )
                 ),
             )

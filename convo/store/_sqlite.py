@@ -4,6 +4,8 @@ Every connection gets, on connect:
 - `busy_timeout` (default 5000 ms), so a locked database is waited for, not failed at once;
 - `journal_mode=WAL`, so readers never block the writer (local disks only);
 - `foreign_keys=ON`, so a turn can never point at a missing parent;
+- `convo_lower`, Python's `str.lower` as a SQL function, so search ignores
+  case beyond ASCII as PostgreSQL's ILIKE does (SQLite's own folds ASCII only);
 - `synchronous=NORMAL` by default. In WAL mode NORMAL keeps the database
   consistent through application crashes and loses no committed transaction
   unless the OS crashes or power fails; pass `synchronous="FULL"` to sync the
@@ -33,6 +35,10 @@ _MODES = {"DEFERRED", "IMMEDIATE", "EXCLUSIVE"}
 _CONFIGURED = "convo_sqlite_configured"
 
 
+def _lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
+
+
 def is_sqlite(engine: Engine) -> bool:
     """Whether `engine` talks to SQLite."""
     return engine.dialect.name == "sqlite"
@@ -52,6 +58,7 @@ def configure_sqlite(
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take BEGIN out of the driver's hands (SQLAlchemy's pysqlite recipe).
         dbapi_connection.isolation_level = None
+        dbapi_connection.create_function("convo_lower", 1, _lower, deterministic=True)
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute(f"PRAGMA busy_timeout = {timeout}")

@@ -12,9 +12,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 
 import convo.store
 from convo.store import Store
+from convo.store._schema import TurnRow
 
 FreshDatabase = Callable[[str, Path], str]
 
@@ -56,3 +58,24 @@ def store(db_url: str, tenant: str) -> Iterator[Store]:
     """A store on the module's database, for this test's own tenant."""
     with Store(db_url, tenant=tenant) as s:
         yield s
+
+
+Tamper = Callable[..., None]
+
+
+@pytest.fixture
+def tamper() -> Tamper:
+    """`tamper(store, cid, turn_id, **columns)`: overwrite one stored turn row.
+
+    What a damaged disk or a hostile writer with database access would do.
+    """
+
+    def run(store: Store, cid: str, turn_id: str, **values: object) -> None:
+        with store.engine.begin() as conn:
+            conn.execute(
+                update(TurnRow)
+                .where(TurnRow.conversation_id == cid, TurnRow.id == turn_id)
+                .values(**values)
+            )
+
+    return run

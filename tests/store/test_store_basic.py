@@ -329,6 +329,14 @@ class TestListAndSearch:
         assert [i.id for i in store.search("quarterly").items] == [by_title]
         assert [i.id for i in store.search('"ZEBRA"').items] == [by_text]
 
+    def test_search_ignores_case_beyond_ascii_on_every_database(self, store):
+        by_title = store.create(title="Ärger im Büro")
+        by_text = store.create(chat("Ein ÜBERRASCHUNG aus Αθήνα"))
+        store.create(chat("nothing"))
+        assert [i.id for i in store.search("ärger").items] == [by_title]
+        assert [i.id for i in store.search("überraschung").items] == [by_text]
+        assert [i.id for i in store.search("ΑΘΉΝΑ").items] == [by_text]
+
     @pytest.mark.parametrize("term", ["%", "_", "\\", "' OR 1=1 --", "\u2028"])
     def test_search_treats_metacharacters_literally(self, store, term):
         store.create(title="plain")

@@ -9,7 +9,6 @@ import threading
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-from sqlalchemy import update
 
 import convo
 from convo import Conversation, ImageBlock, Node, TextBlock
@@ -17,7 +16,6 @@ from convo.errors import CorruptRecordError
 from convo.store import Store
 from convo.store import _mapper as mapper
 from convo.store._cache import TurnCache
-from convo.store._schema import TurnRow
 from convo.testing.strategies import conversations, png_bytes
 
 
@@ -46,15 +44,6 @@ def decodes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(mapper, "decode_payload", counting)
     return seen
-
-
-def tamper(store: Store, cid: str, turn_id: str, **values: object) -> None:
-    with store.engine.begin() as conn:
-        conn.execute(
-            update(TurnRow)
-            .where(TurnRow.conversation_id == cid, TurnRow.id == turn_id)
-            .values(**values)
-        )
 
 
 class TestTurnCache:
@@ -129,7 +118,7 @@ class TestLoadingWithTheCache:
         store.load_graph(cid)
         assert decodes == []
 
-    def test_a_row_changed_after_it_was_cached_is_still_refused(self, store):
+    def test_a_row_changed_after_it_was_cached_is_still_refused(self, store, tamper):
         cid = store.create(chat(1))
         root = store.load(cid).path_ids()[0]
         tamper(
@@ -143,7 +132,7 @@ class TestLoadingWithTheCache:
         assert info.value.key == root
 
     def test_a_row_moved_under_another_parent_after_it_was_cached_is_refused(
-        self, store
+        self, store, tamper
     ):
         cid = store.create(chat(2))
         ids = store.load(cid).path_ids()

@@ -15,7 +15,7 @@ import convo
 from convo import Conversation, ImageBlock, TextBlock
 from convo.errors import CorruptRecordError
 from convo.store import Store
-from convo.store._schema import HeadRow, TurnRow
+from convo.store._schema import HeadRow
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -70,15 +70,6 @@ def recording() -> Iterator[list[str]]:
         _RECORDING = False
 
 
-def tamper(store: Store, cid: str, turn_id: str, **values: object) -> None:
-    with store.engine.begin() as conn:
-        conn.execute(
-            update(TurnRow)
-            .where(TurnRow.conversation_id == cid, TurnRow.id == turn_id)
-            .values(**values)
-        )
-
-
 def stored_chat(store: Store) -> tuple[str, Conversation]:
     conversation = Conversation.new().user("hi").assistant("hello")
     cid = store.create(conversation)
@@ -93,7 +84,7 @@ class TestHostileRows:
         "payload", HOSTILE_PAYLOADS.values(), ids=HOSTILE_PAYLOADS.keys()
     )
     def test_a_hostile_payload_raises_corrupt_record_and_runs_nothing(
-        self, store, payload
+        self, store, tamper, payload
     ):
         cid, conversation = stored_chat(store)
         root = conversation.path_ids()[0]
@@ -106,7 +97,9 @@ class TestHostileRows:
                 assert info.value.key == root
         assert events == []
 
-    def test_a_number_stored_where_the_text_was_is_corrupt_not_coerced(self, store):
+    def test_a_number_stored_where_the_text_was_is_corrupt_not_coerced(
+        self, store, tamper
+    ):
         """`42` in place of `"42"` keeps the canonical bytes of the id, if coerced."""
         conversation = Conversation.new().user("42").assistant("hello")
         cid = store.create(conversation)
@@ -123,7 +116,7 @@ class TestHostileRows:
                 load(cid)
             assert info.value.key == root
 
-    def test_a_parent_cycle_terminates_and_is_corrupt(self, store):
+    def test_a_parent_cycle_terminates_and_is_corrupt(self, store, tamper):
         cid, conversation = stored_chat(store)
         root, child = conversation.path_ids()
         tamper(store, cid, root, parent_id=child, depth=2)
@@ -132,7 +125,7 @@ class TestHostileRows:
         with pytest.raises(CorruptRecordError):
             store.load_graph(cid)
 
-    def test_a_lying_depth_is_corrupt(self, store):
+    def test_a_lying_depth_is_corrupt(self, store, tamper):
         cid, conversation = stored_chat(store)
         tamper(store, cid, conversation.path_ids()[1], depth=0)
         with pytest.raises(CorruptRecordError):
@@ -159,7 +152,7 @@ class TestHostileRows:
         # A version bump alone is harmless: the head still names a stored turn.
         assert len(store.load(cid).path()) == 2
 
-    def test_the_store_stays_usable_after_a_corrupt_row(self, store):
+    def test_the_store_stays_usable_after_a_corrupt_row(self, store, tamper):
         cid, conversation = stored_chat(store)
         tamper(store, cid, conversation.path_ids()[0], payload="{not json")
         with pytest.raises(CorruptRecordError):
