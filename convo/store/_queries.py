@@ -16,7 +16,16 @@ import json
 from collections.abc import Mapping
 
 import attrs
-from sqlalchemy import ColumnElement, Connection, and_, exists, func, literal, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    and_,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+)
 
 from convo._graph import Conversation
 from convo._ids import TurnId

@@ -1,4 +1,4 @@
-"""The common append on SQLite, as four statements on the driver connection.
+"""The common append on SQLite: three statements in one transaction, on the driver connection.
 
 A chatbot backend appends two turns per exchange, and on SQLite SQLAlchemy's
 per-connection and per-statement machinery costs several times the statements
