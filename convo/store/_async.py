@@ -9,6 +9,7 @@ and the schema check are the sync store's, awaited.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -33,6 +34,7 @@ from convo.store._engine import (
     MAX_ATTEMPTS,
     default_url,
     make_async_engine,
+    make_engine,
     retryable,
     translate,
 )
@@ -45,6 +47,7 @@ from convo.store._migrate import (
 )
 from convo.store._queries import BranchInfo, Page
 from convo.store._sqlite import BEGIN_OPTION, Synchronous, configure_sqlite
+from convo.store._sqlite_append import SqliteAppender
 from convo.store._sync import backoff, check_tenant, url_hint
 from convo.wire.canonical import dumps, loads_conversation
 
@@ -59,15 +62,16 @@ class AsyncStore:
 
     Build it with `await AsyncStore.open(url, ...)`, which checks (or, with
     `create=True`, upgrades) the schema; the constructor alone does no I/O.
-    Appends always run the shared statements (the sync store's SQLite fast
-    path is not used here); `cache_chars` sizes its decoded-turn cache, as for
-    `Store`.
+    On a SQLite file, the common append runs as `Store`'s does, in a worker
+    thread on a `sqlite3` engine of the store's own (see `_sqlite_append`);
+    `cache_chars` sizes the decoded-turn cache, as for `Store`.
     """
 
     _engine: AsyncEngine
     tenant: str
     _owned: bool
     _cache: TurnCache | None
+    _appender: SqliteAppender | None
 
     def __init__(
         self,
@@ -96,11 +100,19 @@ class AsyncStore:
                 synchronous=synchronous,
             )
             owned = True
+        file_url = SqliteAppender.file_url(engine.url)
+        appender = None
+        if file_url is not None:
+            sync_engine = make_engine(
+                file_url, busy_timeout_ms=busy_timeout_ms, synchronous=synchronous
+            )
+            appender = SqliteAppender(sync_engine, watched=engine.sync_engine)
         self.__attrs_init__(
             engine=engine,
             tenant=tenant,
             owned=owned,
             cache=cache if cache.max_chars else None,
+            appender=appender,
         )
 
     @classmethod
@@ -182,7 +194,10 @@ class AsyncStore:
         return self._engine
 
     async def close(self) -> None:
-        """Release the connections (only of an engine the store created)."""
+        """Release the connections (of the fast append's own engine, and of the
+        store's engine if the store created it)."""
+        if self._appender is not None:
+            self._appender.dispose()
         if self._owned:
             await self._engine.dispose()
 
@@ -261,6 +276,20 @@ class AsyncStore:
         expected_head: TurnId | None,
     ) -> TurnId:
         """Append `turn` if the head is still `expected_head` (see `Store.append`)."""
+        appender = self._appender
+        if appender is not None:
+            done = await asyncio.to_thread(
+                functools.partial(
+                    appender.append,
+                    tenant=self.tenant,
+                    cid=conversation_id,
+                    turn=turn,
+                    branch=branch,
+                    expected_head=expected_head,
+                )
+            )
+            if done is not None:
+                return done
         return await self._run(
             "append",
             ops.append,

@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, make_url
+from sqlalchemy import URL, Engine, create_engine, make_url
 from sqlalchemy import exc as sa_exc
 
 if TYPE_CHECKING:
@@ -54,7 +54,10 @@ def default_url() -> str:
 
 
 def make_engine(
-    url: str, *, busy_timeout_ms: int = 5000, synchronous: Synchronous = "NORMAL"
+    url: str | URL,
+    *,
+    busy_timeout_ms: int = 5000,
+    synchronous: Synchronous = "NORMAL",
 ) -> Engine:
     """A sync engine for `url`, configured for convo."""
     parsed = make_url(url)

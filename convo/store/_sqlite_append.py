@@ -27,6 +27,10 @@ images; a tool turn needs the calls it answers read back, and images go to
 their own table, so both take the authoritative path. An engine with
 statement listeners (`before_cursor_execute`, `after_cursor_execute`: logging,
 tracing, metrics) takes it too, so instrumentation sees every statement.
+
+`AsyncStore` on a SQLite file runs the same path in a worker thread, on a
+`sqlite3` engine of its own for the same file: one thread hop per append
+instead of one per statement through aiosqlite.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import DateTime, Engine
+from sqlalchemy import URL, DateTime, Engine
 from sqlalchemy import exc as sa_exc
 
 from convo._graph import check_turn
@@ -74,12 +78,19 @@ WHERE id = :cid
 
 
 class SqliteAppender:
-    """Runs the common append on a SQLite engine's pooled driver connections."""
+    """Runs the common append on a SQLite engine's pooled driver connections.
 
-    __slots__ = ("_engine", "_stamp")
+    Args:
+        engine: a `sqlite3` (pysqlite) engine configured by convo.
+        watched: the engine the caller's listeners are on, when that is
+            another one (an `AsyncStore`'s); default `engine`.
+    """
 
-    def __init__(self, engine: Engine) -> None:
+    __slots__ = ("_engine", "_stamp", "_watched")
+
+    def __init__(self, engine: Engine, *, watched: Engine | None = None) -> None:
         self._engine = engine
+        self._watched = engine if watched is None else watched
         bind = DateTime().dialect_impl(engine.dialect).bind_processor(engine.dialect)
         # Times are written exactly as SQLAlchemy writes them everywhere else.
         self._stamp: Callable[[dt.datetime], Any] = bind or (lambda value: value)
@@ -88,6 +99,27 @@ class SqliteAppender:
     def applies(engine: Engine) -> bool:
         """Whether `engine` is SQLite on the standard `sqlite3` driver."""
         return engine.dialect.name == "sqlite" and engine.dialect.driver == "pysqlite"
+
+    @staticmethod
+    def file_url(url: URL) -> URL | None:
+        """The `sqlite3` URL of the same database file as `url`, if it names one.
+
+        None for anything else: another database, or an in-memory SQLite
+        database (a second engine would open a second, empty one).
+        """
+        database = url.database or ""
+        if (
+            url.get_backend_name() != "sqlite"
+            or database in ("", ":memory:")
+            or database.startswith("file:")
+            or url.query.get("uri")
+        ):
+            return None
+        return url.set(drivername="sqlite+pysqlite")
+
+    def dispose(self) -> None:
+        """Close the pooled connections of the engine this appender owns."""
+        self._engine.dispose()
 
     def append(
         self,
@@ -106,7 +138,7 @@ class SqliteAppender:
             StoreBusyError: the write lock stayed taken for the busy timeout.
             StoreError: the database failed.
         """
-        events = self._engine.dispatch
+        events = self._watched.dispatch
         if events.before_cursor_execute or events.after_cursor_execute:
             return None  # instrumented: let the listeners see every statement
         if not (

@@ -116,3 +116,116 @@ class TestAsyncOpening:
             assert await store.load(cid) == chat()
         finally:
             await store.close()
+
+
+class TestAsyncFastAppend:
+    """On a SQLite file, the common append runs Store's fast path in a worker thread."""
+
+    @pytest.fixture
+    def authoritative(self, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+        from convo.store import _statements
+
+        calls: list[str] = []
+        real = _statements.append
+
+        def counting(conn, **kwargs):
+            calls.append(kwargs["turn"].role)
+            return real(conn, **kwargs)
+
+        monkeypatch.setattr(_statements, "append", counting)
+        return calls
+
+    @pytest.fixture
+    async def file_store(self, tmp_path):
+        store = await AsyncStore.open(f"sqlite:///{tmp_path / 'a.db'}", create=True)
+        try:
+            yield store
+        finally:
+            await store.close()
+
+    async def test_the_common_append_skips_the_shared_statements(
+        self, file_store, authoritative
+    ):
+        cid = await file_store.create()
+        head = await file_store.append(cid, convo.user("hi"), expected_head=None)
+        head = await file_store.append(
+            cid, convo.assistant("hello"), expected_head=head
+        )
+        assert authoritative == []
+        assert (await file_store.load(cid)).head() == head
+        assert [t.text for t in (await file_store.load(cid)).path()] == ["hi", "hello"]
+
+    async def test_a_refusal_is_the_shared_statements_answer(
+        self, file_store, authoritative
+    ):
+        cid = await file_store.create(chat())
+        head = (await file_store.load(cid)).head()
+        winner = await file_store.append(cid, convo.user("first"), expected_head=head)
+        with pytest.raises(ConflictError) as info:
+            await file_store.append(cid, convo.user("second"), expected_head=head)
+        assert info.value.actual == winner
+        assert authoritative == ["user"]
+
+    async def test_statement_listeners_on_the_async_engine_see_every_append(
+        self, file_store, authoritative
+    ):
+        from sqlalchemy import event
+
+        seen: list[str] = []
+        event.listen(
+            file_store.engine.sync_engine,
+            "before_cursor_execute",
+            lambda *a: seen.append(a[2]),
+        )
+        await file_store.append(
+            await file_store.create(), convo.user("x"), expected_head=None
+        )
+        assert authoritative == ["user"]
+        assert any(s.startswith("INSERT INTO convo_turns") for s in seen)
+
+    async def test_the_event_loop_keeps_running_while_an_append_waits_for_the_lock(
+        self, tmp_path
+    ):
+        import sqlite3
+
+        path = tmp_path / "busy.db"
+        store = await AsyncStore.open(f"sqlite:///{path}", create=True)
+        try:
+            cid = await store.create()
+            blocker = sqlite3.connect(
+                path, isolation_level=None, check_same_thread=False
+            )
+            blocker.execute("BEGIN IMMEDIATE")
+            append = asyncio.create_task(
+                store.append(cid, convo.user("x"), expected_head=None)
+            )
+            ticks = 0
+            for _ in range(20):  # the loop is free while the append waits in a thread
+                await asyncio.sleep(0.01)
+                ticks += 1
+            assert not append.done()
+            blocker.execute("COMMIT")
+            blocker.close()
+            assert await append
+            assert ticks == 20
+        finally:
+            await store.close()
+
+    @pytest.mark.parametrize(
+        ("url", "expected"),
+        [
+            ("sqlite+aiosqlite:////tmp/x.db", "sqlite+pysqlite:////tmp/x.db"),
+            ("sqlite:///relative.db", "sqlite+pysqlite:///relative.db"),
+            ("sqlite+aiosqlite://", None),
+            ("sqlite:///:memory:", None),
+            ("sqlite:///file:mem?mode=memory&uri=true", None),
+            ("postgresql+psycopg://u@h/db", None),
+        ],
+    )
+    def test_only_a_sqlite_file_gets_the_fast_path(self, url, expected):
+        from sqlalchemy import make_url
+
+        from convo.store._sqlite_append import SqliteAppender
+
+        found = SqliteAppender.file_url(make_url(url))
+        assert (None if found is None else found.render_as_string()) == expected
