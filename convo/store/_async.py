@@ -275,7 +275,12 @@ class AsyncStore:
         branch: str = DEFAULT_BRANCH,
         expected_head: TurnId | None,
     ) -> TurnId:
-        """Append `turn` if the head is still `expected_head` (see `Store.append`)."""
+        """Append `turn` if the head is still `expected_head` (see `Store.append`).
+
+        A task cancelled while its append is in flight may find the append done
+        or not (on a SQLite file it finishes in its worker thread); the turn is
+        never half stored, and appending the same turn again is idempotent.
+        """
         appender = self._appender
         if appender is not None:
             done = await asyncio.to_thread(
