@@ -211,6 +211,36 @@ class TestAsyncFastAppend:
         finally:
             await store.close()
 
+    async def test_an_append_cancelled_in_flight_is_whole_or_absent_and_retry_lands_once(
+        self, tmp_path
+    ):
+        import sqlite3
+
+        path = tmp_path / "cancel.db"
+        store = await AsyncStore.open(f"sqlite:///{path}", create=True)
+        try:
+            cid = await store.create()
+            blocker = sqlite3.connect(
+                path, isolation_level=None, check_same_thread=False
+            )
+            blocker.execute("BEGIN IMMEDIATE")
+            append = asyncio.create_task(
+                store.append(cid, convo.user("x"), expected_head=None)
+            )
+            await asyncio.sleep(0.05)
+            append.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await append
+            blocker.execute("COMMIT")
+            blocker.close()
+            await asyncio.sleep(0.1)  # the worker thread may still finish it
+            assert len((await store.load(cid)).path()) in (0, 1)
+            again = await store.append(cid, convo.user("x"), expected_head=None)
+            path_ids = (await store.load(cid)).path_ids()
+            assert path_ids == (again,)
+        finally:
+            await store.close()
+
     @pytest.mark.parametrize(
         ("url", "expected"),
         [
