@@ -21,6 +21,8 @@ reads a plain deferred `BEGIN` so they run beside a writer.
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from typing import Any, Literal
 
 from sqlalchemy import Connection, Engine, event
@@ -33,6 +35,26 @@ BEGIN_OPTION = "convo_sqlite_begin"
 
 _MODES = {"DEFERRED", "IMMEDIATE", "EXCLUSIVE"}
 _CONFIGURED = "convo_sqlite_configured"
+
+
+def _enter_wal(cursor: Any, timeout_ms: int) -> None:
+    """Switch to WAL, waiting out other connections doing the same.
+
+    The first switch of a new database needs it to itself, and SQLite can
+    answer SQLITE_BUSY at once, without the busy handler (when waiting could
+    deadlock), while other processes open the same new file. So this retries
+    for as long as the busy timeout allows; once the file is in WAL mode (it
+    stays so), the pragma succeeds at once.
+    """
+    deadline = time.monotonic() + timeout_ms / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc).lower() or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.005)
 
 
 def _lower(value: object) -> object:
@@ -62,7 +84,7 @@ def configure_sqlite(
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute(f"PRAGMA busy_timeout = {timeout}")
-            cursor.execute("PRAGMA journal_mode = WAL")
+            _enter_wal(cursor, timeout)
             cursor.execute("PRAGMA foreign_keys = ON")
             cursor.execute(f"PRAGMA synchronous = {synchronous}")
         finally:

@@ -520,6 +520,42 @@ class TestSQLiteDiscipline:
         assert statements.count("BEGIN IMMEDIATE") == 2
 
 
+class TestEnteringWal:
+    """Many processes opening one new file race to switch it to WAL (R1 first write)."""
+
+    class Cursor:
+        def __init__(self, failures: list[str]) -> None:
+            self.failures = failures
+            self.calls = 0
+
+        def execute(self, sql: str) -> None:
+            self.calls += 1
+            if self.failures:
+                raise sqlite3.OperationalError(self.failures.pop(0))
+
+    def test_an_immediate_busy_answer_is_retried_until_the_switch_succeeds(self):
+        from convo.store._sqlite import _enter_wal
+
+        cursor = self.Cursor(["database is locked", "database is locked"])
+        _enter_wal(cursor, 5000)
+        assert cursor.calls == 3
+
+    def test_other_errors_are_not_retried(self):
+        from convo.store._sqlite import _enter_wal
+
+        cursor = self.Cursor(["disk I/O error"])
+        with pytest.raises(sqlite3.OperationalError, match="disk I/O"):
+            _enter_wal(cursor, 5000)
+        assert cursor.calls == 1
+
+    def test_a_lock_that_outlives_the_busy_timeout_is_raised(self):
+        from convo.store._sqlite import _enter_wal
+
+        cursor = self.Cursor(["database is locked"] * 1000)
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            _enter_wal(cursor, 20)
+
+
 class TestInterleavings:
     """Writers overlapping in time, with one transaction held open (R2)."""
 
