@@ -29,7 +29,7 @@ from convo._turns import Turn
 from convo.errors import StoreBusyError
 from convo.store import _queries as queries
 from convo.store import _statements as ops
-from convo.store._cache import DEFAULT_CACHE_CHARS, TurnCache
+from convo.store._cache import DEFAULT_CACHE_CHARS, TurnCache, turn_cache
 from convo.store._engine import (
     MAX_ATTEMPTS,
     default_url,
@@ -85,7 +85,7 @@ class AsyncStore:
         from sqlalchemy.ext.asyncio import AsyncEngine
 
         tenant = check_tenant(tenant)
-        cache = TurnCache(cache_chars)
+        cache = turn_cache(cache_chars)
         if isinstance(url, AsyncEngine):
             engine, owned = url, False
             configure_sqlite(
@@ -111,7 +111,7 @@ class AsyncStore:
             engine=engine,
             tenant=tenant,
             owned=owned,
-            cache=cache if cache.max_chars else None,
+            cache=cache,
             appender=appender,
         )
 

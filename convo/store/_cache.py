@@ -26,10 +26,16 @@ from collections import OrderedDict
 from convo._graph import Node
 from convo._ids import TurnId
 
-__all__ = ["DEFAULT_CACHE_CHARS", "TurnCache"]
+__all__ = ["DEFAULT_CACHE_CHARS", "TurnCache", "turn_cache"]
 
 DEFAULT_CACHE_CHARS = 16 * 1024 * 1024
 """Payload characters a store's cache holds by default (about 20,000 typical turns)."""
+
+
+def turn_cache(max_chars: int) -> TurnCache | None:
+    """A cache of `max_chars` payload characters, or None for 0 (validated either way)."""
+    cache = TurnCache(max_chars)
+    return cache if cache.max_chars else None
 
 
 class TurnCache:

@@ -124,6 +124,11 @@ def encode_turn(turn: Turn) -> StoredTurn:
     )
 
 
+def mentions_blobs(payload: str) -> bool:
+    """Whether a payload may refer to blobs (well formed or not): a cheap substring test."""
+    return '"blob"' in payload
+
+
 def blob_refs(payload: str) -> set[str]:
     """The blob keys a payload refers to (cheap: a substring test first)."""
     if _BLOB_MARKER not in payload:
@@ -197,7 +202,7 @@ def decode_payload(payload: object, blobs: Mapping[str, bytes], *, key: str) -> 
         raise corrupt(
             "convo_turns", key, "payload is not a JSON object", received=payload
         )
-    inline = _BLOB_MARKER in payload or '"blob"' in payload
+    inline = mentions_blobs(payload)
     if inline:
         for block in _blocks_of(plain):
             _inline(block, blobs, key)
@@ -248,7 +253,7 @@ def rebuild(
                 turn_id,
                 f"its id does not match its content (content hashes to {node.id})",
             )
-        if cache is not None and '"blob"' not in payload:
+        if cache is not None and not mentions_blobs(payload):
             cache.keep(node, payload)
     return builder.finish()
 

@@ -22,7 +22,7 @@ from convo._ids import TurnId
 from convo._turns import Turn
 from convo.store import _queries as queries
 from convo.store import _statements as ops
-from convo.store._cache import DEFAULT_CACHE_CHARS, TurnCache
+from convo.store._cache import DEFAULT_CACHE_CHARS, TurnCache, turn_cache
 from convo.store._engine import (
     MAX_ATTEMPTS,
     default_url,
@@ -99,7 +99,7 @@ class Store:
         cache_chars: int = DEFAULT_CACHE_CHARS,
     ) -> None:
         tenant = check_tenant(tenant)
-        cache = TurnCache(cache_chars)
+        cache = turn_cache(cache_chars)
         if isinstance(url, Engine):
             engine, owned = url, False
             configure_sqlite(
@@ -124,7 +124,7 @@ class Store:
             engine=engine,
             tenant=tenant,
             owned=owned,
-            cache=cache if cache.max_chars else None,
+            cache=cache,
             appender=SqliteAppender(engine) if SqliteAppender.applies(engine) else None,
         )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import sqlite3
 
 import pytest
 
@@ -183,63 +184,57 @@ class TestAsyncFastAppend:
         assert authoritative == ["user"]
         assert any(s.startswith("INSERT INTO convo_turns") for s in seen)
 
-    async def test_the_event_loop_keeps_running_while_an_append_waits_for_the_lock(
-        self, tmp_path
-    ):
-        import sqlite3
+    @staticmethod
+    def hold_write_lock(store: AsyncStore) -> sqlite3.Connection:
+        """Another connection holding the database write lock, until `release`."""
+        blocker = sqlite3.connect(
+            str(store.engine.url.database),
+            isolation_level=None,
+            check_same_thread=False,
+        )
+        blocker.execute("BEGIN IMMEDIATE")
+        return blocker
 
-        path = tmp_path / "busy.db"
-        store = await AsyncStore.open(f"sqlite:///{path}", create=True)
-        try:
-            cid = await store.create()
-            blocker = sqlite3.connect(
-                path, isolation_level=None, check_same_thread=False
-            )
-            blocker.execute("BEGIN IMMEDIATE")
-            append = asyncio.create_task(
-                store.append(cid, convo.user("x"), expected_head=None)
-            )
-            ticks = 0
-            for _ in range(20):  # the loop is free while the append waits in a thread
-                await asyncio.sleep(0.01)
-                ticks += 1
-            assert not append.done()
-            blocker.execute("COMMIT")
-            blocker.close()
-            assert await append
-            assert ticks == 20
-        finally:
-            await store.close()
+    @staticmethod
+    def release(blocker: sqlite3.Connection) -> None:
+        blocker.execute("COMMIT")
+        blocker.close()
+
+    async def test_the_event_loop_keeps_running_while_an_append_waits_for_the_lock(
+        self, file_store
+    ):
+        cid = await file_store.create()
+        blocker = self.hold_write_lock(file_store)
+        append = asyncio.create_task(
+            file_store.append(cid, convo.user("x"), expected_head=None)
+        )
+        ticks = 0
+        for _ in range(20):  # the loop is free while the append waits in a thread
+            await asyncio.sleep(0.01)
+            ticks += 1
+        assert not append.done()
+        self.release(blocker)
+        assert await append
+        assert ticks == 20
 
     async def test_an_append_cancelled_in_flight_is_whole_or_absent_and_retry_lands_once(
-        self, tmp_path
+        self, file_store
     ):
-        import sqlite3
-
-        path = tmp_path / "cancel.db"
-        store = await AsyncStore.open(f"sqlite:///{path}", create=True)
-        try:
-            cid = await store.create()
-            blocker = sqlite3.connect(
-                path, isolation_level=None, check_same_thread=False
-            )
-            blocker.execute("BEGIN IMMEDIATE")
-            append = asyncio.create_task(
-                store.append(cid, convo.user("x"), expected_head=None)
-            )
-            await asyncio.sleep(0.05)
-            append.cancel()
-            with pytest.raises(asyncio.CancelledError):
-                await append
-            blocker.execute("COMMIT")
-            blocker.close()
-            await asyncio.sleep(0.1)  # the worker thread may still finish it
-            assert len((await store.load(cid)).path()) in (0, 1)
-            again = await store.append(cid, convo.user("x"), expected_head=None)
-            path_ids = (await store.load(cid)).path_ids()
-            assert path_ids == (again,)
-        finally:
-            await store.close()
+        cid = await file_store.create()
+        blocker = self.hold_write_lock(file_store)
+        append = asyncio.create_task(
+            file_store.append(cid, convo.user("x"), expected_head=None)
+        )
+        await asyncio.sleep(0.05)
+        append.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await append
+        self.release(blocker)
+        await asyncio.sleep(0.1)  # the worker thread may still finish it
+        assert len((await file_store.load(cid)).path()) in (0, 1)
+        again = await file_store.append(cid, convo.user("x"), expected_head=None)
+        path_ids = (await file_store.load(cid)).path_ids()
+        assert path_ids == (again,)
 
     @pytest.mark.parametrize(
         ("url", "expected"),
