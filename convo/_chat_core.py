@@ -110,4 +110,6 @@ def encode_for(
 
 def finish_answer(view: RequestView, answer: Turn) -> Turn:
     """The answer stamped with the digest of the view it answered (rule R5)."""
-    return attrs.evolve(answer, generated_from=prefix_digest(view.turns))
+    return attrs.evolve(
+        answer, generated_from=prefix_digest(view.turns, target=view.target)
+    )

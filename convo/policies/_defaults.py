@@ -30,11 +30,11 @@ def default_policies(target: Target) -> tuple[Policy, ...]:
     - `repair_tool_pairs`: a dangling call or an orphan result is a 400 (R10).
     - `bind_prefixes()`: reasoning whose prefix changed since it was generated
       is dropped with a note rather than sent to be refused (R5); after every
-      content-changing policy. With `keep_last_reasoning` in front of it, a new
-      user turn drops the older exchange's reasoning, which changes the prefix
-      of the previous answer, so that answer's reasoning is unbound too; such a
-      server ignores it anyway. Inside a tool session the prefix is stable and
-      every step keeps its reasoning (R2).
+      content-changing policy. The prefix is what the target's server sees: on
+      a stripping server, reasoning before an answer's own user turn is not
+      part of it, so `keep_last_reasoning` dropping an older exchange's
+      reasoning unbinds nothing. The last answer's reasoning and every step of
+      the current tool session are sent byte-exact (R1, R2).
     - `cache_breakpoints()`, where `target.cache.supported`: markers within the
       budget, in the right places and ttl order (R6-R9); last, because it only
       decorates.

@@ -2,13 +2,38 @@
 
 Newer Claude models bind a signed reasoning block to the exact content before
 it when it was generated. `Chat` stamps each answer with
-`Turn.generated_from = prefix_digest(view.turns)`, the digest of the request
-view it answered. Before a later request, `bind_prefixes` recomputes the digest
-of each reasoning-bearing assistant turn's prefix in the new view; where it
-differs, the reasoning no longer matches what the server will see, so it is
-dropped with a note (default) or the request is refused (strict).
+`Turn.generated_from = prefix_digest(view.turns, target=view.target)`, the
+digest of the request view it answered, *as that target's server sees it*.
+Before a later request, `bind_prefixes` recomputes the digest of each
+reasoning-bearing assistant turn's prefix in the new view; where it differs,
+the reasoning no longer matches what the server will see, so it is dropped
+with a note (default) or the request is refused (strict).
 
-Digest: `"pb2:"` + blake2b-256 over the concatenated per-turn digests, where a
+What "the prefix" is depends on the server (the target's
+`keeps_reasoning_in_context`):
+
+- A server that keeps earlier reasoning in context (Opus 4.5) sees every turn
+  byte for byte, earlier reasoning included: the **full** digest, tag `pb2:`.
+- A server that discards earlier reasoning (Sonnet 4 / 4.5, Opus 4.1, and every
+  target that is not known to keep it) sees only the reasoning of the last
+  assistant turn or tool-use session. For an answer generated after the user
+  turn U, reasoning before U is not part of what the server saw, so it is not
+  part of the **visible** digest, tag `pv1:`: turns before the last genuine
+  user turn of the prefix count without their reasoning (a turn that is
+  reasoning only counts as nothing, since R13 removes it whole), and turns
+  from that user turn on count whole. Dropping or keeping an older exchange's
+  reasoning (what `keep_last_reasoning` does as the conversation grows) leaves
+  every later digest unchanged, while any change to text, tool calls, results
+  or the current exchange's reasoning still shows.
+
+A stamp is checked in the scheme its tag names when the target's server agrees
+with it: a stripping target checks `pv1:` stamps visibly and `pb2:` stamps in
+full (stricter, so older stamps stay valid); a preserving target accepts only
+`pb2:` stamps, since an answer made by a stripping server was never bound to
+the earlier reasoning a preserving server would now read. A stamp from another
+scheme is a changed prefix.
+
+Digest: the tag + blake2b-256 over the concatenated per-turn digests, where a
 turn's digest is blake2b-256 of its canonical bytes (`convo.wire.canonical`)
 with every `cache_control` marker removed; markers are request decorations
 (rule R6), not content. Per-turn digests are memoized on the turn
@@ -35,6 +60,8 @@ from convo._blocks import (
     TextBlock,
     ToolResultBlock,
 )
+from convo._structure import last_user_index
+from convo._targets import Target
 from convo._turns import Turn
 from convo.errors import PrefixChangedError, message
 from convo.policies._reasoning import without_reasoning
@@ -43,15 +70,19 @@ from convo.wire._converter import turn_bytes
 
 __all__ = [
     "DIGEST_TAG",
+    "VISIBLE_TAG",
     "BindPrefixes",
     "bind_prefixes",
     "prefix_digest",
     "turn_digest",
     "unmarked",
+    "visible_turn_digest",
 ]
 
 DIGEST_TAG = "pb2:"
-"""Prefix digests start with this tag (prefix, blake2b) so a change of scheme shows."""
+"""Full prefix digests start with this tag (prefix, blake2b) so a change of scheme shows."""
+VISIBLE_TAG = "pv1:"
+"""Visible prefix digests (earlier exchanges without their reasoning) start with this tag."""
 
 
 def _has_marker(block: Block) -> bool:
@@ -89,12 +120,52 @@ def turn_digest(turn: Turn) -> bytes:
     return digest
 
 
-def prefix_digest(turns: Sequence[Turn]) -> str:
-    """The digest of a sent view prefix, markers aside (stored as `Turn.generated_from`)."""
+def _never(_block: ReasoningBlock) -> bool:
+    return False
+
+
+def visible_turn_digest(turn: Turn) -> bytes:
+    """The digest of `turn` as part of an earlier exchange on a stripping server.
+
+    That is `turn_digest` of the turn without its reasoning blocks, and empty
+    bytes (it counts as nothing) when the turn is reasoning only (memoized).
+    """
+
+    def build() -> bytes:
+        derived, dropped = without_reasoning(
+            turn, key="convo.policies.no_reasoning", keep=_never
+        )
+        if not dropped:
+            return turn_digest(turn)
+        return b"" if derived is None else turn_digest(derived)
+
+    digest: bytes = turn.memo("convo.policies.visible_digest", build)
+    return digest
+
+
+def _sees_all(target: Target | None) -> bool:
+    return target is None or target.keeps_reasoning_in_context
+
+
+def prefix_digest(turns: Sequence[Turn], *, target: Target | None = None) -> str:
+    """The digest of a sent view prefix as `target`'s server sees it (`Turn.generated_from`).
+
+    Args:
+        turns: the turns the answer was generated from, in order.
+        target: the target that answered. A target whose server discards
+            earlier reasoning gets the visible digest (`pv1:`); one that keeps
+            it, or None, the full digest (`pb2:`). See the module docstring.
+    """
     h = hashlib.blake2b(digest_size=32)
-    for turn in turns:
-        h.update(turn_digest(turn))
-    return DIGEST_TAG + h.hexdigest()
+    if _sees_all(target):
+        for turn in turns:
+            h.update(turn_digest(turn))
+        return DIGEST_TAG + h.hexdigest()
+    boundary = last_user_index(turns)
+    split = 0 if boundary is None else boundary
+    for i, turn in enumerate(turns):
+        h.update(visible_turn_digest(turn) if i < split else turn_digest(turn))
+    return VISIBLE_TAG + h.hexdigest()
 
 
 def _bound(turn: Turn) -> bool:
@@ -103,8 +174,34 @@ def _bound(turn: Turn) -> bool:
     )
 
 
-def _never(_block: ReasoningBlock) -> bool:
-    return False
+class _Running:
+    """Both digests of the turns kept so far, updated one turn at a time.
+
+    `full` covers every kept turn; the visible digest is `before` (the visible
+    digests of the kept turns before the last genuine user turn) followed by
+    the full digests of `since` (that user turn and every kept turn after it).
+    """
+
+    def __init__(self) -> None:
+        self.full = hashlib.blake2b(digest_size=32)
+        self.before = hashlib.blake2b(digest_size=32)
+        self.since: list[Turn] = []
+
+    def add(self, turn: Turn) -> None:
+        self.full.update(turn_digest(turn))
+        if turn.is_genuine_user:
+            for earlier in self.since:
+                self.before.update(visible_turn_digest(earlier))
+            self.since.clear()
+        self.since.append(turn)
+
+    def digest(self, tag: str) -> str:
+        if tag == DIGEST_TAG:
+            return DIGEST_TAG + self.full.copy().hexdigest()
+        h = self.before.copy()
+        for turn in self.since:
+            h.update(turn_digest(turn))
+        return VISIBLE_TAG + h.hexdigest()
 
 
 @attrs.frozen(kw_only=True)
@@ -112,10 +209,11 @@ class BindPrefixes:
     """Drop (or refuse) reasoning whose generation prefix changed since (rule R5).
 
     For each assistant turn with reasoning and `generated_from` set, the digest
-    of the view's turns before it is compared with `generated_from`; on a
-    mismatch its reasoning is dropped with a note (the turn goes whole if that
-    leaves it reasoning-only, rule R13), or `PrefixChangedError` is raised when
-    `strict`. Run it after every content-changing policy (module docstring).
+    of the view's turns before it, as the view's target sees them (module
+    docstring), is compared with `generated_from`; on a mismatch its reasoning
+    is dropped with a note (the turn goes whole if that leaves it
+    reasoning-only, rule R13), or `PrefixChangedError` is raised when `strict`.
+    Run it after every content-changing policy (module docstring).
 
     Laws: deterministic, pure, keeps pairing, idempotent, prefix stable.
     """
@@ -134,17 +232,19 @@ class BindPrefixes:
                 break
         if last < 0:
             return view
-        h = hashlib.blake2b(digest_size=32)
-        pending: list[bytes] = []
+        # A stripping server may be checked in either scheme; a preserving one
+        # only in full (module docstring).
+        visible_ok = not _sees_all(view.target)
+        running = _Running()
         out: list[Turn] = []
         notes: list[PolicyNote] = []
         for i in range(last + 1):
             turn = turns[i]
             generated_from = turn.generated_from
             if generated_from is not None and _bound(turn):
-                h.update(b"".join(pending))
-                pending.clear()
-                current = DIGEST_TAG + h.copy().hexdigest()
+                tag = generated_from[: len(DIGEST_TAG)]
+                known = tag == DIGEST_TAG or (tag == VISIBLE_TAG and visible_ok)
+                current = running.digest(tag if known else DIGEST_TAG)
                 if current != generated_from:
                     if self.strict:
                         where = f"$.turns[{i}]"
@@ -172,14 +272,15 @@ class BindPrefixes:
                             action=action,
                             path=f"$.turns[{i}]",
                             reason="the turns before it differ from the request it was "
-                            "generated from, so its reasoning no longer matches (R5)",
+                            "generated from, as this target's server sees them, so its "
+                            "reasoning no longer matches (R5)",
                         )
                     )
                     if derived is None:
                         continue
                     turn = derived
             out.append(turn)
-            pending.append(turn_digest(turn))
+            running.add(turn)
         if not notes:
             return view
         out.extend(turns[last + 1 :])
