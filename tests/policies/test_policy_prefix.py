@@ -35,7 +35,7 @@ from convo.policies import (
     prefix_digest,
     trim,
 )
-from convo.policies._prefix import DIGEST_TAG, turn_digest
+from convo.policies._prefix import DIGEST_TAG, VISIBLE_TAG, turn_digest
 from convo.testing.strategies import conversations, texts
 
 KEEPS = Target(
@@ -46,6 +46,7 @@ KEEPS = Target(
     requires_signatures=True,
     keeps_reasoning_in_context=True,
 )
+STRIPS = attrs.evolve(KEEPS, name="t-strips", keeps_reasoning_in_context=False)
 bind = bind_prefixes()
 
 
@@ -109,6 +110,138 @@ class TestPrefixDigest:
         assert prefix_digest([user(t) for t in texts]) == prefix_digest(
             [user(t) for t in texts]
         )
+
+
+class TestVisiblePrefixDigest:
+    """A server that discards earlier reasoning never saw it: it is not in the digest."""
+
+    def test_a_stripping_target_gets_the_visible_tag_and_a_keeping_one_the_full_tag(
+        self,
+    ):
+        turns = [user("q")]
+        assert prefix_digest(turns, target=STRIPS).startswith(VISIBLE_TAG)
+        assert prefix_digest(turns, target=KEEPS).startswith(DIGEST_TAG)
+        assert prefix_digest(turns) == prefix_digest(turns, target=KEEPS)
+
+    def test_an_earlier_exchanges_reasoning_is_not_part_of_it(self):
+        kept = [
+            user("q0"),
+            assistant([thinking("t0"), TextBlock(text="a0")]),
+            user("q1"),
+        ]
+        stripped = [user("q0"), assistant("a0"), user("q1")]
+        assert prefix_digest(kept, target=STRIPS) == prefix_digest(
+            stripped, target=STRIPS
+        )
+        assert prefix_digest(kept, target=KEEPS) != prefix_digest(
+            stripped, target=KEEPS
+        )
+
+    def test_an_earlier_reasoning_only_turn_counts_as_nothing_r13(self):
+        with_it = [user("q0"), assistant([thinking("t0")]), user("q1")]
+        removed = [user("q0"), user("q1")]
+        assert prefix_digest(with_it, target=STRIPS) == prefix_digest(
+            removed, target=STRIPS
+        )
+
+    def test_the_current_tool_sessions_reasoning_is_part_of_it_r2(self):
+        call = ToolCallBlock(id="c1", name="f")
+        result = tool_results(ToolResultBlock(call_id="c1", content="r1"))
+        kept = [user("q"), assistant([thinking("s1"), call]), result]
+        stripped = [user("q"), assistant([call]), result]
+        assert prefix_digest(kept, target=STRIPS) != prefix_digest(
+            stripped, target=STRIPS
+        )
+
+    @settings(max_examples=40)
+    @given(st.lists(texts(min_size=1, max_size=5), min_size=2, max_size=6))
+    def test_any_change_of_text_still_shows(self, words):
+        turns = [user(w) if i % 2 == 0 else assistant(w) for i, w in enumerate(words)]
+        edited = [*turns[:-1], attrs.evolve(turns[-1], blocks=(TextBlock(text="x"),))]
+        if edited[-1].text == turns[-1].text:
+            return
+        assert prefix_digest(turns, target=STRIPS) != prefix_digest(
+            edited, target=STRIPS
+        )
+
+
+class TestBindPrefixesOnAStrippingServer:
+    """The second tool loop and the last answer's reasoning (issue: whole conversations)."""
+
+    chain = default_policies(STRIPS)
+
+    def test_a_tool_loop_in_the_second_exchange_keeps_its_reasoning_r2(self):
+        turns: list[Turn] = [system("sys"), user("Hello")]
+        turns.append(answer_to_on(turns, [thinking("t0"), TextBlock(text="Hi")]))
+        turns.append(user("Weather in Oslo?"))
+        call = ToolCallBlock(id="c1", name="get_weather", arguments='{"city":"Oslo"}')
+        turns.append(answer_to_on(turns, [thinking("t1"), call]))
+        turns.append(tool_results(ToolResultBlock(call_id="c1", content="3 C")))
+        out = apply(view_on(turns), *self.chain)
+        assert [n for n in out.notes if n.policy == "bind_prefixes"] == []
+        assert out.turns[4].blocks[0] == thinking("t1")
+        assert not out.turns[2].reasoning
+
+    def test_the_last_answers_reasoning_is_sent_from_the_third_user_turn_on(self):
+        turns: list[Turn] = [system("sys")]
+        for i in range(4):
+            turns.append(user(f"q{i}"))
+            turns.append(answer_to_on(turns, [thinking(f"t{i}"), TextBlock(text="a")]))
+        turns.append(user("q4"))
+        out = apply(view_on(turns), *self.chain)
+        assert [n for n in out.notes if n.policy == "bind_prefixes"] == []
+        assert [i for i, t in enumerate(out.turns) if t.reasoning] == [8]
+        assert out.turns[8].blocks[0] == thinking("t3")
+
+    def test_an_edited_earlier_turn_still_unbinds_later_reasoning_r5(self):
+        turns: list[Turn] = [user("q0")]
+        turns.append(answer_to_on(turns, [thinking("t0"), TextBlock(text="a0")]))
+        turns.append(user("q1"))
+        turns.append(answer_to_on(turns, [thinking("t1"), TextBlock(text="a1")]))
+        turns[0] = user("q0, edited")
+        out = apply(view_on(turns), *self.chain)
+        assert not any(t.reasoning for t in out.turns)
+        assert [n.path for n in out.notes if n.policy == "bind_prefixes"] == [
+            "$.turns[3]"
+        ]
+
+    def test_a_full_stamp_is_still_checked_in_full(self):
+        """Stamps made before the visible scheme stay valid where nothing changed."""
+        turns: list[Turn] = [user("q")]
+        turns.append(
+            assistant(
+                [thinking("t"), ToolCallBlock(id="c1", name="f")],
+                generated_from=prefix_digest(turns),
+            )
+        )
+        turns.append(tool_results(ToolResultBlock(call_id="c1", content="r")))
+        assert bind(view_on(turns)) == view_on(turns)
+
+    def test_a_preserving_server_refuses_a_visible_stamp(self):
+        """An answer a stripping server made was never bound to the earlier reasoning."""
+        turns: list[Turn] = [user("q")]
+        turns.append(
+            assistant(
+                [thinking("t"), TextBlock(text="a")],
+                generated_from=prefix_digest(turns, target=STRIPS),
+            )
+        )
+        turns.append(user("next"))
+        out = bind(view(turns))
+        assert not out.turns[1].reasoning
+        assert out.notes[0].policy == "bind_prefixes"
+
+
+def answer_to_on(
+    turns: list[Turn], blocks: list[ReasoningBlock | TextBlock | ToolCallBlock]
+) -> Turn:
+    """What Chat does on the stripping target: stamp with the visible digest."""
+    sent = apply(view_on(turns), *default_policies(STRIPS))
+    return assistant(blocks, generated_from=prefix_digest(sent.turns, target=STRIPS))
+
+
+def view_on(turns: Sequence[Turn]) -> RequestView:
+    return RequestView(turns=turns, target=STRIPS)
 
 
 class TestBindPrefixes:
@@ -192,7 +325,9 @@ def stamp_like_chat(
     for turn in turns:
         if turn.role == "assistant":
             sent = apply(RequestView(turns=out, target=target), *chain)
-            turn = attrs.evolve(turn, generated_from=prefix_digest(sent.turns))
+            turn = attrs.evolve(
+                turn, generated_from=prefix_digest(sent.turns, target=target)
+            )
         out.append(turn)
     return out
 
@@ -207,4 +342,13 @@ class TestChatStamping:
         chain = default_policies(KEEPS)
         turns = stamp_like_chat(conversation.path(), chain, KEEPS)
         out = apply(RequestView(turns=turns, target=KEEPS), *chain)
+        assert [n for n in out.notes if n.policy == "bind_prefixes"] == []
+
+    @settings(max_examples=40)
+    @given(conversations())
+    def test_a_stripping_target_never_unbinds_what_chat_stamped(self, conversation):
+        """With the stripping default chain too: dropping older reasoning unbinds nothing (R5)."""
+        chain = default_policies(STRIPS)
+        turns = stamp_like_chat(conversation.path(), chain, STRIPS)
+        out = apply(RequestView(turns=turns, target=STRIPS), *chain)
         assert [n for n in out.notes if n.policy == "bind_prefixes"] == []
