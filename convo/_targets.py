@@ -120,7 +120,11 @@ class Target:
     requires_signatures: bool = False
     """Replayed reasoning must be signed by this family (Claude); unsigned is dropped."""
     keeps_reasoning_in_context: bool = False
-    """The server keeps earlier reasoning and binds it to its prefix (R5)."""
+    """The server keeps earlier reasoning in context and binds it to its prefix (R5).
+
+    False (the safe default): the server reads only the reasoning of the last
+    assistant turn or tool-use session, so earlier reasoning is not part of
+    what an answer was generated from (`convo.policies.prefix_digest`)."""
     reasoning_required_in_tool_loop: bool = False
     """With thinking on, the assistant turn continuing a tool loop must keep its reasoning (R2)."""
     tool_results_need_preceding_call: bool = False
