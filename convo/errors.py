@@ -263,7 +263,7 @@ class NotFoundError(StoreError, LookupError):
 
 
 class ConflictError(StoreError):
-    """A branch head moved since the writer read it; nothing was written."""
+    """A branch head moved since the writer read it (from `append`: and the turn is not on it); nothing was written."""
 
     expected: str | None
     actual: str | None

@@ -12,7 +12,9 @@ conversation = store.load(cid)
 
 Turns are immutable rows keyed by their content id; branch heads are the only
 mutable rows and move by compare-and-set, so a stale writer gets
-`ConflictError` and nothing is written. Every operation is scoped to the
+`ConflictError` and nothing is written. An append is idempotent by content:
+a turn already on the branch's path (after the same `expected_head`) answers
+its id and writes nothing. Every operation is scoped to the
 store's tenant: another tenant's id answers exactly like a missing one.
 """
 

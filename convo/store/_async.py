@@ -277,9 +277,12 @@ class AsyncStore:
     ) -> TurnId:
         """Append `turn` if the head is still `expected_head` (see `Store.append`).
 
-        A task cancelled while its append is in flight may find the append done
-        or not (on a SQLite file it finishes in its worker thread); the turn is
-        never half stored, and appending the same turn again is idempotent.
+        Idempotent by content, as `Store.append`: a turn already on the branch's
+        path answers its id and writes nothing. A task cancelled while its
+        append is in flight may find the append done or not (on a SQLite file it
+        finishes in its worker thread); the turn is never half stored, and
+        appending the same turn after the same `expected_head` again returns
+        the same id, even if other writers appended on top meanwhile.
         """
         appender = self._appender
         if appender is not None:

@@ -142,9 +142,11 @@ def translate(exc: BaseException, *, operation: str) -> StoreError:
         if state == "23505" or isinstance(exc, sa_exc.IntegrityError):
             return ConflictError(
                 message(
-                    f"A concurrent writer got there first during {operation}",
+                    f"A concurrent writer got there first during {operation}; "
+                    "nothing was written",
                     received=f"<{driver} {state or 'constraint'}>",
-                    fix="Load the conversation again and retry.",
+                    fix="Load the conversation again and retry only what it does "
+                    "not contain yet.",
                 ),
                 expected=None,
                 actual=None,

@@ -15,6 +15,10 @@ Invariants kept here:
   PostgreSQL stale writers fail at once instead of queueing for the lock;
 - heads move only by compare-and-set; a stale writer gets `ConflictError` and,
   because the check precedes every insert in the same transaction, nothing is written;
+- an append is idempotent by content: a turn whose id (its content after
+  `expected_head`) is already on the branch's path, at the head or below it,
+  answers that id and writes nothing, so a retry after a lost acknowledgement
+  never stores a turn twice, whatever was appended on top meanwhile;
 - turns are insert-if-absent by content id (the same id is the same content);
 - every writer takes head rows (in name order) before the conversation row, so
   writers never wait on each other in a cycle.
@@ -119,6 +123,33 @@ _MOVE_HEAD = (
         turn_id=bindparam("b_head", type_=String), version=bindparam("b_next_version")
     )
 )
+# Whether turn :new is on the path ending at turn :head: walk up from the head
+# only while the depth stays at or above the new turn's own (stored) depth, so
+# the walk is bounded by how far the head moved past it. One statement; when
+# :new is not stored the floor is NULL and only the head row is looked at.
+_floor = (
+    select(T.c.depth)
+    .where(T.c.conversation_id == bindparam("cid"), T.c.id == bindparam("new"))
+    .scalar_subquery()
+)
+_walk = (
+    select(T.c.id, T.c.parent_id, T.c.depth, _floor.label("floor"))
+    .where(
+        T.c.conversation_id == bindparam("cid"),
+        T.c.id == bindparam("head"),
+    )
+    .cte("convo_walk", recursive=True)
+)
+_up = T.alias("convo_up")
+_walk = _walk.union_all(
+    select(_up.c.id, _up.c.parent_id, _up.c.depth, _walk.c.floor).where(
+        _up.c.conversation_id == bindparam("cid"),
+        _up.c.id == _walk.c.parent_id,
+        _up.c.depth < _walk.c.depth,
+        _up.c.depth >= _walk.c.floor,
+    )
+)
+_ON_PATH = select(_walk.c.id).where(_walk.c.id == bindparam("new")).limit(1)
 _EMPTY: immutables.Map[str, TurnId | None] = immutables.Map()
 _CHUNK = 500
 
@@ -424,12 +455,38 @@ def _conflict(
     return ConflictError(
         message(
             f"Branch {name!r} moved since it was loaded; nothing was written",
-            received=f"head {actual}",
-            fix="Load the conversation again, re-apply the change and retry.",
+            received=f"head {actual} (expected {expected})",
+            fix="Load the conversation again and re-apply only what it does "
+            "not contain yet.",
         ),
         expected=expected,
         actual=actual,
     )
+
+
+def _append_conflict(
+    name: str, expected: TurnId | None, actual: TurnId | None
+) -> ConflictError:
+    """A stale append: the head moved and the turn is not on the branch's path."""
+    return ConflictError(
+        message(
+            f"Branch {name!r} moved since it was loaded and the turn is not on it; "
+            "nothing was written",
+            received=f"head {actual} (expected {expected})",
+            fix="Reload the branch: the turn is not stored on it. Append it after "
+            "the new head (the error's .actual) only if it still applies.",
+        ),
+        expected=expected,
+        actual=actual,
+    )
+
+
+def on_path(conn: Connection, cid: str, turn_id: TurnId, head: TurnId) -> bool:
+    """Whether `turn_id` is `head` or one of its ancestors (cid already tenant-checked)."""
+    if turn_id == head:
+        return True
+    found = conn.execute(_ON_PATH, {"cid": cid, "new": turn_id, "head": head}).first()
+    return found is not None
 
 
 def _move_head(
@@ -445,8 +502,18 @@ def _move_head(
             "b_next_version": version + 1,
         },
     )
-    if result.rowcount != 1:
-        raise _conflict(branch, head, None)
+    if result.rowcount != 1:  # only if the lock taken before was not kept
+        raise ConflictError(
+            message(
+                f"Branch {branch!r} moved while it was being written; "
+                "nothing was written",
+                received=f"head version {version} no longer current",
+                fix="Load the conversation again and re-apply only what it does "
+                "not contain yet.",
+            ),
+            expected=head,
+            actual=None,
+        )
 
 
 def _check_placement(conn: Connection, cid: str, parent: Any, turn: Turn) -> None:
@@ -501,19 +568,6 @@ def _head(conn: Connection, tenant: str, cid: str, branch: str) -> Any:
     ).first()
 
 
-def _check_head(
-    head: Any, branch: str, expected: TurnId | None, new_id: TurnId
-) -> bool:
-    """True if the append is already done; raise if the head moved elsewhere."""
-    if head is None:
-        raise _not_found("branch", branch)
-    if head.turn_id == expected:
-        return False
-    if head.turn_id == new_id:
-        return True
-    raise _conflict(branch, expected, _tid(head.turn_id))
-
-
 def append(
     conn: Connection,
     *,
@@ -523,7 +577,12 @@ def append(
     branch: str,
     expected_head: TurnId | None,
 ) -> TurnId:
-    """Append `turn` to `branch` if its head is still `expected_head`."""
+    """Append `turn` to `branch` if its head is still `expected_head`.
+
+    Idempotent by content: if the turn's id (after `expected_head`) is already
+    on the branch's path, that id is returned and nothing is written. Otherwise
+    a moved head raises `ConflictError`, with nothing written.
+    """
     if not isinstance(turn, Turn):
         raise not_a_turn(turn)
     new_id = compute_turn_id(expected_head, turn)
@@ -539,9 +598,13 @@ def append(
         current = _head(conn, tenant, cid, branch)
         if current is None:
             _conversation(conn, tenant, cid, lock=False)  # NotFound: conversation
-        if _check_head(current, branch, expected_head, new_id):
-            return new_id  # the same append, retried after its commit: idempotent
-        raise _conflict(branch, expected_head, _tid(current.turn_id))
+            raise _not_found("branch", branch)
+        actual = _tid(current.turn_id)
+        if actual is not None and on_path(conn, cid, new_id, actual):
+            # The same append, retried after its commit (perhaps with turns
+            # appended on top since): already done, nothing to write.
+            return new_id
+        raise _append_conflict(branch, expected_head, actual)
     found = {
         r.id: r
         for r in conn.execute(

@@ -224,8 +224,16 @@ class Store:
     ) -> TurnId:
         """Append `turn` to `branch` if its head is still `expected_head`; return its id.
 
+        Idempotent by content: the turn's id is a hash of the turn and its
+        parent (`expected_head`), so if that id is already on the branch's
+        path (the head or any turn below it) the call returns it and writes
+        nothing, however many turns were appended on top since. A retry after
+        a lost acknowledgement therefore never stores the turn twice.
+
         Raises:
-            ConflictError: the head moved; nothing was written.
+            ConflictError: the head moved and the turn is not on the branch;
+                nothing was written. `.actual` is the new head: reload, and
+                append after it only if the turn still applies.
             NotFoundError: no such conversation or branch for this tenant.
             InvalidConversationError: the turn cannot stand after that head.
         """

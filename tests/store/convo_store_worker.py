@@ -91,6 +91,56 @@ def append_many(
         report.line(f"done {conflicts}")
 
 
+def append_with_lost_acks(
+    url: str,
+    tenant: str,
+    cid: str,
+    worker: int,
+    count: int,
+    barrier: Any,
+    report_path: str,
+) -> None:
+    """Append `count` turns to main; every other acknowledgement is "lost".
+
+    A lost acknowledgement is what a client sees when the commit landed but the
+    reply never arrived: it forgets the id and retries the very same call
+    (same turn, same `expected_head`) after a pause in which other workers
+    append. The retry must answer the stored id; only a `ConflictError` (the
+    turn is not on the branch) sends the worker to the new head. Reports how
+    many retries found the head moved past their turn.
+    """
+    report = Report(report_path)
+    rng = random.Random(worker)
+    with convo.store.Store(url, tenant=tenant) as store:
+        (main,) = [b for b in store.branches(cid) if b.name == "main"]
+        head = main.head
+        barrier.wait()
+        overtaken = 0
+        for i in range(count):
+            turn = convo.user(f"worker {worker} turn {i}")
+            while True:
+                try:
+                    landed = store.append(cid, turn, expected_head=head)
+                    if i % 2 == 0:  # the acknowledgement is lost: call again
+                        time.sleep(rng.uniform(0.002, 0.01))
+                        now = [b.head for b in store.branches(cid) if b.name == "main"]
+                        if now != [landed]:
+                            overtaken += 1  # another writer appended in between
+                        again = store.append(cid, turn, expected_head=head)
+                        if again != landed:
+                            report.line(f"error Mismatch {landed} {again}")
+                            raise AssertionError("a retry answered another id")
+                    head = landed
+                    break
+                except ConflictError as exc:
+                    head = exc.actual  # type: ignore[assignment]
+                except ConvoError as exc:
+                    report.line(f"error {type(exc).__name__} {exc}")
+                    raise
+            report.line(f"ack {head}")
+        report.line(f"done {overtaken}")
+
+
 def first_write(
     url: str, tenant: str, worker: int, barrier: Any, report_path: str
 ) -> None:

@@ -236,6 +236,40 @@ class TestAsyncFastAppend:
         path_ids = (await file_store.load(cid)).path_ids()
         assert path_ids == (again,)
 
+    async def test_a_cancelled_append_retried_after_another_writer_appended_lands_once(
+        self, file_store
+    ):
+        """Issue 12: another writer appends between the cancelled call and the retry;
+        the retry answers the cancelled call's id and stores no second copy."""
+        cid = await file_store.create(chat())
+        head = (await file_store.load(cid)).head()
+        blocker = self.hold_write_lock(file_store)
+        append = asyncio.create_task(
+            file_store.append(cid, convo.user("x"), expected_head=head)
+        )
+        await asyncio.sleep(0.05)
+        append.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await append
+        self.release(blocker)
+        await asyncio.sleep(0.1)  # the worker thread may still finish it
+        landed = (await file_store.load(cid)).head()
+        url = file_store.engine.url.set(drivername="sqlite")
+        with Store(url.render_as_string(), tenant=file_store.tenant) as other:
+            on_top = other.append(cid, convo.assistant("other"), expected_head=landed)
+        graph = await file_store.load_graph(cid)
+        if landed == head:  # the cancelled call wrote nothing: a true conflict
+            with pytest.raises(ConflictError) as info:
+                await file_store.append(cid, convo.user("x"), expected_head=head)
+            assert info.value.actual == on_top
+            assert await file_store.load_graph(cid) == graph
+            return
+        again = await file_store.append(cid, convo.user("x"), expected_head=head)
+        assert again == landed
+        assert await file_store.load_graph(cid) == graph
+        texts = [t.text for t in (await file_store.load(cid)).path()]
+        assert texts == ["brief", "hi", "hello", "x", "other"]
+
     @pytest.mark.parametrize(
         ("url", "expected"),
         [

@@ -70,6 +70,43 @@ class TestConcurrentAppends:
         assert elapsed < 60
 
     @BOTH
+    def test_retries_after_lost_acknowledgements_duplicate_nothing(
+        self, empty_url, tmp_path
+    ):
+        """Issue 12: a retry after a lost ack, with other writers appending in
+        between, answers the stored id and never stores the turn twice."""
+        convo.store.upgrade(empty_url)
+        tenant = "t-" + secrets.token_hex(4)
+        with Store(empty_url, tenant=tenant) as store:
+            cid = store.create(title="lossy")
+        report = tmp_path / "report.txt"
+        workers, appends = 4, 40
+        barrier = worker.context().Barrier(workers)
+        codes = worker.run(
+            worker.append_with_lost_acks,
+            [
+                (empty_url, tenant, cid, k, appends, barrier, str(report))
+                for k in range(workers)
+            ],
+            timeout=60,
+        )
+        lines = report_lines(report)
+        assert [line for line in lines if line[0] == "error"] == []
+        assert codes == [0] * workers
+        acked = [line[1] for line in lines if line[0] == "ack"]
+        with Store(empty_url, tenant=tenant) as store:
+            path = store.load(cid).path_ids()
+            graph = store.load_graph(cid)
+        assert len(path) == len(graph) == workers * appends  # 0 duplicates, no fork
+        # The case of the issue happened: retries after others appended on top.
+        assert sum(int(line[1]) for line in lines if line[0] == "done") > 0
+        assert set(path) == set(acked)
+        texts = [t.text for t in store_path_turns(empty_url, tenant, cid)]
+        assert sorted(texts) == sorted(
+            f"worker {k} turn {i}" for k in range(workers) for i in range(appends)
+        )
+
+    @BOTH
     def test_first_writes_to_a_brand_new_database_all_succeed(
         self, empty_url, tmp_path
     ):

@@ -34,7 +34,7 @@ SETTINGS = settings(
 
 
 class StoreModel(RuleBasedStateMachine):
-    """One tenant: create, append, fork, stale append, load and delete against a model."""
+    """One tenant: create, append, re-append, fork, stale append, load and delete against a model."""
 
     url: str
 
@@ -88,6 +88,21 @@ class StoreModel(RuleBasedStateMachine):
         with pytest.raises(ConflictError) as info:
             self.store.append(cid, convo.user(text + " late"), expected_head=stale)
         assert info.value.actual == head
+        assert info.value.expected == stale
+
+    @rule(cid=conversations, branch=BRANCHES, data=st.data())
+    def reappend(self, cid: str, branch: str, data: st.DataObject) -> None:
+        """Re-appending any turn on a branch's path after its parent is a no-op."""
+        model = self.model[cid]
+        if branch not in model.heads or model.head(branch) is None:
+            return
+        turn_id = data.draw(st.sampled_from(model.path_ids(branch)))
+        node = model.node(turn_id)
+        again = self.store.append(
+            cid, node.turn, branch=branch, expected_head=node.parent
+        )
+        assert again == turn_id
+        assert self.store.load(cid, branch=branch).path_ids() == model.path_ids(branch)
 
     @rule(cid=conversations, name=BRANCHES, data=st.data())
     def fork(self, cid: str, name: str, data: st.DataObject) -> None:
@@ -232,7 +247,7 @@ class TenantModel(RuleBasedStateMachine):
 @pytest.mark.slow
 class TestStateful:
     def test_store_agrees_with_the_model(self, db_url):
-        """Any sequence of create/append/fork/stale append/load/delete matches the model."""
+        """Any sequence of create/append/re-append/fork/stale append/load/delete matches the model."""
         machine = type("Machine", (StoreModel,), {"url": db_url})
         run_state_machine_as_test(machine, settings=SETTINGS)
 
