@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
 import attrs
 
-from convo import Reply as ChatReply
 from convo import (
     Chat,
     Effort,
@@ -29,11 +28,12 @@ from convo import (
     ToolCallBlock,
     ToolResultBlock,
     Turn,
+    TurnId,
 )
-
+from convo import Reply as ChatReply
 from convo._events import Finished
 from convo._graph import Conversation
-from convo.errors import APIError, StreamError
+from convo.errors import APIConnectionError, RateLimitError, StreamError
 from convo.store import Store
 from convo.testing.fake import FakeEndpoint, Fault, RawResponse, Reply, ScriptedCall
 
@@ -71,6 +71,8 @@ TOOLS = (WEATHER, CLOCK)
 CITIES = ("Oslo", "Lima", "Quito", "Hanoi", "Perth", "Tunis", "Riga", "Dakar")
 
 AnswerKey = tuple[str, ...]
+_INJECTED = (RateLimitError, StreamError, APIConnectionError)
+"""What the injected faults surface as; anything else (a 400 above all) fails the soak."""
 
 
 def params_for(family: str) -> RequestParams:
@@ -153,10 +155,10 @@ def _from_stream(raw: bytes) -> tuple[AnswerKey, list[dict[str, Any]]]:
                     calls[int(call.get("index", 0))] = str(call["id"])
     blocks: list[dict[str, Any]] = []
     if reasoned:
-        part: dict[str, Any] = {"type": "summary_text", "text": "".join(thought)}
+        summary: dict[str, Any] = {"type": "summary_text", "text": "".join(thought)}
         if signature:
-            part["signature"] = signature
-        blocks.append({"type": "reasoning", "summary": [part]})
+            summary["signature"] = signature
+        blocks.append({"type": "reasoning", "summary": [summary]})
     return _key("".join(texts), [calls[i] for i in sorted(calls)]), blocks
 
 
@@ -250,7 +252,7 @@ class SoakStats:
     regenerated: int = 0
     edited: int = 0
     faults: int = 0
-    answers: list[tuple[str | None, Turn]] = attrs.Factory(list)
+    answers: list[tuple[TurnId | None, Turn]] = attrs.Factory(list)
     """(turn id, or None when streamed; turn) of every stored answer."""
     conversation: Conversation | None = None
     """The branch the last `Reply` returned; None when a stream answered last."""
@@ -340,7 +342,7 @@ class Soak:
             )
         )
 
-    def _user_ids(self) -> list[str]:
+    def _user_ids(self) -> list[TurnId]:
         if not self.cid:
             return []
         conversation = self.chat.store.load(self.cid)
@@ -365,7 +367,7 @@ class Soak:
             self.stats.streamed += 1
             try:
                 return self._stream(text, results)
-            except (StreamError, APIError):
+            except _INJECTED:
                 return self._recover()
         try:
             return self._answer(
@@ -375,7 +377,7 @@ class Soak:
                     else self.chat.send(self.cid, text or "")
                 )
             )
-        except APIError:
+        except _INJECTED:
             return self._recover()
 
     def _fault(self) -> None:
@@ -410,9 +412,3 @@ class Soak:
         self.stats.conversation = reply.conversation
         calls: tuple[ToolCallBlock, ...] = reply.tool_calls
         return calls
-
-
-def statuses(endpoint: FakeEndpoint) -> Iterator[tuple[int, int, str | None]]:
-    """(index, status, rule) of every answer the endpoint gave."""
-    for index, response in enumerate(endpoint.responses):
-        yield index, response.status, response.rule

@@ -32,22 +32,21 @@ SEEDS = {name: index for index, name in enumerate(TARGETS)}
 
 
 def soak(
-    target_name: str, mode: Mode, url: str, tenant: str, seed: int
-) -> tuple[Soak, Ledger, FakeEndpoint, Store]:
-    with warnings.catch_warnings():
+    target_name: str, mode: Mode, store: Store, seed: int
+) -> tuple[Soak, Ledger, FakeEndpoint]:
+    """One soak of `EXCHANGES` exchanges on `store`; the retiring Llama's warning is expected."""
+    endpoint = FakeEndpoint(seed=seed)
+    with (
+        warnings.catch_warnings(),
+        Client(
+            host="https://fake.convo.invalid",
+            token="test-token",
+            transport=endpoint.transport(),
+            sleep=lambda _seconds: None,
+        ) as client,
+    ):
         warnings.simplefilter("ignore", convo.targets.TargetDeprecationWarning)
         target = get_target(target_name)
-    endpoint = FakeEndpoint(seed=seed)
-    ledger = Ledger(
-        needs_reasoning=target.family == "claude",
-    )
-    store = Store(url, tenant=tenant)
-    with Client(
-        host="https://fake.convo.invalid",
-        token="test-token",
-        transport=endpoint.transport(),
-        sleep=lambda _seconds: None,
-    ) as client:
         chat = Chat(
             store=store,
             client=client,
@@ -56,10 +55,8 @@ def soak(
             tools=TOOLS,
         )
         run = Soak(chat=chat, endpoint=endpoint, rng=random.Random(seed), mode=mode)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", convo.targets.TargetDeprecationWarning)
-            run.run(EXCHANGES)
-    return run, ledger, endpoint, store
+        run.run(EXCHANGES)
+    return run, Ledger(needs_reasoning=target.family == "claude"), endpoint
 
 
 class TestConversationSoak:
@@ -73,10 +70,8 @@ class TestConversationSoak:
         self, target_name: str, mode: Mode, chat_db_url: str, tenant: str
     ):
         seed = SEEDS[target_name] * 2 + (mode == "stream")
-        run, ledger, endpoint, store = soak(
-            target_name, mode, chat_db_url, tenant, seed
-        )
-        with store:
+        with Store(chat_db_url, tenant=tenant) as store:
+            run, ledger, endpoint = soak(target_name, mode, store, seed)
             problems = ledger.record(endpoint) + run.stats.reload_problems(
                 store, run.cid
             )
@@ -88,3 +83,42 @@ class TestConversationSoak:
         assert run.stats.edited >= 2
         if mode == "stream":
             assert run.stats.streamed > EXCHANGES
+
+
+class TestTheSoakLedger:
+    """The soak's checker itself: it must see what it is there to catch."""
+
+    def soaked(self, chat_db_url: str, tenant: str) -> tuple[Ledger, FakeEndpoint]:
+        with Store(chat_db_url, tenant=tenant) as store:
+            _, ledger, endpoint = soak(
+                "databricks-claude-sonnet-4-5", "json", store, seed=7
+            )
+        assert ledger.record(endpoint) == []
+        return ledger, endpoint
+
+    def test_it_flags_a_replayed_reasoning_block_that_changed(
+        self, chat_db_url: str, tenant: str
+    ):
+        ledger, endpoint = self.soaked(chat_db_url, tenant)
+        body = endpoint.requests[-1].json()
+        block = next(
+            b
+            for m in body["messages"]
+            if m["role"] == "assistant" and isinstance(m["content"], list)
+            for b in m["content"]
+            if b["type"] == "reasoning"
+        )
+        block["summary"][0]["text"] += " "
+        assert any("altered" in p for p in ledger.check(0, body))
+
+    def test_it_flags_a_request_whose_last_answer_lost_its_reasoning(
+        self, chat_db_url: str, tenant: str
+    ):
+        ledger, endpoint = self.soaked(chat_db_url, tenant)
+        body = endpoint.requests[-1].json()
+        for message in body["messages"]:
+            if message["role"] == "assistant" and isinstance(message["content"], list):
+                message["content"] = [
+                    b for b in message["content"] if b["type"] != "reasoning"
+                ]
+        assert any("lost its reasoning" in p for p in ledger.check(0, body))
