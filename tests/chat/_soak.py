@@ -303,14 +303,14 @@ class Soak:
             self.pending = Fault.drop(after_parts=2)
         if i % 10 == 5 or (i > 0 and roll < 0.08):
             self.stats.regenerated += 1
-            calls = self._answer(
+            calls = self._faulted(
                 lambda: self.chat.regenerate(self.cid, branch=f"regen-{i}")
             )
         elif users and (i % 10 == 8 or roll < 0.16):
             self.stats.edited += 1
             text = self._ask(i, rounds)
             at = self.rng.choice(users)
-            calls = self._answer(
+            calls = self._faulted(
                 lambda: self.chat.edit(self.cid, at, text, branch=f"edit-{i}")
             )
         else:
@@ -405,6 +405,14 @@ class Soak:
 
     def _recover(self) -> tuple[ToolCallBlock, ...]:
         return self._answer(lambda: self.chat.complete(self.cid))
+
+    def _faulted(self, call: Callable[[], ChatReply]) -> tuple[ToolCallBlock, ...]:
+        """`call` (a regenerate or an edit) under a possible fault, resumed with `complete()`."""
+        self._fault()
+        try:
+            return self._answer(call)
+        except _INJECTED:
+            return self._recover()
 
     def _answer(self, call: Callable[[], ChatReply]) -> tuple[ToolCallBlock, ...]:
         reply = call()
