@@ -254,12 +254,14 @@ class SoakStats:
     faults: int = 0
     answers: list[tuple[TurnId | None, Turn]] = attrs.Factory(list)
     """(turn id, or None when streamed; turn) of every stored answer."""
+    unbound: list[str] = attrs.Factory(list)
+    """`bind_prefixes` notes of the replies: none is expected, no prefix changes."""
     conversation: Conversation | None = None
     """The branch the last `Reply` returned; None when a stream answered last."""
 
     def reload_problems(self, store: Store, cid: str) -> list[str]:
-        """How the stored conversation differs from what `Chat` returned."""
-        problems: list[str] = []
+        """Unexpected R5 notes, and how the stored conversation differs from what `Chat` returned."""
+        problems = [f"an unexpected R5 note: {n}" for n in self.unbound]
         graph = store.load_graph(cid)
         stored = {node.turn for node in graph.walk()}
         for turn_id, turn in self.answers:
@@ -418,5 +420,8 @@ class Soak:
         reply = call()
         self.stats.answers.append((reply.turn_id, reply.turn))
         self.stats.conversation = reply.conversation
+        self.stats.unbound += [
+            n.reason for n in reply.notes if n.policy == "bind_prefixes"
+        ]
         calls: tuple[ToolCallBlock, ...] = reply.tool_calls
         return calls

@@ -6,7 +6,8 @@ turns, and injected faults (a 429 that outlasts the retries, a dropped stream)
 resumed with `complete()`. Specification: the endpoint refuses nothing (no
 `RequestRejectedError` from convo, no 400 from the fake), every replayed
 reasoning block is byte-exact what the endpoint returned, Claude with thinking
-gets the previous answer's reasoning and every step of the tool session, and
+gets the previous answer's reasoning and every step of the tool session, no
+reply carries a `bind_prefixes` note (no prefix changed), and
 the stored conversation reloads equal to what `Chat` returned.
 """
 
