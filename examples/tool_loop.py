@@ -1,6 +1,9 @@
 """A tool loop with reasoning: the model calls tools, the backend runs them, and
 the reasoning of the tool session goes back to the model byte-exact (rule R2).
 
+The tool call comes in the second exchange, after a greeting, as in a real
+chat: the loop must be accepted wherever it starts in the conversation.
+
 Runs offline against the fake Databricks endpoint, which signs its reasoning and
 refuses any replay whose reasoning or signature changed; persisted to SQLite.
 
@@ -71,7 +74,10 @@ def main(directory: Path) -> None:
             tools=(WEATHER,),
         )
         cid = chat.start(system_prompt="Answer briefly.")
+        greeting = chat.send(cid, "Hello!")
+        print("greeting:", greeting.text)
         reply = chat.send(cid, "Please use get_weather for Oslo.")
+        assert reply.tool_calls, "the second exchange calls the tool"
         steps = 0
         while reply.tool_calls and steps < 5:
             steps += 1
@@ -83,7 +89,8 @@ def main(directory: Path) -> None:
         print("answer:", reply.text)
 
         sent = endpoint.requests[-1].json()["messages"]
-        replayed = next(m for m in sent if m["role"] == "assistant")["content"][0]
+        calling = next(m for m in sent if m.get("tool_calls"))
+        replayed = calling["content"][0]
         print("replayed reasoning block:", json.dumps(replayed)[:120], "...")
         statuses = [r.status for r in endpoint.responses]
         print("endpoint statuses:", statuses)

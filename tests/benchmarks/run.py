@@ -1,6 +1,8 @@
 """Run every benchmark and print one table of ratios: `python tests/benchmarks/run.py`.
 
-Each `bench_*.py` beside this file runs in its own process (so one area's
+`python tests/benchmarks/run.py soak chat` runs only `bench_soak.py` and
+`bench_chat.py`. Each `bench_*.py` beside this file (`bench_soak.py`, the
+conversation soak through the whole stack, included) runs in its own process (so one area's
 memory and caches do not skew another's) and reports through `_report.Report`.
 The exit code is non-zero when any bound is broken.
 """
@@ -17,11 +19,24 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 
-def main() -> int:
+def scripts(areas: list[str]) -> list[Path]:
+    """The benchmark scripts to run: all, or those named `bench_<area>.py`."""
+    found = sorted(HERE.glob("bench_*.py"))
+    if not areas:
+        return found
+    chosen = [p for p in found if p.stem.removeprefix("bench_") in areas]
+    missing = set(areas) - {p.stem.removeprefix("bench_") for p in chosen}
+    if missing:
+        known = ", ".join(p.stem.removeprefix("bench_") for p in found)
+        raise SystemExit(f"no benchmark named {sorted(missing)}; known: {known}")
+    return chosen
+
+
+def main(areas: list[str]) -> int:
     rows: list[tuple[str, str, float, float | None, str]] = []
     failed: list[str] = []
     started = time.perf_counter()
-    for script in sorted(HERE.glob("bench_*.py")):
+    for script in scripts(areas):
         env = {**os.environ, "CONVO_BENCH_JSON": "1"}
         proc = subprocess.run(
             [sys.executable, str(script)],
@@ -59,4 +74,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))
