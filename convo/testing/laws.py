@@ -97,6 +97,7 @@ __all__ = [
     "LAWS",
     "LAW_TARGET",
     "LAW_TARGETS",
+    "REALISTIC_EXAMPLES",
     "WHOLE_FLOW_LAWS",
     "LawBroken",
     "LawCase",
@@ -117,6 +118,9 @@ LAWS: tuple[str, ...] = (
     "validates",
 )
 """Every law, in the order they are checked on one example."""
+
+REALISTIC_EXAMPLES = 20
+"""Examples per realistic run by default (each drives a few exchanges of `Chat`)."""
 
 WHOLE_FLOW_LAWS: tuple[str, ...] = ("keeps_visible_reasoning", "validates")
 """The laws checked only on realistic histories (they send to the fake endpoint)."""
@@ -522,6 +526,7 @@ def check_policy(
     max_examples: int | None = None,
     conversations: st.SearchStrategy[Conversation] | None = None,
     max_actions: int = 5,
+    realistic_examples: int = REALISTIC_EXAMPLES,
 ) -> None:
     """Check `policy` against the laws it claims, with Hypothesis.
 
@@ -538,6 +543,9 @@ def check_policy(
         max_examples: examples to draw per run (None: the active Hypothesis profile's).
         conversations: the conversations to draw (default: `conversations()`).
         max_actions: user actions per realistic history, at most.
+        realistic_examples: examples per realistic run, at most (each one
+            drives `Chat` through several exchanges, so it costs far more than
+            a generated one); `max_examples` caps it too.
 
     Raises:
         LawBroken: the first law broken, with the shrunk counterexample.
@@ -584,9 +592,14 @@ def check_policy(
 
         run()
 
+    realistic = dict(overrides)
+    realistic["max_examples"] = min(
+        realistic_examples,
+        max_examples if max_examples is not None else realistic_examples,
+    )
     for each in targets:
 
-        @settings(**overrides)
+        @settings(**realistic)
         @given(case=_realistic_cases(each, max_actions))
         def run_realistic(case: LawCase) -> None:
             _check(policy, case, ordered)
