@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import functools
 import threading
+import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Literal
 
@@ -40,7 +41,7 @@ from convo._blocks import CacheControl, TextBlock, ToolResultBlock
 from convo._graph import Conversation
 from convo._ids import TurnId
 from convo._params import Effort, Reasoning, RequestParams, ThinkingBudget
-from convo._targets import Target
+from convo._targets import Target, TargetDeprecationWarning
 from convo._tools import Tool
 from convo._turns import Turn
 
@@ -191,10 +192,23 @@ def _history(
     branching: bool,
     streaming: bool,
 ) -> RealisticHistory:
+    target = draw(st.sampled_from(targets))
+    with warnings.catch_warnings():
+        # A retiring target warns on every request; drawing its histories was asked for.
+        warnings.simplefilter("ignore", TargetDeprecationWarning)
+        return _drive(draw, target, max_actions, branching, streaming)
+
+
+def _drive(
+    draw: st.DrawFn,
+    target: Target,
+    max_actions: int,
+    branching: bool,
+    streaming: bool,
+) -> RealisticHistory:
     from convo._chat import Chat
     from convo.client import Client
 
-    target = draw(st.sampled_from(targets))
     params = RequestParams(max_tokens=8000, reasoning=_reasoning(draw, target))
     secret = FAKE_SECRET
     seed = 0
