@@ -7,7 +7,9 @@ seed), with drawn user actions:
 - send a text: small talk, or a question the fake answers with one tool call
   or with parallel calls (it calls a tool whose subject the text names);
 - answer the pending tool calls (always, before the next user action, except
-  that a history may *end* waiting for them);
+  that a history may *end* waiting for them); sometimes the model then takes
+  one more step of the same tool session (a scripted call of the fake), so a
+  tool session can span several assistant turns;
 - regenerate the last answer on a new branch, or edit an earlier user turn on
   a new branch (both make branches; the path follows the newest one);
 - each exchange plain or streamed; on a target with prompt caching the user
@@ -44,6 +46,7 @@ from convo._params import Effort, Reasoning, RequestParams, ThinkingBudget
 from convo._targets import Target, TargetDeprecationWarning
 from convo._tools import Tool
 from convo._turns import Turn
+from convo.testing._fake._brain import Reply, ScriptedCall
 
 if TYPE_CHECKING:
     from convo._chat import Chat
@@ -196,11 +199,14 @@ def _history(
     with warnings.catch_warnings():
         # A retiring target warns on every request; drawing its histories was asked for.
         warnings.simplefilter("ignore", TargetDeprecationWarning)
-        return _drive(draw, target, max_actions, branching, streaming)
+        return _drive(
+            draw, _endpoint(FAKE_SECRET, 0), target, max_actions, branching, streaming
+        )
 
 
 def _drive(
     draw: st.DrawFn,
+    endpoint: FakeEndpoint,
     target: Target,
     max_actions: int,
     branching: bool,
@@ -212,7 +218,6 @@ def _drive(
     params = RequestParams(max_tokens=8000, reasoning=_reasoning(draw, target))
     secret = FAKE_SECRET
     seed = 0
-    endpoint = _endpoint(secret, seed)
     actions: list[str] = []
     with Client(
         host="https://fake.convo.invalid",
@@ -240,7 +245,20 @@ def _drive(
                     actions.append("stop waiting for tool results")
                     break
                 stream = streaming and draw(st.booleans())
-                actions.append("answer tools" + (" (streamed)" if stream else ""))
+                label = "answer tools" + (" (streamed)" if stream else "")
+                if draw(st.integers(0, 2)) == 2:
+                    # The model takes one more step of the same tool session.
+                    name = draw(st.sampled_from([t.name for t in REALISTIC_TOOLS]))
+                    endpoint.add_script(
+                        Reply(
+                            text=draw(st.sampled_from([None, "One more look."])),
+                            tool_calls=(
+                                ScriptedCall(name=name, arguments={"city": "Oslo"}),
+                            ),
+                        )
+                    )
+                    label += f"; the model calls {name} again"
+                actions.append(label)
                 conversation = _exchange(
                     chat, cid, None, results_for(path[-1]), stream, None
                 )

@@ -41,6 +41,15 @@ def reasoning_of(history: RealisticHistory) -> list[ReasoningBlock]:
     ]
 
 
+def multi_step_session(history: RealisticHistory) -> bool:
+    """Two assistant turns with tool calls in one tool session."""
+    path = history.conversation.path()
+    return any(
+        a.tool_calls and b.role == "tool" and c.tool_calls
+        for a, b, c in zip(path, path[1:], path[2:], strict=False)
+    )
+
+
 class TestRealisticHistories:
     @pytest.mark.parametrize("name", REALISTIC_TARGETS)
     def test_the_next_request_of_a_history_is_accepted_after_the_default_chain(
@@ -118,6 +127,21 @@ class TestRealisticHistories:
             strategy, lambda h: any("streamed" in a for a in h.actions), settings=SEARCH
         )
         find(strategy, lambda h: h.pending_calls, settings=SEARCH)
+        find(strategy, multi_step_session, settings=SEARCH)
+
+    @pytest.mark.parametrize(
+        "name", ["databricks-gemini-3-pro", "databricks-claude-opus-4-5"]
+    )
+    def test_a_multi_step_tool_session_is_accepted_after_the_default_chain(
+        self, name: str
+    ) -> None:
+        case = find(
+            flow_cases(realistic_histories(target=name, max_actions=4)),
+            lambda c: multi_step_session(c.history),
+            settings=SEARCH,
+        )
+        sent = apply(case.view, *default_policies(case.view.target))
+        assert validates_problem(case, sent) is None
 
     def test_every_answer_carries_usage_and_a_stamp(self) -> None:
         @FAST
