@@ -172,6 +172,14 @@ def old_default_chain(view: RequestView) -> RequestView:
     return attrs.evolve(view, turns=tuple(out))
 
 
+FIND_OLD_BUG: dict[str, int] = {
+    "max_examples": 150,
+    "realistic_examples": 150,
+    "max_actions": 3,
+}
+"""Enough short histories that one with two exchanges and a tool call is always drawn."""
+
+
 class TestWholeFlowLaws:
     @pytest.mark.parametrize("name", REALISTIC_TARGETS)
     def test_the_default_chain_of_every_built_in_target_keeps_every_law(
@@ -197,7 +205,7 @@ class TestWholeFlowLaws:
                 old_default_chain,
                 claims=("validates",),
                 targets=("databricks-claude-sonnet-4-5",),
-                max_examples=40,
+                **FIND_OLD_BUG,
             )
         error = info.value
         assert error.law == "validates"
@@ -214,7 +222,7 @@ class TestWholeFlowLaws:
                 old_default_chain,
                 claims=("keeps_visible_reasoning",),
                 targets=("databricks-claude-sonnet-4-5",),
-                max_examples=40,
+                **FIND_OLD_BUG,
             )
         assert info.value.law == "keeps_visible_reasoning"
         assert "byte-exact" in info.value.detail
@@ -227,7 +235,7 @@ class TestWholeFlowLaws:
                 drop_reasoning,
                 claims=("keeps_visible_reasoning",),
                 targets=("databricks-claude-opus-4-5",),
-                max_examples=40,
+                **FIND_OLD_BUG,
             )
         assert info.value.law == "keeps_visible_reasoning"
         assert info.value.view.target.name == "databricks-claude-opus-4-5"
