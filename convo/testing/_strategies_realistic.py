@@ -22,6 +22,9 @@ every answer. Every answer was accepted by the fake endpoint with status 200,
 so a history is a conversation the real stack produced, stamps
 (`generated_from`) included.
 
+The store is one in-memory SQLite database per thread, reused by every
+example; each example's conversation is deleted once its graph is loaded.
+
 Deterministic given the draws: the endpoint's secret and seed are fixed (and
 carried by the history, so `history.endpoint()` rebuilds an equivalent fake),
 ids come from the endpoint's seed and the content, and the store only persists.
@@ -294,6 +297,7 @@ def _drive(
             actions.append(f"send {text!r}{how}")
             conversation = _exchange(chat, cid, content, None, stream, None)
         conversation = chat.store.load_graph(cid).switch(conversation.active)
+        chat.store.delete(cid)  # the value is all a history needs; the store stays small
     return RealisticHistory(
         conversation=conversation,
         target=target,
