@@ -297,7 +297,9 @@ def _drive(
             actions.append(f"send {text!r}{how}")
             conversation = _exchange(chat, cid, content, None, stream, None)
         conversation = chat.store.load_graph(cid).switch(conversation.active)
-        chat.store.delete(cid)  # the value is all a history needs; the store stays small
+        chat.store.delete(
+            cid
+        )  # the value is all a history needs; the store stays small
     return RealisticHistory(
         conversation=conversation,
         target=target,

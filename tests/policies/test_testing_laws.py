@@ -7,6 +7,7 @@ import pytest
 
 from convo import CacheControl, ReasoningBlock, Turn, get_target
 from convo.policies import (
+    Policy,
     RequestView,
     compose,
     default_policies,
@@ -172,12 +173,22 @@ def old_default_chain(view: RequestView) -> RequestView:
     return attrs.evolve(view, turns=tuple(out))
 
 
-FIND_OLD_BUG: dict[str, int] = {
-    "max_examples": 150,
-    "realistic_examples": 150,
-    "max_actions": 3,
-}
-"""Enough short histories that one with two exchanges and a tool call is always drawn."""
+def broken_on(policy: Policy, law: str, target: str) -> LawBroken:
+    """The `law` broken by `policy` on realistic histories of `target`.
+
+    Enough short histories (150, at most 3 actions) that one with two exchanges
+    and a tool call is always drawn.
+    """
+    with pytest.raises(LawBroken) as info:
+        check_policy(
+            policy,
+            claims=(law,),
+            targets=(target,),
+            max_examples=150,
+            realistic_examples=150,
+            max_actions=3,
+        )
+    return info.value
 
 
 class TestWholeFlowLaws:
@@ -200,14 +211,9 @@ class TestWholeFlowLaws:
     def test_the_chain_before_the_fix_is_caught_by_validates_with_a_small_counterexample(
         self,
     ):
-        with pytest.raises(LawBroken) as info:
-            check_policy(
-                old_default_chain,
-                claims=("validates",),
-                targets=("databricks-claude-sonnet-4-5",),
-                **FIND_OLD_BUG,
-            )
-        error = info.value
+        error = broken_on(
+            old_default_chain, "validates", "databricks-claude-sonnet-4-5"
+        )
         assert error.law == "validates"
         assert "R2" in error.detail
         turns = error.view.turns
@@ -217,28 +223,20 @@ class TestWholeFlowLaws:
         assert "tool_call" in str(error)
 
     def test_the_chain_before_the_fix_loses_visible_reasoning(self):
-        with pytest.raises(LawBroken) as info:
-            check_policy(
-                old_default_chain,
-                claims=("keeps_visible_reasoning",),
-                targets=("databricks-claude-sonnet-4-5",),
-                **FIND_OLD_BUG,
-            )
-        assert info.value.law == "keeps_visible_reasoning"
-        assert "byte-exact" in info.value.detail
+        error = broken_on(
+            old_default_chain, "keeps_visible_reasoning", "databricks-claude-sonnet-4-5"
+        )
+        assert error.law == "keeps_visible_reasoning"
+        assert "byte-exact" in error.detail
 
     def test_dropping_all_reasoning_on_a_preserving_target_loses_visible_reasoning(
         self,
     ):
-        with pytest.raises(LawBroken) as info:
-            check_policy(
-                drop_reasoning,
-                claims=("keeps_visible_reasoning",),
-                targets=("databricks-claude-opus-4-5",),
-                **FIND_OLD_BUG,
-            )
-        assert info.value.law == "keeps_visible_reasoning"
-        assert info.value.view.target.name == "databricks-claude-opus-4-5"
+        error = broken_on(
+            drop_reasoning, "keeps_visible_reasoning", "databricks-claude-opus-4-5"
+        )
+        assert error.law == "keeps_visible_reasoning"
+        assert error.view.target.name == "databricks-claude-opus-4-5"
 
     def test_a_user_policy_keeping_the_content_validates_on_both_law_targets(self):
         check_policy(
