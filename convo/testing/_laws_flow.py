@@ -10,15 +10,21 @@ way checks it once more on its own output.
   and the fake endpoint that made the history (same secret and seed) answers
   the encoded request with status 200.
 - `keeps_visible_reasoning`: the reasoning the server reads stays byte-exact
-  (markers aside). Protected are the reasoning-bearing assistant turns of the
-  input whose stamp (`generated_from`) matches their prefix in the input: on
-  a target that keeps earlier reasoning in context, all of them; on one that
-  discards it, those of the last assistant turn's exchange (every step of its
-  tool session). A protected turn whose visible content (its blocks without
-  reasoning) is still sent, with its prefix as the server sees it unchanged
-  (the sent prefix digests to the same stamp), must be sent with exactly its
-  reasoning. A policy may still drop or change a turn, or change its prefix;
-  then the turn is no longer protected (other laws and `validates` judge that).
+  (markers aside). Protected are the stamped (`generated_from`),
+  reasoning-bearing assistant turns of the input: on a target that keeps
+  earlier reasoning in context, all of them; on one that discards it, those
+  of the last assistant turn's exchange (every step of its tool session). A
+  protected turn whose visible content (its blocks without reasoning) is
+  still sent, with its prefix as the server sees it unchanged (the sent
+  prefix digests to its stamp, which is the digest of what was sent when it
+  was generated), must be sent with exactly its reasoning. A policy may still
+  drop or change a turn, or change its prefix; then the turn is no longer
+  protected (other laws and `validates` judge that).
+
+The histories are made by `Chat` with that same chain (the policy, then the
+default chain), so each stamp is the digest of what that chain really sent.
+A history whose last request was refused ends with its stored, unanswered
+turn, and the laws check that request again.
 """
 
 from __future__ import annotations
@@ -63,7 +69,8 @@ class FlowCase:
 
     history: RealisticHistory
     view: RequestView
-    """The stored path plus the next turn (tool results if calls are pending, else a user text)."""
+    """The stored path plus the next turn (tool results if calls are pending, a
+    user text after an answer), or the path alone when its last turn waits."""
 
 
 @st.composite
@@ -72,12 +79,14 @@ def _flow_case(
 ) -> FlowCase:
     history = draw(histories)
     path = history.conversation.path()
-    nxt: Turn
+    turns: tuple[Turn, ...]
     if history.pending_calls:
-        nxt = tool_results(*results_for(path[-1]))
-    else:
-        nxt = user(draw(st.sampled_from(_NEXT_TEXTS)))
-    view = RequestView(turns=(*path, nxt), tools=history.tools, target=history.target)
+        turns = (*path, tool_results(*results_for(path[-1])))
+    elif path and path[-1].role == "assistant":
+        turns = (*path, user(draw(st.sampled_from(_NEXT_TEXTS))))
+    else:  # refused: the stored user or tool turn still waits for its answer
+        turns = path
+    view = RequestView(turns=turns, tools=history.tools, target=history.target)
     return FlowCase(history=history, view=view)
 
 
@@ -160,10 +169,7 @@ def _protected(view: RequestView) -> list[int]:
     candidates = [
         i
         for i, t in enumerate(turns)
-        if t.role == "assistant"
-        and _reasoning(t)
-        and t.generated_from is not None
-        and t.generated_from == prefix_digest(turns[:i], target=target)
+        if t.role == "assistant" and _reasoning(t) and t.generated_from is not None
     ]
     if target.keeps_reasoning_in_context:
         return candidates

@@ -49,6 +49,8 @@ from convo._params import Effort, Reasoning, RequestParams, ThinkingBudget
 from convo._targets import Target, TargetDeprecationWarning
 from convo._tools import Tool
 from convo._turns import Turn
+from convo.errors import ConvoError
+from convo.policies._view import Policy
 from convo.testing._fake._brain import Reply, ScriptedCall
 
 if TYPE_CHECKING:
@@ -128,6 +130,9 @@ class RealisticHistory:
     seed: int = 0
     actions: tuple[str, ...] = ()
     """What was done, in order (for reading a counterexample)."""
+    refused: str | None = None
+    """Why the last action's request was refused (only with a chain of your own),
+    or None; the path then ends with the stored, unanswered user or tool turn."""
 
     @property
     def pending_calls(self) -> bool:
@@ -190,31 +195,37 @@ def _resolve(target: Target | str) -> Target:
     return resolved
 
 
+@attrs.frozen(kw_only=True)
+class _Options:
+    max_actions: int
+    branching: bool
+    streaming: bool
+    policies: tuple[Policy, ...] | None
+
+
 @st.composite
 def _history(
-    draw: st.DrawFn,
-    targets: Sequence[Target],
-    max_actions: int,
-    branching: bool,
-    streaming: bool,
+    draw: st.DrawFn, targets: Sequence[Target], options: _Options
 ) -> RealisticHistory:
     target = draw(st.sampled_from(targets))
     with warnings.catch_warnings():
         # A retiring target warns on every request; drawing its histories was asked for.
         warnings.simplefilter("ignore", TargetDeprecationWarning)
-        return _drive(
-            draw, _endpoint(FAKE_SECRET, 0), target, max_actions, branching, streaming
-        )
+        return _drive(draw, _endpoint(FAKE_SECRET, 0), target, options)
 
 
 def _drive(
     draw: st.DrawFn,
     endpoint: FakeEndpoint,
     target: Target,
-    max_actions: int,
-    branching: bool,
-    streaming: bool,
+    options: _Options,
 ) -> RealisticHistory:
+    max_actions, branching, streaming = (
+        options.max_actions,
+        options.branching,
+        options.streaming,
+    )
+    policies = options.policies
     from convo._chat import Chat
     from convo.client import Client
 
@@ -234,72 +245,80 @@ def _drive(
             target=target,
             params=params,
             tools=REALISTIC_TOOLS,
+            policies=None if policies is None else tuple(policies),
         )
         system = draw(st.sampled_from([None, "Answer briefly."]))
         cid = chat.start(system_prompt=system)
         conversation = chat.store.load(cid)
-        branches = 0
-        count = draw(st.integers(1, max_actions))
-        for step in range(count):
-            path = conversation.path()
-            if path and path[-1].tool_calls:
-                last = step == count - 1
-                if last and draw(st.booleans()):
-                    actions.append("stop waiting for tool results")
-                    break
-                stream = streaming and draw(st.booleans())
-                label = "answer tools" + (" (streamed)" if stream else "")
-                if draw(st.integers(0, 2)) == 2:
-                    # The model takes one more step of the same tool session.
-                    name = draw(st.sampled_from([t.name for t in REALISTIC_TOOLS]))
-                    endpoint.add_script(
-                        Reply(
-                            text=draw(st.sampled_from([None, "One more look."])),
-                            tool_calls=(
-                                ScriptedCall(name=name, arguments={"city": "Oslo"}),
-                            ),
+        refused: str | None = None
+        try:
+            branches = 0
+            count = draw(st.integers(1, max_actions))
+            for step in range(count):
+                path = conversation.path()
+                if path and path[-1].tool_calls:
+                    last = step == count - 1
+                    if last and draw(st.booleans()):
+                        actions.append("stop waiting for tool results")
+                        break
+                    stream = streaming and draw(st.booleans())
+                    label = "answer tools" + (" (streamed)" if stream else "")
+                    if draw(st.integers(0, 2)) == 2:
+                        # The model takes one more step of the same tool session.
+                        name = draw(st.sampled_from([t.name for t in REALISTIC_TOOLS]))
+                        endpoint.add_script(
+                            Reply(
+                                text=draw(st.sampled_from([None, "One more look."])),
+                                tool_calls=(
+                                    ScriptedCall(name=name, arguments={"city": "Oslo"}),
+                                ),
+                            )
                         )
+                        label += f"; the model calls {name} again"
+                    actions.append(label)
+                    conversation = _exchange(
+                        chat, cid, None, results_for(path[-1]), stream, None
                     )
-                    label += f"; the model calls {name} again"
-                actions.append(label)
-                conversation = _exchange(
-                    chat, cid, None, results_for(path[-1]), stream, None
-                )
-                continue
-            answered = any(t.role == "assistant" for t in path)
-            choices: list[Action] = ["send"]
-            if branching and answered:
-                choices += ["regenerate", "edit"]
-            action = draw(st.sampled_from(choices))
-            stream = streaming and draw(st.booleans())
-            how = " (streamed)" if stream else ""
-            if action == "regenerate":
-                branches += 1
-                name = f"regen-{branches}"
-                actions.append(f"regenerate on {name}")
-                conversation = chat.regenerate(cid, branch=name).conversation
-                continue
-            text = draw(st.sampled_from(_TEXTS))
-            content: str | TextBlock = text
-            if target.cache.supported and draw(st.integers(0, 4)) == 4:
-                content = TextBlock(text=text, cache_control=CacheControl())
-            if action == "edit":
-                users = [t for t in path if t.is_genuine_user]
-                turn = draw(st.sampled_from(users))
-                branches += 1
-                name = f"edit-{branches}"
-                actions.append(f"edit {turn.text!r} to {text!r} on {name}")
-                turn_id = _id_of(conversation, turn)
-                conversation = chat.edit(
-                    cid, turn_id, content, branch=name
-                ).conversation
-                continue
-            actions.append(f"send {text!r}{how}")
-            conversation = _exchange(chat, cid, content, None, stream, None)
-        conversation = chat.store.load_graph(cid).switch(conversation.active)
-        chat.store.delete(
-            cid
-        )  # the value is all a history needs; the store stays small
+                    continue
+                answered = any(t.role == "assistant" for t in path)
+                choices: list[Action] = ["send"]
+                if branching and answered:
+                    choices += ["regenerate", "edit"]
+                action = draw(st.sampled_from(choices))
+                stream = streaming and draw(st.booleans())
+                how = " (streamed)" if stream else ""
+                if action == "regenerate":
+                    branches += 1
+                    name = f"regen-{branches}"
+                    actions.append(f"regenerate on {name}")
+                    conversation = chat.regenerate(cid, branch=name).conversation
+                    continue
+                text = draw(st.sampled_from(_TEXTS))
+                content: str | TextBlock = text
+                if target.cache.supported and draw(st.integers(0, 4)) == 4:
+                    content = TextBlock(text=text, cache_control=CacheControl())
+                if action == "edit":
+                    users = [t for t in path if t.is_genuine_user]
+                    turn = draw(st.sampled_from(users))
+                    branches += 1
+                    name = f"edit-{branches}"
+                    actions.append(f"edit {turn.text!r} to {text!r} on {name}")
+                    turn_id = _id_of(conversation, turn)
+                    conversation = chat.edit(
+                        cid, turn_id, content, branch=name
+                    ).conversation
+                    continue
+                actions.append(f"send {text!r}{how}")
+                conversation = _exchange(chat, cid, content, None, stream, None)
+        except ConvoError as error:
+            # A chain under test may make a request the target refuses: the
+            # history ends there, its last turn stored and unanswered.
+            refused = f"{type(error).__name__}: {error}"
+            actions.append("refused")
+        active = chat.store.load(cid).active
+        conversation = chat.store.load_graph(cid).switch(active)
+        # The value is all a history needs; the store stays small.
+        chat.store.delete(cid)
     return RealisticHistory(
         conversation=conversation,
         target=target,
@@ -308,6 +327,7 @@ def _drive(
         secret=secret,
         seed=seed,
         actions=tuple(actions),
+        refused=refused,
     )
 
 
@@ -367,6 +387,7 @@ def realistic_histories(
     max_actions: int = 6,
     branching: bool = True,
     streaming: bool = True,
+    policies: Sequence[Policy] | None = None,
 ) -> st.SearchStrategy[RealisticHistory]:
     """Histories a served model could have produced, made by the real stack.
 
@@ -376,6 +397,9 @@ def realistic_histories(
         max_actions: at most this many user actions (1 or more).
         branching: also regenerate answers and edit user turns (new branches).
         streaming: also stream some exchanges.
+        policies: the chain `Chat` applies (None: the target's default chain).
+            With a chain of your own a request may be refused; the history
+            then ends there (`RealisticHistory.refused`).
 
     Yields `RealisticHistory` values (module docstring). Each example stores a
     conversation in an in-memory SQLite store of the calling thread.
@@ -394,4 +418,10 @@ def realistic_histories(
     if missing:
         msg = f"realistic_histories: the fake endpoint serves no model {missing!r}"
         raise InvalidArgument(msg)
-    return _history(resolved, max_actions, branching, streaming)
+    options = _Options(
+        max_actions=max_actions,
+        branching=branching,
+        streaming=streaming,
+        policies=None if policies is None else tuple(policies),
+    )
+    return _history(resolved, options)

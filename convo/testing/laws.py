@@ -24,8 +24,9 @@ Laws (names for `claims`):
 
 Whole-flow laws, checked on realistic histories
 (`convo.testing.strategies.realistic_histories`: conversations the real stack
-made against the fake endpoint) and on the request of their next exchange;
-the policy runs first, then the target's default chain
+made against the fake endpoint, with the policy in `Chat`'s chain) and on the
+request of their next exchange; the policy runs first, then the target's
+default chain
 (`convo.policies.default_policies(target)`), as
 `Chat(policies=(policy, *default_policies(target)))` sends it:
 
@@ -73,11 +74,12 @@ from convo._blocks import (
     ToolResultBlock,
 )
 from convo._graph import Conversation
-from convo._targets import CacheRules, ReasoningRules, Target
+from convo._targets import CacheRules, ReasoningRules, Target, get_target
 from convo._tools import Tool
 from convo._turns import Turn, assistant, user
 from convo.errors import ConvoError
 from convo.policies._cache import markers, position_path, ttl_rank
+from convo.policies._defaults import default_policies
 from convo.policies._prefix import prefix_digest, unmarked
 from convo.policies._repair import pairing_problems
 from convo.policies._view import Policy, RequestView, policy_name
@@ -502,8 +504,10 @@ def _check_prefix(
 
 
 def _realistic_cases(
-    target: Target | str, max_actions: int
+    policy: Policy, target: Target | str, max_actions: int
 ) -> st.SearchStrategy[LawCase]:
+    """Flow cases over histories `Chat` made with `policy`, then the default chain."""
+
     def to_case(flow: FlowCase) -> LawCase:
         return LawCase(
             view=flow.view,
@@ -513,7 +517,11 @@ def _realistic_cases(
             history=flow.history,
         )
 
-    histories = strategies.realistic_histories(target=target, max_actions=max_actions)
+    resolved = get_target(target) if isinstance(target, str) else target
+    chain = (policy, *default_policies(resolved))
+    histories = strategies.realistic_histories(
+        target=resolved, max_actions=max_actions, policies=chain
+    )
     return flow_cases(histories).map(to_case)
 
 
@@ -600,7 +608,7 @@ def check_policy(
     for each in targets:
 
         @settings(**realistic)
-        @given(case=_realistic_cases(each, max_actions))
+        @given(case=_realistic_cases(policy, each, max_actions))
         def run_realistic(case: LawCase) -> None:
             _check(policy, case, ordered)
 

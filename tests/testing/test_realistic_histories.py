@@ -8,8 +8,8 @@ import pytest
 from hypothesis import HealthCheck, Phase, find, given, settings
 from hypothesis.errors import InvalidArgument
 
-from convo import ReasoningBlock, SummaryText
-from convo.policies import apply, default_policies
+from convo import ReasoningBlock, SummaryText, get_target
+from convo.policies import Policy, apply, default_policies, drop_reasoning
 from convo.testing._laws_flow import FlowCase, flow_cases, validates_problem
 from convo.testing.fake import FakeEndpoint
 from convo.testing.strategies import (
@@ -147,6 +147,7 @@ class TestRealisticHistories:
         @FAST
         @given(realistic_histories(max_actions=3))
         def run(history: RealisticHistory) -> None:
+            assert history.refused is None
             for turn in history.conversation.path():
                 if turn.role == "assistant":
                     assert turn.usage is not None
@@ -168,6 +169,24 @@ class TestRealisticHistories:
             return seen
 
         assert collect() == collect()
+
+    def test_a_chain_whose_request_is_refused_ends_the_history_at_the_stored_turn(
+        self,
+    ) -> None:
+        target = "databricks-claude-sonnet-4-5"
+        chain: tuple[Policy, ...] = (
+            drop_reasoning,
+            *default_policies(get_target(target)),
+        )
+        history = find(
+            realistic_histories(target=target, max_actions=3, policies=chain),
+            lambda h: h.refused is not None,
+            settings=SEARCH,
+        )
+        assert history.refused is not None
+        assert "R2" in history.refused
+        assert history.conversation.path()[-1].role == "tool"
+        assert history.actions[-1] == "refused"
 
     @pytest.mark.parametrize(
         "kwargs",
