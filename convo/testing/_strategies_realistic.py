@@ -16,7 +16,8 @@ seed), with drawn user actions:
   text sometimes carries a cache marker.
 
 The reasoning shape is the target's own, made by the fake endpoint: Claude's
-signed summaries (bound to their prefix on Opus 4.5), GPT-OSS's unsigned
+signed summaries (bound to their prefix on Opus 4.5) and, sometimes,
+signature-only blocks (thinking display "omitted", a scripted answer), GPT-OSS's unsigned
 reasoning, Gemini's thought signatures on tool calls, none for Llama; usage on
 every answer. Every answer was accepted by the fake endpoint with status 200,
 so a history is a conversation the real stack produced, stamps
@@ -308,7 +309,16 @@ def _drive(
                         cid, turn_id, content, branch=name
                     ).conversation
                     continue
-                actions.append(f"send {text!r}{how}")
+                omitted = ""
+                if (
+                    target.family == "claude"
+                    and params.reasoning is not None
+                    and draw(st.integers(0, 3)) == 3
+                ):
+                    # Thinking shown as "omitted": a signature-only reasoning block.
+                    endpoint.add_script(Reply(text=f"Noted: {text}", reasoning=""))
+                    omitted = ", thinking omitted"
+                actions.append(f"send {text!r}{how}{omitted}")
                 conversation = _exchange(chat, cid, content, None, stream, None)
         except ConvoError as error:
             # A chain under test may make a request the target refuses: the

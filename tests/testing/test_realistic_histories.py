@@ -78,6 +78,23 @@ class TestRealisticHistories:
 
         run()
 
+    @pytest.mark.parametrize(
+        "name", ["databricks-claude-sonnet-4-5", "databricks-claude-opus-4-5"]
+    )
+    def test_signature_only_reasoning_is_drawn_and_its_next_request_accepted(
+        self, name: str
+    ) -> None:
+        def signature_only(case: FlowCase) -> bool:
+            return any(b.is_signed and b.text == "" for b in reasoning_of(case.history))
+
+        case = find(
+            flow_cases(realistic_histories(target=name, max_actions=3)),
+            signature_only,
+            settings=SEARCH,
+        )
+        sent = apply(case.view, *default_policies(case.view.target))
+        assert validates_problem(case, sent) is None
+
     def test_gpt_oss_reasoning_is_unsigned(self) -> None:
         history = find(
             realistic_histories(target="databricks-gpt-oss-20b", max_actions=2),
