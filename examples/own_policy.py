@@ -4,7 +4,12 @@ The team wants email addresses out of every request it sends, without touching
 the stored history. It writes the policy as convo's one policy shape (a frozen
 attrs class with `__call__`, view in, view out), states the laws it claims, and
 lets `convo.testing.laws.check_policy` try it against generated conversations
-(tool sessions, reasoning of several families, pre-placed cache markers).
+(tool sessions, reasoning of several families, pre-placed cache markers) and
+against realistic histories (made by `Chat` against the fake endpoint, for
+Sonnet 4.5 and Opus 4.5), where the request it sends, after the target's
+default chain, must be accepted (`validates`) and keep the reasoning the
+server reads (`keeps_visible_reasoning`). It also states a property of its
+own over `realistic_histories`: the sent user text never holds an address.
 
 A second, deliberately broken policy ("keep the request short by dropping the
 two oldest turns") is caught: it can cut a tool call off from its result, and
@@ -18,11 +23,16 @@ from __future__ import annotations
 import re
 
 import attrs
+from hypothesis import given, settings
 
 from convo import Conversation, TextBlock, Turn, assistant, user
 from convo.policies import Policy, RequestView, apply, default_policies
 from convo.testing.laws import LAW_TARGET, LawBroken, check_policy
-from convo.testing.strategies import conversations
+from convo.testing.strategies import (
+    RealisticHistory,
+    conversations,
+    realistic_histories,
+)
 
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 
@@ -46,7 +56,12 @@ class RedactEmails:
     """
 
     name: str = "redact_emails"
-    claims: tuple[str, ...] = ("idempotent", "prefix_stable")
+    claims: tuple[str, ...] = (
+        "idempotent",
+        "prefix_stable",
+        "keeps_visible_reasoning",
+        "validates",
+    )
 
     def __call__(self, view: RequestView) -> RequestView:
         turns = tuple(
@@ -68,10 +83,22 @@ def drop_two_oldest_turns(view: RequestView) -> RequestView:
     return attrs.evolve(view, turns=view.turns[2:])
 
 
+@settings(max_examples=15, deadline=None, database=None)
+@given(realistic_histories(target="databricks-claude-sonnet-4-5", max_actions=3))
+def sent_text_holds_no_address(history: RealisticHistory) -> None:
+    """Our own property, over histories a served model could have produced."""
+    turns = (*history.conversation.path(), user("Write to bo@example.org"))
+    view = RequestView(turns=turns, tools=history.tools, target=history.target)
+    sent = apply(view, RedactEmails(), *default_policies(history.target))
+    assert not any(EMAIL.search(t.text) for t in sent.turns if t.role == "user")
+
+
 def main() -> int:
     redact = RedactEmails()
     check_policy(redact, max_examples=40)
     print("redact_emails keeps its laws:", ", ".join(redact.claims))
+    sent_text_holds_no_address()
+    print("no address is ever sent, on realistic histories")
 
     conversation = Conversation.from_turns(
         [user("Mail me at ana@example.com"), assistant("Sure."), user("Thanks!")]

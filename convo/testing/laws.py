@@ -22,6 +22,32 @@ Laws (names for `claims`):
   `max_breakpoints` (0 for a target without caching), none on reasoning or
   empty text, and ttls that never increase from an earlier to a later marker.
 
+Whole-flow laws, checked on realistic histories
+(`convo.testing.strategies.realistic_histories`: conversations the real stack
+made against the fake endpoint, with the policy in `Chat`'s chain) and on the
+request of their next exchange; the policy runs first, then the target's
+default chain
+(`convo.policies.default_policies(target)`), as
+`Chat(policies=(policy, *default_policies(target)))` sends it:
+
+- `validates`: the sent view passes `convo.policies.validate` and the fake
+  endpoint answers the encoded request with status 200;
+- `keeps_visible_reasoning`: the reasoning the server reads stays byte-exact:
+  on a target that discards earlier reasoning, that of the last assistant
+  turn's exchange (every step of its tool session); on one that keeps it in
+  context, all signed reasoning whose prefix is unchanged (see
+  `convo.testing._laws_flow`).
+
+They are opt-in claims (not in `DEFAULT_CLAIMS`): a policy meant for
+thinking-off use (`drop_reasoning`) legitimately breaks them in a tool loop
+with thinking on.
+
+Where the laws run: every claimed law except the whole-flow ones on generated
+conversations for `target` (default `LAW_TARGET`); then every claimed law
+except `prefix_stable` on realistic histories for each of `targets` (default
+`LAW_TARGETS`: Sonnet 4.5, whose server discards earlier reasoning, and Opus
+4.5, whose server keeps it and binds it to its prefix).
+
 Serialization for `prefix_stable`: each turn's messages as the chat wire
 encodes them (`convo.wire.chat.encode_turn_messages`) when that module is
 installed and takes the turn, else its canonical form; markers removed first.
@@ -48,21 +74,33 @@ from convo._blocks import (
     ToolResultBlock,
 )
 from convo._graph import Conversation
-from convo._targets import CacheRules, ReasoningRules, Target
+from convo._targets import CacheRules, ReasoningRules, Target, get_target
 from convo._tools import Tool
 from convo._turns import Turn, assistant, user
 from convo.errors import ConvoError
 from convo.policies._cache import markers, position_path, ttl_rank
+from convo.policies._defaults import default_policies
 from convo.policies._prefix import prefix_digest, unmarked
 from convo.policies._repair import pairing_problems
 from convo.policies._view import Policy, RequestView, policy_name
 from convo.testing import strategies
+from convo.testing._laws_flow import (
+    FlowCase,
+    flow_cases,
+    keeps_visible_reasoning_problem,
+    sent_view,
+    validates_problem,
+)
+from convo.testing._strategies_realistic import RealisticHistory
 from convo.wire._converter import CONVERTER, turn_plain
 
 __all__ = [
     "DEFAULT_CLAIMS",
     "LAWS",
     "LAW_TARGET",
+    "LAW_TARGETS",
+    "REALISTIC_EXAMPLES",
+    "WHOLE_FLOW_LAWS",
     "LawBroken",
     "LawCase",
     "check_policy",
@@ -78,8 +116,22 @@ LAWS: tuple[str, ...] = (
     "places_markers",
     "idempotent",
     "prefix_stable",
+    "keeps_visible_reasoning",
+    "validates",
 )
 """Every law, in the order they are checked on one example."""
+
+REALISTIC_EXAMPLES = 20
+"""Examples per realistic run by default (each drives a few exchanges of `Chat`)."""
+
+WHOLE_FLOW_LAWS: tuple[str, ...] = ("keeps_visible_reasoning", "validates")
+"""The laws checked only on realistic histories (they send to the fake endpoint)."""
+
+LAW_TARGETS: tuple[str, ...] = (
+    "databricks-claude-sonnet-4-5",
+    "databricks-claude-opus-4-5",
+)
+"""The realistic runs' targets: one discarding earlier reasoning, one keeping it."""
 
 DEFAULT_CLAIMS: tuple[str, ...] = ("deterministic", "pure", "pairing", "markers")
 """The laws every policy must keep."""
@@ -172,6 +224,8 @@ class LawCase:
 
     view: RequestView
     """The view the laws run on (may carry pre-placed markers)."""
+    history: RealisticHistory | None = None
+    """The realistic history the view continues (whole-flow laws), or None."""
     base: RequestView
     """The same view without pre-placed markers (stored history has none)."""
     user_turn: Turn
@@ -355,6 +409,14 @@ def _check(policy: Policy, case: LawCase, claims: Sequence[str]) -> None:
     budget = target.cache.max_breakpoints if target.cache.supported else 0
 
     def broken(law: str, detail: str, where: RequestView = view) -> LawBroken:
+        if case.history is not None:
+            detail += (
+                "\n  a realistic history of "
+                + repr(case.history.target.name)
+                + ", made by: "
+                + "; ".join(case.history.actions or ("start",))
+                + "; then the next turn"
+            )
         return LawBroken(law, name, detail, where)
 
     copied = _copy(view)
@@ -401,8 +463,19 @@ def _check(policy: Policy, case: LawCase, claims: Sequence[str]) -> None:
                 "idempotent",
                 f"p(p(v)) differs from p(v): {_first_difference(out.turns, twice.turns)}",
             )
-    if "prefix_stable" in claims:
+    if "prefix_stable" in claims and case.history is None:
         _check_prefix(policy, case, broken)
+    if case.history is not None and any(law in claims for law in WHOLE_FLOW_LAWS):
+        sent = sent_view(policy, view)
+        flow = FlowCase(history=case.history, view=view)
+        if "keeps_visible_reasoning" in claims:
+            problem = keeps_visible_reasoning_problem(view, sent)
+            if problem is not None:
+                raise broken("keeps_visible_reasoning", problem)
+        if "validates" in claims:
+            problem = validates_problem(flow, sent)
+            if problem is not None:
+                raise broken("validates", problem)
 
 
 def _check_prefix(
@@ -430,27 +503,62 @@ def _check_prefix(
         )
 
 
+def _realistic_cases(
+    policy: Policy, target: Target | str, max_actions: int
+) -> st.SearchStrategy[LawCase]:
+    """Flow cases over histories `Chat` made with `policy`, then the default chain."""
+
+    def to_case(flow: FlowCase) -> LawCase:
+        return LawCase(
+            view=flow.view,
+            base=flow.view,
+            user_turn=user("And then?"),
+            answer=assistant("Here is the next answer."),
+            history=flow.history,
+        )
+
+    resolved = get_target(target) if isinstance(target, str) else target
+    chain = (policy, *default_policies(resolved))
+    histories = strategies.realistic_histories(
+        target=resolved, max_actions=max_actions, policies=chain
+    )
+    return flow_cases(histories).map(to_case)
+
+
 def check_policy(
     policy: Policy,
     *,
     claims: Sequence[str] | None = None,
     target: Target = LAW_TARGET,
+    targets: Sequence[Target | str] = LAW_TARGETS,
     max_examples: int | None = None,
     conversations: st.SearchStrategy[Conversation] | None = None,
+    max_actions: int = 5,
+    realistic_examples: int = REALISTIC_EXAMPLES,
 ) -> None:
     """Check `policy` against the laws it claims, with Hypothesis.
+
+    Two kinds of runs (module docstring): generated conversations for
+    `target`, then realistic histories for each of `targets`.
 
     Args:
         policy: the policy under test.
         claims: law names from `LAWS`; None: `claims_of(policy)` (the default
             laws plus the policy's own `claims` attribute).
-        target: the target the views are built for (default: `LAW_TARGET`).
-        max_examples: examples to draw (None: the active Hypothesis profile's).
+        target: the target the generated views are built for (default: `LAW_TARGET`).
+        targets: the targets of the realistic runs (default: `LAW_TARGETS`),
+            built-in names the fake endpoint serves; () skips those runs.
+        max_examples: examples to draw per run (None: the active Hypothesis profile's).
         conversations: the conversations to draw (default: `conversations()`).
+        max_actions: user actions per realistic history, at most.
+        realistic_examples: examples per realistic run, at most (each one
+            drives `Chat` through several exchanges, so it costs far more than
+            a generated one); `max_examples` caps it too.
 
     Raises:
         LawBroken: the first law broken, with the shrunk counterexample.
-        ValueError: a claim is not a law name.
+        ValueError: a claim is not a law name, or a whole-flow law is claimed
+            with no realistic targets.
     """
     chosen = tuple(claims_of(policy) if claims is None else claims)
     unknown = [c for c in chosen if c not in LAWS]
@@ -458,6 +566,14 @@ def check_policy(
         msg = f"Unknown law(s) {unknown!r}; the laws are {', '.join(LAWS)}."
         raise ValueError(msg)
     ordered = tuple(law for law in LAWS if law in chosen)
+    whole_flow = [law for law in ordered if law in WHOLE_FLOW_LAWS]
+    if whole_flow and not targets:
+        msg = (
+            f"The whole-flow law(s) {whole_flow!r} run on realistic histories, "
+            "but targets=() names none; pass targets=LAW_TARGETS or a built-in "
+            "target name."
+        )
+        raise ValueError(msg)
     overrides: dict[str, Any] = {
         "deadline": None,
         "database": None,
@@ -474,9 +590,26 @@ def check_policy(
     if max_examples is not None:
         overrides["max_examples"] = max_examples
 
-    @settings(**overrides)
-    @given(case=law_cases(target=target, conversations=conversations))
-    def run(case: LawCase) -> None:
-        _check(policy, case, ordered)
+    generated = tuple(law for law in ordered if law not in WHOLE_FLOW_LAWS)
+    if generated:
 
-    run()
+        @settings(**overrides)
+        @given(case=law_cases(target=target, conversations=conversations))
+        def run(case: LawCase) -> None:
+            _check(policy, case, generated)
+
+        run()
+
+    realistic = dict(overrides)
+    realistic["max_examples"] = min(
+        realistic_examples,
+        max_examples if max_examples is not None else realistic_examples,
+    )
+    for each in targets:
+
+        @settings(**realistic)
+        @given(case=_realistic_cases(policy, each, max_actions))
+        def run_realistic(case: LawCase) -> None:
+            _check(policy, case, ordered)
+
+        run_realistic()

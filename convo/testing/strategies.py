@@ -10,11 +10,22 @@ values convo accepts. `st.from_type(convo.Turn)` (and every block class,
 
     @given(conversations(branching=True))
     def test_my_renderer_never_crashes(conversation): ...
+
+`conversations()` draws any structurally valid graph (robustness tests);
+`realistic_histories(target=...)` draws only what a served model could have
+produced, made by `Chat` against the fake endpoint (law and flow tests).
 """
 
 from __future__ import annotations
 
 from convo.testing._strategies_graph import conversations, turns
+from convo.testing._strategies_realistic import (
+    FAKE_SECRET,
+    REALISTIC_TARGETS,
+    REALISTIC_TOOLS,
+    RealisticHistory,
+    realistic_histories,
+)
 from convo.testing._strategies_values import (
     SPECIAL_TEXTS,
     blocks,
@@ -35,7 +46,11 @@ from convo.testing._strategies_values import (
 )
 
 __all__ = [
+    "FAKE_SECRET",
+    "REALISTIC_TARGETS",
+    "REALISTIC_TOOLS",
     "SPECIAL_TEXTS",
+    "RealisticHistory",
     "blocks",
     "conversations",
     "image_blocks",
@@ -43,6 +58,7 @@ __all__ = [
     "json_values",
     "png_bytes",
     "provenances",
+    "realistic_histories",
     "reasoning_blocks",
     "reasoning_parts",
     "text_blocks",

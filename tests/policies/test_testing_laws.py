@@ -5,10 +5,25 @@ from __future__ import annotations
 import attrs
 import pytest
 
-from convo import CacheControl, ReasoningBlock
-from convo.policies import RequestView, drop_reasoning, keep_last_reasoning
-from convo.testing.laws import DEFAULT_CLAIMS, LAWS, LawBroken, check_policy, claims_of
-from convo.testing.strategies import conversations
+from convo import CacheControl, ReasoningBlock, Turn, get_target
+from convo.policies import (
+    Policy,
+    RequestView,
+    compose,
+    default_policies,
+    drop_reasoning,
+    keep_last_reasoning,
+    prefix_digest,
+)
+from convo.testing.laws import (
+    DEFAULT_CLAIMS,
+    LAW_TARGETS,
+    LAWS,
+    LawBroken,
+    check_policy,
+    claims_of,
+)
+from convo.testing.strategies import REALISTIC_TARGETS, conversations
 
 
 def drop_last_tool_turn(view: RequestView) -> RequestView:
@@ -124,3 +139,116 @@ class TestCheckPolicy:
             "idempotent",
             "prefix_stable",
         )
+
+
+# ------------------------------------------------ whole-flow laws, realistic runs
+
+EVERY_LAW_BUT_PREFIX = tuple(law for law in LAWS if law != "prefix_stable")
+
+
+def _without_reasoning(turn: Turn) -> Turn | None:
+    kept = [b for b in turn.blocks if not isinstance(b, ReasoningBlock)]
+    return turn.with_blocks(kept) if kept else None
+
+
+def old_default_chain(view: RequestView) -> RequestView:
+    """The chain before the fix: `keep_last_reasoning`, then a bind on full digests.
+
+    Each answer's stamp was the full digest of the view sent for it (earlier
+    reasoning already thinned by `keep_last_reasoning` then); the bind compared
+    it with the full digest of the new view, where `keep_last_reasoning` has
+    since dropped one more exchange's reasoning, and unbound what differed.
+    """
+    kept = keep_last_reasoning(view)
+    out: list[Turn] = []
+    for i, turn in enumerate(kept.turns):
+        if turn.role == "assistant" and turn.reasoning and turn.generated_from:
+            then = keep_last_reasoning(attrs.evolve(view, turns=view.turns[:i]))
+            if prefix_digest(then.turns) != prefix_digest(out):
+                unbound = _without_reasoning(turn)
+                if unbound is None:
+                    continue
+                turn = unbound
+        out.append(turn)
+    return attrs.evolve(view, turns=tuple(out))
+
+
+def broken_on(policy: Policy, law: str, target: str) -> LawBroken:
+    """The `law` broken by `policy` on realistic histories of `target`.
+
+    Enough short histories (150, at most 3 actions) that one with two exchanges
+    and a tool call is always drawn.
+    """
+    with pytest.raises(LawBroken) as info:
+        check_policy(
+            policy,
+            claims=(law,),
+            targets=(target,),
+            max_examples=150,
+            realistic_examples=150,
+            max_actions=3,
+        )
+    return info.value
+
+
+class TestWholeFlowLaws:
+    @pytest.mark.parametrize("name", REALISTIC_TARGETS)
+    def test_the_default_chain_of_every_built_in_target_keeps_every_law(
+        self, name: str
+    ):
+        target = get_target(name)
+        claims = [law for law in EVERY_LAW_BUT_PREFIX if law != "places_markers"]
+        if target.cache.supported:
+            claims.append("places_markers")
+        check_policy(
+            compose(*default_policies(target)),
+            claims=tuple(claims),
+            target=target,
+            targets=(name,),
+            max_examples=12,
+        )
+
+    def test_the_chain_before_the_fix_is_caught_by_validates_with_a_small_counterexample(
+        self,
+    ):
+        error = broken_on(
+            old_default_chain, "validates", "databricks-claude-sonnet-4-5"
+        )
+        assert error.law == "validates"
+        assert "R2" in error.detail
+        turns = error.view.turns
+        assert len(turns) <= 7
+        assert sum(t.is_genuine_user for t in turns) >= 2
+        assert turns[-1].role == "tool"
+        assert "tool_call" in str(error)
+
+    def test_the_chain_before_the_fix_loses_visible_reasoning(self):
+        error = broken_on(
+            old_default_chain, "keeps_visible_reasoning", "databricks-claude-sonnet-4-5"
+        )
+        assert error.law == "keeps_visible_reasoning"
+        assert "byte-exact" in error.detail
+
+    def test_dropping_all_reasoning_on_a_preserving_target_loses_visible_reasoning(
+        self,
+    ):
+        error = broken_on(
+            drop_reasoning, "keeps_visible_reasoning", "databricks-claude-opus-4-5"
+        )
+        assert error.law == "keeps_visible_reasoning"
+        assert error.view.target.name == "databricks-claude-opus-4-5"
+
+    def test_a_user_policy_keeping_the_content_validates_on_both_law_targets(self):
+        check_policy(
+            identity,
+            claims=("keeps_visible_reasoning", "validates"),
+            max_examples=10,
+        )
+        assert LAW_TARGETS == (
+            "databricks-claude-sonnet-4-5",
+            "databricks-claude-opus-4-5",
+        )
+
+    def test_whole_flow_laws_without_realistic_targets_are_refused(self):
+        with pytest.raises(ValueError, match="targets"):
+            check_policy(identity, claims=("validates",), targets=())

@@ -96,6 +96,25 @@ def _missing_results(index: int, pending: Mapping[str, int]) -> Violation:
 
 
 def reasoning_first(body: Mapping[str, Any], spec: ModelSpec) -> Violation | None:
+    """R2 (Claude, thinking on): inside a tool loop the final assistant message starts with thinking.
+
+    Documented (Anthropic, extended thinking with tool use): "pass thinking
+    blocks back to the API for the last assistant message", and the error "a
+    final assistant message must start with a thinking block (preceeding the
+    lastmost set of tool_use and tool_result blocks)". Also documented: thinking
+    blocks of earlier, non-tool-loop turns may be omitted, and servers that do
+    not keep them in context (Sonnet 4 / 4.5, Opus 4.1) strip them; so this
+    check never looks at earlier messages, whose blocks, when present, are still
+    verified one by one (R1, R4 in `_rules`).
+
+    Not checked, because not documented: that *earlier* assistant messages of
+    the current tool session (between the last user message and the final
+    assistant message) still carry their thinking. Real servers may well want
+    them too (the docs ask for "the entire sequence of consecutive thinking
+    blocks" unmodified), but only their alteration, not their omission, is
+    documented as an error; the fake refuses alteration through the
+    signature checks and accepts omission there.
+    """
     thinking = body.get("thinking")
     if (
         not spec.claude_rules
