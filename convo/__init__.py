@@ -61,10 +61,15 @@ from convo.errors import ConvoError
 from convo import targets as _targets  # noqa: F401  # isort: skip
 
 if TYPE_CHECKING:
-    from convo._chat import AsyncChat, Chat
+    from convo._chat import Chat
+    from convo._chat_async import AsyncChat
     from convo._chat_core import Reply
 
-_LAZY = {"Chat": "convo._chat", "AsyncChat": "convo._chat", "Reply": "convo._chat_core"}
+_LAZY = {
+    "Chat": "convo._chat",
+    "AsyncChat": "convo._chat_async",
+    "Reply": "convo._chat_core",
+}
 
 
 def __getattr__(name: str) -> Any:

@@ -1,23 +1,46 @@
-"""`Chat` and `AsyncChat`: the few lines a backend would otherwise write.
+"""`Chat`: the few lines a backend would otherwise write (`AsyncChat` is its twin).
 
-One exchange: load the branch, append and save the new turn (the user turn is
-stored before anything is sent), apply the target's policies, send, stamp the
-answer with the digest of what it answered, and save it with compare-and-set
-on the branch head. A failed or cut exchange stores no answer; a retried
-request (the client retries internally) stores exactly one; a concurrent writer
-gets `ConflictError` instead of a silent fork. `complete()` answers the stored
-head as it is, which is how a caller resumes after a failed send.
+One exchange, in this order: load the branch; build the request in memory
+(the new turn appended, the target's policies applied, validated, encoded);
+only then store the new turn; send; stamp the answer with the digest of what
+it answered and store it with compare-and-set on the branch head. So a request
+the target would refuse leaves the store exactly as it was.
+
+The head of a branch says what may come next. A head that waits for its answer
+(a user turn or tool results, left by a failed send) is answered by
+`complete()`; `send` on it raises `PendingTurnError` instead of putting two
+user messages in a row. `complete()` on an answered head raises
+`NothingPendingError` and sends nothing.
+
+A paid-for answer is never dropped: if another writer moved the branch while
+the request was in flight, the answer is stored on a side branch
+`conflict-<id>` forked at the turn it answered, and `AnswerConflictError`
+(a `ConflictError`) carries the `Reply`, the branch name and the turn id.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import attrs
 
 from convo._blocks import Block, ToolResultBlock
-from convo._chat_core import Reply, encode_for, finish_answer, new_turn, prepare
+from convo._chat_core import (
+    Exchange,
+    Reply,
+    answer_conflict,
+    answer_id,
+    check_editable,
+    check_params,
+    conflict_branch,
+    finish_answer,
+    fork_in_memory,
+    incomplete,
+    last_answer,
+    new_turn,
+    plan,
+)
 from convo._events import Finished, StreamEvent
 from convo._graph import Conversation
 from convo._ids import TurnId
@@ -25,46 +48,37 @@ from convo._params import RequestParams
 from convo._targets import Target
 from convo._tools import Tool
 from convo._turns import Turn, system
-from convo.client import AsyncClient, Client
-from convo.errors import UnknownTurnError, message
-from convo.policies import Policy, RequestView
-from convo.store import AsyncStore, Store
+from convo.client import Client
+from convo.errors import AnswerConflictError, ConflictError
+from convo.policies import Policy
+from convo.store import Store
 
-__all__ = ["AsyncChat", "Chat", "Reply"]
+__all__ = ["Chat", "Reply"]
 
-_DEFAULT_PARAMS = RequestParams(max_tokens=4096)
+DEFAULT_PARAMS = RequestParams(max_tokens=4096)
+_SIDE_BRANCH_ATTEMPTS = 5
 
 
-def _tools(items: Iterable[Tool]) -> tuple[Tool, ...]:
+def tools_tuple(items: Iterable[Tool]) -> tuple[Tool, ...]:
+    """The converter of the `tools` field."""
     return tuple(items)
 
 
-def _first_conversation(system_prompt: str | None) -> Conversation:
+def first_conversation(system_prompt: str | None) -> Conversation:
+    """A new conversation, with the system prompt if one is given."""
     conversation = Conversation.new()
     if system_prompt:
         conversation = conversation.append(system(system_prompt))
     return conversation
 
 
-def _fork_point(conversation: Conversation, turn_id: TurnId) -> TurnId | None:
-    return conversation.node(turn_id).parent
-
-
-def _last_answer(conversation: Conversation) -> TurnId:
-    answer = conversation.last_assistant_id()
-    if answer is None:
-        msg = message(
-            "There is no answer to regenerate on this branch",
-            where=f"branch {conversation.active!r}",
-            fix="Send a message first.",
-        )
-        raise UnknownTurnError(msg, key="<last assistant turn>")
-    return answer
-
-
 @attrs.define
 class Chat:
     """A synchronous chat over a `Store`, a `Client` and one `Target`.
+
+    Parameters the target refuses (reasoning style, a thinking budget not
+    below `max_tokens`, unknown fields, ...) raise `RequestRejectedError` here,
+    at construction, and again on every call before anything is stored.
 
     Args:
         store: where conversations live.
@@ -78,9 +92,12 @@ class Chat:
     store: Store
     client: Client
     target: Target
-    params: RequestParams = _DEFAULT_PARAMS
-    tools: tuple[Tool, ...] = attrs.field(default=(), converter=_tools)
+    params: RequestParams = DEFAULT_PARAMS
+    tools: tuple[Tool, ...] = attrs.field(default=(), converter=tools_tuple)
     policies: tuple[Policy, ...] | None = None
+
+    def __attrs_post_init__(self) -> None:
+        check_params(self.target, self.params, self.tools)
 
     def start(
         self,
@@ -91,7 +108,7 @@ class Chat:
     ) -> str:
         """Create a conversation (with an optional system prompt) and return its id."""
         return self.store.create(
-            _first_conversation(system_prompt), title=title, metadata=metadata
+            first_conversation(system_prompt), title=title, metadata=metadata
         )
 
     def send(
@@ -101,7 +118,13 @@ class Chat:
         *,
         branch: str | None = None,
     ) -> Reply:
-        """Append a user message, get the answer, store both, return the reply."""
+        """Append a user message, get the answer, store both, return the reply.
+
+        Raises:
+            PendingTurnError: the head still waits for its answer; call `complete()`.
+            RequestRejectedError: the target would refuse the request (nothing stored).
+            AnswerConflictError: the branch moved in flight; the answer is on a side branch.
+        """
         return self._exchange(conversation_id, new_turn(content, None), branch)
 
     def submit_tool_results(
@@ -115,15 +138,22 @@ class Chat:
         return self._exchange(conversation_id, new_turn(None, results), branch)
 
     def complete(self, conversation_id: str, *, branch: str | None = None) -> Reply:
-        """Answer the stored head as it is (resume after a failed or cut send)."""
+        """Answer the stored head as it is (resume after a failed or cut send).
+
+        Raises:
+            NothingPendingError: the head is already answered (or its tool calls
+                need results); nothing is sent.
+        """
         return self._exchange(conversation_id, None, branch)
 
     def regenerate(self, conversation_id: str, *, branch: str) -> Reply:
         """A new answer beside the last one, on a new branch `branch`."""
         graph = self.store.load_graph(conversation_id)
-        at = _fork_point(graph, _last_answer(graph))
+        at = graph.node(last_answer(graph)).parent
+        loaded = fork_in_memory(graph, branch, at)
+        exchange = self._plan(loaded, None, stream=False)
         self.store.fork(conversation_id, branch, at=at, switch=True)
-        return self._exchange(conversation_id, None, branch)
+        return self._send(conversation_id, exchange)
 
     def edit(
         self,
@@ -133,12 +163,38 @@ class Chat:
         *,
         branch: str,
     ) -> Reply:
-        """Replace the user turn `turn_id` on a new branch and answer it."""
+        """Replace the user turn `turn_id` on a new branch and answer it.
+
+        Raises:
+            RoleOrderError: `turn_id` is not a user message (a system turn, an
+                answer or tool results); nothing is stored.
+        """
         graph = self.store.load_graph(conversation_id)
-        self.store.fork(
-            conversation_id, branch, at=_fork_point(graph, turn_id), switch=True
-        )
-        return self._exchange(conversation_id, new_turn(content, None), branch)
+        check_editable(graph, turn_id)
+        at = graph.node(turn_id).parent
+        loaded = fork_in_memory(graph, branch, at)
+        exchange = self._plan(loaded, new_turn(content, None), stream=False)
+        self.store.fork(conversation_id, branch, at=at, switch=True)
+        return self._send(conversation_id, exchange)
+
+    def preview(
+        self,
+        conversation_id: str,
+        content: str | Block | Iterable[Block] | None = None,
+        *,
+        results: Sequence[ToolResultBlock] | None = None,
+        branch: str | None = None,
+        stream: bool = False,
+    ) -> dict[str, Any]:
+        """The exact request body the next `send` (with `content`),
+        `submit_tool_results` (with `results`) or `complete` (with neither)
+        would post, after policies and validation; nothing is stored or sent.
+
+        Raises the same errors as that call would before sending.
+        """
+        loaded = self.store.load(conversation_id, branch=branch)
+        turn = new_turn(content, results)
+        return self._plan(loaded, turn, stream=stream).payload
 
     def stream(
         self,
@@ -148,214 +204,107 @@ class Chat:
         results: Sequence[ToolResultBlock] | None = None,
         branch: str | None = None,
     ) -> Iterator[StreamEvent]:
-        """Like `send`, yielding events as they arrive; the answer is saved at the end.
+        """Like `send` (or `complete` with no content), yielding events as they arrive.
 
-        The last event is `Finished`. If it carries a `partial` turn, nothing was
-        stored for the answer (the user turn stays stored; call `complete()`).
+        The answer is stored when the stream finishes; the last event is
+        `Finished` with the stored turn. An incomplete answer is reported the
+        way the client reports it: `StreamInterruptedError` with `.partial`
+        (also when the stream ended cleanly without a whole answer); nothing is
+        stored for it (the question stays stored; call `complete()`).
         """
-        conversation, view = self._begin(
-            conversation_id, new_turn(content, results), branch
-        )
-        payload = encode_for(view, params=self.params, stream=True)
-        for event in self.client.stream(payload, target=self.target):
-            if isinstance(event, Finished) and event.turn is not None:
-                answer = finish_answer(view, event.turn)
-                self._store_answer(conversation_id, conversation, answer)
-                yield attrs.evolve(event, turn=answer)
+        loaded = self.store.load(conversation_id, branch=branch)
+        exchange = self._plan(loaded, new_turn(content, results), stream=True)
+        self._store_question(conversation_id, exchange)
+        for event in self.client.stream(exchange.payload, target=self.target):
+            if isinstance(event, Finished):
+                if event.turn is None:
+                    raise incomplete(event)
+                reply = self._store_answer(conversation_id, exchange, event.turn, 1)
+                yield attrs.evolve(event, turn=reply.turn)
             else:
                 yield event
 
     # ----------------------------------------------------------------- internals
 
-    def _begin(
-        self, conversation_id: str, turn: Turn | None, branch: str | None
-    ) -> tuple[Conversation, RequestView]:
-        conversation = self.store.load(conversation_id, branch=branch)
-        if turn is not None:
-            expected = conversation.head()
-            self.store.append(
-                conversation_id,
-                turn,
-                branch=conversation.active,
-                expected_head=expected,
-            )
-            conversation = conversation.append(turn)
-        view = prepare(
-            conversation, target=self.target, tools=self.tools, policies=self.policies
+    def _plan(
+        self, loaded: Conversation, turn: Turn | None, *, stream: bool
+    ) -> Exchange:
+        return plan(
+            loaded,
+            turn,
+            target=self.target,
+            tools=self.tools,
+            policies=self.policies,
+            params=self.params,
+            stream=stream,
         )
-        return conversation, view
-
-    def _store_answer(
-        self, conversation_id: str, conversation: Conversation, answer: Turn
-    ) -> tuple[Conversation, TurnId]:
-        turn_id = self.store.append(
-            conversation_id,
-            answer,
-            branch=conversation.active,
-            expected_head=conversation.head(),
-        )
-        return conversation.append(answer), turn_id
 
     def _exchange(
         self, conversation_id: str, turn: Turn | None, branch: str | None
     ) -> Reply:
-        conversation, view = self._begin(conversation_id, turn, branch)
-        payload = encode_for(view, params=self.params, stream=False)
-        response = self.client.send(payload, target=self.target)
-        answer = finish_answer(view, response.turn)
-        conversation, turn_id = self._store_answer(
-            conversation_id, conversation, answer
-        )
-        return Reply(
-            conversation_id=conversation_id,
-            conversation=conversation,
-            turn=answer,
-            turn_id=turn_id,
-            notes=view.notes,
-            attempts=response.attempts,
+        loaded = self.store.load(conversation_id, branch=branch)
+        exchange = self._plan(loaded, turn, stream=False)
+        return self._send(conversation_id, exchange)
+
+    def _send(self, conversation_id: str, exchange: Exchange) -> Reply:
+        self._store_question(conversation_id, exchange)
+        response = self.client.send(exchange.payload, target=self.target)
+        return self._store_answer(
+            conversation_id, exchange, response.turn, response.attempts
         )
 
-
-@attrs.define
-class AsyncChat:
-    """The asyncio twin of `Chat`, over an `AsyncStore` and an `AsyncClient`."""
-
-    store: AsyncStore
-    client: AsyncClient
-    target: Target
-    params: RequestParams = _DEFAULT_PARAMS
-    tools: tuple[Tool, ...] = attrs.field(default=(), converter=_tools)
-    policies: tuple[Policy, ...] | None = None
-
-    async def start(
-        self,
-        *,
-        system_prompt: str | None = None,
-        title: str | None = None,
-        metadata: Mapping[str, Any] | None = None,
-    ) -> str:
-        """Create a conversation and return its id."""
-        return await self.store.create(
-            _first_conversation(system_prompt), title=title, metadata=metadata
-        )
-
-    async def send(
-        self,
-        conversation_id: str,
-        content: str | Block | Iterable[Block],
-        *,
-        branch: str | None = None,
-    ) -> Reply:
-        """Append a user message, get the answer, store both, return the reply."""
-        return await self._exchange(conversation_id, new_turn(content, None), branch)
-
-    async def submit_tool_results(
-        self,
-        conversation_id: str,
-        results: Sequence[ToolResultBlock],
-        *,
-        branch: str | None = None,
-    ) -> Reply:
-        """Answer the pending tool calls and continue the tool loop."""
-        return await self._exchange(conversation_id, new_turn(None, results), branch)
-
-    async def complete(
-        self, conversation_id: str, *, branch: str | None = None
-    ) -> Reply:
-        """Answer the stored head as it is."""
-        return await self._exchange(conversation_id, None, branch)
-
-    async def regenerate(self, conversation_id: str, *, branch: str) -> Reply:
-        """A new answer beside the last one, on a new branch `branch`."""
-        graph = await self.store.load_graph(conversation_id)
-        await self.store.fork(
-            conversation_id,
-            branch,
-            at=_fork_point(graph, _last_answer(graph)),
-            switch=True,
-        )
-        return await self._exchange(conversation_id, None, branch)
-
-    async def edit(
-        self,
-        conversation_id: str,
-        turn_id: TurnId,
-        content: str | Block | Iterable[Block],
-        *,
-        branch: str,
-    ) -> Reply:
-        """Replace the user turn `turn_id` on a new branch and answer it."""
-        graph = await self.store.load_graph(conversation_id)
-        await self.store.fork(
-            conversation_id, branch, at=_fork_point(graph, turn_id), switch=True
-        )
-        return await self._exchange(conversation_id, new_turn(content, None), branch)
-
-    async def stream(
-        self,
-        conversation_id: str,
-        content: str | Block | Iterable[Block] | None = None,
-        *,
-        results: Sequence[ToolResultBlock] | None = None,
-        branch: str | None = None,
-    ) -> AsyncIterator[StreamEvent]:
-        """Like `send`, yielding events as they arrive; the answer is saved at the end."""
-        conversation, view = await self._begin(
-            conversation_id, new_turn(content, results), branch
-        )
-        payload = encode_for(view, params=self.params, stream=True)
-        async for event in self.client.stream(payload, target=self.target):
-            if isinstance(event, Finished) and event.turn is not None:
-                answer = finish_answer(view, event.turn)
-                await self._store_answer(conversation_id, conversation, answer)
-                yield attrs.evolve(event, turn=answer)
-            else:
-                yield event
-
-    async def _begin(
-        self, conversation_id: str, turn: Turn | None, branch: str | None
-    ) -> tuple[Conversation, RequestView]:
-        conversation = await self.store.load(conversation_id, branch=branch)
-        if turn is not None:
-            expected = conversation.head()
-            await self.store.append(
+    def _store_question(self, conversation_id: str, exchange: Exchange) -> None:
+        if exchange.turn is not None:
+            self.store.append(
                 conversation_id,
-                turn,
-                branch=conversation.active,
-                expected_head=expected,
+                exchange.turn,
+                branch=exchange.loaded.active,
+                expected_head=exchange.loaded.head(),
             )
-            conversation = conversation.append(turn)
-        view = prepare(
-            conversation, target=self.target, tools=self.tools, policies=self.policies
-        )
-        return conversation, view
 
-    async def _store_answer(
-        self, conversation_id: str, conversation: Conversation, answer: Turn
-    ) -> tuple[Conversation, TurnId]:
-        turn_id = await self.store.append(
-            conversation_id,
-            answer,
-            branch=conversation.active,
-            expected_head=conversation.head(),
-        )
-        return conversation.append(answer), turn_id
-
-    async def _exchange(
-        self, conversation_id: str, turn: Turn | None, branch: str | None
+    def _store_answer(
+        self, conversation_id: str, exchange: Exchange, raw: Turn, attempts: int
     ) -> Reply:
-        conversation, view = await self._begin(conversation_id, turn, branch)
-        payload = encode_for(view, params=self.params, stream=False)
-        response = await self.client.send(payload, target=self.target)
-        answer = finish_answer(view, response.turn)
-        conversation, turn_id = await self._store_answer(
-            conversation_id, conversation, answer
-        )
-        return Reply(
+        answer = finish_answer(exchange.view, raw)
+        conversation = exchange.conversation
+        reply = Reply(
             conversation_id=conversation_id,
             conversation=conversation,
             turn=answer,
-            turn_id=turn_id,
-            notes=view.notes,
-            attempts=response.attempts,
+            turn_id=answer_id(conversation, answer),
+            notes=exchange.view.notes,
+            attempts=attempts,
         )
+        try:
+            turn_id = self.store.append(
+                conversation_id,
+                answer,
+                branch=conversation.active,
+                expected_head=conversation.head(),
+            )
+        except AnswerConflictError:
+            raise
+        except ConflictError as exc:
+            raise self._side_branch(reply, exc) from exc
+        return attrs.evolve(
+            reply, conversation=conversation.append(answer), turn_id=turn_id
+        )
+
+    def _side_branch(self, reply: Reply, exc: ConflictError) -> AnswerConflictError:
+        cid = reply.conversation_id
+        at = reply.conversation.head()
+        for attempt in range(_SIDE_BRANCH_ATTEMPTS):
+            name = conflict_branch(reply.conversation, reply.turn_id, attempt)
+            try:
+                self.store.fork(cid, name, at=at, switch=False)
+                turn_id = self.store.append(
+                    cid, reply.turn, branch=name, expected_head=at
+                )
+            except ConflictError:
+                continue
+            side = self.store.load(cid, branch=name)
+            stored = attrs.evolve(reply, conversation=side, turn_id=turn_id)
+            return answer_conflict(
+                stored, branch=name, answered=at, moved_to=exc.actual
+            )
+        raise exc

@@ -15,12 +15,22 @@ from typing import Any
 import attrs
 
 from convo._blocks import Block, ToolCallBlock, ToolResultBlock
+from convo._events import Finished
 from convo._graph import Conversation
-from convo._ids import TurnId
+from convo._ids import TurnId, compute_turn_id
 from convo._params import RequestParams
 from convo._targets import Target
 from convo._tools import Tool
 from convo._turns import Turn, Usage, tool_results, user
+from convo.errors import (
+    AnswerConflictError,
+    NothingPendingError,
+    PendingTurnError,
+    RoleOrderError,
+    StreamInterruptedError,
+    UnknownTurnError,
+    message,
+)
 from convo.policies import (
     Policy,
     PolicyNote,
@@ -32,7 +42,22 @@ from convo.policies import (
 )
 from convo.wire import anthropic, chat
 
-__all__ = ["Reply", "encode_for", "finish_answer", "new_turn", "prepare"]
+__all__ = [
+    "Exchange",
+    "Reply",
+    "answer_conflict",
+    "check_editable",
+    "check_params",
+    "conflict_branch",
+    "fork_in_memory",
+    "incomplete",
+    "last_answer",
+    "encode_for",
+    "finish_answer",
+    "new_turn",
+    "plan",
+    "prepare",
+]
 
 
 @attrs.frozen(kw_only=True)
@@ -112,4 +137,213 @@ def finish_answer(view: RequestView, answer: Turn) -> Turn:
     """The answer stamped with the digest of the view it answered (rule R5)."""
     return attrs.evolve(
         answer, generated_from=prefix_digest(view.turns, target=view.target)
+    )
+
+
+def fork_in_memory(graph: Conversation, branch: str, at: TurnId | None) -> Conversation:
+    """`graph` with a new active branch `branch` at `at`, before anything is stored."""
+    return graph.fork(branch, at=at, switch=True)
+
+
+def last_answer(conversation: Conversation) -> TurnId:
+    """The last assistant turn of the active branch.
+
+    Raises:
+        UnknownTurnError: the branch has no answer yet.
+    """
+    answer = conversation.last_assistant_id()
+    if answer is None:
+        msg = message(
+            "There is no answer to regenerate on this branch",
+            where=f"branch {conversation.active!r}",
+            fix="Send a message first.",
+        )
+        raise UnknownTurnError(msg, key="<last assistant turn>")
+    return answer
+
+
+def incomplete(event: Finished) -> StreamInterruptedError:
+    """The error `Chat.stream` raises for a stream that finished without a whole answer."""
+    missing = event.partial.missing if event.partial is not None else ("answer",)
+    return StreamInterruptedError(
+        message(
+            "The stream finished without a complete answer; nothing was stored for it",
+            received=f"<missing: {', '.join(missing)}>",
+            fix="Call complete() to ask again; what arrived is in .partial.",
+        ),
+        partial=event.partial,
+        error_type="incomplete_stream",
+        request_id=None,
+        attempts=1,
+    )
+
+
+def check_params(target: Target, params: RequestParams, tools: Sequence[Tool]) -> None:
+    """Refuse parameters (and tools) the target would reject, before any request.
+
+    The same checks the wire layer runs on every request (R14-R16, `max_tokens`),
+    run on a one-message probe, so a `Chat` with refused parameters fails when
+    it is built instead of on its first send.
+
+    Raises:
+        RequestRejectedError: the target refuses these parameters or tools.
+    """
+    probe = RequestView(turns=(user("."),), tools=tuple(tools), target=target)
+    encode_for(probe, params=params, stream=False)
+
+
+def _pending(turn: Turn) -> bool:
+    return turn.role in ("user", "tool")
+
+
+def check_head(conversation: Conversation, turn: Turn | None) -> None:
+    """Refuse an exchange the branch head cannot take.
+
+    A user message needs a head that is not itself waiting for an answer (two
+    user turns in a row are never sent by accident); `complete()` (no new turn)
+    needs a head that waits for one.
+
+    Raises:
+        PendingTurnError: a user message on a head still waiting for its answer.
+        NothingPendingError: `complete()` on an answered head, an empty branch,
+            or an assistant turn whose tool calls still need results.
+    """
+    head = conversation.head()
+    last = None if head is None else conversation.turn(head)
+    where = f"branch {conversation.active!r}"
+    if turn is not None:
+        if turn.is_genuine_user and last is not None and _pending(last):
+            kind = "tool results" if last.role == "tool" else "a user turn"
+            raise PendingTurnError(
+                message(
+                    f"The branch head is {kind} still waiting for its answer; "
+                    "sending would put two user messages in a row",
+                    where=where,
+                    received=turn.text,
+                    fix="Call complete() to answer the pending turn first, then send.",
+                ),
+                path=None,
+                turn_id=head,
+            )
+        return
+    if last is None or not _pending(last):
+        if last is not None and last.tool_calls:
+            what = "The branch head is an assistant turn whose tool calls need results"
+            fix = "Answer them with submit_tool_results()."
+        else:
+            what = "The branch head has no question waiting for an answer"
+            fix = (
+                "Send a message, or use regenerate() for another answer "
+                "to the last question."
+            )
+        raise NothingPendingError(
+            message(
+                what, where=where, received=last.role if last else "<empty>", fix=fix
+            ),
+            path=None,
+            turn_id=head,
+        )
+
+
+def check_editable(conversation: Conversation, turn_id: TurnId) -> None:
+    """Refuse to edit anything but a genuine user turn (not a system turn, an
+    answer, or tool results).
+
+    Raises:
+        RoleOrderError: `turn_id` is not a genuine user turn.
+    """
+    turn = conversation.turn(turn_id)
+    if not turn.is_genuine_user:
+        kind = (
+            "tool results" if turn.role in ("tool", "user") else f"a {turn.role} turn"
+        )
+        raise RoleOrderError(
+            message(
+                "Only a user message can be edited",
+                where=f"turn {turn_id}",
+                received=f"<{kind}>",
+                fix="Pass the id of a user turn; use regenerate() for a new answer.",
+            ),
+            path=None,
+            turn_id=turn_id,
+        )
+
+
+@attrs.frozen(kw_only=True)
+class Exchange:
+    """One exchange planned in memory: nothing stored, nothing sent yet."""
+
+    loaded: Conversation
+    """The branch as loaded."""
+    conversation: Conversation
+    """The branch with the new turn (if any) appended in memory."""
+    turn: Turn | None
+    view: RequestView
+    payload: dict[str, Any] = attrs.field(hash=False)
+
+
+def plan(
+    loaded: Conversation,
+    turn: Turn | None,
+    *,
+    target: Target,
+    tools: Sequence[Tool],
+    policies: Sequence[Policy] | None,
+    params: RequestParams,
+    stream: bool,
+) -> Exchange:
+    """Check, build, apply policies, validate and encode, all before any write.
+
+    Raises:
+        PendingTurnError, NothingPendingError: see `check_head`.
+        RequestRejectedError: the target would reject the request.
+        PolicyError: a policy cannot produce a valid view.
+        InvalidConversationError: the new turn cannot follow the head.
+    """
+    check_head(loaded, turn)
+    conversation = loaded if turn is None else loaded.append(turn)
+    view = prepare(conversation, target=target, tools=tools, policies=policies)
+    payload = encode_for(view, params=params, stream=stream)
+    return Exchange(
+        loaded=loaded, conversation=conversation, turn=turn, view=view, payload=payload
+    )
+
+
+def conflict_branch(conversation: Conversation, answer_id: TurnId, attempt: int) -> str:
+    """A side-branch name for an answer that lost its place: `conflict-<id>`.
+
+    The name comes from the answer's own id (12 hex digits), so two writers
+    never pick the same one for different answers; `attempt` adds a suffix.
+    """
+    name = "conflict-" + answer_id.removeprefix("b2:")[:12]
+    return name if attempt == 0 else f"{name}-{attempt}"
+
+
+def answer_id(conversation: Conversation, answer: Turn) -> TurnId:
+    """The id `answer` gets when stored after `conversation`'s head."""
+    return compute_turn_id(conversation.head(), answer)
+
+
+def answer_conflict(
+    reply: Reply, *, branch: str, answered: TurnId | None, moved_to: str | None
+) -> AnswerConflictError:
+    """The error saying where a paid-for answer went, and how to reach it."""
+    return AnswerConflictError(
+        message(
+            "Another writer moved the branch while the request was in flight; "
+            f"the answer is stored on the side branch {branch!r}, forked at the "
+            "turn it answered",
+            where=f"conversation {reply.conversation_id!r}",
+            received=f"<head {moved_to}>",
+            fix=(
+                f"Continue from it with branch={branch!r} (or store.switch), or "
+                "stay on the moved branch and read the answer from .reply; the "
+                "question is stored already, so do not send it again."
+            ),
+        ),
+        expected=answered,
+        actual=moved_to,
+        reply=reply,
+        branch=branch,
+        turn_id=reply.turn_id,
     )

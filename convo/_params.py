@@ -12,6 +12,7 @@ from typing import Any, Literal, TypeAlias
 import attrs
 
 from convo._json import JSON, JSONObject, json_object
+from convo.errors import InvalidContentError, message
 
 __all__ = [
     "AdaptiveThinking",
@@ -72,11 +73,26 @@ ToolChoice: TypeAlias = "Literal['auto', 'none', 'required'] | str"
 """`auto`, `none`, `required`, or the name of one tool to force."""
 
 
+def _max_tokens(_instance: object, _attribute: object, value: int | None) -> None:
+    if value is None or (not isinstance(value, bool) and value >= 1):
+        return
+    raise InvalidContentError(
+        message(
+            "max_tokens must be a positive integer",
+            where="$.params.max_tokens",
+            received=value,
+            fix="Pass max_tokens=1 or more, or None to leave it unset.",
+        ),
+        path="$.params.max_tokens",
+        received=value,
+    )
+
+
 @attrs.frozen(kw_only=True)
 class RequestParams:
     """Parameters of one request. None means "not sent"."""
 
-    max_tokens: int | None = None
+    max_tokens: int | None = attrs.field(default=None, validator=_max_tokens)
     temperature: float | None = None
     top_p: float | None = None
     top_k: int | None = None

@@ -8,7 +8,9 @@ ConvoError
 │   └── ToolArgumentsError                                         — arguments are not valid JSON
 ├── InvalidConversationError(ConvoError, ValueError) .path .turn_id — a graph invariant is broken
 │   ├── ToolPairingError                                           — a result answers no open call
-│   └── RoleOrderError                                             — a turn cannot follow its parent
+│   ├── RoleOrderError                                             — a turn cannot follow its parent
+│   ├── PendingTurnError                                           — the head still waits for its answer
+│   └── NothingPendingError                                        — the head needs no answer (or tool results)
 ├── LookupFailedError(ConvoError, LookupError)      .key
 │   ├── UnknownBranchError                                         — no branch of that name
 │   ├── UnknownTurnError                                           — no turn with that id here
@@ -24,6 +26,7 @@ ConvoError
 ├── StoreError(ConvoError)
 │   ├── NotFoundError(StoreError, LookupError)      .kind .key     — missing, or another tenant's
 │   ├── ConflictError(StoreError)                   .expected .actual — a stale writer, nothing written
+│   │   └── AnswerConflictError                     .reply .branch .turn_id — the answer went to a side branch
 │   ├── StoreBusyError(StoreError)                                 — the database stayed locked
 │   ├── CorruptRecordError(StoreError)              .table .key    — a stored row is not convo's
 │   └── SchemaOutOfDateError(StoreError)            .current .head — names the upgrade command
@@ -61,6 +64,7 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "AnswerConflictError",
     "ConflictError",
     "ConvoError",
     "CorruptRecordError",
@@ -72,7 +76,9 @@ __all__ = [
     "InvalidTextError",
     "LookupFailedError",
     "NotFoundError",
+    "NothingPendingError",
     "PayloadTooLargeError",
+    "PendingTurnError",
     "PermissionDeniedError",
     "PolicyError",
     "PrefixChangedError",
@@ -185,6 +191,14 @@ class RoleOrderError(InvalidConversationError):
     """A turn's role, or a block's kind, cannot stand where it was put."""
 
 
+class PendingTurnError(InvalidConversationError):
+    """The branch head is a user turn (or tool results) still waiting for its answer."""
+
+
+class NothingPendingError(InvalidConversationError):
+    """The branch head needs no answer, or needs tool results before one."""
+
+
 class LookupFailedError(ConvoError, LookupError):
     """A name or id was looked up in a value that does not hold it."""
 
@@ -267,6 +281,14 @@ class ConflictError(StoreError):
 
     expected: str | None
     actual: str | None
+
+
+class AnswerConflictError(ConflictError):
+    """The branch moved while a request was in flight; its answer is on a side branch."""
+
+    reply: Any
+    branch: str
+    turn_id: str
 
 
 class StoreBusyError(StoreError):

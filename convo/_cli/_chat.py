@@ -5,7 +5,8 @@ are set, otherwise to the fake serving endpoint, in-process (offline). The
 database (default `sqlite:///convo.db`) is created or upgraded on start: this is
 the one command that does so, because it is the interactive entry point.
 Lines starting with `/` are commands: `/quit`, `/tree`, `/branch NAME` (edit
-the last user message on a new branch with the next line), `/regen NAME`.
+the last user message on a new branch with the next line), `/regen NAME`,
+`/complete` (answer a question left unanswered by a failed request).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Iterator
 from typing import TextIO
 
 from convo._chat import Chat
+from convo._chat_core import check_params
 from convo._cli._conversations import add_store_options, open_store
 from convo._events import Finished, ReasoningDelta, StreamEvent, TextDelta
 from convo._params import RequestParams, ThinkingBudget
@@ -70,25 +72,30 @@ def _print_events(events: Iterator[StreamEvent], *, reasoning: bool) -> None:
             print(event.text, end="", flush=True)
         elif isinstance(event, Finished):
             print()
-            if event.partial is not None:
-                print(f"(the answer was cut off: {', '.join(event.partial.missing)})")
-            elif event.turn is not None:
+            if event.turn is not None:
                 for call in event.turn.tool_calls:
                     print(f"  [tool call {call.name} {call.arguments}]")
+
+
+def params_from(args: argparse.Namespace) -> RequestParams:
+    """The request parameters of `--max-tokens` and `--thinking`."""
+    return RequestParams(
+        max_tokens=args.max_tokens,
+        reasoning=ThinkingBudget(budget_tokens=args.thinking)
+        if args.thinking
+        else None,
+    )
 
 
 def _chat(args: argparse.Namespace) -> int:
     url = args.url or default_url()
     try:
-        upgrade(url)
         target = get_target(args.target)
+        params = params_from(args)
+        # Refused parameters fail here, before a database or conversation exists.
+        check_params(target, params, ())
+        upgrade(url)
         client, where = _client(args)
-        params = RequestParams(
-            max_tokens=args.max_tokens,
-            reasoning=ThinkingBudget(budget_tokens=args.thinking)
-            if args.thinking
-            else None,
-        )
         with open_store(args) as store, client:
             chat = Chat(store=store, client=client, target=target, params=params)
             cid = args.id or chat.start(system_prompt=args.system, title=args.title)
@@ -119,7 +126,15 @@ def _chat(args: argparse.Namespace) -> int:
                     pending_branch = None
                     print(reply.text)
                     continue
-                _print_events(chat.stream(cid, line), reasoning=args.show_reasoning)
+                try:
+                    if line.strip() == "/complete":
+                        events = chat.stream(cid)
+                    else:
+                        events = chat.stream(cid, line)
+                    _print_events(events, reasoning=args.show_reasoning)
+                except ConvoError as exc:
+                    # A failed or cut answer, a pending head: say so and go on.
+                    print(f"\n({exc})")
     except ConvoError as exc:
         print(f"convo chat: {exc}", file=sys.stderr)
         return 1

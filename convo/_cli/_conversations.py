@@ -15,8 +15,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from convo._chat_core import encode_for, prepare
-from convo._params import RequestParams
+from convo._json import canonical_bytes
 from convo._render import render_tree
 from convo._targets import get_target
 from convo.errors import ConvoError, NotFoundError
@@ -97,20 +96,22 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _payload(args: argparse.Namespace) -> int:
+    from convo._chat import Chat
+    from convo._cli._chat import params_from
+    from convo.client import Client
+
     target = get_target(args.target)
-    with open_store(args) as store:
-        conversation = store.load(args.id, branch=args.branch)
-    view = prepare(conversation, target=target, tools=(), policies=None)
-    params = RequestParams(max_tokens=args.max_tokens)
-    payload = encode_for(view, params=params, stream=False)
-    print(json.dumps(payload, indent=2, ensure_ascii=False))
-    if view.notes:
-        print("\npolicies applied:", file=sys.stderr)
-        for note in view.notes:
-            print(
-                f"  {note.policy}: {note.action} {note.path} ({note.reason})",
-                file=sys.stderr,
-            )
+    # The client only satisfies Chat: preview neither sends nor stores.
+    with (
+        open_store(args) as store,
+        Client(host="https://preview.convo.invalid", token="preview") as client,  # noqa: S106
+    ):
+        chat = Chat(store=store, client=client, target=target, params=params_from(args))
+        payload = chat.preview(args.id, args.message, branch=args.branch)
+    if args.pretty:
+        print(json.dumps(payload, indent=2, ensure_ascii=False))
+    else:
+        sys.stdout.buffer.write(canonical_bytes(payload) + b"\n")
     return 0
 
 
@@ -158,6 +159,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     payload.add_argument("--branch", help="branch (default: the active one)")
     payload.add_argument(
         "--max-tokens", type=int, default=4096, help="max_tokens to request"
+    )
+    payload.add_argument(
+        "--thinking", type=int, default=0, help="thinking budget in tokens (0: off)"
+    )
+    payload.add_argument(
+        "--message", help="the next user message (default: what complete() would post)"
+    )
+    payload.add_argument(
+        "--pretty",
+        action="store_true",
+        help="indent the JSON (default: the exact bytes the client posts)",
     )
     payload.set_defaults(handler=_guard("payload", _payload))
 

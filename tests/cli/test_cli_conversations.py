@@ -130,15 +130,31 @@ class TestPayload:
                 "main",
                 "--target",
                 "databricks-gpt-oss-120b",
+                "--message",
+                "And in Paris?",
             ]
         )
         assert code == 0
         payload = json.loads(capsys.readouterr().out)
         assert payload["model"] == "databricks-gpt-oss-120b"
         roles = [m["role"] for m in payload["messages"]]
-        assert roles == ["system", "user", "assistant", "tool", "assistant"]
+        assert roles == ["system", "user", "assistant", "tool", "assistant", "user"]
         # Claude's signed reasoning never goes to another family (rule R4).
         assert "reasoning" not in json.dumps(payload)
+
+    def test_an_answered_head_without_a_message_has_nothing_to_preview(
+        self, url, branched, capsys
+    ):
+        argv = [
+            "payload",
+            branched,
+            "--url",
+            url,
+            "--target",
+            "databricks-gpt-oss-120b",
+        ]
+        assert main(argv) == 1
+        assert "no question waiting" in capsys.readouterr().err
 
     def test_an_unknown_target_names_the_registered_ones(self, url, branched, capsys):
         assert main(["payload", branched, "--url", url, "--target", "gpt-nine"]) == 1
