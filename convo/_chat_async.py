@@ -234,7 +234,7 @@ class AsyncChat:
         cid = reply.conversation_id
         at = reply.conversation.head()
         for attempt in range(_SIDE_BRANCH_ATTEMPTS):
-            name = conflict_branch(reply.conversation, reply.turn_id, attempt)
+            name = conflict_branch(reply.turn_id, attempt)
             try:
                 await self.store.fork(cid, name, at=at, switch=False)
                 turn_id = await self.store.append(

@@ -309,7 +309,7 @@ def plan(
     )
 
 
-def conflict_branch(conversation: Conversation, answer_id: TurnId, attempt: int) -> str:
+def conflict_branch(answer_id: TurnId, attempt: int) -> str:
     """A side-branch name for an answer that lost its place: `conflict-<id>`.
 
     The name comes from the answer's own id (12 hex digits), so two writers
