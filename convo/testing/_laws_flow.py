@@ -23,8 +23,8 @@ way checks it once more on its own output.
 
 The histories are made by `Chat` with that same chain (the policy, then the
 default chain), so each stamp is the digest of what that chain really sent.
-A history whose last request was refused ends with its stored, unanswered
-turn, and the laws check that request again.
+A history whose last request was refused ends before the refused turn (`Chat`
+stores nothing it cannot send), and the laws check that request again.
 """
 
 from __future__ import annotations

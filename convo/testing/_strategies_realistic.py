@@ -133,7 +133,8 @@ class RealisticHistory:
     """What was done, in order (for reading a counterexample)."""
     refused: str | None = None
     """Why the last action's request was refused (only with a chain of your own),
-    or None; the path then ends with the stored, unanswered user or tool turn."""
+    or None. `Chat` refuses before it stores anything, so the path then ends
+    where it stood before that action (the laws build that request again)."""
 
     @property
     def pending_calls(self) -> bool:
@@ -322,7 +323,7 @@ def _drive(
                 conversation = _exchange(chat, cid, content, None, stream, None)
         except ConvoError as error:
             # A chain under test may make a request the target refuses: the
-            # history ends there, its last turn stored and unanswered.
+            # history ends there, with nothing of the refused action stored.
             refused = f"{type(error).__name__}: {error}"
             actions.append("refused")
         active = chat.store.load(cid).active
