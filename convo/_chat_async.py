@@ -17,12 +17,10 @@ from convo._chat_core import (
     Exchange,
     Reply,
     answer_conflict,
-    answer_id,
     check_editable,
     check_params,
     conflict_branch,
     finish_answer,
-    fork_in_memory,
     incomplete,
     last_answer,
     new_turn,
@@ -30,7 +28,7 @@ from convo._chat_core import (
 )
 from convo._events import Finished, StreamEvent
 from convo._graph import Conversation
-from convo._ids import TurnId
+from convo._ids import TurnId, compute_turn_id
 from convo._params import RequestParams
 from convo._targets import Target
 from convo._tools import Tool
@@ -105,7 +103,9 @@ class AsyncChat:
         """A new answer beside the last one, on a new branch `branch`."""
         graph = await self.store.load_graph(conversation_id)
         at = graph.node(last_answer(graph)).parent
-        exchange = self._plan(fork_in_memory(graph, branch, at), None, stream=False)
+        exchange = self._plan(
+            graph.fork(branch, at=at, switch=True), None, stream=False
+        )
         await self.store.fork(conversation_id, branch, at=at, switch=True)
         return await self._send(conversation_id, exchange)
 
@@ -121,7 +121,7 @@ class AsyncChat:
         graph = await self.store.load_graph(conversation_id)
         check_editable(graph, turn_id)
         at = graph.node(turn_id).parent
-        loaded = fork_in_memory(graph, branch, at)
+        loaded = graph.fork(branch, at=at, switch=True)
         exchange = self._plan(loaded, new_turn(content, None), stream=False)
         await self.store.fork(conversation_id, branch, at=at, switch=True)
         return await self._send(conversation_id, exchange)
@@ -205,14 +205,6 @@ class AsyncChat:
     ) -> Reply:
         answer = finish_answer(exchange.view, raw)
         conversation = exchange.conversation
-        reply = Reply(
-            conversation_id=conversation_id,
-            conversation=conversation,
-            turn=answer,
-            turn_id=answer_id(conversation, answer),
-            notes=exchange.view.notes,
-            attempts=attempts,
-        )
         try:
             turn_id = await self.store.append(
                 conversation_id,
@@ -220,31 +212,44 @@ class AsyncChat:
                 branch=conversation.active,
                 expected_head=conversation.head(),
             )
-        except AnswerConflictError:
-            raise
         except ConflictError as exc:
-            raise await self._side_branch(reply, exc) from exc
-        return attrs.evolve(
-            reply, conversation=conversation.append(answer), turn_id=turn_id
+            raise await self._side_branch(
+                conversation_id, exchange, answer, attempts, exc
+            ) from exc
+        return Reply(
+            conversation_id=conversation_id,
+            conversation=conversation.append(answer),
+            turn=answer,
+            turn_id=turn_id,
+            notes=exchange.view.notes,
+            attempts=attempts,
         )
 
     async def _side_branch(
-        self, reply: Reply, exc: ConflictError
+        self,
+        conversation_id: str,
+        exchange: Exchange,
+        answer: Turn,
+        attempts: int,
+        exc: ConflictError,
     ) -> AnswerConflictError:
-        cid = reply.conversation_id
-        at = reply.conversation.head()
+        at = exchange.conversation.head()
         for attempt in range(_SIDE_BRANCH_ATTEMPTS):
-            name = conflict_branch(reply.turn_id, attempt)
+            name = conflict_branch(compute_turn_id(at, answer), attempt)
             try:
-                await self.store.fork(cid, name, at=at, switch=False)
+                await self.store.fork(conversation_id, name, at=at, switch=False)
                 turn_id = await self.store.append(
-                    cid, reply.turn, branch=name, expected_head=at
+                    conversation_id, answer, branch=name, expected_head=at
                 )
             except ConflictError:
                 continue
-            side = await self.store.load(cid, branch=name)
-            stored = attrs.evolve(reply, conversation=side, turn_id=turn_id)
-            return answer_conflict(
-                stored, branch=name, answered=at, moved_to=exc.actual
+            reply = Reply(
+                conversation_id=conversation_id,
+                conversation=await self.store.load(conversation_id, branch=name),
+                turn=answer,
+                turn_id=turn_id,
+                notes=exchange.view.notes,
+                attempts=attempts,
             )
+            return answer_conflict(reply, branch=name, answered=at, moved_to=exc.actual)
         raise exc

@@ -17,7 +17,7 @@ import attrs
 from convo._blocks import Block, ToolCallBlock, ToolResultBlock
 from convo._events import Finished
 from convo._graph import Conversation
-from convo._ids import TurnId, compute_turn_id
+from convo._ids import TurnId
 from convo._params import RequestParams
 from convo._targets import Target
 from convo._tools import Tool
@@ -47,13 +47,13 @@ __all__ = [
     "Reply",
     "answer_conflict",
     "check_editable",
+    "check_head",
     "check_params",
     "conflict_branch",
-    "fork_in_memory",
-    "incomplete",
-    "last_answer",
     "encode_for",
     "finish_answer",
+    "incomplete",
+    "last_answer",
     "new_turn",
     "plan",
     "prepare",
@@ -138,11 +138,6 @@ def finish_answer(view: RequestView, answer: Turn) -> Turn:
     return attrs.evolve(
         answer, generated_from=prefix_digest(view.turns, target=view.target)
     )
-
-
-def fork_in_memory(graph: Conversation, branch: str, at: TurnId | None) -> Conversation:
-    """`graph` with a new active branch `branch` at `at`, before anything is stored."""
-    return graph.fork(branch, at=at, switch=True)
 
 
 def last_answer(conversation: Conversation) -> TurnId:
@@ -317,11 +312,6 @@ def conflict_branch(answer_id: TurnId, attempt: int) -> str:
     """
     name = "conflict-" + answer_id.removeprefix("b2:")[:12]
     return name if attempt == 0 else f"{name}-{attempt}"
-
-
-def answer_id(conversation: Conversation, answer: Turn) -> TurnId:
-    """The id `answer` gets when stored after `conversation`'s head."""
-    return compute_turn_id(conversation.head(), answer)
 
 
 def answer_conflict(

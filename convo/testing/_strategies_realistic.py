@@ -53,6 +53,7 @@ from convo._turns import Turn
 from convo.errors import ConvoError
 from convo.policies._view import Policy
 from convo.testing._fake._brain import Reply, ScriptedCall
+from convo.testing._fake._models import default_models
 
 if TYPE_CHECKING:
     from convo._chat import Chat
@@ -70,17 +71,7 @@ __all__ = [
 FAKE_SECRET = b"convo-realistic-histories"
 """The signing secret of the fake endpoint that made every realistic history."""
 
-REALISTIC_TARGETS: tuple[str, ...] = (
-    "databricks-claude-sonnet-4",
-    "databricks-claude-sonnet-4-5",
-    "databricks-claude-opus-4-1",
-    "databricks-claude-opus-4-5",
-    "databricks-gpt-oss-20b",
-    "databricks-gpt-oss-120b",
-    "databricks-gpt-5-1",
-    "databricks-gemini-3-pro",
-    "databricks-meta-llama-3-1-405b-instruct",
-)
+REALISTIC_TARGETS: tuple[str, ...] = tuple(spec.name for spec in default_models())
 """The built-in targets the fake endpoint serves, so histories can be made for them."""
 
 
