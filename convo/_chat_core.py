@@ -40,7 +40,7 @@ from convo.policies import (
     prefix_digest,
     validate,
 )
-from convo.wire import anthropic, chat
+from convo.wire import wire_for
 
 __all__ = [
     "Exchange",
@@ -126,8 +126,7 @@ def encode_for(
 ) -> dict[str, Any]:
     """Encode a view with the wire format of its target."""
     request_params = attrs.evolve(params, stream=stream)
-    wire: Any = anthropic if view.target.wire == "anthropic" else chat
-    payload: dict[str, Any] = wire.encode_request(
+    payload: dict[str, Any] = wire_for(view.target).encode_request(
         view.turns, target=view.target, params=request_params, tools=view.tools
     )
     return payload

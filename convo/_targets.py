@@ -107,7 +107,8 @@ class Target:
 
     name: str
     """The endpoint (model) name sent in `model` or the invocations URL."""
-    wire: Literal["chat", "anthropic"] = "chat"
+    wire: str = "chat"
+    """The wire format (`convo.wire.wire_for`): "chat" or "anthropic" built in."""
     provider: str = "openai"
     family: str = "generic"
     """Reasoning from one family is never sent to another (rule R4)."""
@@ -119,6 +120,10 @@ class Target:
     max_request_bytes: int = 4 * 1024 * 1024
     requires_signatures: bool = False
     """Replayed reasoning must be signed by this family (Claude); unsigned is dropped."""
+    signs_each_reasoning_part: bool = False
+    """Each replayed reasoning part needs its own signature (the Messages API
+    sends every part as its own `thinking` block); otherwise one signature
+    closing the block suffices (Databricks chat's streamed form)."""
     keeps_reasoning_in_context: bool = False
     """The server keeps earlier reasoning in context and binds it to its prefix (R5).
 

@@ -56,6 +56,7 @@ from convo.errors import (
     StreamInterruptedError,
     message,
 )
+from convo.wire._format import wire_for
 
 __all__ = ["Call", "Settings", "StreamFold", "default_wire", "logger", "prefetched"]
 
@@ -92,14 +93,8 @@ class Settings:
 
 
 def default_wire(target: Target) -> WireFormat:
-    """`convo.wire.anthropic` for an Anthropic-wire target, else `convo.wire.chat`."""
-    if target.wire == "anthropic":
-        import convo.wire.anthropic as wire
-
-        return wire
-    import convo.wire.chat as chat
-
-    return chat
+    """The wire format `target` speaks (`convo.wire.wire_for`)."""
+    return wire_for(target)
 
 
 def prefetched(response: httpx.Response) -> bytes | None:
@@ -297,7 +292,6 @@ class Call:
             target=target,
             host=settings.host,
             base_url=settings.base_url,
-            wire=target.wire,
         )
         self._safe_url = strip_query(self.url)
 

@@ -18,7 +18,6 @@ import email.utils
 import json
 import math
 import types
-import urllib.parse
 from collections.abc import Callable, Mapping
 from typing import Any, Final, Literal
 
@@ -34,6 +33,7 @@ from convo.errors import (
     UnexpectedRedirectError,
     message,
 )
+from convo.wire._format import wire_for
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -212,28 +212,16 @@ def retry_decision(
 
 
 def endpoint_url(
-    *, target: Target, host: str | None, base_url: str | None, wire: str
+    *, target: Target, host: str | None, base_url: str | None
 ) -> httpx.URL:
-    """The URL a request for `target` goes to.
-
-    - `base_url` (OpenAI style): `{base}/chat/completions`, or `{base}/v1/messages`
-      for the Anthropic wire (the Anthropic SDK's base-URL convention);
-    - `host` (Databricks): `{host}/serving-endpoints/{name}/invocations`, or
-      `{host}/serving-endpoints/anthropic/v1/messages` for the Anthropic wire.
-    """
-    if base_url is not None:
-        base = httpx.URL(base_url)
-        suffix = "/v1/messages" if wire == "anthropic" else "/chat/completions"
-    else:
-        assert host is not None  # noqa: S101 - the shells resolve one of the two
-        base = httpx.URL(host)
-        if wire == "anthropic":
-            suffix = "/serving-endpoints/anthropic/v1/messages"
-        else:
-            name = urllib.parse.quote(target.name, safe="")
-            if name in (".", ".."):
-                name = name.replace(".", "%2E")
-            suffix = f"/serving-endpoints/{name}/invocations"
+    """The URL a request for `target` goes to: the base (a Databricks `host`, or
+    an OpenAI/Anthropic-style `base_url`) plus the route of the target's wire
+    format (`WireFormat.endpoint_suffix`), the base's query string kept."""
+    databricks = base_url is None
+    root = host if base_url is None else base_url
+    assert root is not None  # noqa: S101 - the shells resolve one of the two
+    base = httpx.URL(root)
+    suffix = wire_for(target).endpoint_suffix(target, databricks=databricks)
     path, mark, query = base.raw_path.partition(b"?")
     return base.copy_with(
         raw_path=path.rstrip(b"/") + suffix.encode("ascii") + mark + query

@@ -12,30 +12,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from convo._events import StreamEvent
 from convo._targets import Target
-from convo._turns import PartialTurn, Turn
+from convo._turns import Turn
 from convo.errors import APIStatusError
+from convo.wire._format import Assembler, AssemblerFactory
 
 __all__ = ["Assembler", "AssemblerFactory", "WireFormat"]
-
-
-class Assembler(Protocol):
-    """Folds parsed stream chunks into events, then into a turn."""
-
-    def feed_chunk(self, chunk: Mapping[str, Any]) -> list[StreamEvent]:
-        """Take one parsed `data:` payload; return the events it completes."""
-        ...
-
-    def finish(self) -> Turn | PartialTurn:
-        """The turn if the stream finished, else what arrived as a `PartialTurn`."""
-        ...
-
-
-class AssemblerFactory(Protocol):
-    """Builds an `Assembler` for one stream (a format's `StreamAssembler` class)."""
-
-    def __call__(self, *, target: Target | None = ...) -> Assembler: ...
 
 
 class WireFormat(Protocol):

@@ -206,7 +206,7 @@ class DropForeignReasoning:
         family = target.family
         signed = target.requires_signatures
 
-        every_part = target.wire == "anthropic"
+        every_part = target.signs_each_reasoning_part
 
         def keep(block: ReasoningBlock) -> bool:
             provenance = block.provenance

@@ -120,12 +120,11 @@ def _validates_problem(case: FlowCase, sent: RequestView) -> str | None:
     except ConvoError as error:
         return f"convo.policies.validate refused it: {error}"
     from convo.client import Client
-    from convo.wire import anthropic, chat
+    from convo.wire import wire_for
 
     history = case.history
-    wire: object = anthropic if sent.target.wire == "anthropic" else chat
     try:
-        payload = wire.encode_request(  # type: ignore[attr-defined]
+        payload = wire_for(sent.target).encode_request(
             sent.turns, target=sent.target, params=history.params, tools=sent.tools
         )
     except ConvoError as error:

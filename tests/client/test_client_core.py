@@ -143,7 +143,6 @@ class TestEndpointUrl:
             target=Target(name="databricks-gpt-oss-20b"),
             host="https://h.example/",
             base_url=None,
-            wire="chat",
         )
         assert (
             str(url)
@@ -155,7 +154,6 @@ class TestEndpointUrl:
             target=Target(name="m"),
             host=None,
             base_url="https://h.example/serving-endpoints",
-            wire="chat",
         )
         assert str(url) == "https://h.example/serving-endpoints/chat/completions"
 
@@ -164,7 +162,6 @@ class TestEndpointUrl:
             target=Target(name="databricks-claude-opus-4-5", wire="anthropic"),
             host="https://h.example",
             base_url=None,
-            wire="anthropic",
         )
         assert str(url) == "https://h.example/serving-endpoints/anthropic/v1/messages"
 
@@ -173,7 +170,6 @@ class TestEndpointUrl:
             target=Target(name="../../api/2.0/x?y"),
             host="https://h",
             base_url=None,
-            wire="chat",
         )
         assert url.path.startswith("/serving-endpoints/")
         assert url.query == b""

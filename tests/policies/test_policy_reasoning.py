@@ -253,7 +253,9 @@ class TestDropForeignReasoning:
         turns = (user("q"), assistant([streamed, TextBlock(text="a")]))
         on_chat = drop_foreign_reasoning(view(*turns))
         assert on_chat.turns[1].reasoning == (streamed,)
-        messages = attrs.evolve(CLAUDE, wire="anthropic")
+        messages = attrs.evolve(
+            CLAUDE, wire="anthropic", signs_each_reasoning_part=True
+        )
         on_messages = drop_foreign_reasoning(view(*turns, target=messages))
         assert on_messages.turns[1].reasoning == ()
 

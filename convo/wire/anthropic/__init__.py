@@ -23,11 +23,13 @@ from convo.wire.anthropic._encode import (
 )
 from convo.wire.anthropic._errors import decode_error
 from convo.wire.anthropic._import import import_messages
+from convo.wire.anthropic._route import NAME, endpoint_suffix
 from convo.wire.anthropic._stream import StreamAssembler, encode_sse, message_events
 from convo.wire.anthropic._targets import MESSAGES_FIELDS, anthropic_target
 
 __all__ = [
     "MESSAGES_FIELDS",
+    "NAME",
     "StreamAssembler",
     "anthropic_target",
     "decode_error",
@@ -35,6 +37,7 @@ __all__ = [
     "encode_request",
     "encode_request_bytes",
     "encode_sse",
+    "endpoint_suffix",
     "import_messages",
     "message_events",
     "validate_request",

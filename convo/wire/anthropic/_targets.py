@@ -72,6 +72,7 @@ def anthropic_target(target: Target) -> Target:
         cache=cache,
         rejects_empty_text=True,
         requires_signatures=True,
+        signs_each_reasoning_part=True,
         tool_results_need_preceding_call=False,
         supports_strict_tools=False,
     )
