@@ -98,6 +98,14 @@ class Provenance:
         default=None, validator=_optional_text("$.provenance.model")
     )
     """The exact model or endpoint name, when known."""
+    route: str | None = attrs.field(
+        default=None, validator=_optional_text("$.provenance.route")
+    )
+    """The route whose server signed it, for targets with several routes
+    (`Target.route`, e.g. `open-responses`); None for chat completions and the
+    Messages API, whose Claude signatures are interchangeable. Encrypted
+    reasoning is bound to its issuer, so it goes back only to the same route
+    (docs/responses.md, R10)."""
 
 
 @attrs.frozen(kw_only=True)

@@ -22,6 +22,7 @@ __all__ = [
     "Deprecation",
     "ImageLimits",
     "ReasoningRules",
+    "ResponsesOptions",
     "Target",
     "TargetDeprecationWarning",
     "get_target",
@@ -70,6 +71,32 @@ class ImageLimits:
     max_images: int = 100
 
 
+@attrs.frozen(kw_only=True)
+class ResponsesOptions:
+    """Choices of the `responses` wire format that no source settles yet.
+
+    Every field is UNCONFIRMED against a live Databricks workspace (see
+    docs/responses.md, "Unconfirmed"); the defaults follow the Open Responses
+    spec and OpenAI's SDK. Change them per target when a route disagrees.
+    """
+
+    send_store_false: bool = True
+    """Send `store: false` (stateless replay, R1). Unconfirmed on open-responses
+    and the gateway; if a route refuses the field, set False to omit it."""
+    include_encrypted_reasoning: bool = True
+    """Send `include: ["reasoning.encrypted_content"]` (R8). Unconfirmed whether
+    open-responses needs or accepts it."""
+    assistant_text_part: Literal["output_text", "input_text"] = "output_text"
+    """How replayed assistant text goes (R17): `output_text` as the spec says,
+    or `input_text`, as one client found open-responses requires (a conflict)."""
+    reasoning_ids: Literal["keep", "omit"] = "keep"
+    """Replay `rs_` ids unchanged (R9, the default) or leave them out (as
+    openai-agents' `reasoning_item_id_policy="omit"`); never regenerated."""
+    reasoning_summary: Literal["auto", "concise", "detailed"] | None = "auto"
+    """`reasoning.summary` sent with an effort, so summaries stream; None omits it.
+    Unconfirmed for Claude and Gemini on open-responses."""
+
+
 class TargetDeprecationWarning(DeprecationWarning):
     """A built-in or registered target is retiring; the message gives the dates."""
 
@@ -108,7 +135,12 @@ class Target:
     name: str
     """The endpoint (model) name sent in `model` or the invocations URL."""
     wire: str = "chat"
-    """The wire format (`convo.wire.wire_for`): "chat" or "anthropic" built in."""
+    """The wire format (`convo.wire.wire_for`): "chat", "anthropic" or "responses"."""
+    route: str | None = None
+    """Which of its format's routes the target is served on, when the format has
+    several (`responses`: `open-responses`, `responses`, `ai-gateway`). It picks
+    the URL, and it is the signing domain of the target's reasoning: reasoning
+    whose `Provenance.route` differs is foreign and dropped (R10)."""
     provider: str = "openai"
     family: str = "generic"
     """Reasoning from one family is never sent to another (rule R4)."""
@@ -148,6 +180,8 @@ class Target:
     chat encoder leaves them out of every message it builds."""
     empty_assistant_content: Literal["omit", "null"] = "omit"
     """How an assistant message with tool calls and no content is sent (R12)."""
+    responses: ResponsesOptions = ResponsesOptions()
+    """Unconfirmed choices of the `responses` format (ignored by the others)."""
 
 
 _REGISTRY: dict[str, Target] = {}

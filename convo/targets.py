@@ -20,6 +20,10 @@ family (wire-facts A2, A8, B1, B2; provider-rules R11-R18):
 - Llama 3.1 405B Instruct: no reasoning; retiring (pay-per-token from
   2026-02-15, provisioned throughput from 2026-05-15), warned on use.
 - `openai-compatible`: a generic OpenAI chat-completions endpoint.
+- Responses routes (`wire="responses"`, docs/responses.md): the same models
+  on Open Responses (Claude, Gemini, gpt-oss), OpenAI Responses (GPT-5.1) and
+  the Unity AI Gateway (`system.ai.*` service names); looked up with
+  `route_target(route, name)`, derived with `responses_target`.
 
 Invariant: targets are frozen values; registering an equal target twice is a no-op.
 """
@@ -35,8 +39,11 @@ from convo._targets import (
     TargetDeprecationWarning,
     register_target,
 )
+from convo._targets_responses import responses_target
+from convo.errors import UnknownTargetError, message
 
 __all__ = [
+    "AI_GATEWAY_TARGETS",
     "CLAUDE_OPUS_4_1",
     "CLAUDE_OPUS_4_5",
     "CLAUDE_SONNET_4",
@@ -48,7 +55,11 @@ __all__ = [
     "GPT_OSS_120B",
     "LLAMA_3_1_405B",
     "OPENAI_COMPATIBLE",
+    "OPENAI_RESPONSES_TARGETS",
+    "OPEN_RESPONSES_TARGETS",
     "TargetDeprecationWarning",
+    "responses_target",
+    "route_target",
 ]
 
 DATABRICKS_CHAT_FIELDS = frozenset(
@@ -221,3 +232,75 @@ for _target in (
     OPENAI_COMPATIBLE,
 ):
     register_target(_target)
+
+
+# ----------------------------------------------------------------- Responses routes
+
+OPEN_RESPONSES_TARGETS: dict[str, Target] = {
+    t.name: responses_target(t, route="open-responses")
+    for t in (
+        CLAUDE_SONNET_4,
+        CLAUDE_SONNET_4_5,
+        CLAUDE_OPUS_4_1,
+        CLAUDE_OPUS_4_5,
+        GEMINI_3_PRO,
+        GPT_OSS_20B,
+        GPT_OSS_120B,
+    )
+}
+"""Open Responses (`/serving-endpoints/open-responses`): Claude, Gemini and the
+hosted open models, by endpoint name."""
+
+OPENAI_RESPONSES_TARGETS: dict[str, Target] = {
+    t.name: responses_target(t, route="responses") for t in (GPT_5_1,)
+}
+"""OpenAI Responses (`/serving-endpoints/responses`): the GPT-5 series."""
+
+AI_GATEWAY_TARGETS: dict[str, Target] = {
+    g.name: g
+    for g in (
+        responses_target(t, route="ai-gateway")
+        for t in (
+            CLAUDE_SONNET_4,
+            CLAUDE_SONNET_4_5,
+            CLAUDE_OPUS_4_1,
+            CLAUDE_OPUS_4_5,
+            GEMINI_3_PRO,
+            GPT_OSS_20B,
+            GPT_OSS_120B,
+            GPT_5_1,
+        )
+    )
+}
+"""Unity AI Gateway (`/ai-gateway/mlflow/v1/responses`), by service name
+(`system.ai.claude-sonnet-4-5`); names are workspace-dependent (unconfirmed)."""
+
+_BY_ROUTE: dict[str, dict[str, Target]] = {
+    "open-responses": OPEN_RESPONSES_TARGETS,
+    "responses": OPENAI_RESPONSES_TARGETS,
+    "ai-gateway": AI_GATEWAY_TARGETS,
+}
+
+
+def route_target(route: str, name: str) -> Target:
+    """The built-in target `name` on the Responses route `route`.
+
+    These targets share their model's name with its chat target, so they are
+    looked up by route and name rather than registered by name.
+
+    Raises:
+        UnknownTargetError: no built-in target of that name on that route.
+    """
+    try:
+        return _BY_ROUTE[route][name]
+    except KeyError:
+        known = ", ".join(
+            f"{r}:{n}"
+            for r, targets in sorted(_BY_ROUTE.items())
+            for n in sorted(targets)
+        )
+        msg = message(
+            f"No built-in target {name!r} on the route {route!r}",
+            fix=f"Built in: {known}. Or derive one with responses_target().",
+        )
+        raise UnknownTargetError(msg, key=f"{route}:{name}") from None

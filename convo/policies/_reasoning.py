@@ -188,6 +188,11 @@ class KeepLastReasoning:
 class DropForeignReasoning:
     """Drop reasoning another model family made, of unknown origin, or unsigned (R4).
 
+    Reasoning signed for another route (`Provenance.route` differs from
+    `Target.route`) is foreign too: a Claude signature from chat completions
+    is no Open Responses blob, and an `encrypted_content` blob from one
+    Responses route is not verified by another (R10 of docs/responses.md).
+
     A block is kept only when its provenance names the target's family and,
     for targets that require signatures, it is signed: on the chat route some
     part carries the signature (`ReasoningBlock.is_signed`, the streamed form);
@@ -207,10 +212,14 @@ class DropForeignReasoning:
         signed = target.requires_signatures
 
         every_part = target.signs_each_reasoning_part
+        route = target.route
 
         def keep(block: ReasoningBlock) -> bool:
             provenance = block.provenance
             if provenance is None or provenance.family != family:
+                return False
+            if provenance.route != route:
+                # Signed for another route: its server cannot verify it (R10).
                 return False
             if not signed:
                 return True
@@ -228,11 +237,16 @@ class DropForeignReasoning:
         return strip(
             view,
             policy=self.name,
-            key=f"convo.policies.foreign:{family}:{signed}:{target.wire}",
+            key=f"convo.policies.foreign:{family}:{signed}:{target.wire}:{route}",
             keep=keep,
             reason=f"not produced by the {family!r} family"
             + (" with a signature" if signed else "")
-            + " (R4)",
+            + (
+                f" on the {route!r} route (R4; encrypted reasoning is bound to "
+                "its route, R10 of docs/responses.md)"
+                if route
+                else " (R4)"
+            ),
         )
 
 

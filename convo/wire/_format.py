@@ -127,6 +127,7 @@ class WireFormat(Protocol):
 _MODULES: dict[str, str] = {
     "chat": "convo.wire.chat",
     "anthropic": "convo.wire.anthropic",
+    "responses": "convo.wire.responses",
 }
 
 
