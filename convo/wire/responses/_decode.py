@@ -193,6 +193,8 @@ def turn_from_items(
                 allowed=ITEM_TYPES,
             )
     out: dict[str, JSON] = {"messages": messages, "calls": calls}
+    if any(isinstance(b, ReasoningBlock) for b in blocks):
+        out["reasoned"] = True
     if target is not None and target.route is not None:
         out["route"] = target.route
     return blocks, out

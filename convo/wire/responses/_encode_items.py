@@ -114,7 +114,9 @@ def _assistant_items(turn: Turn, target: Target) -> list[dict[str, Any]]:
     # A function_call sent with its `fc_` id must come after the reasoning item
     # it was emitted with (RR3); a turn whose reasoning was dropped sends its
     # calls as new items, without ids.
-    reasoned = any(isinstance(b, ReasoningBlock) for b in turn.blocks)
+    orphaned = bool(meta and meta.get("reasoned")) and not any(
+        isinstance(b, ReasoningBlock) for b in turn.blocks
+    )
     texts = [b for b in turn.blocks if isinstance(b, TextBlock)]
     counts = [
         len(m["parts"])
@@ -150,7 +152,7 @@ def _assistant_items(turn: Turn, target: Target) -> list[dict[str, Any]]:
                 items.append(reasoning_item(block, target))
             elif isinstance(block, ToolCallBlock):
                 item: dict[str, Any] = dict(calls.get(block.id) or {})
-                if not reasoned:
+                if orphaned:
                     item.pop("id", None)
                 item.update(
                     type="function_call",

@@ -33,6 +33,8 @@ def _skeleton(item: Mapping[str, Any]) -> dict[str, Any]:
     if kind == "reasoning":
         out = {k: v for k, v in item.items() if k != "encrypted_content"}
         out["summary"] = []
+        if "status" in out:
+            out["status"] = "in_progress"
         return out
     if kind == "function_call":
         return {**item, "status": "in_progress", "arguments": ""}
