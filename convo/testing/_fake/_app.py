@@ -3,8 +3,10 @@
 `FakeEndpoint.handle(method, path, headers, body)` is the whole service, shared by
 the httpx transports and the loopback server. Routes: `POST
 /serving-endpoints/{name}/invocations`, `POST /serving-endpoints/chat/completions`
-(model in the body) and `POST /serving-endpoints/anthropic/v1/messages` (Claude
-only, native Messages). It records the request, checks the
+(model in the body), `POST /serving-endpoints/anthropic/v1/messages` (Claude
+only, native Messages) and the Responses routes (`_responses_route`:
+`/serving-endpoints/open-responses`, `/serving-endpoints/responses`,
+`/ai-gateway/mlflow/v1/responses`). It records the request, checks the
 bearer token (401), consumes an injected fault, routes the path (404/405), parses
 the JSON (400), checks every provider rule (400 naming the rule in `x-fake-rule`),
 accounts prompt caching, asks the deterministic model for an answer, signs its
@@ -40,6 +42,13 @@ from convo.testing._fake._responses import (
     completion_tokens,
     stream_events,
     usage,
+)
+from convo.testing._fake._responses_route import (
+    RESPONSES_PATHS,
+    Rendered,
+    RouteInfo,
+    respond,
+    spec_for,
 )
 from convo.testing._fake._rules import (
     Violation,
@@ -228,6 +237,9 @@ class FakeEndpoint:
                 headers=(("content-type", "application/json"), *fault.headers()),
                 parts=(fault.error_body(),),
             )
+        responses_route = RESPONSES_PATHS.get(path.split("?", 1)[0])
+        if responses_route is not None:
+            return self._serve_responses(method, responses_route, body, rid, fault)
         route = _route(path.split("?", 1)[0])
         if route is None:
             return _error(
@@ -276,6 +288,53 @@ class FakeEndpoint:
             return _violation(violation, native=native)
         prefix = "msg_" if native else "chatcmpl-"
         return self._complete(payload, spec, f"{prefix}{rid}", fault, native=native)
+
+    def _serve_responses(
+        self, method: str, info: RouteInfo, body: bytes, rid: str, fault: Fault | None
+    ) -> RawResponse:
+        """A Responses route (`_responses_route`): same checks, own rules and shape."""
+        if method.upper() != "POST":
+            return _error(
+                405, "BAD_REQUEST", f"Method {method} is not allowed; use POST."
+            )
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            text = "Could not parse the request body as JSON."
+            return _error(400, "MALFORMED_REQUEST", text, rule="schema")
+        name = payload.get("model") if isinstance(payload, dict) else None
+        if not isinstance(name, str) or not name:
+            return _error(
+                400, "BAD_REQUEST", "Missing required field 'model'.", rule="schema"
+            )
+        spec = spec_for(self.models, info, name)
+        if spec is None:
+            return _error(
+                404,
+                "RESOURCE_DOES_NOT_EXIST",
+                f"The given model {name!r} does not exist.",
+            )
+        if isinstance(spec, ModelSpec):
+            script = self._script.pop(0) if self._script else None
+            result = respond(
+                payload,
+                spec,
+                info=info,
+                rid=rid,
+                secret=self._secret,
+                seed=self._seed,
+                script=script,
+                created=int(self._clock()),
+            )
+        else:
+            result = spec
+        if not isinstance(result, Rendered):
+            response = _violation(result.violation)
+            return attrs.evolve(response, status=result.status)
+        headers = (("served-model-name", name),)
+        return _deliver(
+            list(result.parts), result.streaming, headers, fault, result.error_event
+        )
 
     def _next_fault(self) -> Fault | None:
         if not self._faults:
