@@ -6,8 +6,9 @@ issues is an HMAC under its secret, so a replay is verified from the request
 alone (and by any fake endpoint with the same secret).
 
 - reasoning `encrypted_content` binds route, family, the `rs_` id and the
-  summary text: another route or family (RR10), a changed id (RR9) or an edited
-  summary (RR11) does not verify (400 `invalid_encrypted_content`);
+  summary text: a changed id is an `item_id mismatch` (RR9); another route,
+  family or endpoint, or an edited summary (RR11), does not verify (400
+  `invalid_encrypted_content`, RR10);
 - a reasoning item without `encrypted_content` is looked up and not found
   (404, RR7); a reasoning item must be followed by a call or a message (RR4);
 - an `fc_` id issued with reasoning names it: the call must come after that
@@ -110,8 +111,12 @@ def _mac(secret: bytes, *parts: str) -> str:
 def reasoning_blob(
     secret: bytes, route: str, family: str, rs_id: str, summary: str
 ) -> str:
-    """The `encrypted_content` the fake issues for a reasoning item."""
-    return "enc_" + sign(secret, f"{route}/{family}", f"{rs_id}\x00{summary}")
+    """The `encrypted_content` the fake issues for a reasoning item.
+
+    `enc_<id tag>.<signature>`: the tag tells a changed `rs_` id (RR9) from a
+    blob another route, family or endpoint made (RR10)."""
+    tag = _mac(secret, "rs-id", rs_id)[:12]
+    return f"enc_{tag}." + sign(secret, f"{route}/{family}", f"{rs_id}\x00{summary}")
 
 
 def call_item_id(secret: bytes, rs_id: str | None, call_id: str) -> str:
@@ -190,6 +195,12 @@ def _reasoning_item(
     summary = _summary(item)
     if summary is None or not isinstance(rs_id, str):
         return _bad("RR11", f"Invalid reasoning item at {where}.")
+    if not blob.startswith(f"enc_{_mac(secret, 'rs-id', rs_id)[:12]}."):
+        return _bad(
+            "RR9",
+            f"item_id mismatch: the encrypted content of item {rs_id} belongs to "
+            "another item id.",
+        )
     if blob != reasoning_blob(secret, route, family, rs_id, summary):
         return _bad(
             "RR10",
