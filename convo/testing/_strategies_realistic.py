@@ -179,7 +179,7 @@ def _resolve(target: Target | str) -> Target:
     from convo._targets import get_target
 
     resolved = get_target(target) if isinstance(target, str) else target
-    if resolved.name not in REALISTIC_TARGETS:
+    if resolved.name not in REALISTIC_TARGETS and not _served_on_route(resolved):
         msg = (
             f"realistic_histories: the fake endpoint does not serve target "
             f"{resolved.name!r}; use one of {', '.join(REALISTIC_TARGETS)}."
@@ -377,6 +377,15 @@ def _spec_names() -> frozenset[str]:
     return frozenset(m.name for m in default_models())
 
 
+def _served_on_route(target: Target) -> bool:
+    """A target of a format with several routes (`convo.targets.route_target`)
+    whose model the fake serves on that route."""
+    from convo.testing._fake._responses_route import serves
+
+    models = {m.name: m for m in default_models()}
+    return target.route is not None and serves(target.route, target.name, models)
+
+
 def _endpoint(secret: bytes, seed: int) -> FakeEndpoint:
     from convo.testing._fake._app import FakeEndpoint
 
@@ -396,6 +405,8 @@ def realistic_histories(
     Args:
         target: the target (or targets to choose from) the histories are made
             for, by name or value; None: every target in `REALISTIC_TARGETS`.
+            Targets on the Responses routes (`convo.targets.route_target`) are
+            taken as values.
         max_actions: at most this many user actions (1 or more).
         branching: also regenerate answers and edit user turns (new branches).
         streaming: also stream some exchanges.
@@ -416,7 +427,11 @@ def realistic_histories(
     else:
         names = tuple(target)
     resolved = tuple(_resolve(t) for t in names)
-    missing = [t.name for t in resolved if t.name not in _spec_names()]
+    missing = [
+        t.name
+        for t in resolved
+        if t.name not in _spec_names() and not _served_on_route(t)
+    ]
     if missing:
         msg = f"realistic_histories: the fake endpoint serves no model {missing!r}"
         raise InvalidArgument(msg)

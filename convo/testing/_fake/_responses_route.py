@@ -37,7 +37,7 @@ from convo.testing._fake._responses_rules import (
 from convo.testing._fake._violation import Violation
 from convo.wire.responses import encode_sse, response_events
 
-__all__ = ["RESPONSES_PATHS", "Rendered", "RouteInfo", "respond", "spec_for"]
+__all__ = ["RESPONSES_PATHS", "Rendered", "RouteInfo", "respond", "serves", "spec_for"]
 
 
 @attrs.frozen(kw_only=True)
@@ -239,3 +239,9 @@ def respond(
         return Rendered(parts=tuple(parts), streaming=True, error_event=error_event)
     body = json.dumps(response).encode()
     return Rendered(parts=(body,), streaming=False, error_event=error_event)
+
+
+def serves(route: str | None, name: str, models: Mapping[str, ModelSpec]) -> bool:
+    """Whether the fake, serving `models`, answers model `name` on Responses route `route`."""
+    info = next((i for i in RESPONSES_PATHS.values() if i.route == route), None)
+    return info is not None and isinstance(spec_for(models, info, name), ModelSpec)
