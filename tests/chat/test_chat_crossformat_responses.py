@@ -18,6 +18,7 @@ from convo import (
     Chat,
     Effort,
     RequestParams,
+    Target,
     ThinkingBudget,
     Tool,
     ToolResultBlock,
@@ -78,13 +79,13 @@ def test_a_conversation_moves_chat_to_open_responses_and_back(
         Store(chat_db_url, tenant=tenant) as store,
     ):
 
-        def chat_for(target: object, params: RequestParams) -> Chat:
+        def chat_for(target: Target, params: RequestParams) -> Chat:
             return Chat(
                 store=store,
                 client=client,
                 target=target,
                 params=params,
-                tools=(WEATHER,),  # type: ignore[arg-type]
+                tools=(WEATHER,),
             )
 
         on_chat = chat_for(CHAT, CHAT_PARAMS)
