@@ -42,7 +42,13 @@ from convo._params import (
     ThinkingBudget,
 )
 from convo._render import render_tree
-from convo._targets import Target, get_target, register_target, registered_targets
+from convo._targets import (
+    ResponsesOptions,
+    Target,
+    get_target,
+    register_target,
+    registered_targets,
+)
 from convo._tools import Tool
 from convo._turns import (
     FinishReason,
@@ -101,6 +107,7 @@ __all__ = [
     "Reply",
     "RequestParams",
     "ResponseFormat",
+    "ResponsesOptions",
     "Role",
     "StreamEvent",
     "SummaryEncryptedText",

@@ -105,7 +105,7 @@ class Provenance:
     (`Target.route`, e.g. `open-responses`); None for chat completions and the
     Messages API, whose Claude signatures are interchangeable. Encrypted
     reasoning is bound to its issuer, so it goes back only to the same route
-    (docs/responses.md, R10)."""
+    (docs/responses.md, RR10)."""
 
 
 @attrs.frozen(kw_only=True)

@@ -140,7 +140,7 @@ class Target:
     """Which of its format's routes the target is served on, when the format has
     several (`responses`: `open-responses`, `responses`, `ai-gateway`). It picks
     the URL, and it is the signing domain of the target's reasoning: reasoning
-    whose `Provenance.route` differs is foreign and dropped (R10)."""
+    whose `Provenance.route` differs is foreign and dropped (RR10)."""
     provider: str = "openai"
     family: str = "generic"
     """Reasoning from one family is never sent to another (rule R4)."""

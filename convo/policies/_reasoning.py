@@ -191,7 +191,7 @@ class DropForeignReasoning:
     Reasoning signed for another route (`Provenance.route` differs from
     `Target.route`) is foreign too: a Claude signature from chat completions
     is no Open Responses blob, and an `encrypted_content` blob from one
-    Responses route is not verified by another (R10 of docs/responses.md).
+    Responses route is not verified by another (RR10 in docs/responses.md).
 
     A block is kept only when its provenance names the target's family and,
     for targets that require signatures, it is signed: on the chat route some
@@ -243,7 +243,7 @@ class DropForeignReasoning:
             + (" with a signature" if signed else "")
             + (
                 f" on the {route!r} route (R4; encrypted reasoning is bound to "
-                "its route, R10 of docs/responses.md)"
+                "its route, RR10 in docs/responses.md)"
                 if route
                 else " (R4)"
             ),

@@ -5,7 +5,7 @@ Output items become blocks in their order:
   order, one item stays one block, R11), then the `encrypted_content` blob as
   a `SummaryEncryptedText` part; the item's other fields (`id`, `status`, raw
   `content`) ride in the block's `extra` and the block's provenance names the
-  target's route (R10);
+  target's route (RR10);
 - `message` → one `TextBlock` per `output_text` or `refusal` part;
 - `function_call` → `ToolCallBlock` (`call_id`, `name`, `arguments` verbatim).
 
