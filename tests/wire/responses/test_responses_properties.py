@@ -34,7 +34,7 @@ from tests.wire.responses._helpers import (
 )
 
 _TEXT = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+    alphabet=st.characters(exclude_categories=["Cs"], exclude_characters="\x00"),
     max_size=40,
 )
 _ID = st.text(alphabet="abcdef0123456789", min_size=4, max_size=12)
