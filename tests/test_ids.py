@@ -72,7 +72,7 @@ VARIANTS: dict[type, tuple[Any, dict[str, Any]]] = {
     SummaryEncryptedText: (SummaryEncryptedText(data="a"), {"data": "b"}),
     Provenance: (
         Provenance(provider="anthropic", family="claude"),
-        {"provider": "google", "family": "gemini", "model": "m"},
+        {"provider": "google", "family": "gemini", "model": "m", "route": "r"},
     ),
     ImageBlock: (
         ImageBlock(media_type="image/png", data=PNG),
