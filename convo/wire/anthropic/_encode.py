@@ -7,7 +7,7 @@ Layout of a request:
   message. Consecutive turns of the same API role merge into one message, and
   in a user message the `tool_result` blocks come first (parallel results
   together, then any user text), as Claude requires (B4);
-- assistant turns -> `assistant` messages (blocks as in `_blocks`);
+- assistant turns -> `assistant` messages (blocks as in `_encode_blocks`);
 - params: `max_tokens` (required), `temperature`, `top_p`, `top_k`,
   `stop` -> `stop_sequences`, `stream` (always sent), `tools`, `tool_choice`
   (`auto` / `required` -> `any` / `none` / a tool name -> `tool`), reasoning
@@ -20,7 +20,7 @@ Layout of a request:
 Refused before sending (`RequestRejectedError` with rule, target, path, fix):
 R14 and R15 (reasoning parameters), R16 (fields the target does not take),
 the Messages API's own requirements (`max_tokens`, object tool input), and
-everything `_rules` checks (R2, R4, R6, R7, R8, R10, R12, R14, R18).
+everything `_validate` checks (R2, R4, R6, R7, R8, R10, R12, R14, R18).
 Invariant: the same view gives the same bytes (`canonical_bytes` order), and
 request bytes are joined from per-turn memoized block bytes.
 """
@@ -37,14 +37,14 @@ from convo._params import AdaptiveThinking, Effort, RequestParams, ThinkingBudge
 from convo._targets import Target
 from convo._tools import Tool
 from convo._turns import Turn
-from convo.wire.anthropic._blocks import (
+from convo.wire.anthropic._common import WIRE, reject
+from convo.wire.anthropic._encode_blocks import (
     Encoded,
     cache_control_json,
     copy_json,
     encode_turn_blocks,
 )
-from convo.wire.anthropic._common import WIRE, reject
-from convo.wire.anthropic._rules import (
+from convo.wire.anthropic._validate import (
     Message,
     check_blocks,
     check_markers,

@@ -48,10 +48,10 @@ from convo._targets import Target
 from convo._tools import Tool
 from convo._turns import Turn
 from convo.wire.chat._common import MEMO_PREFIX, cache_control_json
-from convo.wire.chat._facts import NO_FACTS, Facts, turn_facts
-from convo.wire.chat._fast import Entry as _Entry
-from convo.wire.chat._fast import fast as _fast
-from convo.wire.chat._fields import params_fields
+from convo.wire.chat._encode_facts import NO_FACTS, Facts, turn_facts
+from convo.wire.chat._encode_fast import Entry as _Entry
+from convo.wire.chat._encode_fast import fast as _fast
+from convo.wire.chat._encode_fields import params_fields
 
 __all__ = [
     "encode_request",

@@ -35,7 +35,7 @@ from convo._targets import Target
 from convo._tools import Tool
 from convo._turns import Turn
 from convo.errors import PayloadTooLargeError, RequestRejectedError, message
-from convo.wire.chat._facts import Facts
+from convo.wire.chat._encode_facts import Facts
 
 __all__ = ["LargeThinkingBudgetWarning", "check", "image_size", "validate_request"]
 
