@@ -28,6 +28,10 @@ one role (a module a format does not need is absent, never a stub):
 - `_import.py`: `import_messages`, a history written in this format to turns;
 - `_errors.py`: `decode_error`, an error response to a typed `APIStatusError`;
 - `_sdk.py`: the split of a payload into an official SDK's keyword arguments.
+
+What formats share lives once in `convo.wire._shared` (strict bounded JSON
+loading, usage parsing, error envelopes and the status -> class table, cache
+markers, the refusal builder); a format module never re-implements it.
 """
 
 from convo.wire._format import (

@@ -37,13 +37,14 @@ from convo._params import AdaptiveThinking, Effort, RequestParams, ThinkingBudge
 from convo._targets import Target
 from convo._tools import Tool
 from convo._turns import Turn
-from convo.wire.anthropic._common import WIRE, reject
+from convo.wire._shared._reject import reject
 from convo.wire.anthropic._encode_blocks import (
     Encoded,
     cache_control_json,
     copy_json,
     encode_turn_blocks,
 )
+from convo.wire.anthropic._route import NAME
 from convo.wire.anthropic._validate import (
     Message,
     check_blocks,
@@ -333,7 +334,7 @@ def _build(
     params: RequestParams | None,
     tools: Sequence[Tool],
 ) -> _Request:
-    if target.wire != WIRE:
+    if target.wire != NAME:
         raise reject(
             "This target speaks another wire format",
             rule="R16",

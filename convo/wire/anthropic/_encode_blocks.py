@@ -41,7 +41,8 @@ from convo._blocks import (
 from convo._json import canonical_bytes
 from convo._targets import Target
 from convo._turns import Turn
-from convo.wire.anthropic._common import reject
+from convo.wire._shared._cache import cache_control_json
+from convo.wire._shared._reject import reject
 
 __all__ = [
     "Encoded",
@@ -60,14 +61,6 @@ _MEMO_KEY = "anthropic.blocks"
 def is_blank(text: str) -> bool:
     """Whether Claude would refuse `text` as a text block (empty or whitespace)."""
     return not text.strip()
-
-
-def cache_control_json(marker: CacheControl) -> dict[str, Any]:
-    """The wire form of a cache marker."""
-    out: dict[str, Any] = {"type": marker.type}
-    if marker.ttl is not None:
-        out["ttl"] = marker.ttl
-    return out
 
 
 def copy_json(value: Any) -> Any:

@@ -48,7 +48,7 @@ from convo.errors import (
     excerpt,
     message,
 )
-from convo.wire.anthropic._common import MAX_BODY_BYTES, fail, guard, load_json
+from convo.wire._shared._json import MAX_BODY_BYTES, fail, guard, load_json
 from convo.wire.anthropic._decode import turn_from_message, usage_from
 
 __all__ = ["StreamAssembler", "encode_sse", "message_events"]

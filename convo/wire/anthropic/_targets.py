@@ -13,7 +13,7 @@ from __future__ import annotations
 import attrs
 
 from convo._targets import Target
-from convo.wire.anthropic._common import reject
+from convo.wire._shared._reject import reject
 
 __all__ = ["MESSAGES_FIELDS", "SAMPLING_FIELDS", "anthropic_target"]
 

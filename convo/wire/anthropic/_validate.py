@@ -33,7 +33,7 @@ from convo._images import image_size
 from convo._params import RequestParams
 from convo._targets import Target
 from convo._turns import Turn
-from convo.wire.anthropic._common import reject
+from convo.wire._shared._reject import reject
 from convo.wire.anthropic._encode_blocks import Encoded, is_blank
 from convo.wire.anthropic._targets import SAMPLING_FIELDS
 

@@ -47,7 +47,7 @@ from convo._params import RequestParams
 from convo._targets import Target
 from convo._tools import Tool
 from convo._turns import Turn
-from convo.wire.chat._common import MEMO_PREFIX, cache_control_json
+from convo.wire._shared._cache import cache_control_json
 from convo.wire.chat._encode_facts import NO_FACTS, Facts, turn_facts
 from convo.wire.chat._encode_fast import Entry as _Entry
 from convo.wire.chat._encode_fast import fast as _fast
@@ -62,6 +62,7 @@ __all__ = [
 
 
 _DEFAULT_PARAMS = RequestParams()
+MEMO_PREFIX = "chat:"
 
 
 _KEYS: dict[int, tuple[Target, str]] = {}

@@ -20,7 +20,7 @@ from convo._params import AdaptiveThinking, Effort, RequestParams, ThinkingBudge
 from convo._targets import Target
 from convo._tools import Tool
 from convo.errors import RequestRejectedError, message
-from convo.wire.chat._common import cache_control_json
+from convo.wire._shared._cache import cache_control_json
 
 __all__ = ["params_fields"]
 

@@ -18,8 +18,8 @@ from typing import Any
 from convo._events import Finished, StreamEvent
 from convo._targets import Target
 from convo._turns import PartialTurn, Turn
-from convo.errors import DecodeError, ResponseTooLargeError, message
-from convo.wire.chat._decode import MAX_DEPTH, load_json
+from convo.errors import DecodeError, ResponseTooLargeError
+from convo.wire._shared._json import MAX_DEPTH, load_json, too_large
 from convo.wire.chat._stream_fold import StreamSnapshot, finish, step
 
 __all__ = ["MAX_EVENTS", "MAX_LINE_BYTES", "StreamAssembler"]
@@ -62,14 +62,7 @@ class StreamAssembler:
         self._lost: tuple[str, ...] = ()
 
     def _too_large(self, what: str, limit: int) -> ResponseTooLargeError:
-        return ResponseTooLargeError(
-            message(
-                what, fix="Raise the assembler's limit if this stream is expected."
-            ),
-            limit=limit,
-            request_id=None,
-            attempts=1,
-        )
+        return too_large(what, limit=limit)
 
     def feed_chunk(self, chunk: Mapping[str, Any]) -> list[StreamEvent]:
         """Fold one parsed chunk; return the events it produced."""

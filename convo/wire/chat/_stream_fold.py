@@ -56,12 +56,13 @@ from convo.errors import (
     StreamError,
     message,
 )
-from convo.wire.chat._common import fail, provenance_for
+from convo.wire._shared._errors import parse_envelope
+from convo.wire._shared._json import fail
+from convo.wire._shared._provenance import provenance_for
 from convo.wire.chat._decode import (
     parse_part,
     parse_usage,
 )
-from convo.wire.chat._errors import unwrap_error
 
 __all__ = [
     "StreamSnapshot",
@@ -207,7 +208,7 @@ class _State:
                 self.reasoning_extra = (self.reasoning_extra, (key, value))
         summary = item.get("summary")
         if not isinstance(summary, list):
-            fail(
+            raise fail(
                 "A reasoning delta needs a summary list",
                 where=f"{where}.summary",
                 received=summary,
@@ -215,12 +216,16 @@ class _State:
         for i, raw in enumerate(summary):
             pwhere = f"{where}.summary[{i}]"
             if not isinstance(raw, dict):
-                fail("A reasoning part must be an object", where=pwhere, received=raw)
+                raise fail(
+                    "A reasoning part must be an object", where=pwhere, received=raw
+                )
             kind = raw.get("type")
             if kind == "summary_encrypted_text":
                 data = raw.get("data")
                 if not isinstance(data, str) or set(raw) - {"type", "data"}:
-                    fail("Bad summary_encrypted_text part", where=pwhere, received=raw)
+                    raise fail(
+                        "Bad summary_encrypted_text part", where=pwhere, received=raw
+                    )
                 self.reasoning = (
                     *_close_part(self.reasoning, self.part, self.part_signature),
                     SummaryEncryptedText(data=data),
@@ -229,11 +234,13 @@ class _State:
                 events.append(ReasoningDelta(text="", encrypted=data))
                 continue
             if kind != "summary_text" or set(raw) - {"type", "text", "signature"}:
-                fail("Unknown reasoning part in a delta", where=pwhere, received=raw)
+                raise fail(
+                    "Unknown reasoning part in a delta", where=pwhere, received=raw
+                )
             text = raw.get("text", "")
             sig = raw.get("signature")
             if not isinstance(text, str) or not (sig is None or isinstance(sig, str)):
-                fail(
+                raise fail(
                     "A summary_text part needs string text and signature",
                     where=pwhere,
                     received=raw,
@@ -260,7 +267,9 @@ class _State:
 
     def add_call(self, item: object, where: str, events: list[StreamEvent]) -> None:
         if not isinstance(item, dict):
-            fail("A tool call delta must be an object", where=where, received=item)
+            raise fail(
+                "A tool call delta must be an object", where=where, received=item
+            )
         index = item.get("index")
         call_id = item.get("id")
         if index is None:
@@ -274,7 +283,7 @@ class _State:
             or not isinstance(index, int)
             or not 0 <= index < 10_000
         ):
-            fail(
+            raise fail(
                 "A tool call delta needs an integer index",
                 where=f"{where}.index",
                 received=index,
@@ -283,7 +292,7 @@ class _State:
         if function is None:
             function = {}
         if not isinstance(function, dict):
-            fail(
+            raise fail(
                 "function must be an object",
                 where=f"{where}.function",
                 received=function,
@@ -295,7 +304,7 @@ class _State:
             or not (name is None or isinstance(name, str))
             or not (args is None or isinstance(args, str))
         ):
-            fail(
+            raise fail(
                 "Tool call id, name and arguments must be strings",
                 where=where,
                 received=item,
@@ -348,20 +357,20 @@ def step(
         StreamError: the chunk is an error payload (`partial` holds what arrived).
     """
     if not isinstance(chunk, Mapping):
-        fail("A stream chunk must be a JSON object", where="$", received=chunk)
+        raise fail("A stream chunk must be a JSON object", where="$", received=chunk)
     if _error_payload(chunk):
-        code, kind, text = unwrap_error(dict(chunk))
+        found = parse_envelope(dict(chunk))
         partial = finish(snapshot, target=target, force_partial=True)
         assert isinstance(partial, PartialTurn)  # noqa: S101 - force_partial guarantees it
         raise StreamError(
             message(
-                f"The stream carried an error: {text or 'no message'}",
-                received=code or kind or "error",
+                f"The stream carried an error: {found.message or 'no message'}",
+                received=found.code or "error",
                 fix="What arrived before the error is in .partial.",
             ),
             partial=partial,
-            error_type=code or kind,
-            request_id=None,
+            error_type=found.code,
+            request_id=found.request_id,
             attempts=1,
         )
     s = _State(snapshot)
@@ -370,28 +379,30 @@ def step(
     model = chunk.get("model")
     if s.model is None and model is not None:
         if not isinstance(model, str):
-            fail("model must be a string", where="$.model", received=model)
+            raise fail("model must be a string", where="$.model", received=model)
         s.model = model
     choices = chunk.get("choices")
     if choices is None:
         choices = []
     if not isinstance(choices, list):
-        fail("choices must be a list", where="$.choices", received=choices)
+        raise fail("choices must be a list", where="$.choices", received=choices)
     for ci, c in enumerate(choices):
         where = f"$.choices[{ci}]"
         if not isinstance(c, dict):
-            fail("A choice must be an object", where=where, received=c)
+            raise fail("A choice must be an object", where=where, received=c)
         if c.get("index", 0) != choice:
             continue
         delta = c.get("delta")
         if delta is None:
             delta = {}
         if not isinstance(delta, dict):
-            fail("delta must be an object", where=f"{where}.delta", received=delta)
+            raise fail(
+                "delta must be an object", where=f"{where}.delta", received=delta
+            )
         reasoning_content = delta.get("reasoning_content")
         if reasoning_content:
             if not isinstance(reasoning_content, str):
-                fail(
+                raise fail(
                     "reasoning_content must be a string",
                     where=f"{where}.delta.reasoning_content",
                     received=reasoning_content,
@@ -410,7 +421,7 @@ def step(
                 if kind == "text" and isinstance(item, dict):
                     text = item.get("text")
                     if not isinstance(text, str):
-                        fail(
+                        raise fail(
                             "A text delta needs a string",
                             where=f"{pwhere}.text",
                             received=text,
@@ -428,7 +439,7 @@ def step(
                     s.close_reasoning()
                     s.closed = (s.closed, ("block", block))
         elif content is not None:
-            fail(
+            raise fail(
                 "delta content must be a string, a list or null",
                 where=f"{where}.delta.content",
                 received=content,
@@ -436,7 +447,7 @@ def step(
         calls = delta.get("tool_calls")
         if calls is not None:
             if not isinstance(calls, list):
-                fail(
+                raise fail(
                     "tool_calls must be a list",
                     where=f"{where}.delta.tool_calls",
                     received=calls,
@@ -454,7 +465,7 @@ def step(
         finish_raw = c.get("finish_reason")
         if finish_raw is not None:
             if not isinstance(finish_raw, str):
-                fail(
+                raise fail(
                     "finish_reason must be a string",
                     where=f"{where}.finish_reason",
                     received=finish_raw,
@@ -476,7 +487,9 @@ def _block(item: object, where: str) -> Block:
     except DecodeError:
         raise
     except ConvoError as exc:
-        fail(f"A content part holds a value convo refuses: {exc.message}", where=where)
+        raise fail(
+            f"A content part holds a value convo refuses: {exc.message}", where=where
+        ) from exc
 
 
 def accumulate(snapshot: StreamSnapshot, chunk: Mapping[str, Any]) -> StreamSnapshot:
@@ -553,7 +566,7 @@ def finish(
         call = s.calls[index]
         if call.id is None or call.name is None:
             if not partial:
-                fail(
+                raise fail(
                     "A streamed tool call never got its id or name",
                     where=f"$.tool_calls[{index}]",
                 )

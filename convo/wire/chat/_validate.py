@@ -34,7 +34,8 @@ from convo._params import AdaptiveThinking, Effort, RequestParams, ThinkingBudge
 from convo._targets import Target
 from convo._tools import Tool
 from convo._turns import Turn
-from convo.errors import PayloadTooLargeError, RequestRejectedError, message
+from convo.errors import RequestRejectedError
+from convo.wire._shared._reject import reject
 from convo.wire.chat._encode_facts import Facts
 
 __all__ = ["LargeThinkingBudgetWarning", "check", "image_size", "validate_request"]
@@ -54,17 +55,14 @@ def _reject(
     fix: str | None = None,
     too_large: bool = False,
 ) -> RequestRejectedError:
-    cls = PayloadTooLargeError if too_large else RequestRejectedError
-    return cls(
-        message(
-            f"{what} ({target.name}, rule {rule})",
-            where=where,
-            received=received,
-            fix=fix,
-        ),
+    return reject(
+        what,
         rule=rule,
-        target=target.name,
+        target=target,
         path=where,
+        received=received,
+        fix=fix,
+        too_large=too_large,
     )
 
 

@@ -1,0 +1,13 @@
+"""What every wire format shares, written once.
+
+- `_json`: strict, size- and depth-bounded JSON loading; `fail` (returns a
+  `DecodeError`; callers `raise` it), `guard`, `get_str`, `get_int`;
+- `_usage`: `parse_usage` driven by a per-format `UsageFields` map;
+- `_errors`: error envelopes of every route, one status -> class table,
+  `decode_error`;
+- `_cache`: the wire form of a cache marker, both ways;
+- `_provenance`: who produced reasoning, for routes serving many families;
+- `_reject`: the one builder of a refused request (rule, target, path, fix).
+
+Formats import from the submodules; nothing here knows a format's name.
+"""
