@@ -7,7 +7,10 @@
   `decode_error`;
 - `_cache`: the wire form of a cache marker, both ways;
 - `_provenance`: who produced reasoning, for routes serving many families;
-- `_reject`: the one builder of a refused request (rule, target, path, fix).
+- `_reject`: the one builder of a refused request (rule, target, path, fix);
+- `_sse`: bounded SSE framing (`SSEParser`), shared with the client;
+- `_stream`: `BaseStreamAssembler`, the one streaming design (`feed`,
+  `feed_chunk`, `finish`, `partial`, `finish_event`), and `parse_chunk`.
 
 Formats import from the submodules; nothing here knows a format's name.
 """
