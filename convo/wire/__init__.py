@@ -17,10 +17,13 @@ one role (a module a format does not need is absent, never a stub):
 - `_encode.py`: `encode_request` / `encode_request_bytes`, a request view
   to a payload; `_encode_<part>.py` are its helpers (`_encode_fields`:
   top-level fields from params and tools; `_encode_blocks`: blocks to
-  content parts; `_encode_fast`: canonical bytes without building dicts;
-  `_encode_facts`: per-turn facts the checks need);
-- `_validate.py`: `validate_request`'s shape checks, each refusal naming
-  its provider rule (docs/provider-rules.md);
+  content parts; `_encode_fast`: canonical bytes without building dicts);
+  `_encode_fields.emitted_fields` names the top-level fields a request would
+  carry, for the shared R16 check;
+- `_validate.py`: the checks of this format's shape only, each refusal
+  naming its rule; the rules about targets, parameters and blocks are
+  checked once for every format by `_shared._check.check_request` before
+  encoding (docs/provider-rules.md, `convo.rules`);
 - `_decode.py`: `decode_response`, a response body to a `Turn`;
 - `_stream.py`: `StreamAssembler`, SSE bytes or parsed events in, stream
   events out, `finish()` for the `Turn` or the `PartialTurn`;
@@ -31,7 +34,9 @@ one role (a module a format does not need is absent, never a stub):
 
 What formats share lives once in `convo.wire._shared` (strict bounded JSON
 loading, usage parsing, error envelopes and the status -> class table, cache
-markers, the refusal builder); a format module never re-implements it.
+markers, the refusal builder, SSE framing and the `BaseStreamAssembler`,
+per-turn facts, image limits and the format-neutral request check); a format
+module never re-implements it.
 """
 
 from convo.wire._format import (

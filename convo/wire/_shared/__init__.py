@@ -10,7 +10,11 @@
 - `_reject`: the one builder of a refused request (rule, target, path, fix);
 - `_sse`: bounded SSE framing (`SSEParser`), shared with the client;
 - `_stream`: `BaseStreamAssembler`, the one streaming design (`feed`,
-  `feed_chunk`, `finish`, `partial`, `finish_event`), and `parse_chunk`.
+  `feed_chunk`, `finish`, `partial`, `finish_event`), and `parse_chunk`;
+- `_facts`: per-turn facts the checks need (markers, images, blank), memoized;
+- `_images`: image limits (R18) and the base64 size formula, once;
+- `_check`: `check_request`, the format-neutral check every format runs
+  before encoding (R6, R7, R8, R12, R14, R15, R16, R18), and `check_size`.
 
 Formats import from the submodules; nothing here knows a format's name.
 """

@@ -65,9 +65,13 @@ def anthropic_target(target: Target) -> Target:
         if target.cache.supported
         else attrs.evolve(target.cache, supported=True)
     )
+    reasoning = target.reasoning
+    if style in ("budget", "adaptive"):
+        reasoning = attrs.evolve(reasoning, forbids_sampling_with_thinking=True)
     return attrs.evolve(
         target,
         wire="anthropic",
+        reasoning=reasoning,
         accepted_fields=frozenset(fields),
         cache=cache,
         rejects_empty_text=True,

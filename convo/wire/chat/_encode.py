@@ -48,10 +48,12 @@ from convo._targets import Target
 from convo._tools import Tool
 from convo._turns import Turn
 from convo.wire._shared._cache import cache_control_json
-from convo.wire.chat._encode_facts import NO_FACTS, Facts, turn_facts
+from convo.wire._shared._check import check_request, check_size
+from convo.wire._shared._facts import NO_FACTS, Facts, facts_of
 from convo.wire.chat._encode_fast import Entry as _Entry
 from convo.wire.chat._encode_fast import fast as _fast
-from convo.wire.chat._encode_fields import params_fields
+from convo.wire.chat._encode_fields import emitted_fields, params_fields
+from convo.wire.chat._validate import check_shape
 
 __all__ = [
     "encode_request",
@@ -257,7 +259,7 @@ def _build_wire(turn: Turn, target: Target) -> _Wire:
     entries = _fast(turn, target)
     if entries is None:
         entries = tuple((cid, canonical_bytes(m)) for cid, m in _build(turn, target))
-    return entries, turn_facts(turn)
+    return entries, facts_of(turn)
 
 
 def _encoded(turn: Turn, target: Target) -> _Wire:
@@ -346,13 +348,19 @@ def encode_request_bytes(
     Raises:
         RequestRejectedError: the target would reject the request (see `validate_request`).
     """
-    from convo.wire.chat._validate import check
-
     p = _DEFAULT_PARAMS if params is None else params
+    check_request(
+        turns,
+        target=target,
+        params=p,
+        tools=tools,
+        fields=emitted_fields(target, p, tools),
+    )
     fields = params_fields(target, p, tools, include_model=include_model)
     messages, facts = messages_bytes(turns, target)
+    check_shape(target, facts)
     data = _join(fields, messages)
-    check(turns, target=target, params=p, tools=tools, facts=facts, size=len(data))
+    check_size(len(data), target)
     return data
 
 
@@ -380,13 +388,19 @@ def encode_request(
     Raises:
         RequestRejectedError: the target would reject the request.
     """
-    from convo.wire.chat._validate import check
-
     p = _DEFAULT_PARAMS if params is None else params
+    check_request(
+        turns,
+        target=target,
+        params=p,
+        tools=tools,
+        fields=emitted_fields(target, p, tools),
+    )
     fields = params_fields(target, p, tools, include_model=include_model)
     messages, facts = messages_bytes(turns, target)
+    check_shape(target, facts)
     size = sum(len(m) + 1 for m in messages) + len(canonical_bytes(fields)) + 14
-    check(turns, target=target, params=p, tools=tools, facts=facts, size=size)
+    check_size(size, target)
     payload = dict(fields)
     payload["messages"] = [json.loads(m) for m in messages]
     return payload

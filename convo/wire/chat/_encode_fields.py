@@ -22,7 +22,7 @@ from convo._tools import Tool
 from convo.errors import RequestRejectedError, message
 from convo.wire._shared._cache import cache_control_json
 
-__all__ = ["params_fields"]
+__all__ = ["emitted_fields", "params_fields"]
 
 
 def _tool_json(tool: Tool) -> dict[str, Any]:
@@ -126,3 +126,41 @@ def params_fields(
             )
         fields[key] = value
     return fields
+
+
+def emitted_fields(
+    target: Target, params: RequestParams, tools: Sequence[Tool]
+) -> dict[str, str]:
+    """Top-level fields `params_fields` would send from `params`, with their source path.
+
+    What the format-neutral check reads for R16 (`model`, `stream` and
+    `messages` are always taken and not listed).
+    """
+    out: dict[str, str] = {}
+    for name in (
+        "max_tokens",
+        "temperature",
+        "top_p",
+        "top_k",
+        "stop",
+        "n",
+        "tool_choice",
+        "response_format",
+    ):
+        if getattr(params, name) is not None:
+            out[name] = f"$.params.{name}"
+    if tools:
+        out["tools"] = "$.tools"
+    reasoning = params.reasoning
+    if isinstance(reasoning, ThinkingBudget):
+        out["thinking"] = "$.params.reasoning"
+    elif isinstance(reasoning, AdaptiveThinking):
+        out["thinking"] = "$.params.reasoning"
+        if reasoning.effort is not None:
+            out["output_config"] = "$.params.reasoning.effort"
+    elif isinstance(reasoning, Effort):
+        if target.reasoning.style == "adaptive":
+            out["thinking"] = out["output_config"] = "$.params.reasoning"
+        else:
+            out["reasoning_effort"] = "$.params.reasoning"
+    return out

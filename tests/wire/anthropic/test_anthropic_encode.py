@@ -505,13 +505,17 @@ class TestRules:
             RequestParams(
                 max_tokens=100, response_format=ResponseFormat(type="json_object")
             ),
-            RequestParams(max_tokens=100, extra={"model": "other"}),
         ],
     )
     def test_r16_fields_the_messages_api_does_not_take_are_refused(
         self, params: RequestParams
     ) -> None:
         assert rejected([user("Hi")], params=params).rule == "R16"
+
+    def test_an_extra_field_that_collides_with_one_convo_sets_is_refused(self) -> None:
+        params = RequestParams(max_tokens=100, extra={"model": "other"})
+        error = rejected([user("Hi")], params=params)
+        assert (error.rule, error.path) == ("params.extra", "$.params.extra.model")
 
     def test_r16_a_target_of_the_chat_wire_is_refused_with_the_fix(self) -> None:
         chat = attrs.evolve(SONNET, wire="chat")

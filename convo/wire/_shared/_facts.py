@@ -1,4 +1,4 @@
-"""Per-turn facts the request checks need, computed once with the turn's encoding.
+"""Per-turn facts the request checks need, computed once per turn for every format.
 
 Most turns carry no cache marker, no image and some real text, and share the
 single `NO_FACTS` value, so checking request N+1 costs a pointer comparison per
@@ -21,7 +21,7 @@ from convo._blocks import (
 )
 from convo._turns import Turn
 
-__all__ = ["NO_FACTS", "Facts", "turn_facts"]
+__all__ = ["NO_FACTS", "Facts", "facts_of", "turn_facts"]
 
 
 @attrs.frozen(kw_only=True)
@@ -84,3 +84,12 @@ def turn_facts(turn: Turn) -> Facts:
         if not _is_blank_text(block):
             return NO_FACTS
     return BLANK
+
+
+_MEMO_KEY = "convo.facts"
+
+
+def facts_of(turn: Turn) -> Facts:
+    """`turn_facts(turn)`, memoized on the turn (facts never depend on the target)."""
+    facts: Facts = turn.memo(_MEMO_KEY, lambda: turn_facts(turn))
+    return facts
