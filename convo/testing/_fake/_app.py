@@ -4,7 +4,7 @@
 the httpx transports and the loopback server. Routes: `POST
 /serving-endpoints/{name}/invocations`, `POST /serving-endpoints/chat/completions`
 (model in the body) and `POST /serving-endpoints/anthropic/v1/messages` (Claude
-only, native Messages). It records the request, checks the
+only, native Messages), the table `_routes.ROUTES`. It records the request, checks the
 bearer token (401), consumes an injected fault, routes the path (404/405), parses
 the JSON (400), checks every provider rule (400 naming the rule in `x-fake-rule`),
 accounts prompt caching, asks the deterministic model for an answer, signs its
@@ -24,23 +24,13 @@ from typing import Any
 import attrs
 
 from convo.errors import message
-from convo.testing._fake._anthropic import (
-    ERROR_EVENT,
-    message_response,
-    message_stream,
-    translate,
-)
 from convo.testing._fake._brain import Answer, Reply, think
 from convo.testing._fake._cache import PromptCache, blocks_of
 from convo.testing._fake._faults import STREAM_ERROR_EVENT, Fault
 from convo.testing._fake._models import ModelSpec, default_models
 from convo.testing._fake._prefix import prefix_digest
-from convo.testing._fake._responses import (
-    completion,
-    completion_tokens,
-    stream_events,
-    usage,
-)
+from convo.testing._fake._responses import completion_tokens, usage
+from convo.testing._fake._routes import Answered, Surface, route_for
 from convo.testing._fake._rules import (
     Violation,
     check,
@@ -51,7 +41,6 @@ from convo.testing._fake._signing import sign, sign_bound
 
 __all__ = ["FakeEndpoint", "RawResponse", "RecordedRequest"]
 
-_PREFIX = "/serving-endpoints/"
 _HIDDEN_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
 _MAX_REQUEST_BYTES = 32 * 1024 * 1024
 
@@ -228,7 +217,7 @@ class FakeEndpoint:
                 headers=(("content-type", "application/json"), *fault.headers()),
                 parts=(fault.error_body(),),
             )
-        route = _route(path.split("?", 1)[0])
+        route = route_for(path.split("?", 1)[0])
         if route is None:
             return _error(
                 404, "ENDPOINT_NOT_FOUND", f"No API found for '{method} {path}'"
@@ -256,26 +245,26 @@ class FakeEndpoint:
                 400, "BAD_REQUEST", "Missing required field 'model'.", rule="schema"
             )
         spec = self.models.get(name)
-        if spec is None or (surface == "anthropic" and spec.family != "claude"):
+        if spec is None or not surface.serves(spec):
             return _error(
                 404,
                 "RESOURCE_DOES_NOT_EXIST",
                 f"The given endpoint {name!r} does not exist, please retry after checking the specified model and version deployment exists.",
             )
-        native = surface == "anthropic"
-        if native:
-            translated, violation = translate(payload)
+        native = surface.native_errors
+        if surface.translate is not None:
+            translated, violation = surface.translate(payload)
             if violation is not None or translated is None:
                 return _violation(
                     violation or Violation(rule="schema", text="invalid request"),
-                    native=True,
+                    native=native,
                 )
             payload = {**translated, "model": name}
         violation = check(payload, spec, secret=self._secret)
         if violation is not None:
             return _violation(violation, native=native)
-        prefix = "msg_" if native else "chatcmpl-"
-        return self._complete(payload, spec, f"{prefix}{rid}", fault, native=native)
+        rid = f"{surface.id_prefix}{rid}"
+        return self._complete(payload, spec, rid, fault, surface=surface)
 
     def _next_fault(self) -> Fault | None:
         if not self._faults:
@@ -294,7 +283,7 @@ class FakeEndpoint:
         rid: str,
         fault: Fault | None,
         *,
-        native: bool,
+        surface: Surface,
     ) -> RawResponse:
         thinking = payload.get("thinking")
         reasons = spec.always_reasons or (
@@ -329,43 +318,18 @@ class FakeEndpoint:
         created = int(self._clock())
         model = spec.upstream_model or spec.name
         headers = (("served-model-name", spec.name),)
-        streaming = payload.get("stream") is True
-        error_event = ERROR_EVENT if native else _chat_error_event()
-        if native and streaming:
-            events = message_stream(
-                answer, signature=signature, rid=rid, model=model, usage=counted
-            )
-            return _deliver(events, True, headers, fault, error_event)
-        if native:
-            whole = message_response(
-                answer, signature=signature, rid=rid, model=model, usage=counted
-            )
-            return _deliver(
-                [json.dumps(whole).encode()], False, headers, fault, error_event
-            )
-        if streaming:
-            events = stream_events(
-                answer,
-                signature=signature,
-                rid=rid,
-                created=created,
-                model=model,
-                final_usage=counted,
-            )
-            return _deliver(events, True, headers, fault, error_event)
-        body = completion(
-            answer,
+        done = Answered(
+            answer=answer,
             signature=signature,
             rid=rid,
             created=created,
             model=model,
             usage=counted,
         )
-        return _deliver([json.dumps(body).encode()], False, headers, fault, error_event)
-
-
-def _chat_error_event() -> bytes:
-    return f"data: {json.dumps(STREAM_ERROR_EVENT)}\n\n".encode()
+        rendered = surface.render(done, payload.get("stream") is True)
+        return _deliver(
+            rendered.parts, rendered.streaming, headers, fault, surface.error_event
+        )
 
 
 def _specs(models: Iterable[str | ModelSpec] | None) -> list[ModelSpec]:
@@ -397,21 +361,6 @@ def _sign_first_call(answer: Answer, secret: bytes) -> Answer:
         first, id=call_id, extra={"extra_content": {"google": google}}
     )
     return attrs.evolve(answer, tool_calls=(signed, *answer.tool_calls[1:]))
-
-
-def _route(path: str) -> tuple[str, str | None] | None:
-    """(surface, endpoint name or None when the body names the model), or None."""
-    if not path.startswith(_PREFIX):
-        return None
-    rest = path[len(_PREFIX) :].strip("/")
-    if rest == "chat/completions":
-        return "chat", None
-    if rest == "anthropic/v1/messages":
-        return "anthropic", None
-    name, _, tail = rest.partition("/")
-    if tail == "invocations" and name:
-        return "chat", name
-    return None
 
 
 def _error(
