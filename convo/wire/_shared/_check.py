@@ -37,7 +37,7 @@ from convo._params import AdaptiveThinking, Effort, RequestParams, ThinkingBudge
 from convo._targets import Target
 from convo._tools import Tool
 from convo._turns import Turn
-from convo.wire._shared._facts import NO_FACTS, facts_of
+from convo.wire._shared._facts import Facts, notable_facts
 from convo.wire._shared._images import check_images
 from convo.wire._shared._reject import reject
 
@@ -337,6 +337,7 @@ def check_request(
     params: RequestParams,
     tools: Sequence[Tool],
     fields: Mapping[str, str],
+    facts: Sequence[tuple[int, Facts]] | None = None,
 ) -> None:
     """Refuse what `target` answers with a 400 whatever the route.
 
@@ -347,6 +348,8 @@ def check_request(
         tools: the tools offered.
         fields: the top-level wire fields the format would send from `params`
             and `tools` (name -> the path of their source), for R16.
+        facts: `notable_facts(turns)` when the format already has them (its
+            per-turn memo); computed here otherwise.
 
     Raises:
         RequestRejectedError: a rule is broken; `.rule` names it (e.g. "R14").
@@ -363,11 +366,9 @@ def check_request(
         if tool.cache_control is not None
     ]
     images: list[tuple[str, ImageBlock, str]] = []
-    for t, turn in enumerate(turns):
-        facts = facts_of(turn)
-        if facts is NO_FACTS:
-            continue
-        if facts.blank and target.rejects_empty_text:
+    for t, found in notable_facts(turns) if facts is None else facts:
+        if found.blank and target.rejects_empty_text:
+            turn = turns[t]
             raise reject(
                 f"The {turn.role} message would be empty (no non-whitespace text)",
                 rule="R12",
@@ -376,8 +377,8 @@ def check_request(
                 received=turn.text,
                 fix="Drop the turn or give it content.",
             )
-        markers.extend((f"$.turns[{t}].{w}", cc, kind) for w, cc, kind in facts.markers)
-        images.extend((f"$.turns[{t}].{w}", im, place) for w, im, place in facts.images)
+        markers.extend((f"$.turns[{t}].{w}", cc, kind) for w, cc, kind in found.markers)
+        images.extend((f"$.turns[{t}].{w}", im, place) for w, im, place in found.images)
     _markers(target, markers)
     check_images(target, images)
 

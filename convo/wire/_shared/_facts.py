@@ -10,6 +10,8 @@ live in the turn's memo next to its encoded messages.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import attrs
 
 from convo._blocks import (
@@ -21,7 +23,7 @@ from convo._blocks import (
 )
 from convo._turns import Turn
 
-__all__ = ["NO_FACTS", "Facts", "facts_of", "turn_facts"]
+__all__ = ["NO_FACTS", "Facts", "facts_of", "notable_facts", "turn_facts"]
 
 
 @attrs.frozen(kw_only=True)
@@ -93,3 +95,13 @@ def facts_of(turn: Turn) -> Facts:
     """`turn_facts(turn)`, memoized on the turn (facts never depend on the target)."""
     facts: Facts = turn.memo(_MEMO_KEY, lambda: turn_facts(turn))
     return facts
+
+
+def notable_facts(turns: Sequence[Turn]) -> list[tuple[int, Facts]]:
+    """(index, facts) of every turn whose facts are not `NO_FACTS`, in order."""
+    out: list[tuple[int, Facts]] = []
+    for t, turn in enumerate(turns):
+        facts = facts_of(turn)
+        if facts is not NO_FACTS:
+            out.append((t, facts))
+    return out

@@ -88,6 +88,9 @@ def _no_constant(name: str) -> NoReturn:
     raise ValueError(msg)
 
 
+_DECODER = json.JSONDecoder(parse_constant=_no_constant)
+
+
 def load_json(
     data: bytes | str,
     *,
@@ -109,7 +112,8 @@ def load_json(
             received=f"<{len(data)} bytes>",
         )
     try:
-        value = json.loads(data, parse_constant=_no_constant)
+        text = data if isinstance(data, str) else bytes(data).decode("utf-8")
+        value = _DECODER.decode(text)
     except (ValueError, RecursionError, UnicodeDecodeError) as exc:
         raise fail(
             f"{what} is not valid JSON ({type(exc).__name__})",

@@ -66,6 +66,20 @@ class SSEParser:
         start = len(self._buffer)
         self._buffer += data
         out: list[SSEEvent] = []
+        if b"\r" not in data:
+            # Fast path (LF only): the remainder holds no line end, so only the
+            # new bytes are searched, and the complete lines split at once.
+            end = self._buffer.rfind(b"\n", start)
+            if end >= 0:
+                block = bytes(self._buffer[:end])
+                del self._buffer[: end + 1]
+                for line in block.split(b"\n"):
+                    event = self._line(line)
+                    if event is not None:
+                        out.append(event)
+            if len(self._buffer) > self.max_line_bytes:
+                raise _bound("SSE line length (bytes)", self.max_line_bytes)
+            return out
         pos = 0
         # Only the new bytes can hold a line ending the old remainder lacked,
         # except a "\r\n" whose "\r" ended the remainder (handled by _after_cr).
@@ -91,11 +105,14 @@ class SSEParser:
             raise _bound("SSE line length (bytes)", self.max_line_bytes)
         if not raw:
             return self._dispatch()
-        if raw.startswith(b":"):
+        if raw.startswith(b"data: "):
+            name, value = b"data", raw[6:]
+        elif raw.startswith(b":"):
             return None
-        name, colon, value = raw.partition(b":")
-        if colon and value.startswith(b" "):
-            value = value[1:]
+        else:
+            name, colon, value = raw.partition(b":")
+            if colon and value.startswith(b" "):
+                value = value[1:]
         if name == b"data":
             self._data_bytes += len(value) + 1
             if self._data_bytes > self.max_line_bytes:

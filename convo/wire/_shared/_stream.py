@@ -64,7 +64,8 @@ def parse_chunk(
         DecodeError: the data is not valid JSON or nests too deep.
         ResponseTooLargeError: the data is longer than `limit`.
     """
-    if event.data.strip() == "[DONE]":
+    data = event.data
+    if data == "[DONE]" or (len(data) < 16 and data.strip() == "[DONE]"):
         return None
     chunk = load_json(
         event.data, what="A stream event", limit=limit, max_depth=max_depth

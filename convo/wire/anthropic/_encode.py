@@ -231,6 +231,7 @@ def _fields(
                 rule="params.extra",
                 target=target,
                 path=f"$.params.extra.{name}",
+                received=params.extra[name],
                 fix=f"Use the RequestParams field for {name!r} instead of extra.",
             )
     fields.update(copy_json(dict(params.extra)))

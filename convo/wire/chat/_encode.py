@@ -49,7 +49,7 @@ from convo._tools import Tool
 from convo._turns import Turn
 from convo.wire._shared._cache import cache_control_json
 from convo.wire._shared._check import check_request, check_size
-from convo.wire._shared._facts import NO_FACTS, Facts, facts_of
+from convo.wire._shared._facts import NO_FACTS, Facts, turn_facts
 from convo.wire.chat._encode_fast import Entry as _Entry
 from convo.wire.chat._encode_fast import fast as _fast
 from convo.wire.chat._encode_fields import emitted_fields, params_fields
@@ -259,7 +259,7 @@ def _build_wire(turn: Turn, target: Target) -> _Wire:
     entries = _fast(turn, target)
     if entries is None:
         entries = tuple((cid, canonical_bytes(m)) for cid, m in _build(turn, target))
-    return entries, facts_of(turn)
+    return entries, turn_facts(turn)
 
 
 def _encoded(turn: Turn, target: Target) -> _Wire:
@@ -349,16 +349,17 @@ def encode_request_bytes(
         RequestRejectedError: the target would reject the request (see `validate_request`).
     """
     p = _DEFAULT_PARAMS if params is None else params
+    messages, facts = messages_bytes(turns, target)
     check_request(
         turns,
         target=target,
         params=p,
         tools=tools,
         fields=emitted_fields(target, p, tools),
+        facts=facts,
     )
-    fields = params_fields(target, p, tools, include_model=include_model)
-    messages, facts = messages_bytes(turns, target)
     check_shape(target, facts)
+    fields = params_fields(target, p, tools, include_model=include_model)
     data = _join(fields, messages)
     check_size(len(data), target)
     return data
@@ -389,16 +390,17 @@ def encode_request(
         RequestRejectedError: the target would reject the request.
     """
     p = _DEFAULT_PARAMS if params is None else params
+    messages, facts = messages_bytes(turns, target)
     check_request(
         turns,
         target=target,
         params=p,
         tools=tools,
         fields=emitted_fields(target, p, tools),
+        facts=facts,
     )
-    fields = params_fields(target, p, tools, include_model=include_model)
-    messages, facts = messages_bytes(turns, target)
     check_shape(target, facts)
+    fields = params_fields(target, p, tools, include_model=include_model)
     size = sum(len(m) + 1 for m in messages) + len(canonical_bytes(fields)) + 14
     check_size(size, target)
     payload = dict(fields)

@@ -19,8 +19,8 @@ from typing import Any
 from convo._params import AdaptiveThinking, Effort, RequestParams, ThinkingBudget
 from convo._targets import Target
 from convo._tools import Tool
-from convo.errors import RequestRejectedError, message
 from convo.wire._shared._cache import cache_control_json
+from convo.wire._shared._reject import reject
 
 __all__ = ["emitted_fields", "params_fields"]
 
@@ -113,16 +113,13 @@ def params_fields(
         fields["reasoning_effort"] = reasoning.level
     for key, value in params.extra.items():
         if key in fields or key == "messages":
-            raise RequestRejectedError(
-                message(
-                    f"RequestParams.extra sets {key!r}, which convo sets itself",
-                    where=f"$.extra.{key}",
-                    received=value,
-                    fix=f"Use the RequestParams field for {key!r} instead of extra.",
-                ),
+            raise reject(
+                f"RequestParams.extra sets {key!r}, which convo sets itself",
                 rule="params.extra",
-                target=target.name,
-                path=f"$.extra.{key}",
+                target=target,
+                path=f"$.params.extra.{key}",
+                received=value,
+                fix=f"Use the RequestParams field for {key!r} instead of extra.",
             )
         fields[key] = value
     return fields

@@ -351,7 +351,7 @@ class TestParams:
         params = RequestParams(max_tokens=5, extra={"max_tokens": 6})
         with pytest.raises(RequestRejectedError) as info:
             chat.encode_request([user("q")], target=GENERIC, params=params)
-        assert info.value.path == "$.extra.max_tokens"
+        assert info.value.path == "$.params.extra.max_tokens"
 
     def test_tool_definitions_carry_cache_control_inside_function(self):
         tool = Tool(name="t", description="d", cache_control=CacheControl())
