@@ -12,15 +12,17 @@ Layout of a request:
   `stop` -> `stop_sequences`, `stream` (always sent), `tools`, `tool_choice`
   (`auto` / `required` -> `any` / `none` / a tool name -> `tool`), reasoning
   (`ThinkingBudget` -> `thinking: {type: enabled, budget_tokens}`,
-  `AdaptiveThinking` -> `thinking: {type: adaptive}` + `output_config.effort`),
-  `extra` verbatim. Every top-level field must be in the target's
-  `accepted_fields` (an empty set means the target lists none, so none is
-  refused); `anthropic_target` gives the Messages API's list.
+  `AdaptiveThinking` -> `thinking: {type: adaptive}` + `output_config.effort`;
+  an `Effort` on an adaptive model the same way, as on chat completions),
+  `extra` verbatim (a key convo sets itself is refused, `params.extra`).
 
 Refused before sending (`RequestRejectedError` with rule, target, path, fix):
-R14 and R15 (reasoning parameters), R16 (fields the target does not take),
-the Messages API's own requirements (`max_tokens`, object tool input), and
-everything `_validate` checks (R2, R4, R6, R7, R8, R10, R12, R14, R18).
+first the format-neutral check every route runs
+(`convo.wire._shared._check.check_request`: R6, R7, R8, R12, R14, R15, R16,
+R18, fed the fields this request would carry by `_encode_fields`), then this
+shape's own requirements (`max_tokens`, `tool_choice` naming an offered tool,
+object tool input) and what `_validate` checks (R2, R4, R10, prefill R14);
+the request size (R18) once the bytes exist.
 Invariant: the same view gives the same bytes (`canonical_bytes` order), and
 request bytes are joined from per-turn memoized block bytes.
 """

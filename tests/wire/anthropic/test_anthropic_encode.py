@@ -494,6 +494,23 @@ class TestRules:
         params = RequestParams(max_tokens=100, reasoning=Effort(level="high"))
         assert rejected([user("Hi")], params=params).rule == "R15"
 
+    def test_an_effort_on_an_adaptive_model_asks_like_chat_completions_does(
+        self,
+    ) -> None:
+        from convo.wire import chat
+
+        params = RequestParams(max_tokens=100, reasoning=Effort(level="high"))
+        payload = encode([user("Hi")], target=OPUS_ADAPTIVE, params=params)
+        expected = {
+            "thinking": {"type": "adaptive"},
+            "output_config": {"effort": "high"},
+        }
+        assert {k: payload[k] for k in expected} == expected
+        on_chat = chat.encode_request(
+            [user("Hi")], target=attrs.evolve(OPUS_ADAPTIVE, wire="chat"), params=params
+        )
+        assert {k: on_chat[k] for k in expected} == expected
+
     def test_r15_an_effort_the_model_does_not_take_is_refused(self) -> None:
         params = RequestParams(max_tokens=100, reasoning=AdaptiveThinking(effort="max"))
         assert rejected([user("Hi")], target=OPUS_ADAPTIVE, params=params).rule == "R15"
