@@ -253,7 +253,7 @@ def _build(
     if target.wire != NAME:
         raise reject(
             "This target speaks another wire format",
-            rule="R16",
+            rule="anthropic.route",
             target=target,
             path="$.target.wire",
             received=target.wire,

@@ -48,7 +48,7 @@ def anthropic_target(target: Target) -> Target:
     if target.family != "claude" and target.provider != "anthropic":
         raise reject(
             "The Messages API route serves only Anthropic models",
-            rule="R16",
+            rule="anthropic.route",
             target=target,
             received=f"family {target.family!r}, provider {target.provider!r}",
             fix="Use convo.wire.chat for this target.",

@@ -126,7 +126,7 @@ class TestAnthropicTarget:
     def test_refuses_a_model_of_another_family(self) -> None:
         with pytest.raises(RequestRejectedError) as info:
             anthropic_target(Target(name="databricks-gpt-oss-120b", family="gpt-oss"))
-        assert info.value.rule == "R16"
+        assert info.value.rule == "anthropic.route"
 
 
 class TestGoldenPayload:
@@ -534,10 +534,10 @@ class TestRules:
         error = rejected([user("Hi")], params=params)
         assert (error.rule, error.path) == ("params.extra", "$.params.extra.model")
 
-    def test_r16_a_target_of_the_chat_wire_is_refused_with_the_fix(self) -> None:
+    def test_a_target_of_the_chat_wire_is_refused_with_the_fix(self) -> None:
         chat = attrs.evolve(SONNET, wire="chat")
         error = rejected([user("Hi")], target=chat)
-        assert error.rule == "R16"
+        assert error.rule == "anthropic.route"
         assert "anthropic_target" in str(error)
 
     def test_r16_strict_tools_are_refused(self) -> None:
