@@ -92,6 +92,11 @@ class ResponsesOptions:
     reasoning_ids: Literal["keep", "omit"] = "keep"
     """Replay `rs_` ids unchanged (R9, the default) or leave them out (as
     openai-agents' `reasoning_item_id_policy="omit"`); never regenerated."""
+    budget_efforts: tuple[tuple[int, str], ...] = ((2048, "low"), (8192, "medium"))
+    """How a `ThinkingBudget` is sent, as `reasoning.effort` (the format has no
+    budget): the effort of the first (ceiling, effort) pair whose ceiling the
+    budget does not pass, else `budget_top_effort`. Unconfirmed for Claude."""
+    budget_top_effort: str = "high"
     reasoning_summary: Literal["auto", "concise", "detailed"] | None = "auto"
     """`reasoning.summary` sent with an effort, so summaries stream; None omits it.
     Unconfirmed for Claude and Gemini on open-responses."""

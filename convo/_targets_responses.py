@@ -1,9 +1,12 @@
 """Targets on the Responses routes (`wire="responses"`), derived from the chat targets of the same model.
 
 `responses_target(target, route=...)` gives the same model on one of the
-three routes (docs/responses.md, "Routes"): same family, reasoning efforts and
-image limits; `wire="responses"`, the route, the Responses request fields,
-no prompt-cache markers (the format has no field for them, RR14) and
+three routes (docs/responses.md, "Routes"): the same family, reasoning rules
+(a Claude budget is sent as an effort, `ResponsesOptions.budget_efforts`),
+sampling rules, refused fields, empty-text rule and image limits as its chat
+twin, so a request is refused with the same rule on every route; and
+`wire="responses"`, the route, the Responses request fields, no prompt-cache
+markers (the format has no field for them, RR14) and
 `requires_signatures=True`: reasoning goes back only with its
 `encrypted_content` (RR7), and only to the route that issued it (RR10).
 On the gateway the target's name is the service name
@@ -14,7 +17,7 @@ from __future__ import annotations
 
 import attrs
 
-from convo._targets import CacheRules, ReasoningRules, ResponsesOptions, Target
+from convo._targets import CacheRules, ResponsesOptions, Target
 
 __all__ = [
     "RESPONSES_FIELDS",
@@ -74,24 +77,15 @@ def responses_target(
         name = (
             gateway_service_name(target.name) if route == "ai-gateway" else target.name
         )
-    rules = target.reasoning
-    if rules.style in ("budget", "adaptive"):
-        # No token budget in this format: an effort is the only knob
-        # (unconfirmed which values Claude takes on these routes).
-        rules = ReasoningRules(
-            style="effort", efforts=("low", "medium", "high"), default_effort=None
-        )
-    fields = (
-        RESPONSES_FIELDS if rules.style != "none" else RESPONSES_FIELDS - {"reasoning"}
-    )
+    fields = RESPONSES_FIELDS
+    if target.reasoning.style == "none":
+        fields = fields - {"reasoning"}
     return attrs.evolve(
         target,
         name=name,
         wire="responses",
         route=route,
-        reasoning=rules,
         accepted_fields=fields,
-        rejected_fields=frozenset(),
         rejected_message_fields=frozenset(),
         cache=CacheRules(supported=False),
         requires_signatures=True,
@@ -99,6 +93,5 @@ def responses_target(
         keeps_reasoning_in_context=False,
         reasoning_required_in_tool_loop=False,
         tool_results_need_preceding_call=False,
-        rejects_empty_text=False,
         responses=options or ResponsesOptions(),
     )

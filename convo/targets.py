@@ -275,10 +275,10 @@ AI_GATEWAY_TARGETS: dict[str, Target] = {
 """Unity AI Gateway (`/ai-gateway/mlflow/v1/responses`), by service name
 (`system.ai.claude-sonnet-4-5`); names are workspace-dependent (unconfirmed)."""
 
-_BY_ROUTE: dict[str, dict[str, Target]] = {
-    "open-responses": OPEN_RESPONSES_TARGETS,
-    "responses": OPENAI_RESPONSES_TARGETS,
-    "ai-gateway": AI_GATEWAY_TARGETS,
+_BY_ROUTE: dict[tuple[str | None, str], Target] = {
+    (t.route, t.name): t
+    for group in (OPEN_RESPONSES_TARGETS, OPENAI_RESPONSES_TARGETS, AI_GATEWAY_TARGETS)
+    for t in group.values()
 }
 
 
@@ -292,13 +292,9 @@ def route_target(route: str, name: str) -> Target:
         UnknownTargetError: no built-in target of that name on that route.
     """
     try:
-        return _BY_ROUTE[route][name]
+        return _BY_ROUTE[(route, name)]
     except KeyError:
-        known = ", ".join(
-            f"{r}:{n}"
-            for r, targets in sorted(_BY_ROUTE.items())
-            for n in sorted(targets)
-        )
+        known = ", ".join(sorted(f"{r}:{n}" for r, n in _BY_ROUTE))
         msg = message(
             f"No built-in target {name!r} on the route {route!r}",
             fix=f"Built in: {known}. Or derive one with responses_target().",

@@ -21,7 +21,6 @@ from pathlib import Path
 import convo.store
 from convo import (
     Chat,
-    Effort,
     RequestParams,
     ThinkingBudget,
     Tool,
@@ -84,7 +83,10 @@ def main(directory: Path) -> None:
             store=store,
             client=client,
             target=open_responses,
-            params=RequestParams(max_tokens=8000, reasoning=Effort(level="high")),
+            # The same parameters: the budget goes to Open Responses as an effort.
+            params=RequestParams(
+                max_tokens=8000, reasoning=ThinkingBudget(budget_tokens=2048)
+            ),
             tools=(WEATHER,),
         )
         cid = on_chat.start(system_prompt="Answer briefly.")

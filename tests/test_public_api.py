@@ -14,6 +14,8 @@ import convo
 NAMESPACES = [
     "convo",
     "convo.errors",
+    "convo.rules",
+    "convo.wire",
     "convo.wire.canonical",
     "convo.testing",
     "convo.testing.strategies",

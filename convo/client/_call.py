@@ -14,7 +14,6 @@ a stream is retried only while no event has been delivered.
 
 from __future__ import annotations
 
-import json
 import logging
 import random as _random
 import time
@@ -51,12 +50,12 @@ from convo.errors import (
     APIError,
     APITimeoutError,
     ConvoError,
-    DecodeError,
     StreamError,
     StreamInterruptedError,
     message,
 )
 from convo.wire._format import wire_for
+from convo.wire._shared._stream import parse_chunk
 
 __all__ = ["Call", "Settings", "StreamFold", "default_wire", "logger", "prefetched"]
 
@@ -169,20 +168,10 @@ class StreamFold:
             for event in self._sse.feed(piece):
                 if self.done:
                     break
-                if event.data.strip() == "[DONE]":
+                chunk = parse_chunk(event, limit=self._sse.max_line_bytes)
+                if chunk is None:
                     self.done = True
                     break
-                try:
-                    chunk = json.loads(event.data)
-                except (ValueError, RecursionError):
-                    what = "A stream event is not JSON"
-                    raise DecodeError(
-                        message(what, where="$", received=event.data),
-                        path="$",
-                        errors=(f"{what} @ $",),
-                    ) from None
-                if isinstance(chunk, dict) and "type" not in chunk and event.event:
-                    chunk["type"] = event.event
                 try:
                     items = self._assembler.feed_chunk(chunk)
                 except ConvoError as exc:
@@ -203,13 +192,7 @@ class StreamFold:
 
     def partial(self) -> PartialTurn | None:
         """What arrived so far, as a `PartialTurn` (None if it does not decode)."""
-        try:
-            result = self._assembler.finish()
-        except ConvoError:
-            return None
-        if isinstance(result, Turn):
-            return PartialTurn(turn=result, missing=("end of stream",))
-        return result
+        return self._assembler.partial()
 
     def end(self) -> Finished:
         """The `Finished` event after EOF or `[DONE]`.

@@ -44,6 +44,10 @@ class Assembler(Protocol):
         """The turn if the stream finished, else what arrived as a `PartialTurn`."""
         ...
 
+    def partial(self) -> PartialTurn | None:
+        """What arrived so far, always partial (None if it does not decode)."""
+        ...
+
 
 class AssemblerFactory(Protocol):
     """Builds an `Assembler` for one stream (a format's `StreamAssembler` class)."""

@@ -16,7 +16,6 @@ import pytest
 
 from convo import (
     Chat,
-    Effort,
     RequestParams,
     Target,
     ThinkingBudget,
@@ -40,7 +39,8 @@ OPEN = route_target("open-responses", "databricks-claude-sonnet-4-5")
 CHAT_PARAMS = RequestParams(
     max_tokens=8000, reasoning=ThinkingBudget(budget_tokens=2048)
 )
-OPEN_PARAMS = RequestParams(max_tokens=8000, reasoning=Effort(level="high"))
+OPEN_PARAMS = CHAT_PARAMS
+"""The same parameters on both routes: the budget goes to Open Responses as an effort."""
 
 
 def _exchange(chat: Chat, cid: str, text: str, *, stream: bool) -> list[str]:

@@ -19,7 +19,7 @@ from typing import Any
 import attrs
 import pytest
 
-from convo import Chat, Effort, RequestParams, Target
+from convo import Chat, Effort, RequestParams, Target, ThinkingBudget
 from convo.client import Client
 from convo.store import Store
 from convo.targets import route_target
@@ -103,7 +103,13 @@ def soak(
     target: Target, mode: Mode, store: Store, seed: int
 ) -> tuple[Soak, FakeEndpoint]:
     endpoint = FakeEndpoint(seed=seed)
-    reasoning = Effort(level="low") if target.reasoning.style != "none" else None
+    reasoning = (
+        ThinkingBudget(budget_tokens=2048)
+        if target.reasoning.style == "budget"
+        else Effort(level="low")
+        if target.reasoning.style != "none"
+        else None
+    )
     with Client(
         host="https://fake.convo.invalid",
         token="test-token",
@@ -114,7 +120,7 @@ def soak(
             store=store,
             client=client,
             target=target,
-            params=RequestParams(max_tokens=4000, reasoning=reasoning),
+            params=RequestParams(max_tokens=8000, reasoning=reasoning),
             tools=TOOLS,
         )
         run = Soak(chat=chat, endpoint=endpoint, rng=random.Random(seed), mode=mode)

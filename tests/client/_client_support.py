@@ -153,6 +153,12 @@ class FakeAssembler:
             return PartialTurn(turn=turn, missing=("finish_reason",))
         return turn
 
+    def partial(self) -> PartialTurn | None:
+        result = self.finish()
+        if isinstance(result, Turn):
+            return PartialTurn(turn=result, missing=("end of stream",))
+        return result
+
 
 class FakeWire:
     """A wire format written only against the client's `WireFormat` protocol."""

@@ -8,7 +8,15 @@ from typing import Any
 
 import pytest
 
-from convo import Conversation, Effort, RequestParams, Tool, ToolResultBlock
+from convo import (
+    Conversation,
+    Effort,
+    RequestParams,
+    Target,
+    ThinkingBudget,
+    Tool,
+    ToolResultBlock,
+)
 from convo.targets import route_target
 from convo.testing.fake import FakeEndpoint
 from convo.wire import responses
@@ -21,7 +29,17 @@ WEATHER = Tool(
 CLAUDE = route_target("open-responses", "databricks-claude-sonnet-4-5")
 GPT5 = route_target("responses", "databricks-gpt-5-1")
 GEMINI_GW = route_target("ai-gateway", "system.ai.gemini-3-pro")
-PARAMS = RequestParams(max_tokens=2000, reasoning=Effort(level="high"))
+
+
+def params(target: Target) -> RequestParams:
+    """Reasoning on: Claude by a thinking budget (sent as an effort), others by effort."""
+    if target.reasoning.style == "budget":
+        return RequestParams(
+            max_tokens=8000, reasoning=ThinkingBudget(budget_tokens=4096)
+        )
+    return RequestParams(max_tokens=2000, reasoning=Effort(level="high"))
+
+
 HEADERS = [("authorization", "Bearer t"), ("content-type", "application/json")]
 
 
@@ -34,7 +52,7 @@ def _after_tool_call(endpoint: FakeEndpoint, target: Any) -> dict[str, Any]:
     """The valid request continuing a tool loop that began with reasoning."""
     conversation = Conversation.new().user("Please use get_weather for Oslo.")
     first = responses.encode_request(
-        conversation.path(), target=target, params=PARAMS, tools=(WEATHER,)
+        conversation.path(), target=target, params=params(target), tools=(WEATHER,)
     )
     answer = responses.decode_response(
         _post(endpoint, target, first).body, target=target
@@ -44,7 +62,7 @@ def _after_tool_call(endpoint: FakeEndpoint, target: Any) -> dict[str, Any]:
         *[ToolResultBlock(call_id=c.id, content="3 C") for c in answer.tool_calls]
     )
     return responses.encode_request(
-        conversation.path(), target=target, params=PARAMS, tools=(WEATHER,)
+        conversation.path(), target=target, params=params(target), tools=(WEATHER,)
     )
 
 

@@ -4,9 +4,8 @@
 the httpx transports and the loopback server. Routes: `POST
 /serving-endpoints/{name}/invocations`, `POST /serving-endpoints/chat/completions`
 (model in the body), `POST /serving-endpoints/anthropic/v1/messages` (Claude
-only, native Messages) and the Responses routes (`_responses_route`:
-`/serving-endpoints/open-responses`, `/serving-endpoints/responses`,
-`/ai-gateway/mlflow/v1/responses`). It records the request, checks the
+only, native Messages) and the Responses routes (`_responses_route`), the table
+`_routes.ROUTES`. It records the request, checks the
 bearer token (401), consumes an injected fault, routes the path (404/405), parses
 the JSON (400), checks every provider rule (400 naming the rule in `x-fake-rule`),
 accounts prompt caching, asks the deterministic model for an answer, signs its
@@ -26,30 +25,14 @@ from typing import Any
 import attrs
 
 from convo.errors import message
-from convo.testing._fake._anthropic import (
-    ERROR_EVENT,
-    message_response,
-    message_stream,
-    translate,
-)
 from convo.testing._fake._brain import Answer, Reply, think
 from convo.testing._fake._cache import PromptCache, blocks_of
 from convo.testing._fake._faults import STREAM_ERROR_EVENT, Fault
 from convo.testing._fake._models import ModelSpec, default_models
 from convo.testing._fake._prefix import prefix_digest
-from convo.testing._fake._responses import (
-    completion,
-    completion_tokens,
-    stream_events,
-    usage,
-)
-from convo.testing._fake._responses_route import (
-    RESPONSES_PATHS,
-    Rendered,
-    RouteInfo,
-    respond,
-    spec_for,
-)
+from convo.testing._fake._responses import completion_tokens, usage
+from convo.testing._fake._responses_route import Served, Service, ServiceCall
+from convo.testing._fake._routes import Answered, Surface, route_for
 from convo.testing._fake._rules import (
     Violation,
     check,
@@ -60,7 +43,6 @@ from convo.testing._fake._signing import sign, sign_bound
 
 __all__ = ["FakeEndpoint", "RawResponse", "RecordedRequest"]
 
-_PREFIX = "/serving-endpoints/"
 _HIDDEN_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
 _MAX_REQUEST_BYTES = 32 * 1024 * 1024
 
@@ -237,10 +219,7 @@ class FakeEndpoint:
                 headers=(("content-type", "application/json"), *fault.headers()),
                 parts=(fault.error_body(),),
             )
-        responses_route = RESPONSES_PATHS.get(path.split("?", 1)[0])
-        if responses_route is not None:
-            return self._serve_responses(method, responses_route, body, rid, fault)
-        route = _route(path.split("?", 1)[0])
+        route = route_for(path.split("?", 1)[0])
         if route is None:
             return _error(
                 404, "ENDPOINT_NOT_FOUND", f"No API found for '{method} {path}'"
@@ -267,73 +246,63 @@ class FakeEndpoint:
             return _error(
                 400, "BAD_REQUEST", "Missing required field 'model'.", rule="schema"
             )
+        if surface.service is not None:
+            return self._serve(surface.service, surface, payload, name, rid, fault)
         spec = self.models.get(name)
-        if spec is None or (surface == "anthropic" and spec.family != "claude"):
+        if spec is None or not surface.serves(spec):
             return _error(
                 404,
                 "RESOURCE_DOES_NOT_EXIST",
                 f"The given endpoint {name!r} does not exist, please retry after checking the specified model and version deployment exists.",
             )
-        native = surface == "anthropic"
-        if native:
-            translated, violation = translate(payload)
+        native = surface.native_errors
+        if surface.translate is not None:
+            translated, violation = surface.translate(payload)
             if violation is not None or translated is None:
                 return _violation(
                     violation or Violation(rule="schema", text="invalid request"),
-                    native=True,
+                    native=native,
                 )
             payload = {**translated, "model": name}
         violation = check(payload, spec, secret=self._secret)
         if violation is not None:
             return _violation(violation, native=native)
-        prefix = "msg_" if native else "chatcmpl-"
-        return self._complete(payload, spec, f"{prefix}{rid}", fault, native=native)
+        rid = f"{surface.id_prefix}{rid}"
+        return self._complete(payload, spec, rid, fault, surface=surface)
 
-    def _serve_responses(
-        self, method: str, info: RouteInfo, body: bytes, rid: str, fault: Fault | None
+    def _serve(
+        self,
+        service: Service,
+        surface: Surface,
+        payload: Any,
+        name: str,
+        rid: str,
+        fault: Fault | None,
     ) -> RawResponse:
-        """A Responses route (`_responses_route`): same checks, own rules and shape."""
-        if method.upper() != "POST":
-            return _error(
-                405, "BAD_REQUEST", f"Method {method} is not allowed; use POST."
-            )
-        try:
-            payload = json.loads(body)
-        except ValueError:
-            text = "Could not parse the request body as JSON."
-            return _error(400, "MALFORMED_REQUEST", text, rule="schema")
-        name = payload.get("model") if isinstance(payload, dict) else None
-        if not isinstance(name, str) or not name:
-            return _error(
-                400, "BAD_REQUEST", "Missing required field 'model'.", rule="schema"
-            )
-        spec = spec_for(self.models, info, name)
-        if spec is None:
+        """A surface that serves requests whole (`Surface.service`)."""
+        call = ServiceCall(
+            payload=payload,
+            name=name,
+            models=self.models,
+            rid=rid,
+            secret=self._secret,
+            seed=self._seed,
+            created=int(self._clock()),
+            script=lambda: self._script.pop(0) if self._script else None,
+        )
+        served = service(call)
+        if served is None:
             return _error(
                 404,
                 "RESOURCE_DOES_NOT_EXIST",
                 f"The given model {name!r} does not exist.",
             )
-        if isinstance(spec, ModelSpec):
-            script = self._script.pop(0) if self._script else None
-            result = respond(
-                payload,
-                spec,
-                info=info,
-                rid=rid,
-                secret=self._secret,
-                seed=self._seed,
-                script=script,
-                created=int(self._clock()),
-            )
-        else:
-            result = spec
-        if not isinstance(result, Rendered):
-            response = _violation(result.violation)
-            return attrs.evolve(response, status=result.status)
+        if not isinstance(served, Served):
+            response = _violation(served.violation)
+            return attrs.evolve(response, status=served.status)
         headers = (("served-model-name", name),)
         return _deliver(
-            list(result.parts), result.streaming, headers, fault, result.error_event
+            list(served.parts), served.streaming, headers, fault, surface.error_event
         )
 
     def _next_fault(self) -> Fault | None:
@@ -353,7 +322,7 @@ class FakeEndpoint:
         rid: str,
         fault: Fault | None,
         *,
-        native: bool,
+        surface: Surface,
     ) -> RawResponse:
         thinking = payload.get("thinking")
         reasons = spec.always_reasons or (
@@ -388,43 +357,22 @@ class FakeEndpoint:
         created = int(self._clock())
         model = spec.upstream_model or spec.name
         headers = (("served-model-name", spec.name),)
-        streaming = payload.get("stream") is True
-        error_event = ERROR_EVENT if native else _chat_error_event()
-        if native and streaming:
-            events = message_stream(
-                answer, signature=signature, rid=rid, model=model, usage=counted
-            )
-            return _deliver(events, True, headers, fault, error_event)
-        if native:
-            whole = message_response(
-                answer, signature=signature, rid=rid, model=model, usage=counted
-            )
-            return _deliver(
-                [json.dumps(whole).encode()], False, headers, fault, error_event
-            )
-        if streaming:
-            events = stream_events(
-                answer,
-                signature=signature,
-                rid=rid,
-                created=created,
-                model=model,
-                final_usage=counted,
-            )
-            return _deliver(events, True, headers, fault, error_event)
-        body = completion(
-            answer,
+        done = Answered(
+            answer=answer,
             signature=signature,
             rid=rid,
             created=created,
             model=model,
             usage=counted,
         )
-        return _deliver([json.dumps(body).encode()], False, headers, fault, error_event)
-
-
-def _chat_error_event() -> bytes:
-    return f"data: {json.dumps(STREAM_ERROR_EVENT)}\n\n".encode()
+        render = surface.render
+        if render is None:  # pragma: no cover - a serviced surface never gets here
+            msg = "a surface without a renderer serves requests whole"
+            raise RuntimeError(msg)
+        rendered = render(done, payload.get("stream") is True)
+        return _deliver(
+            rendered.parts, rendered.streaming, headers, fault, surface.error_event
+        )
 
 
 def _specs(models: Iterable[str | ModelSpec] | None) -> list[ModelSpec]:
@@ -456,21 +404,6 @@ def _sign_first_call(answer: Answer, secret: bytes) -> Answer:
         first, id=call_id, extra={"extra_content": {"google": google}}
     )
     return attrs.evolve(answer, tool_calls=(signed, *answer.tool_calls[1:]))
-
-
-def _route(path: str) -> tuple[str, str | None] | None:
-    """(surface, endpoint name or None when the body names the model), or None."""
-    if not path.startswith(_PREFIX):
-        return None
-    rest = path[len(_PREFIX) :].strip("/")
-    if rest == "chat/completions":
-        return "chat", None
-    if rest == "anthropic/v1/messages":
-        return "anthropic", None
-    name, _, tail = rest.partition("/")
-    if tail == "invocations" and name:
-        return "chat", name
-    return None
 
 
 def _error(

@@ -1,7 +1,10 @@
 """The fake endpoint's Responses routes: Open Responses, OpenAI Responses, AI Gateway.
 
-`RESPONSES_PATHS` maps each path to its route. `respond` serves one parsed
-request: it finds the model the route serves (Open Responses: every model but
+Each route is a `RouteInfo` (`OPEN_RESPONSES`, `OPENAI_RESPONSES`,
+`AI_GATEWAY`), entered in the fake's route table (`_routes.ROUTES`) as a
+surface whose `service` is `service_for(info)`: these routes check their own
+replay rules and render their own items, so they serve a request whole.
+`respond` serves one parsed request: it finds the model the route serves (Open Responses: every model but
 GPT-5, which it sends to `/serving-endpoints/responses`; OpenAI Responses:
 GPT models only; the gateway: `system.ai.<name>` service names), checks the
 replay rules (`_responses_rules`, each broken rule a 400 or 404 naming it in
@@ -18,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
@@ -37,7 +40,21 @@ from convo.testing._fake._responses_rules import (
 from convo.testing._fake._violation import Violation
 from convo.wire.responses import encode_sse, response_events
 
-__all__ = ["RESPONSES_PATHS", "Rendered", "RouteInfo", "respond", "serves", "spec_for"]
+__all__ = [
+    "AI_GATEWAY",
+    "ERROR_EVENT",
+    "OPENAI_RESPONSES",
+    "OPEN_RESPONSES",
+    "RESPONSES_ROUTES",
+    "RouteInfo",
+    "Served",
+    "Service",
+    "ServiceCall",
+    "respond",
+    "serves",
+    "service_for",
+    "spec_for",
+]
 
 
 @attrs.frozen(kw_only=True)
@@ -45,6 +62,7 @@ class RouteInfo:
     """What one Responses route serves and how it ends a stream."""
 
     route: str
+    path: str
     service_names: bool = False
     """Models are named `system.ai.<name>` (the gateway)."""
     families: frozenset[str] | None = None
@@ -55,35 +73,55 @@ class RouteInfo:
     """The stream ends with `data: [DONE]` (the Open Responses spec)."""
 
 
-RESPONSES_PATHS: dict[str, RouteInfo] = {
-    "/serving-endpoints/open-responses": RouteInfo(
-        route="open-responses",
-        refused_families=frozenset({"gpt"}),
-        refusal="Use /serving-endpoints/responses for the OpenAI model {name}.",
-    ),
-    "/serving-endpoints/responses": RouteInfo(
-        route="responses",
-        families=frozenset({"gpt"}),
-        refusal="Model {name} is not served by the OpenAI Responses API; use "
-        "/serving-endpoints/open-responses.",
-        ends_with_done=False,
-    ),
-    "/ai-gateway/mlflow/v1/responses": RouteInfo(
-        route="ai-gateway", service_names=True
-    ),
-}
-"""Path → route of the Responses routes (docs/responses.md, "Routes")."""
+OPEN_RESPONSES = RouteInfo(
+    route="open-responses",
+    path="/serving-endpoints/open-responses",
+    refused_families=frozenset({"gpt"}),
+    refusal="Use /serving-endpoints/responses for the OpenAI model {name}.",
+)
+OPENAI_RESPONSES = RouteInfo(
+    route="responses",
+    path="/serving-endpoints/responses",
+    families=frozenset({"gpt"}),
+    refusal="Model {name} is not served by the OpenAI Responses API; use "
+    "/serving-endpoints/open-responses.",
+    ends_with_done=False,
+)
+AI_GATEWAY = RouteInfo(
+    route="ai-gateway", path="/ai-gateway/mlflow/v1/responses", service_names=True
+)
+RESPONSES_ROUTES: tuple[RouteInfo, ...] = (OPEN_RESPONSES, OPENAI_RESPONSES, AI_GATEWAY)
+"""The Responses routes (docs/responses.md, "Routes")."""
 
 _GATEWAY_PREFIX = "system.ai."
 
 
 @attrs.frozen(kw_only=True)
-class Rendered:
+class Served:
     """A served answer: SSE event payloads (streaming) or one JSON body."""
 
     parts: tuple[bytes, ...]
     streaming: bool
-    error_event: bytes
+
+
+@attrs.frozen(kw_only=True)
+class ServiceCall:
+    """What a route serving requests whole is given by the endpoint."""
+
+    payload: Mapping[str, Any]
+    name: str
+    """The model the body names."""
+    models: Mapping[str, ModelSpec]
+    rid: str
+    secret: bytes
+    seed: int
+    created: int
+    script: Callable[[], Reply | None]
+    """Takes the next scripted reply, if any (only once the request is served)."""
+
+
+Service = Callable[[ServiceCall], "Served | ResponsesViolation | None"]
+"""A route serving requests whole: None when it does not serve the model (404)."""
 
 
 def spec_for(
@@ -180,9 +218,9 @@ def respond(
     rid: str,
     secret: bytes,
     seed: int,
-    script: Reply | None,
+    script: Callable[[], Reply | None],
     created: int,
-) -> Rendered | ResponsesViolation:
+) -> Served | ResponsesViolation:
     """Check and answer one request on a route (see the module docstring)."""
     route = info.route
     violation = check_request(payload, spec, route=route, secret=secret)
@@ -194,7 +232,7 @@ def respond(
         family=spec.family,
         reasons=_reasons(payload, spec),
         seed=seed,
-        script=script,
+        script=script(),
     )
     include = payload.get("include")
     include_blob = (
@@ -224,24 +262,51 @@ def respond(
             "total_tokens": prompt + completion,
         },
     }
-    error = {
-        "type": "error",
-        "code": "server_error",
-        "message": "The upstream model stopped responding.",
-        "param": None,
-    }
-    error_event = encode_sse([error], done=False)
     if payload.get("stream") is True:
         events = response_events(response, chunk=24)
         parts = [encode_sse([event], done=False) for event in events]
         if info.ends_with_done:
             parts.append(b"data: [DONE]\n\n")
-        return Rendered(parts=tuple(parts), streaming=True, error_event=error_event)
-    body = json.dumps(response).encode()
-    return Rendered(parts=(body,), streaming=False, error_event=error_event)
+        return Served(parts=tuple(parts), streaming=True)
+    return Served(parts=(json.dumps(response).encode(),), streaming=False)
+
+
+ERROR_EVENT = encode_sse(
+    [
+        {
+            "type": "error",
+            "code": "server_error",
+            "message": "The upstream model stopped responding.",
+            "param": None,
+        }
+    ],
+    done=False,
+)
+"""The event an injected mid-stream error sends on these routes."""
+
+
+def service_for(info: RouteInfo) -> Service:
+    """The service of route `info`: find the model, check, answer."""
+
+    def serve(call: ServiceCall) -> Served | ResponsesViolation | None:
+        spec = spec_for(call.models, info, call.name)
+        if spec is None or isinstance(spec, ResponsesViolation):
+            return spec
+        return respond(
+            call.payload,
+            spec,
+            info=info,
+            rid=call.rid,
+            secret=call.secret,
+            seed=call.seed,
+            script=call.script,
+            created=call.created,
+        )
+
+    return serve
 
 
 def serves(route: str | None, name: str, models: Mapping[str, ModelSpec]) -> bool:
     """Whether the fake, serving `models`, answers model `name` on Responses route `route`."""
-    info = next((i for i in RESPONSES_PATHS.values() if i.route == route), None)
+    info = next((i for i in RESPONSES_ROUTES if i.route == route), None)
     return info is not None and isinstance(spec_for(models, info, name), ModelSpec)

@@ -50,7 +50,9 @@ from convo._json import canonical_bytes
 from convo._targets import Target
 from convo._turns import Turn, Usage, normalise_finish_reason
 from convo.errors import UnknownBlockTypeError, message
-from convo.wire.anthropic._common import fail, get_int, get_str, guard, load_json
+from convo.wire._shared._cache import parse_cache_control
+from convo.wire._shared._json import fail, get_str, guard, load_json
+from convo.wire._shared._usage import UsageFields, parse_usage
 
 __all__ = [
     "arguments_text",
@@ -85,20 +87,7 @@ def arguments_text(value: object, *, where: str) -> str:
 
 def cache_control_from(value: object, *, where: str) -> CacheControl | None:
     """A `cache_control` object as a `CacheControl` (None when absent)."""
-    if value is None:
-        return None
-    if (
-        not isinstance(value, dict)
-        or value.get("type") != "ephemeral"
-        or value.get("ttl") not in (None, "5m", "1h")
-        or set(value) - {"type", "ttl"}
-    ):
-        raise fail(
-            'cache_control must be {"type": "ephemeral", "ttl"?: "5m" | "1h"}',
-            where=where,
-            received=value,
-        )
-    return CacheControl(ttl=value.get("ttl"))
+    return parse_cache_control(value, where=where)
 
 
 def _extra(block: Mapping[str, Any], known: frozenset[str]) -> dict[str, Any]:
@@ -300,32 +289,21 @@ def blocks_from_content(
     return tuple(blocks)
 
 
+USAGE_FIELDS = UsageFields(
+    prompt=(("input_tokens",),),
+    completion=(("output_tokens",),),
+    cache_read=(("cache_read_input_tokens",),),
+    cache_write=(("cache_creation_input_tokens",),),
+    reasoning=(("output_tokens_details", "thinking_tokens"),),
+    prompt_adds_cache=True,
+    total_is_sum=True,
+)
+"""Where the Messages API puts usage (see the module docstring)."""
+
+
 def usage_from(value: object, *, where: str) -> Usage | None:
     """A Messages `usage` object as `Usage` (see the module docstring)."""
-    if value is None:
-        return None
-    if not isinstance(value, dict):
-        raise fail("usage must be an object", where=where, received=value)
-    input_tokens = get_int(value, "input_tokens", where=where)
-    output_tokens = get_int(value, "output_tokens", where=where)
-    read = get_int(value, "cache_read_input_tokens", where=where)
-    write = get_int(value, "cache_creation_input_tokens", where=where)
-    details = value.get("output_tokens_details")
-    thinking = (
-        get_int(details, "thinking_tokens", where=f"{where}.output_tokens_details")
-        if isinstance(details, dict)
-        else None
-    )
-    prompt = None if input_tokens is None else input_tokens + (read or 0) + (write or 0)
-    total = None if prompt is None or output_tokens is None else prompt + output_tokens
-    return Usage(
-        prompt_tokens=prompt,
-        completion_tokens=output_tokens,
-        total_tokens=total,
-        cache_read_tokens=read,
-        cache_write_tokens=write,
-        reasoning_tokens=thinking,
-    )
+    return parse_usage(value, USAGE_FIELDS, where=where)
 
 
 def turn_from_message(

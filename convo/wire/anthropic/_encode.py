@@ -7,20 +7,22 @@ Layout of a request:
   message. Consecutive turns of the same API role merge into one message, and
   in a user message the `tool_result` blocks come first (parallel results
   together, then any user text), as Claude requires (B4);
-- assistant turns -> `assistant` messages (blocks as in `_blocks`);
+- assistant turns -> `assistant` messages (blocks as in `_encode_blocks`);
 - params: `max_tokens` (required), `temperature`, `top_p`, `top_k`,
   `stop` -> `stop_sequences`, `stream` (always sent), `tools`, `tool_choice`
   (`auto` / `required` -> `any` / `none` / a tool name -> `tool`), reasoning
   (`ThinkingBudget` -> `thinking: {type: enabled, budget_tokens}`,
-  `AdaptiveThinking` -> `thinking: {type: adaptive}` + `output_config.effort`),
-  `extra` verbatim. Every top-level field must be in the target's
-  `accepted_fields` (an empty set means the target lists none, so none is
-  refused); `anthropic_target` gives the Messages API's list.
+  `AdaptiveThinking` -> `thinking: {type: adaptive}` + `output_config.effort`;
+  an `Effort` on an adaptive model the same way, as on chat completions),
+  `extra` verbatim (a key convo sets itself is refused, `params.extra`).
 
 Refused before sending (`RequestRejectedError` with rule, target, path, fix):
-R14 and R15 (reasoning parameters), R16 (fields the target does not take),
-the Messages API's own requirements (`max_tokens`, object tool input), and
-everything `_rules` checks (R2, R4, R6, R7, R8, R10, R12, R14, R18).
+first the format-neutral check every route runs
+(`convo.wire._shared._check.check_request`: R6, R7, R8, R12, R14, R15, R16,
+R18, fed the fields this request would carry by `_encode_fields`), then this
+shape's own requirements (`max_tokens`, `tool_choice` naming an offered tool,
+object tool input) and what `_validate` checks (R2, R4, R10, prefill R14);
+the request size (R18) once the bytes exist.
 Invariant: the same view gives the same bytes (`canonical_bytes` order), and
 request bytes are joined from per-turn memoized block bytes.
 """
@@ -37,26 +39,24 @@ from convo._params import AdaptiveThinking, Effort, RequestParams, ThinkingBudge
 from convo._targets import Target
 from convo._tools import Tool
 from convo._turns import Turn
-from convo.wire.anthropic._blocks import (
+from convo.wire._shared._check import check_request, check_size
+from convo.wire._shared._reject import reject
+from convo.wire.anthropic._encode_blocks import (
     Encoded,
     cache_control_json,
     copy_json,
     encode_turn_blocks,
 )
-from convo.wire.anthropic._common import WIRE, reject
-from convo.wire.anthropic._rules import (
+from convo.wire.anthropic._encode_fields import emitted_fields
+from convo.wire.anthropic._route import NAME
+from convo.wire.anthropic._validate import (
     Message,
     check_blocks,
-    check_markers,
     check_messages,
-    check_sampling,
-    check_size,
     check_thinking_history,
 )
 
 __all__ = ["encode_request", "encode_request_bytes", "validate_request"]
-
-DEFAULT_EFFORTS = ("low", "medium", "high", "xhigh", "max")
 
 
 @attrs.frozen(kw_only=True)
@@ -114,79 +114,38 @@ def _messages(
 # ----------------------------------------------------------------------- params
 
 
-def _reasoning_fields(
-    params: RequestParams, target: Target, max_tokens: int
-) -> dict[str, Any]:
+def _reasoning_fields(params: RequestParams, target: Target) -> dict[str, Any]:
+    """The reasoning fields; the shared check has already refused bad values."""
     reasoning = params.reasoning
-    style = target.reasoning.style
     if reasoning is None:
         return {}
-    if isinstance(reasoning, Effort):
-        raise reject(
-            "Claude rejects reasoning_effort",
-            rule="R15",
-            target=target,
-            path="$.params.reasoning",
-            received=reasoning.level,
-            fix="Use ThinkingBudget(budget_tokens=...) or, on adaptive models, "
-            "AdaptiveThinking(effort=...).",
-        )
-    if style not in ("budget", "adaptive"):
-        raise reject(
-            "This target takes no thinking parameters",
-            rule="R15",
-            target=target,
-            path="$.params.reasoning",
-            fix="Leave reasoning unset.",
-        )
     if isinstance(reasoning, ThinkingBudget):
-        if style == "adaptive":
+        return {
+            "thinking": {"type": "enabled", "budget_tokens": reasoning.budget_tokens}
+        }
+    if isinstance(reasoning, AdaptiveThinking):
+        effort = reasoning.effort
+    else:
+        assert isinstance(reasoning, Effort)  # noqa: S101 - the Reasoning union is closed
+        if target.reasoning.style != "adaptive":
             raise reject(
-                "Adaptive-only models reject a thinking budget",
-                rule="R14",
-                target=target,
-                path="$.params.reasoning",
-                fix="Use AdaptiveThinking(effort=...).",
-            )
-        budget = reasoning.budget_tokens
-        if budget < target.reasoning.min_budget or budget >= max_tokens:
-            raise reject(
-                f"budget_tokens must be >= {target.reasoning.min_budget} and < "
-                f"max_tokens ({max_tokens})",
-                rule="R14",
-                target=target,
-                path="$.params.reasoning.budget_tokens",
-                received=budget,
-                fix="Raise max_tokens or change the budget.",
-            )
-        return {"thinking": {"type": "enabled", "budget_tokens": budget}}
-    assert isinstance(reasoning, AdaptiveThinking)  # noqa: S101 - union exhausted
-    if style != "adaptive":
-        raise reject(
-            "This model takes a thinking budget, not adaptive thinking",
-            rule="R14",
-            target=target,
-            path="$.params.reasoning",
-            fix="Use ThinkingBudget(budget_tokens=...).",
-        )
-    out: dict[str, Any] = {"thinking": {"type": "adaptive"}}
-    if reasoning.effort is not None:
-        allowed = target.reasoning.efforts or DEFAULT_EFFORTS
-        if reasoning.effort not in allowed:
-            raise reject(
-                "Effort level not taken by this model",
+                "The Messages API has no reasoning_effort; Claude takes an effort "
+                "only with adaptive thinking",
                 rule="R15",
                 target=target,
-                path="$.params.reasoning.effort",
-                received=reasoning.effort,
-                fix=f"Use one of {', '.join(allowed)}.",
+                path="$.params.reasoning",
+                received=reasoning.level,
+                fix="Use ThinkingBudget(budget_tokens=...) to turn thinking on.",
             )
-        out["output_config"] = {"effort": reasoning.effort}
+        effort = reasoning.level
+    out: dict[str, Any] = {"thinking": {"type": "adaptive"}}
+    if effort is not None:
+        out["output_config"] = {"effort": effort}
     return out
 
 
 def _tool_choice(
-    params: RequestParams, tools: Sequence[Tool], target: Target, thinking: bool
+    params: RequestParams, tools: Sequence[Tool], target: Target
 ) -> dict[str, Any] | None:
     choice = params.tool_choice
     if choice is None:
@@ -202,41 +161,22 @@ def _tool_choice(
             fix="Offer the tools, or leave tool_choice unset.",
         )
     if choice in ("auto", "none"):
-        out: dict[str, Any] = {"type": choice}
-    elif choice == "required":
-        out = {"type": "any"}
-    elif choice in {t.name for t in tools}:
-        out = {"type": "tool", "name": choice}
-    else:
-        raise reject(
-            "tool_choice names no offered tool",
-            rule="anthropic.tool_choice",
-            target=target,
-            path=where,
-            received=choice,
-            fix="Use auto, none, required or the name of an offered tool.",
-        )
-    if thinking and out["type"] not in ("auto", "none"):
-        raise reject(
-            "With thinking on, tool_choice can only be auto or none",
-            rule="R14",
-            target=target,
-            path=where,
-            received=choice,
-            fix="Use auto, or turn thinking off to force a tool.",
-        )
-    return out
+        return {"type": choice}
+    if choice == "required":
+        return {"type": "any"}
+    if choice in {t.name for t in tools}:
+        return {"type": "tool", "name": choice}
+    raise reject(
+        "tool_choice names no offered tool",
+        rule="anthropic.tool_choice",
+        target=target,
+        path=where,
+        received=choice,
+        fix="Use auto, none, required or the name of an offered tool.",
+    )
 
 
-def _tool_json(tool: Tool, target: Target, where: str) -> dict[str, Any]:
-    if tool.strict and not target.supports_strict_tools:
-        raise reject(
-            "This target rejects strict tools",
-            rule="R16",
-            target=target,
-            path=f"{where}.strict",
-            fix="Leave Tool.strict unset.",
-        )
+def _tool_json(tool: Tool) -> dict[str, Any]:
     out: dict[str, Any] = {**tool.extra, "name": tool.name}
     if tool.description:
         out["description"] = tool.description
@@ -261,16 +201,6 @@ def _fields(
             received=params.max_tokens,
             fix="Set RequestParams(max_tokens=...).",
         )
-    for name, value in (("n", params.n), ("response_format", params.response_format)):
-        if value is not None:
-            raise reject(
-                f"The Messages API has no {name} field",
-                rule="R16",
-                target=target,
-                path=f"$.params.{name}",
-                received=value,
-                fix=f"Leave {name} unset for this target.",
-            )
     fields: dict[str, Any] = {
         "model": target.name,
         "max_tokens": params.max_tokens,
@@ -283,9 +213,7 @@ def _fields(
             if len(system) == 1 and "cache_control" not in only and len(only) == 2
             else [copy_json(b) for b, _ in system]
         )
-    reasoning = _reasoning_fields(params, target, params.max_tokens)
-    thinking = bool(reasoning)
-    check_sampling(params, target, thinking)
+    reasoning = _reasoning_fields(params, target)
     for name in ("temperature", "top_p", "top_k"):
         value = getattr(params, name)
         if value is not None:
@@ -293,34 +221,23 @@ def _fields(
     if params.stop is not None:
         fields["stop_sequences"] = list(params.stop)
     if tools:
-        fields["tools"] = [
-            _tool_json(tool, target, f"$.tools[{k}]") for k, tool in enumerate(tools)
-        ]
-    choice = _tool_choice(params, tools, target, thinking)
+        fields["tools"] = [_tool_json(tool) for tool in tools]
+    choice = _tool_choice(params, tools, target)
     if choice is not None:
         fields["tool_choice"] = choice
     fields.update(reasoning)
-    accepted = target.accepted_fields
-    for name in fields:
-        if accepted and name not in accepted:
-            raise reject(
-                f"This target does not take the field {name!r}",
-                rule="R16",
-                target=target,
-                path=f"$.{name}",
-                fix="Leave the parameter unset for this target.",
-            )
     for name in params.extra:
         if name in fields or name == "messages":
             raise reject(
-                f"Extra field {name!r} collides with a field convo sets",
-                rule="R16",
+                f"RequestParams.extra sets {name!r}, which convo sets itself",
+                rule="params.extra",
                 target=target,
                 path=f"$.params.extra.{name}",
-                fix="Set it through RequestParams instead.",
+                received=params.extra[name],
+                fix=f"Use the RequestParams field for {name!r} instead of extra.",
             )
     fields.update(copy_json(dict(params.extra)))
-    return fields, thinking
+    return fields, bool(reasoning)
 
 
 # ------------------------------------------------------------------------ build
@@ -333,10 +250,10 @@ def _build(
     params: RequestParams | None,
     tools: Sequence[Tool],
 ) -> _Request:
-    if target.wire != WIRE:
+    if target.wire != NAME:
         raise reject(
             "This target speaks another wire format",
-            rule="R16",
+            rule="anthropic.route",
             target=target,
             path="$.target.wire",
             received=target.wire,
@@ -344,11 +261,16 @@ def _build(
             "route, or convo.wire.chat for chat completions.",
         )
     params = params if params is not None else RequestParams()
+    check_request(
+        turns,
+        target=target,
+        params=params,
+        tools=tools,
+        fields=emitted_fields(target, params, tools),
+    )
     system, messages = _messages(turns, target)
     check_messages(messages, target)
-    markers = [t.cache_control for t in tools if t.cache_control is not None]
-    markers += check_blocks(turns, target)
-    check_markers(markers, target)
+    check_blocks(turns, target)
     fields, thinking = _fields(params, tools, target, system)
     check_thinking_history(messages, target, thinking)
     return _Request(fields=fields, messages=messages)
@@ -389,7 +311,7 @@ def encode_request(
         PayloadTooLargeError: an image or the whole request is over a limit.
     """
     request = _build(turns, target=target, params=params, tools=tools)
-    check_size(_request_bytes(request), target)
+    check_size(len(_request_bytes(request)), target)
     payload = dict(request.fields)
     payload["messages"] = [
         {"role": m.role, "content": [copy_json(b) for b, _ in m.blocks]}
@@ -408,7 +330,7 @@ def encode_request_bytes(
     """The canonical bytes of `encode_request(...)`, joined from per-turn memos."""
     request = _build(turns, target=target, params=params, tools=tools)
     data = _request_bytes(request)
-    check_size(data, target)
+    check_size(len(data), target)
     return data
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from convo._blocks import Block, Provenance, ToolResultBlock
 from convo._targets import Target
 from convo._turns import Role, Turn
-from convo.wire.anthropic._common import fail, guard
+from convo.wire._shared._json import fail, guard
 from convo.wire.anthropic._decode import IMPORT_BLOCK_TYPES, blocks_from_content
 
 __all__ = ["import_messages"]

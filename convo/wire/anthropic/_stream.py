@@ -42,13 +42,12 @@ from convo._json import canonical_bytes
 from convo._targets import Target
 from convo._turns import PartialTurn, Turn
 from convo.errors import (
-    ConvoError,
-    ResponseTooLargeError,
     StreamError,
     excerpt,
     message,
 )
-from convo.wire.anthropic._common import MAX_BODY_BYTES, fail, guard, load_json
+from convo.wire._shared._json import MAX_DEPTH, fail, guard, load_json, too_large
+from convo.wire._shared._stream import MAX_EVENTS, MAX_LINE_BYTES, BaseStreamAssembler
 from convo.wire.anthropic._decode import turn_from_message, usage_from
 
 __all__ = ["StreamAssembler", "encode_sse", "message_events"]
@@ -61,16 +60,18 @@ _DELTA_FIELDS = {
 }
 
 
-class StreamAssembler:
+class StreamAssembler(BaseStreamAssembler):
     """Fold Messages API stream events into a `Turn` (or a `PartialTurn`).
 
     Use `feed(bytes)` for raw SSE bytes split anywhere, or `feed_chunk(event)`
-    for already-parsed event objects; then `finish()`.
+    for already-parsed event objects; then `finish()` (the shared shape,
+    `convo.wire._shared._stream.BaseStreamAssembler`).
 
     Args:
         target: the target asked; its family goes into the reasoning provenance.
         max_line_bytes: the longest SSE line (and event JSON) accepted.
         max_events: the most events one stream may carry.
+        max_depth: the deepest JSON nesting accepted in an event.
         max_blocks: the highest content block index accepted.
     """
 
@@ -78,19 +79,19 @@ class StreamAssembler:
         self,
         *,
         target: Target | None = None,
-        max_line_bytes: int = MAX_BODY_BYTES,
-        max_events: int = 1_000_000,
+        max_line_bytes: int = MAX_LINE_BYTES,
+        max_events: int = MAX_EVENTS,
+        max_depth: int = MAX_DEPTH,
         max_blocks: int = 10_000,
     ) -> None:
-        self.target = target
-        self.max_line_bytes = max_line_bytes
-        self.max_events = max_events
+        super().__init__(
+            target=target,
+            max_line_bytes=max_line_bytes,
+            max_events=max_events,
+            max_depth=max_depth,
+        )
         self.max_blocks = max_blocks
-        self.events = 0
         self.ignored = 0
-        self._pending = b""
-        self._data: list[str] = []
-        self._event_name: str | None = None
         self._started = False
         self._model: str | None = None
         self._usage: dict[str, Any] = {}
@@ -102,72 +103,7 @@ class StreamAssembler:
         self._stopped = False
         self._result: Turn | PartialTurn | None = None
 
-    # ------------------------------------------------------------------ bytes
-
-    def feed(self, data: bytes) -> list[StreamEvent]:
-        """Take more SSE bytes (any split) and return the events they complete."""
-        buffer = self._pending + data if self._pending else data
-        lines = buffer.splitlines(keepends=True)
-        self._pending = b""
-        if lines and (
-            not lines[-1].endswith((b"\n", b"\r")) or lines[-1].endswith(b"\r")
-        ):
-            # Unterminated, or a "\r" that may be the first half of "\r\n".
-            self._pending = lines.pop()
-            if len(self._pending) > self.max_line_bytes:
-                raise self._too_large("line", self.max_line_bytes)
-        out: list[StreamEvent] = []
-        for line in lines:
-            out.extend(self._line(line))
-        return out
-
-    def _line(self, raw: bytes) -> list[StreamEvent]:
-        if len(raw) > self.max_line_bytes + 2:
-            raise self._too_large("line", self.max_line_bytes)
-        try:
-            line = raw.rstrip(b"\r\n").decode("utf-8")
-        except UnicodeDecodeError:
-            raise fail("Stream line is not UTF-8", where="$", received=raw) from None
-        if not line:
-            return self._dispatch()
-        if line.startswith(":"):
-            return []
-        name, _, value = line.partition(":")
-        value = value.removeprefix(" ")
-        if name == "data":
-            self._data.append(value)
-        elif name == "event":
-            self._event_name = value
-        return []
-
-    def _dispatch(self) -> list[StreamEvent]:
-        data, name = self._data, self._event_name
-        self._data, self._event_name = [], None
-        if not data:
-            return []
-        text = "\n".join(data)
-        if text == "[DONE]":
-            return []
-        chunk = load_json(text, what="Stream event", limit=self.max_line_bytes)
-        if isinstance(chunk, dict) and "type" not in chunk and name:
-            chunk["type"] = name
-        return self.feed_chunk(chunk)
-
-    # ----------------------------------------------------------------- events
-
-    def feed_chunk(self, chunk: Mapping[str, Any]) -> list[StreamEvent]:
-        """Take one parsed stream event and return the stream events it yields.
-
-        Raises:
-            StreamError: the event is an `error` event; `.partial` holds what arrived.
-            DecodeError: the event does not have the shape its type requires.
-            ResponseTooLargeError: more events or blocks than the bounds allow.
-        """
-        self.events += 1
-        if self.events > self.max_events:
-            raise self._too_large("events", self.max_events)
-        if not isinstance(chunk, Mapping):
-            raise fail("A stream event must be an object", where="$", received=chunk)
+    def _fold(self, chunk: Mapping[str, Any]) -> list[StreamEvent]:
         kind = chunk.get("type")
         handler = _HANDLERS.get(kind) if isinstance(kind, str) else None
         if handler is None or (self._stopped and kind != "error"):
@@ -204,7 +140,10 @@ class StreamAssembler:
                 "index must be a non-negative integer", where="$.index", received=index
             )
         if index >= self.max_blocks:
-            raise self._too_large("content blocks", self.max_blocks)
+            raise too_large(
+                f"The stream passed its bound on content blocks ({self.max_blocks})",
+                limit=self.max_blocks,
+            )
         if opening and index in self._blocks:
             raise fail(
                 "content block index started twice", where="$.index", received=index
@@ -344,10 +283,7 @@ class StreamAssembler:
         error = error if isinstance(error, dict) else {}
         error_type = error.get("type")
         text = error.get("message")
-        try:
-            partial: PartialTurn | None = self._partial()
-        except ConvoError:
-            partial = None  # what arrived does not decode; the error still wins
+        partial = self.partial()  # None when what arrived does not decode
         raise StreamError(
             message(
                 "The stream carried an error after it began"
@@ -358,17 +294,6 @@ class StreamAssembler:
             ),
             partial=partial,
             error_type=error_type if isinstance(error_type, str) else None,
-            request_id=None,
-            attempts=1,
-        )
-
-    def _too_large(self, what: str, limit: int) -> ResponseTooLargeError:
-        return ResponseTooLargeError(
-            message(
-                f"The stream passed its bound on {what} ({limit})",
-                fix="Raise the assembler's limit if this answer is legitimate.",
-            ),
-            limit=limit,
             request_id=None,
             attempts=1,
         )
@@ -423,21 +348,12 @@ class StreamAssembler:
             return PartialTurn(turn=turn, missing=tuple(missing))
         return turn
 
-    def _partial(self) -> PartialTurn:
-        result = self._build()
-        if isinstance(result, PartialTurn):
-            return result
-        return PartialTurn(turn=result, missing=("message_stop",))
-
     def finish(self) -> Turn | PartialTurn:
         """The turn, once `message_stop` arrived with a stop reason; else a `PartialTurn`.
 
         Raises:
             DecodeError: the content that arrived does not decode.
         """
-        if self._pending.endswith(b"\r"):
-            pending, self._pending = self._pending, b""
-            self._line(pending)
         if self._result is not None:
             return self._result
         return self._build()

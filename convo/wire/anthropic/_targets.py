@@ -13,7 +13,7 @@ from __future__ import annotations
 import attrs
 
 from convo._targets import Target
-from convo.wire.anthropic._common import reject
+from convo.wire._shared._reject import reject
 
 __all__ = ["MESSAGES_FIELDS", "SAMPLING_FIELDS", "anthropic_target"]
 
@@ -48,7 +48,7 @@ def anthropic_target(target: Target) -> Target:
     if target.family != "claude" and target.provider != "anthropic":
         raise reject(
             "The Messages API route serves only Anthropic models",
-            rule="R16",
+            rule="anthropic.route",
             target=target,
             received=f"family {target.family!r}, provider {target.provider!r}",
             fix="Use convo.wire.chat for this target.",
@@ -65,9 +65,13 @@ def anthropic_target(target: Target) -> Target:
         if target.cache.supported
         else attrs.evolve(target.cache, supported=True)
     )
+    reasoning = target.reasoning
+    if style in ("budget", "adaptive"):
+        reasoning = attrs.evolve(reasoning, forbids_sampling_with_thinking=True)
     return attrs.evolve(
         target,
         wire="anthropic",
+        reasoning=reasoning,
         accepted_fields=frozenset(fields),
         cache=cache,
         rejects_empty_text=True,

@@ -34,10 +34,10 @@ from convo.wire.chat._encode import (
 )
 from convo.wire.chat._errors import decode_error
 from convo.wire.chat._import import import_messages
-from convo.wire.chat._openai import to_openai_kwargs
 from convo.wire.chat._route import NAME, endpoint_suffix
-from convo.wire.chat._sse import StreamAssembler
-from convo.wire.chat._stream import StreamSnapshot, accumulate, step
+from convo.wire.chat._sdk import to_openai_kwargs
+from convo.wire.chat._stream import StreamAssembler
+from convo.wire.chat._stream_fold import StreamSnapshot, accumulate, step
 from convo.wire.chat._validate import LargeThinkingBudgetWarning, validate_request
 
 __all__ = [

@@ -22,7 +22,6 @@ Invariant: any input either decodes or raises a `convo.errors` class
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -46,7 +45,11 @@ from convo.errors import (
     UnknownBlockTypeError,
     message,
 )
-from convo.wire.chat._common import fail, parse_cache_control, provenance_for
+from convo.wire._shared._cache import parse_cache_control
+from convo.wire._shared._json import MAX_BODY_BYTES, MAX_DEPTH, fail, load_json
+from convo.wire._shared._provenance import provenance_for
+from convo.wire._shared._usage import UsageFields
+from convo.wire._shared._usage import parse_usage as _parse_usage
 
 __all__ = [
     "MAX_BODY_BYTES",
@@ -58,8 +61,6 @@ __all__ = [
     "parse_usage",
 ]
 
-MAX_BODY_BYTES = 64 * 1024 * 1024
-MAX_DEPTH = 64
 PART_TYPES = ("text", "image_url", "image", "reasoning")
 _KNOWN_MESSAGE_KEYS = frozenset(
     {
@@ -71,41 +72,9 @@ _KNOWN_MESSAGE_KEYS = frozenset(
 )
 
 
-def check_depth(value: object, *, limit: int, where: str) -> None:
-    """Raise `DecodeError` when `value` nests deeper than `limit`."""
-    stack: list[tuple[object, int]] = [(value, 0)]
-    while stack:
-        item, depth = stack.pop()
-        if depth > limit:
-            fail(
-                f"JSON nests deeper than {limit} levels",
-                where=where,
-                received="<deep value>",
-            )
-        if isinstance(item, dict):
-            stack.extend((v, depth + 1) for v in item.values())
-        elif isinstance(item, list):
-            stack.extend((v, depth + 1) for v in item)
-
-
-def load_json(data: bytes | str, *, where: str, max_depth: int = MAX_DEPTH) -> Any:
-    """Parse JSON text with depth and number bounds; failures are `DecodeError`."""
-    try:
-        value = json.loads(data)
-    except (ValueError, RecursionError, UnicodeDecodeError) as exc:
-        fail(f"Not valid JSON ({type(exc).__name__})", where=where, received=data[:200])
-    if isinstance(data, bytes):
-        opening = data.count(b"{") + data.count(b"[")
-    else:
-        opening = data.count("{") + data.count("[")
-    if opening > max_depth:
-        check_depth(value, limit=max_depth, where=where)
-    return value
-
-
 def _str(value: object, *, where: str) -> str:
     if not isinstance(value, str):
-        fail("Expected a string", where=where, received=value)
+        raise fail("Expected a string", where=where, received=value)
     return value
 
 
@@ -126,11 +95,11 @@ _REASONING_KEYS = frozenset({"type", "summary", "cache_control"})
 def parse_reasoning_part(item: object, *, where: str) -> ReasoningPart:
     """One `summary` item of a reasoning part, verbatim."""
     if not isinstance(item, dict):
-        fail("A reasoning part must be an object", where=where, received=item)
+        raise fail("A reasoning part must be an object", where=where, received=item)
     kind = item.get("type")
     if kind == "summary_text":
         if set(item) - {"type", "text", "signature"}:
-            fail(
+            raise fail(
                 "Unknown key in a summary_text part", where=where, received=sorted(item)
             )
         return SummaryText(
@@ -139,7 +108,7 @@ def parse_reasoning_part(item: object, *, where: str) -> ReasoningPart:
         )
     if kind == "summary_encrypted_text":
         if set(item) - {"type", "data"}:
-            fail(
+            raise fail(
                 "Unknown key in a summary_encrypted_text part",
                 where=where,
                 received=sorted(item),
@@ -171,12 +140,14 @@ def parse_part(item: object, *, where: str, provenance: Provenance | None) -> Bl
     except DecodeError:
         raise
     except ConvoError as exc:
-        fail(f"The part holds a value convo refuses: {exc.message}", where=where)
+        raise fail(
+            f"The part holds a value convo refuses: {exc.message}", where=where
+        ) from exc
 
 
 def _parse_part(item: object, *, where: str, provenance: Provenance | None) -> Block:
     if not isinstance(item, dict):
-        fail("A content part must be an object", where=where, received=item)
+        raise fail("A content part must be an object", where=where, received=item)
     kind = item.get("type")
     cc_raw = item.get("cache_control")
     cc = (
@@ -200,7 +171,7 @@ def _parse_part(item: object, *, where: str, provenance: Provenance | None) -> B
     if kind == "reasoning":
         summary = item.get("summary")
         if not isinstance(summary, list):
-            fail(
+            raise fail(
                 "A reasoning part needs a summary list",
                 where=f"{where}.summary",
                 received=summary,
@@ -241,7 +212,9 @@ def parse_content(
     if isinstance(content, str):
         return [TextBlock(text=content)] if content or keep_empty else []
     if not isinstance(content, list):
-        fail("content must be a string, a list or null", where=where, received=content)
+        raise fail(
+            "content must be a string, a list or null", where=where, received=content
+        )
     return [
         parse_part(item, where=f"{where}[{i}]", provenance=provenance)
         for i, item in enumerate(content)
@@ -254,10 +227,10 @@ _CALL_KEYS = frozenset({"id", "type", "function", "index"})
 def parse_tool_call(item: object, *, where: str) -> ToolCallBlock:
     """One complete tool call; empty arguments become "{}"."""
     if not isinstance(item, dict):
-        fail("A tool call must be an object", where=where, received=item)
+        raise fail("A tool call must be an object", where=where, received=item)
     function = item.get("function")
     if not isinstance(function, dict):
-        fail(
+        raise fail(
             "A tool call needs a function object",
             where=f"{where}.function",
             received=function,
@@ -269,7 +242,7 @@ def parse_tool_call(item: object, *, where: str) -> ToolCallBlock:
         else _str(arguments, where=f"{where}.function.arguments")
     )
     if item.get("type", "function") != "function":
-        fail(
+        raise fail(
             "Only function tool calls are known",
             where=f"{where}.type",
             received=item.get("type"),
@@ -287,65 +260,26 @@ def parse_tool_call(item: object, *, where: str) -> ToolCallBlock:
     )
 
 
-def _count(value: object, *, where: str) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        fail(
-            "A token count must be a non-negative integer", where=where, received=value
-        )
-    return value
+USAGE_FIELDS = UsageFields(
+    prompt=(("prompt_tokens",),),
+    completion=(("completion_tokens",),),
+    total=(("total_tokens",),),
+    cache_read=(
+        ("cache_read_input_tokens",),
+        ("prompt_tokens_details", "cached_tokens"),
+    ),
+    cache_write=(("cache_creation_input_tokens",),),
+    reasoning=(
+        ("reasoning_tokens",),
+        ("completion_tokens_details", "reasoning_tokens"),
+    ),
+)
+"""Where chat completions put usage (OpenAI details, Claude's top-level cache fields)."""
 
 
 def parse_usage(value: object, *, where: str) -> Usage | None:
-    """Usage from any documented shape (OpenAI details, Claude top-level cache fields)."""
-    if value is None:
-        return None
-    if not isinstance(value, dict):
-        fail("usage must be an object", where=where, received=value)
-    prompt_details = value.get("prompt_tokens_details")
-    completion_details = value.get("completion_tokens_details")
-    if prompt_details is not None and not isinstance(prompt_details, dict):
-        fail(
-            "prompt_tokens_details must be an object",
-            where=f"{where}.prompt_tokens_details",
-            received=prompt_details,
-        )
-    if completion_details is not None and not isinstance(completion_details, dict):
-        fail(
-            "completion_tokens_details must be an object",
-            where=f"{where}.completion_tokens_details",
-            received=completion_details,
-        )
-    cache_read = _count(
-        value.get("cache_read_input_tokens"), where=f"{where}.cache_read_input_tokens"
-    )
-    if cache_read is None and prompt_details:
-        cache_read = _count(
-            prompt_details.get("cached_tokens"),
-            where=f"{where}.prompt_tokens_details.cached_tokens",
-        )
-    reasoning = _count(value.get("reasoning_tokens"), where=f"{where}.reasoning_tokens")
-    if reasoning is None and completion_details:
-        reasoning = _count(
-            completion_details.get("reasoning_tokens"),
-            where=f"{where}.completion_tokens_details.reasoning_tokens",
-        )
-    return Usage(
-        prompt_tokens=_count(
-            value.get("prompt_tokens"), where=f"{where}.prompt_tokens"
-        ),
-        completion_tokens=_count(
-            value.get("completion_tokens"), where=f"{where}.completion_tokens"
-        ),
-        total_tokens=_count(value.get("total_tokens"), where=f"{where}.total_tokens"),
-        cache_read_tokens=cache_read,
-        cache_write_tokens=_count(
-            value.get("cache_creation_input_tokens"),
-            where=f"{where}.cache_creation_input_tokens",
-        ),
-        reasoning_tokens=reasoning,
-    )
+    """Usage from any documented chat shape (see `USAGE_FIELDS`)."""
+    return _parse_usage(value, USAGE_FIELDS, where=where)
 
 
 def message_fields(msg: Mapping[str, Any]) -> dict[str, Any]:
@@ -383,7 +317,7 @@ def message_blocks(
     calls = msg.get("tool_calls")
     if calls is not None:
         if not isinstance(calls, list):
-            fail(
+            raise fail(
                 "tool_calls must be a list", where=f"{where}.tool_calls", received=calls
             )
         blocks.extend(
@@ -395,26 +329,32 @@ def message_blocks(
 
 def _decode(body: Mapping[str, Any], target: Target | None, choice: int) -> Turn:
     if not isinstance(body, Mapping):
-        fail("A response must be a JSON object", where="$", received=body)
+        raise fail("A response must be a JSON object", where="$", received=body)
     choices = body.get("choices")
     if not isinstance(choices, list):
-        fail("A response needs a choices list", where="$.choices", received=choices)
+        raise fail(
+            "A response needs a choices list", where="$.choices", received=choices
+        )
     picked = None
     for i, c in enumerate(choices):
         if not isinstance(c, dict):
-            fail("A choice must be an object", where=f"$.choices[{i}]", received=c)
+            raise fail(
+                "A choice must be an object", where=f"$.choices[{i}]", received=c
+            )
         if c.get("index", i) == choice:
             picked, where = c, f"$.choices[{i}]"
             break
     if picked is None:
-        fail(
+        raise fail(
             f"The response has no choice with index {choice}",
             where="$.choices",
             received=len(choices),
         )
     msg = picked.get("message")
     if not isinstance(msg, dict):
-        fail("A choice needs a message object", where=f"{where}.message", received=msg)
+        raise fail(
+            "A choice needs a message object", where=f"{where}.message", received=msg
+        )
     model = _opt_str(body.get("model"), where="$.model")
     provenance = provenance_for(target, model)
     blocks = message_blocks(

@@ -47,11 +47,13 @@ from convo._params import RequestParams
 from convo._targets import Target
 from convo._tools import Tool
 from convo._turns import Turn
-from convo.wire.chat._common import MEMO_PREFIX, cache_control_json
-from convo.wire.chat._facts import NO_FACTS, Facts, turn_facts
-from convo.wire.chat._fast import Entry as _Entry
-from convo.wire.chat._fast import fast as _fast
-from convo.wire.chat._fields import params_fields
+from convo.wire._shared._cache import cache_control_json
+from convo.wire._shared._check import check_request, check_size
+from convo.wire._shared._facts import NO_FACTS, Facts, turn_facts
+from convo.wire.chat._encode_fast import Entry as _Entry
+from convo.wire.chat._encode_fast import fast as _fast
+from convo.wire.chat._encode_fields import emitted_fields, params_fields
+from convo.wire.chat._validate import check_shape
 
 __all__ = [
     "encode_request",
@@ -62,6 +64,7 @@ __all__ = [
 
 
 _DEFAULT_PARAMS = RequestParams()
+MEMO_PREFIX = "chat:"
 
 
 _KEYS: dict[int, tuple[Target, str]] = {}
@@ -345,13 +348,20 @@ def encode_request_bytes(
     Raises:
         RequestRejectedError: the target would reject the request (see `validate_request`).
     """
-    from convo.wire.chat._validate import check
-
     p = _DEFAULT_PARAMS if params is None else params
-    fields = params_fields(target, p, tools, include_model=include_model)
     messages, facts = messages_bytes(turns, target)
+    check_request(
+        turns,
+        target=target,
+        params=p,
+        tools=tools,
+        fields=emitted_fields(target, p, tools),
+        facts=facts,
+    )
+    check_shape(target, facts)
+    fields = params_fields(target, p, tools, include_model=include_model)
     data = _join(fields, messages)
-    check(turns, target=target, params=p, tools=tools, facts=facts, size=len(data))
+    check_size(len(data), target)
     return data
 
 
@@ -379,13 +389,20 @@ def encode_request(
     Raises:
         RequestRejectedError: the target would reject the request.
     """
-    from convo.wire.chat._validate import check
-
     p = _DEFAULT_PARAMS if params is None else params
-    fields = params_fields(target, p, tools, include_model=include_model)
     messages, facts = messages_bytes(turns, target)
+    check_request(
+        turns,
+        target=target,
+        params=p,
+        tools=tools,
+        fields=emitted_fields(target, p, tools),
+        facts=facts,
+    )
+    check_shape(target, facts)
+    fields = params_fields(target, p, tools, include_model=include_model)
     size = sum(len(m) + 1 for m in messages) + len(canonical_bytes(fields)) + 14
-    check(turns, target=target, params=p, tools=tools, facts=facts, size=size)
+    check_size(size, target)
     payload = dict(fields)
     payload["messages"] = [json.loads(m) for m in messages]
     return payload

@@ -23,7 +23,8 @@ from convo._blocks import ImageBlock, TextBlock, ToolResultBlock
 from convo._targets import Target
 from convo._turns import Turn
 from convo.errors import ConvoError, DecodeError, message
-from convo.wire.chat._common import fail, provenance_for
+from convo.wire._shared._json import fail
+from convo.wire._shared._provenance import provenance_for
 from convo.wire.chat._decode import message_blocks, message_fields, parse_part
 
 __all__ = ["import_messages"]
@@ -34,7 +35,7 @@ _TOOL_KEYS = frozenset({"role", "tool_call_id", "content"})
 def _tool_result(msg: Mapping[str, Any], where: str) -> ToolResultBlock:
     call_id = msg.get("tool_call_id")
     if not isinstance(call_id, str):
-        fail(
+        raise fail(
             "A tool message needs a tool_call_id string",
             where=f"{where}.tool_call_id",
             received=call_id,
@@ -50,7 +51,7 @@ def _tool_result(msg: Mapping[str, Any], where: str) -> ToolResultBlock:
         for i, item in enumerate(content):
             block = parse_part(item, where=f"{where}.content[{i}]", provenance=None)
             if not isinstance(block, TextBlock | ImageBlock):
-                fail(
+                raise fail(
                     "A tool message may carry only text and image parts",
                     where=f"{where}.content[{i}]",
                     received=item,
@@ -58,7 +59,7 @@ def _tool_result(msg: Mapping[str, Any], where: str) -> ToolResultBlock:
             parts.append(block)
         value = tuple(parts)
     else:
-        fail(
+        raise fail(
             "Tool content must be a string or a list",
             where=f"{where}.content",
             received=content,
@@ -69,14 +70,14 @@ def _tool_result(msg: Mapping[str, Any], where: str) -> ToolResultBlock:
 
 def _one(msg: object, where: str, target: Target | None) -> Turn:
     if not isinstance(msg, Mapping):
-        fail("A message must be an object", where=where, received=msg)
+        raise fail("A message must be an object", where=where, received=msg)
     role = msg.get("role")
     metadata: dict[str, Any] = {}
     if role == "developer":
         role = "system"
         metadata["chat.role"] = "developer"
     if role not in ("system", "user", "assistant"):
-        fail(
+        raise fail(
             "Unknown message role",
             where=f"{where}.role",
             received=role,
@@ -92,7 +93,7 @@ def _one(msg: object, where: str, target: Target | None) -> Turn:
             msg.get("tool_calls") is not None
             or msg.get("reasoning_content") is not None
         ):
-            fail(
+            raise fail(
                 f"A {role} message cannot carry tool calls or reasoning",
                 where=where,
                 received=sorted(msg),
@@ -114,7 +115,7 @@ def import_messages(
     """
     raw: object = messages
     if isinstance(raw, str | bytes) or not isinstance(raw, Sequence):
-        fail("messages must be a list", where="$", received=messages)
+        raise fail("messages must be a list", where="$", received=messages)
     turns: list[Turn] = []
     pending: list[ToolResultBlock] = []
     try:

@@ -1,587 +1,67 @@
-"""Assemble a streamed chat completion: SSE bytes or chunk dicts in, a turn out.
+"""The chat-completions `StreamAssembler`: the shared stream shell around the fold.
 
-The core is a pure fold, `step(snapshot, chunk) -> (snapshot, events)`, over
-frozen `StreamSnapshot` values; `StreamAssembler` (`_sse.py`) is the thin
-stateful shell that splits SSE bytes and keeps the latest snapshot.
+SSE framing, chunk parsing, bounds, `[DONE]`, `partial()` and
+`finish_event()` come from `convo.wire._shared._stream.BaseStreamAssembler`;
+this class folds each chunk with the pure `convo.wire.chat._stream_fold.step`,
+keeping only the latest frozen snapshot.
 
-Folding rules (wire-facts A5, C; rules R20, R21):
-- text deltas (strings, or `text` parts) append to the open text block;
-- reasoning fragments append to the open `summary_text` part; a non-empty
-  signature closes the part (the last non-empty signature is kept); a
-  signature-only fragment with no open part becomes its own part (R1); an
-  encrypted part arrives whole. Reasoning closes when text starts and the
-  other way round, so content keeps its order;
-- tool-call fragments are grouped by `index`; id and name come with the first;
-  argument fragments are concatenated verbatim, and a stray `"{}"` fragment is
-  dropped only when the arguments parse without it but not with it;
-- chunks with empty `choices` are fine; usage is the last snapshot, never summed;
-- an error payload mid-stream raises `StreamError` whose `partial` is the
-  `PartialTurn` assembled so far.
-
-Invariant: a stream that ends without a finish reason never yields a `Turn`,
-only a `PartialTurn` saying what is missing; any malformed input raises a
-`convo.errors` class (`DecodeError`, `ResponseTooLargeError`, `StreamError`).
+Invariant: every failure is a `convo.errors` class; `finish()` never returns a
+`Turn` for a stream that did not send its finish reason.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
-import attrs
-import immutables
-
-from convo._blocks import (
-    Block,
-    ReasoningBlock,
-    ReasoningPart,
-    SummaryEncryptedText,
-    SummaryText,
-    TextBlock,
-    ToolCallBlock,
-)
-from convo._events import (
-    ReasoningDelta,
-    StreamEvent,
-    TextDelta,
-    ToolCallDelta,
-    UsageUpdate,
-)
+from convo._events import StreamEvent
 from convo._targets import Target
-from convo._turns import PartialTurn, Turn, Usage, normalise_finish_reason
-from convo.errors import (
-    ConvoError,
-    DecodeError,
-    StreamError,
-    message,
-)
-from convo.wire.chat._common import fail, provenance_for
-from convo.wire.chat._decode import (
-    parse_part,
-    parse_usage,
-)
-from convo.wire.chat._errors import unwrap_error
+from convo._turns import PartialTurn, Turn
+from convo.wire._shared._json import MAX_DEPTH
+from convo.wire._shared._stream import MAX_EVENTS, BaseStreamAssembler
+from convo.wire.chat._stream_fold import StreamSnapshot, finish, step
 
-__all__ = [
-    "StreamSnapshot",
-    "accumulate",
-    "finish",
-    "step",
-]
+__all__ = ["MAX_EVENTS", "MAX_LINE_BYTES", "StreamAssembler"]
 
-Cons = tuple[Any, ...]
-"""An immutable singly linked list: () or (previous, item). O(1) append."""
-
-_EMPTY_CALLS: immutables.Map[int, _Call] = immutables.Map()
+MAX_LINE_BYTES = 8 * 1024 * 1024
+"""The longest SSE line a chat stream may send (chunks are small)."""
 
 
-def _items(cons: Cons) -> list[Any]:
-    out: list[Any] = []
-    while cons:
-        cons, item = cons
-        out.append(item)
-    out.reverse()
-    return out
+class StreamAssembler(BaseStreamAssembler):
+    """Feed SSE bytes (split anywhere) or chunk dicts; get events; `finish()` for the turn.
 
+    Args:
+        target: the target that answers; gives reasoning its provenance.
+        choice: which choice index to assemble.
+        max_line_bytes: the longest SSE line accepted.
+        max_events: the most SSE events (chunks) accepted.
+        max_depth: the deepest JSON nesting accepted in a chunk.
+    """
 
-@attrs.frozen(kw_only=True, slots=True)
-class _Call:
-    index: int
-    id: str | None = None
-    name: str | None = None
-    fragments: Cons = ()
-    extra: Cons = ()
-    """(key, value) pairs in arrival order; the last value of a key wins."""
-
-
-@attrs.frozen(kw_only=True, slots=True)
-class StreamSnapshot:
-    """Everything assembled so far; each chunk gives a new snapshot."""
-
-    closed: Cons = ()
-    """Finished content items: ("text", str, extras) | ("reasoning", parts, extras) | ("block", Block)."""
-    text: Cons | None = None
-    text_extra: Cons = ()
-    reasoning: tuple[ReasoningPart, ...] | None = None
-    reasoning_extra: Cons = ()
-    part: Cons | None = None
-    part_signature: str | None = None
-    calls: immutables.Map[int, _Call] = _EMPTY_CALLS
-    model: str | None = None
-    finish_raw: str | None = None
-    usage: Usage | None = None
-    fields: Cons = ()
-    chunks: int = 0
-
-
-def _close_part(
-    parts: tuple[ReasoningPart, ...], part: Cons | None, sig: str | None
-) -> tuple[ReasoningPart, ...]:
-    if part is None:
-        return parts
-    return (*parts, SummaryText(text="".join(_items(part)), signature=sig))
-
-
-class _State:
-    """The mutable scratch copy of a snapshot used inside one `step` call only."""
-
-    __slots__ = tuple(a.name for a in attrs.fields(StreamSnapshot))
-
-    closed: Cons
-    text: Cons | None
-    text_extra: Cons
-    reasoning: tuple[ReasoningPart, ...] | None
-    reasoning_extra: Cons
-    part: Cons | None
-    part_signature: str | None
-    calls: immutables.Map[int, _Call]
-    model: str | None
-    finish_raw: str | None
-    usage: Usage | None
-    fields: Cons
-    chunks: int
-
-    def __init__(self, s: StreamSnapshot) -> None:
-        self.closed = s.closed
-        self.text = s.text
-        self.text_extra = s.text_extra
-        self.reasoning = s.reasoning
-        self.reasoning_extra = s.reasoning_extra
-        self.part = s.part
-        self.part_signature = s.part_signature
-        self.calls = s.calls
-        self.model = s.model
-        self.finish_raw = s.finish_raw
-        self.usage = s.usage
-        self.fields = s.fields
-        self.chunks = s.chunks
-
-    def freeze(self) -> StreamSnapshot:
-        return StreamSnapshot(
-            closed=self.closed,
-            text=self.text,
-            text_extra=self.text_extra,
-            reasoning=self.reasoning,
-            reasoning_extra=self.reasoning_extra,
-            part=self.part,
-            part_signature=self.part_signature,
-            calls=self.calls,
-            model=self.model,
-            finish_raw=self.finish_raw,
-            usage=self.usage,
-            fields=self.fields,
-            chunks=self.chunks,
-        )
-
-    def close_text(self) -> None:
-        if self.text is not None:
-            self.closed = (
-                self.closed,
-                ("text", "".join(_items(self.text)), self.text_extra),
-            )
-            self.text, self.text_extra = None, ()
-
-    def close_reasoning(self) -> None:
-        if self.reasoning is not None:
-            parts = _close_part(self.reasoning, self.part, self.part_signature)
-            self.closed = (self.closed, ("reasoning", parts, self.reasoning_extra))
-            self.reasoning, self.reasoning_extra = None, ()
-            self.part, self.part_signature = None, None
-
-    def add_text(self, text: str, extra: Mapping[str, Any] | None) -> None:
-        self.close_reasoning()
-        self.text = ((), text) if self.text is None else (self.text, text)
-        if extra:
-            for pair in extra.items():
-                self.text_extra = (self.text_extra, pair)
-
-    def add_reasoning(
-        self, item: Mapping[str, Any], where: str, events: list[StreamEvent]
+    def __init__(
+        self,
+        *,
+        target: Target | None = None,
+        choice: int = 0,
+        max_line_bytes: int = MAX_LINE_BYTES,
+        max_events: int = MAX_EVENTS,
+        max_depth: int = MAX_DEPTH,
     ) -> None:
-        self.close_text()
-        if self.reasoning is None:
-            self.reasoning = ()
-        for key, value in item.items():
-            if key not in ("type", "summary"):
-                self.reasoning_extra = (self.reasoning_extra, (key, value))
-        summary = item.get("summary")
-        if not isinstance(summary, list):
-            fail(
-                "A reasoning delta needs a summary list",
-                where=f"{where}.summary",
-                received=summary,
-            )
-        for i, raw in enumerate(summary):
-            pwhere = f"{where}.summary[{i}]"
-            if not isinstance(raw, dict):
-                fail("A reasoning part must be an object", where=pwhere, received=raw)
-            kind = raw.get("type")
-            if kind == "summary_encrypted_text":
-                data = raw.get("data")
-                if not isinstance(data, str) or set(raw) - {"type", "data"}:
-                    fail("Bad summary_encrypted_text part", where=pwhere, received=raw)
-                self.reasoning = (
-                    *_close_part(self.reasoning, self.part, self.part_signature),
-                    SummaryEncryptedText(data=data),
-                )
-                self.part, self.part_signature = None, None
-                events.append(ReasoningDelta(text="", encrypted=data))
-                continue
-            if kind != "summary_text" or set(raw) - {"type", "text", "signature"}:
-                fail("Unknown reasoning part in a delta", where=pwhere, received=raw)
-            text = raw.get("text", "")
-            sig = raw.get("signature")
-            if not isinstance(text, str) or not (sig is None or isinstance(sig, str)):
-                fail(
-                    "A summary_text part needs string text and signature",
-                    where=pwhere,
-                    received=raw,
-                )
-            self.add_fragment(text, sig)
-            events.append(ReasoningDelta(text=text, signature=sig))
-
-    def add_fragment(self, text: str, sig: str | None) -> None:
-        if self.reasoning is None:
-            self.close_text()
-            self.reasoning = ()
-        if self.part is None:
-            if sig and not text:
-                self.reasoning = (*self.reasoning, SummaryText(text="", signature=sig))
-                return
-            self.part, self.part_signature = ((), text), sig
-        else:
-            self.part = (self.part, text)
-            if sig is not None and (sig or self.part_signature is None):
-                self.part_signature = sig
-        if sig:
-            self.reasoning = _close_part(self.reasoning, self.part, self.part_signature)
-            self.part, self.part_signature = None, None
-
-    def add_call(self, item: object, where: str, events: list[StreamEvent]) -> None:
-        if not isinstance(item, dict):
-            fail("A tool call delta must be an object", where=where, received=item)
-        index = item.get("index")
-        call_id = item.get("id")
-        if index is None:
-            known = [c.index for c in self.calls.values()]
-            if call_id is not None and all(self.calls[k].id != call_id for k in known):
-                index = len(known)
-            else:
-                index = max(known, default=0)
-        if (
-            isinstance(index, bool)
-            or not isinstance(index, int)
-            or not 0 <= index < 10_000
-        ):
-            fail(
-                "A tool call delta needs an integer index",
-                where=f"{where}.index",
-                received=index,
-            )
-        function = item.get("function")
-        if function is None:
-            function = {}
-        if not isinstance(function, dict):
-            fail(
-                "function must be an object",
-                where=f"{where}.function",
-                received=function,
-            )
-        name = function.get("name")
-        args = function.get("arguments")
-        if (
-            not (call_id is None or isinstance(call_id, str))
-            or not (name is None or isinstance(name, str))
-            or not (args is None or isinstance(args, str))
-        ):
-            fail(
-                "Tool call id, name and arguments must be strings",
-                where=where,
-                received=item,
-            )
-        call = self.calls.get(index) or _Call(index=index)
-        extra = call.extra
-        for key, value in item.items():
-            if key not in ("index", "id", "type", "function"):
-                extra = (extra, (key, value))
-        call = _Call(
-            index=index,
-            id=call.id or call_id or None,
-            name=call.name or name or None,
-            fragments=(call.fragments, args) if args else call.fragments,
-            extra=extra,
+        super().__init__(
+            target=target,
+            max_line_bytes=max_line_bytes,
+            max_events=max_events,
+            max_depth=max_depth,
         )
-        self.calls = self.calls.set(index, call)
-        events.append(
-            ToolCallDelta(index=index, id=call_id, name=name, arguments=args or "")
+        self.choice = choice
+        self.snapshot = StreamSnapshot()
+
+    def _fold(self, chunk: Mapping[str, Any]) -> list[StreamEvent]:
+        self.snapshot, events = step(
+            self.snapshot, chunk, choice=self.choice, target=self.target
         )
+        return list(events)
 
-
-_DELTA_KEYS = frozenset(
-    {
-        "role",
-        "content",
-        "tool_calls",
-        "reasoning_content",
-    }
-)
-
-
-def _error_payload(chunk: Mapping[str, Any]) -> bool:
-    return chunk.get("error") is not None or (
-        "error_code" in chunk and "choices" not in chunk
-    )
-
-
-def step(
-    snapshot: StreamSnapshot,
-    chunk: Mapping[str, Any],
-    *,
-    choice: int = 0,
-    target: Target | None = None,
-) -> tuple[StreamSnapshot, tuple[StreamEvent, ...]]:
-    """Fold one chunk into a snapshot: the new snapshot and the events it produced.
-
-    Raises:
-        DecodeError: the chunk is not a chat-completions chunk.
-        StreamError: the chunk is an error payload (`partial` holds what arrived).
-    """
-    if not isinstance(chunk, Mapping):
-        fail("A stream chunk must be a JSON object", where="$", received=chunk)
-    if _error_payload(chunk):
-        code, kind, text = unwrap_error(dict(chunk))
-        partial = finish(snapshot, target=target, force_partial=True)
-        assert isinstance(partial, PartialTurn)  # noqa: S101 - force_partial guarantees it
-        raise StreamError(
-            message(
-                f"The stream carried an error: {text or 'no message'}",
-                received=code or kind or "error",
-                fix="What arrived before the error is in .partial.",
-            ),
-            partial=partial,
-            error_type=code or kind,
-            request_id=None,
-            attempts=1,
-        )
-    s = _State(snapshot)
-    s.chunks += 1
-    events: list[StreamEvent] = []
-    model = chunk.get("model")
-    if s.model is None and model is not None:
-        if not isinstance(model, str):
-            fail("model must be a string", where="$.model", received=model)
-        s.model = model
-    choices = chunk.get("choices")
-    if choices is None:
-        choices = []
-    if not isinstance(choices, list):
-        fail("choices must be a list", where="$.choices", received=choices)
-    for ci, c in enumerate(choices):
-        where = f"$.choices[{ci}]"
-        if not isinstance(c, dict):
-            fail("A choice must be an object", where=where, received=c)
-        if c.get("index", 0) != choice:
-            continue
-        delta = c.get("delta")
-        if delta is None:
-            delta = {}
-        if not isinstance(delta, dict):
-            fail("delta must be an object", where=f"{where}.delta", received=delta)
-        reasoning_content = delta.get("reasoning_content")
-        if reasoning_content:
-            if not isinstance(reasoning_content, str):
-                fail(
-                    "reasoning_content must be a string",
-                    where=f"{where}.delta.reasoning_content",
-                    received=reasoning_content,
-                )
-            s.add_fragment(reasoning_content, None)
-            events.append(ReasoningDelta(text=reasoning_content))
-        content = delta.get("content")
-        if isinstance(content, str):
-            if content:
-                s.add_text(content, None)
-                events.append(TextDelta(text=content))
-        elif isinstance(content, list):
-            for pi, item in enumerate(content):
-                pwhere = f"{where}.delta.content[{pi}]"
-                kind = item.get("type") if isinstance(item, dict) else None
-                if kind == "text" and isinstance(item, dict):
-                    text = item.get("text")
-                    if not isinstance(text, str):
-                        fail(
-                            "A text delta needs a string",
-                            where=f"{pwhere}.text",
-                            received=text,
-                        )
-                    extra = {k: v for k, v in item.items() if k not in ("type", "text")}
-                    if text or extra:
-                        s.add_text(text, extra)
-                    if text:
-                        events.append(TextDelta(text=text))
-                elif kind == "reasoning" and isinstance(item, dict):
-                    s.add_reasoning(item, pwhere, events)
-                else:
-                    block = _block(item, pwhere)
-                    s.close_text()
-                    s.close_reasoning()
-                    s.closed = (s.closed, ("block", block))
-        elif content is not None:
-            fail(
-                "delta content must be a string, a list or null",
-                where=f"{where}.delta.content",
-                received=content,
-            )
-        calls = delta.get("tool_calls")
-        if calls is not None:
-            if not isinstance(calls, list):
-                fail(
-                    "tool_calls must be a list",
-                    where=f"{where}.delta.tool_calls",
-                    received=calls,
-                )
-            for ti, item in enumerate(calls):
-                s.add_call(item, f"{where}.delta.tool_calls[{ti}]", events)
-        for key, value in delta.items():
-            if (
-                key not in _DELTA_KEYS
-                and value is not None
-                and value != []
-                and value != {}
-            ):
-                s.fields = (s.fields, (key, value))
-        finish_raw = c.get("finish_reason")
-        if finish_raw is not None:
-            if not isinstance(finish_raw, str):
-                fail(
-                    "finish_reason must be a string",
-                    where=f"{where}.finish_reason",
-                    received=finish_raw,
-                )
-            s.finish_raw = finish_raw
-    usage_raw = chunk.get("usage")
-    if usage_raw is not None:
-        usage = parse_usage(usage_raw, where="$.usage")
-        if usage != s.usage:
-            s.usage = usage
-            assert usage is not None  # noqa: S101 - parse_usage returns a value for a non-null input
-            events.append(UsageUpdate(usage=usage))
-    return s.freeze(), tuple(events)
-
-
-def _block(item: object, where: str) -> Block:
-    try:
-        return parse_part(item, where=where, provenance=None)
-    except DecodeError:
-        raise
-    except ConvoError as exc:
-        fail(f"A content part holds a value convo refuses: {exc.message}", where=where)
-
-
-def accumulate(snapshot: StreamSnapshot, chunk: Mapping[str, Any]) -> StreamSnapshot:
-    """The snapshot after `chunk` (the pure fold, events left out)."""
-    return step(snapshot, chunk)[0]
-
-
-def _pairs(cons: Cons) -> dict[str, Any]:
-    return dict(_items(cons))
-
-
-def _valid_json(text: str) -> bool:
-    try:
-        json.loads(text)
-    except (ValueError, RecursionError):
-        return False
-    return True
-
-
-def _arguments(fragments: list[str]) -> tuple[str, bool]:
-    whole = "".join(fragments)
-    if not whole:
-        return "{}", True
-    if _valid_json(whole):
-        return whole, True
-    if "{}" in fragments:
-        without = "".join(f for f in fragments if f != "{}")
-        if not without:
-            return "{}", True
-        if _valid_json(without):
-            return without, True
-    return whole, False
-
-
-def finish(
-    snapshot: StreamSnapshot,
-    *,
-    target: Target | None = None,
-    force_partial: bool = False,
-    missing: tuple[str, ...] = (),
-) -> Turn | PartialTurn:
-    """The turn a snapshot holds; a `PartialTurn` when no finish reason arrived.
-
-    Raises:
-        DecodeError: a finished stream holds a tool call without id or name.
-    """
-    s = _State(snapshot)
-    unsigned = snapshot.part is not None
-    s.close_text()
-    s.close_reasoning()
-    provenance = provenance_for(target, s.model)
-    blocks: list[Block] = []
-    for item in _items(s.closed):
-        if item[0] == "text":
-            blocks.append(TextBlock(text=item[1], extra=_pairs(item[2])))
-        elif item[0] == "reasoning":
-            blocks.append(
-                ReasoningBlock(
-                    parts=item[1], provenance=provenance, extra=_pairs(item[2])
-                )
-            )
-        else:
-            block = item[1]
-            blocks.append(block)
-    partial = force_partial or s.finish_raw is None
-    lacking = list(missing)
-    if s.finish_raw is None:
-        lacking.insert(0, "finish_reason")
-    if partial and unsigned:
-        lacking.append("reasoning signature")
-    indexes = sorted(s.calls.keys())
-    last_index = indexes[-1] if indexes else None
-    for index in indexes:
-        call = s.calls[index]
-        if call.id is None or call.name is None:
-            if not partial:
-                fail(
-                    "A streamed tool call never got its id or name",
-                    where=f"$.tool_calls[{index}]",
-                )
-            lacking.append(f"tool_call:#{index} id and name")
-            continue
-        arguments, ok = _arguments(_items(call.fragments))
-        if partial and (not ok or index == last_index):
-            # The call still being streamed at the cut may be incomplete even
-            # when its arguments parse ("" reads as "{}"): it must never run.
-            lacking.append(f"tool_call:{call.id} arguments")
-        blocks.append(
-            ToolCallBlock(
-                id=call.id,
-                name=call.name,
-                arguments=arguments,
-                extra=_pairs(call.extra),
-            )
-        )
-    fields = _pairs(s.fields)
-    turn = Turn(
-        role="assistant",
-        blocks=tuple(blocks),
-        model=s.model,
-        finish_reason=normalise_finish_reason(s.finish_raw),
-        finish_reason_raw=s.finish_raw,
-        usage=s.usage,
-        metadata={"chat.message": fields} if fields else {},
-    )
-    if partial:
-        return PartialTurn(turn=turn, missing=tuple(lacking) or ("finish_reason",))
-    return turn
+    def finish(self) -> Turn | PartialTurn:
+        """The assembled turn (after `[DONE]` or at EOF), or a `PartialTurn`."""
+        return finish(self.snapshot, target=self.target)

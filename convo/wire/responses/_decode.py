@@ -42,8 +42,9 @@ from convo._json import JSON
 from convo._targets import Target
 from convo._turns import FinishReason, Turn, Usage
 from convo.errors import ServerError, UnknownBlockTypeError, message
-from convo.wire.anthropic._common import fail, get_int, get_str, guard, load_json
-from convo.wire.chat._common import provenance_for
+from convo.wire._shared._json import fail, get_str, guard, load_json
+from convo.wire._shared._provenance import provenance_for
+from convo.wire._shared._usage import UsageFields, parse_usage
 
 __all__ = [
     "ITEMS_KEY",
@@ -51,6 +52,7 @@ __all__ = [
     "decode_response",
     "finish_of",
     "turn_from_items",
+    "USAGE_FIELDS",
     "usage_of",
 ]
 
@@ -200,27 +202,20 @@ def turn_from_items(
     return blocks, out
 
 
+USAGE_FIELDS = UsageFields(
+    prompt=(("input_tokens",),),
+    completion=(("output_tokens",),),
+    total=(("total_tokens",),),
+    cache_read=(("input_tokens_details", "cached_tokens"),),
+    cache_write=(("input_tokens_details", "cache_write_tokens"),),
+    reasoning=(("output_tokens_details", "reasoning_tokens"),),
+)
+"""Where a Responses `usage` object keeps each count."""
+
+
 def usage_of(value: object, *, where: str) -> Usage | None:
     """Usage from a Responses `usage` object (None when absent)."""
-    if value is None:
-        return None
-    if not isinstance(value, dict):
-        raise fail("usage must be an object", where=where, received=value)
-    details = value.get("input_tokens_details")
-    out_details = value.get("output_tokens_details")
-    details = details if isinstance(details, dict) else {}
-    out_details = out_details if isinstance(out_details, dict) else {}
-    return guard(
-        lambda: Usage(
-            prompt_tokens=get_int(value, "input_tokens", where=where),
-            completion_tokens=get_int(value, "output_tokens", where=where),
-            total_tokens=get_int(value, "total_tokens", where=where),
-            cache_read_tokens=get_int(details, "cached_tokens", where=where),
-            cache_write_tokens=get_int(details, "cache_write_tokens", where=where),
-            reasoning_tokens=get_int(out_details, "reasoning_tokens", where=where),
-        ),
-        where=where,
-    )
+    return parse_usage(value, USAGE_FIELDS, where=where)
 
 
 def finish_of(

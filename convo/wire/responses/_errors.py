@@ -9,6 +9,6 @@ The status picks the class, as on every route. Invariant: never raises.
 
 from __future__ import annotations
 
-from convo.wire.chat._errors import decode_error
+from convo.wire._shared._errors import decode_error
 
 __all__ = ["decode_error"]

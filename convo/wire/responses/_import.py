@@ -20,7 +20,7 @@ from typing import Any
 from convo._blocks import Block, ImageBlock, TextBlock, ToolResultBlock
 from convo._targets import Target
 from convo._turns import Turn
-from convo.wire.anthropic._common import fail, get_str, guard
+from convo.wire._shared._json import fail, get_str, guard
 from convo.wire.responses._decode import ITEMS_KEY, turn_from_items
 
 __all__ = ["import_messages"]

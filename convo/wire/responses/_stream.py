@@ -38,8 +38,9 @@ from convo._events import (
 )
 from convo._targets import Target
 from convo._turns import PartialTurn, Turn
-from convo.errors import DecodeError, StreamError, excerpt, message
-from convo.wire.anthropic._common import fail
+from convo.errors import StreamError, excerpt, message
+from convo.wire._shared._json import MAX_DEPTH, fail
+from convo.wire._shared._stream import MAX_EVENTS, MAX_LINE_BYTES, BaseStreamAssembler
 from convo.wire.responses._decode import decode_response
 
 __all__ = ["TERMINAL_EVENTS", "StreamAssembler"]
@@ -48,18 +49,34 @@ TERMINAL_EVENTS = ("response.completed", "response.incomplete", "response.done")
 _MAX_ITEMS = 10_000
 
 
-class StreamAssembler:
+class StreamAssembler(BaseStreamAssembler):
     """Fold Responses stream events into a `Turn` (or a `PartialTurn`).
 
-    Feed each parsed `data:` payload to `feed_chunk`, then call `finish()`.
+    Feed raw SSE bytes to `feed`, or parsed events to `feed_chunk`; then call
+    `finish()` (the shared design, `convo.wire._shared._stream`).
 
     Args:
         target: the target asked; its family and route go into the reasoning
             provenance.
+        max_line_bytes: the longest SSE line, and the largest event, accepted.
+        max_events: the most events accepted.
+        max_depth: the deepest JSON nesting accepted in an event.
     """
 
-    def __init__(self, *, target: Target | None = None) -> None:
-        self.target = target
+    def __init__(
+        self,
+        *,
+        target: Target | None = None,
+        max_line_bytes: int = MAX_LINE_BYTES,
+        max_events: int = MAX_EVENTS,
+        max_depth: int = MAX_DEPTH,
+    ) -> None:
+        super().__init__(
+            target=target,
+            max_line_bytes=max_line_bytes,
+            max_events=max_events,
+            max_depth=max_depth,
+        )
         self.ignored = 0
         self._items: dict[int, dict[str, Any]] = {}
         self._calls: dict[int, int] = {}
@@ -228,7 +245,7 @@ class StreamAssembler:
                 fix="Retry the request; what arrived is in .partial and must not "
                 "be stored as a complete answer.",
             ),
-            partial=self._partial(),
+            partial=self.partial(),
             error_type=code if isinstance(code, str) else None,
             request_id=None,
             attempts=1,
@@ -236,8 +253,8 @@ class StreamAssembler:
 
     # ------------------------------------------------------------------ public
 
-    def feed_chunk(self, chunk: Mapping[str, Any]) -> list[StreamEvent]:
-        """Take one parsed event; return the events it completes."""
+    def _fold(self, chunk: Mapping[str, Any]) -> list[StreamEvent]:
+        """Fold one parsed event; return the stream events it completes."""
         if self._result is not None:
             return []
         kind = chunk.get("type")
@@ -249,13 +266,6 @@ class StreamAssembler:
 
     def _ordered(self) -> list[dict[str, Any]]:
         return [copy.deepcopy(self._items[i]) for i in sorted(self._items)]
-
-    def _partial(self) -> PartialTurn | None:
-        try:
-            result = self.finish()
-        except DecodeError:
-            return None
-        return result if isinstance(result, PartialTurn) else None
 
     def finish(self) -> Turn | PartialTurn:
         """The turn after a terminal event; before it, a `PartialTurn`.

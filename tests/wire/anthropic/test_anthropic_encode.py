@@ -126,7 +126,7 @@ class TestAnthropicTarget:
     def test_refuses_a_model_of_another_family(self) -> None:
         with pytest.raises(RequestRejectedError) as info:
             anthropic_target(Target(name="databricks-gpt-oss-120b", family="gpt-oss"))
-        assert info.value.rule == "R16"
+        assert info.value.rule == "anthropic.route"
 
 
 class TestGoldenPayload:
@@ -494,6 +494,23 @@ class TestRules:
         params = RequestParams(max_tokens=100, reasoning=Effort(level="high"))
         assert rejected([user("Hi")], params=params).rule == "R15"
 
+    def test_an_effort_on_an_adaptive_model_asks_like_chat_completions_does(
+        self,
+    ) -> None:
+        from convo.wire import chat
+
+        params = RequestParams(max_tokens=100, reasoning=Effort(level="high"))
+        payload = encode([user("Hi")], target=OPUS_ADAPTIVE, params=params)
+        expected = {
+            "thinking": {"type": "adaptive"},
+            "output_config": {"effort": "high"},
+        }
+        assert {k: payload[k] for k in expected} == expected
+        on_chat = chat.encode_request(
+            [user("Hi")], target=attrs.evolve(OPUS_ADAPTIVE, wire="chat"), params=params
+        )
+        assert {k: on_chat[k] for k in expected} == expected
+
     def test_r15_an_effort_the_model_does_not_take_is_refused(self) -> None:
         params = RequestParams(max_tokens=100, reasoning=AdaptiveThinking(effort="max"))
         assert rejected([user("Hi")], target=OPUS_ADAPTIVE, params=params).rule == "R15"
@@ -505,7 +522,6 @@ class TestRules:
             RequestParams(
                 max_tokens=100, response_format=ResponseFormat(type="json_object")
             ),
-            RequestParams(max_tokens=100, extra={"model": "other"}),
         ],
     )
     def test_r16_fields_the_messages_api_does_not_take_are_refused(
@@ -513,10 +529,15 @@ class TestRules:
     ) -> None:
         assert rejected([user("Hi")], params=params).rule == "R16"
 
-    def test_r16_a_target_of_the_chat_wire_is_refused_with_the_fix(self) -> None:
+    def test_an_extra_field_that_collides_with_one_convo_sets_is_refused(self) -> None:
+        params = RequestParams(max_tokens=100, extra={"model": "other"})
+        error = rejected([user("Hi")], params=params)
+        assert (error.rule, error.path) == ("params.extra", "$.params.extra.model")
+
+    def test_a_target_of_the_chat_wire_is_refused_with_the_fix(self) -> None:
         chat = attrs.evolve(SONNET, wire="chat")
         error = rejected([user("Hi")], target=chat)
-        assert error.rule == "R16"
+        assert error.rule == "anthropic.route"
         assert "anthropic_target" in str(error)
 
     def test_r16_strict_tools_are_refused(self) -> None:

@@ -34,8 +34,8 @@ from convo.wire.anthropic import (
     encode_request_bytes,
     import_messages,
 )
-from convo.wire.anthropic._blocks import encode_turn_blocks
 from convo.wire.anthropic._decode import blocks_from_content
+from convo.wire.anthropic._encode_blocks import encode_turn_blocks
 
 TARGET = anthropic_target(Target(name="databricks-claude-sonnet-4-5", family="claude"))
 PARAMS = RequestParams(max_tokens=1000)

@@ -351,7 +351,7 @@ class TestParams:
         params = RequestParams(max_tokens=5, extra={"max_tokens": 6})
         with pytest.raises(RequestRejectedError) as info:
             chat.encode_request([user("q")], target=GENERIC, params=params)
-        assert info.value.path == "$.extra.max_tokens"
+        assert info.value.path == "$.params.extra.max_tokens"
 
     def test_tool_definitions_carry_cache_control_inside_function(self):
         tool = Tool(name="t", description="d", cache_control=CacheControl())
@@ -422,10 +422,10 @@ class TestFastPath:
     def test_the_dict_free_encoder_writes_the_canonical_bytes_of_the_general_one(
         self, turn, target
     ):
-        """_fast(turn) is either None or exactly canonical_bytes of the dict encoding."""
-        from convo.wire.chat import _encode, _fast
+        """_encode_fast.fast(turn) is either None or exactly canonical_bytes of the dict encoding."""
+        from convo.wire.chat import _encode, _encode_fast
 
-        fast = _fast.fast(turn, target)
+        fast = _encode_fast.fast(turn, target)
         if fast is not None:
             general = tuple(
                 (cid, canonical_bytes(m)) for cid, m in _encode._build(turn, target)
@@ -437,7 +437,9 @@ class TestFastPath:
     )
     def test_string_literals_match_canonical_bytes_including_del(self, text):
         """_esc(text) is exactly how canonical_bytes writes the string (DEL included)."""
-        from convo.wire.chat import _fast
+        from convo.wire.chat import _encode_fast
 
-        assert _fast._esc(text).encode() == canonical_bytes(text)
-        assert _fast._esc(text + "\x7f").encode() == canonical_bytes(text + "\x7f")
+        assert _encode_fast._esc(text).encode() == canonical_bytes(text)
+        assert _encode_fast._esc(text + "\x7f").encode() == canonical_bytes(
+            text + "\x7f"
+        )

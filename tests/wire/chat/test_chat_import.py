@@ -213,7 +213,8 @@ class TestRoundTrip:
         except RequestRejectedError as error:
             rule = error.rule
         if rule is not None:
-            assert rule == "R7"  # markers on reasoning or empty text
+            # markers on reasoning or empty text (R7), a shorter ttl first (R8)
+            assert rule in ("R7", "R8")
             return
         back = chat.import_messages(messages)
 

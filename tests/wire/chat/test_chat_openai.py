@@ -11,7 +11,7 @@ from openai.resources.chat.completions import Completions
 
 from convo import RequestParams, ThinkingBudget, Tool, get_target, user
 from convo.wire import chat
-from convo.wire.chat._openai import OPENAI_CREATE_FIELDS
+from convo.wire.chat._sdk import OPENAI_CREATE_FIELDS
 
 CLAUDE = get_target("databricks-claude-sonnet-4-5")
 REPLY = {

@@ -181,7 +181,7 @@ class TestDecodeError:
         error = decode_error(400, raw("error_databricks_envelope.json"))
         assert isinstance(error, BadRequestError)
         assert "Unknown parameter: 'input[2].cache_breakpoint'" in str(error)
-        assert error.error_code == "BAD_REQUEST"
+        assert error.error_code == "unknown_parameter"  # the innermost code wins
 
     def test_never_raises_on_garbage(self) -> None:
         error = decode_error(502, b"<html>bad gateway</html>")

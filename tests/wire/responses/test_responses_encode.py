@@ -78,7 +78,9 @@ class TestGoldenRequests:
         payload = encode_request(
             _tool_loop(),
             target=CLAUDE_OR,
-            params=RequestParams(max_tokens=1024, reasoning=Effort(level="high")),
+            params=RequestParams(
+                max_tokens=16000, reasoning=ThinkingBudget(budget_tokens=10000)
+            ),
             tools=[WEATHER],
         )
         _golden("request_tool_loop.json", payload)
@@ -110,7 +112,7 @@ class TestGoldenRequests:
             target=GEMINI_GW,
             params=RequestParams(
                 response_format=ResponseFormat(
-                    type="json_schema", name="answer", schema=schema, strict=True
+                    type="json_schema", name="answer", schema=schema
                 ),
                 tool_choice="required",
                 temperature=0.2,
@@ -313,12 +315,25 @@ class TestReplayRules:
             encode_request([_user("a")], target=CLAUDE_OR, params=params)
         assert caught.value.rule == "R16"
 
-    def test_refuses_a_token_budget_r15(self) -> None:
+    @pytest.mark.parametrize(
+        ("budget", "effort"),
+        [(1024, "low"), (2048, "low"), (4096, "medium"), (9000, "high")],
+    )
+    def test_a_claude_thinking_budget_goes_as_an_effort(
+        self, budget: int, effort: str
+    ) -> None:
+        params = RequestParams(
+            max_tokens=16000, reasoning=ThinkingBudget(budget_tokens=budget)
+        )
+        payload = encode_request([_user("a")], target=CLAUDE_OR, params=params)
+        assert payload["reasoning"] == {"effort": effort, "summary": "auto"}
+
+    def test_an_effort_to_claude_is_r15_as_on_every_route(self) -> None:
         with pytest.raises(RequestRejectedError) as caught:
             encode_request(
                 [_user("a")],
                 target=CLAUDE_OR,
-                params=RequestParams(reasoning=ThinkingBudget(budget_tokens=2048)),
+                params=RequestParams(reasoning=Effort(level="high")),
             )
         assert caught.value.rule == "R15"
 

@@ -65,7 +65,8 @@ def _message(draw: st.DrawFn) -> dict[str, Any]:
         "status": "completed",
         "content": [
             {"type": "output_text", "text": t, "annotations": []}
-            for t in draw(st.lists(_TEXT, min_size=1, max_size=3))
+            # Claude answers no blank text (and may not be sent any, R12).
+            for t in draw(st.lists(_TEXT.filter(str.strip), min_size=1, max_size=3))
         ],
     }
     if draw(st.booleans()):

@@ -15,7 +15,7 @@ from convo.targets import (
     responses_target,
     route_target,
 )
-from convo.wire import registered_wires, wire_for
+from convo.wire import WireFormat, registered_wires, wire_for
 
 _OPERATIONS = (
     "NAME",
@@ -33,7 +33,8 @@ _OPERATIONS = (
 class TestSeam:
     def test_wire_for_a_responses_target_is_the_responses_module(self) -> None:
         target = route_target("open-responses", "databricks-claude-sonnet-4-5")
-        assert wire_for(target) is convo.wire.responses
+        module: WireFormat = convo.wire.responses
+        assert wire_for(target) is module
         assert "responses" in registered_wires()
 
     def test_the_module_has_every_wire_format_operation(self) -> None:
@@ -74,9 +75,11 @@ class TestTargets:
         assert target.reasoning.efforts == twin.reasoning.efforts
         assert (target.wire, target.route) == ("responses", "open-responses")
 
-    def test_claude_takes_an_effort_here_and_no_budget(self) -> None:
-        target = route_target("open-responses", "databricks-claude-opus-4-5")
-        assert target.reasoning.style == "effort"
+    def test_claude_keeps_its_budget_rules_and_takes_no_cache_markers(self) -> None:
+        twin = get_target("databricks-claude-opus-4-5")
+        target = route_target("open-responses", twin.name)
+        assert target.reasoning == twin.reasoning
+        assert target.rejects_empty_text
         assert not target.cache.supported
 
     def test_an_unknown_route_target_names_the_built_in_ones(self) -> None:

@@ -1,4 +1,4 @@
-"""Per-turn facts the request checks need, computed once with the turn's encoding.
+"""Per-turn facts the request checks need, computed once per turn for every format.
 
 Most turns carry no cache marker, no image and some real text, and share the
 single `NO_FACTS` value, so checking request N+1 costs a pointer comparison per
@@ -9,6 +9,8 @@ live in the turn's memo next to its encoded messages.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import attrs
 
@@ -21,7 +23,7 @@ from convo._blocks import (
 )
 from convo._turns import Turn
 
-__all__ = ["NO_FACTS", "Facts", "turn_facts"]
+__all__ = ["NO_FACTS", "Facts", "facts_of", "notable_facts", "turn_facts"]
 
 
 @attrs.frozen(kw_only=True)
@@ -84,3 +86,22 @@ def turn_facts(turn: Turn) -> Facts:
         if not _is_blank_text(block):
             return NO_FACTS
     return BLANK
+
+
+_MEMO_KEY = "convo.facts"
+
+
+def facts_of(turn: Turn) -> Facts:
+    """`turn_facts(turn)`, memoized on the turn (facts never depend on the target)."""
+    facts: Facts = turn.memo(_MEMO_KEY, lambda: turn_facts(turn))
+    return facts
+
+
+def notable_facts(turns: Sequence[Turn]) -> list[tuple[int, Facts]]:
+    """(index, facts) of every turn whose facts are not `NO_FACTS`, in order."""
+    out: list[tuple[int, Facts]] = []
+    for t, turn in enumerate(turns):
+        facts = facts_of(turn)
+        if facts is not NO_FACTS:
+            out.append((t, facts))
+    return out

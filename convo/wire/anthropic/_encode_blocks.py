@@ -41,7 +41,8 @@ from convo._blocks import (
 from convo._json import canonical_bytes
 from convo._targets import Target
 from convo._turns import Turn
-from convo.wire.anthropic._common import reject
+from convo.wire._shared._cache import cache_control_json
+from convo.wire._shared._reject import reject
 
 __all__ = [
     "Encoded",
@@ -60,14 +61,6 @@ _MEMO_KEY = "anthropic.blocks"
 def is_blank(text: str) -> bool:
     """Whether Claude would refuse `text` as a text block (empty or whitespace)."""
     return not text.strip()
-
-
-def cache_control_json(marker: CacheControl) -> dict[str, Any]:
-    """The wire form of a cache marker."""
-    out: dict[str, Any] = {"type": marker.type}
-    if marker.ttl is not None:
-        out["ttl"] = marker.ttl
-    return out
 
 
 def copy_json(value: Any) -> Any:
@@ -117,15 +110,7 @@ def _tool_input(call: ToolCallBlock, target: Target, where: str) -> dict[str, An
 
 def _text(block: TextBlock, target: Target, where: str) -> list[dict[str, Any]]:
     if is_blank(block.text):
-        if block.cache_control is not None:
-            raise reject(
-                "An empty or whitespace-only text block cannot carry cache_control",
-                rule="R7",
-                target=target,
-                path=f"{where}.cache_control",
-                fix="Put the marker on a block with text.",
-            )
-        return []
+        return []  # never sent (R12); a marker on it is refused by the shared check (R7)
     out = {**block.extra, "type": "text", "text": block.text}
     return [_with_marker(out, block.cache_control)]
 
@@ -138,14 +123,7 @@ def _image(block: ImageBlock, _target: Target, _where: str) -> list[dict[str, An
 def _reasoning(
     block: ReasoningBlock, target: Target, where: str
 ) -> list[dict[str, Any]]:
-    if block.cache_control is not None:
-        raise reject(
-            "A reasoning block cannot carry cache_control",
-            rule="R7",
-            target=target,
-            path=f"{where}.cache_control",
-            fix="Put the marker on the next text or tool block.",
-        )
+    # A marker on reasoning is refused by the shared check (R7), never sent.
     out: list[dict[str, Any]] = []
     for part in block.parts:
         if isinstance(part, SummaryText):

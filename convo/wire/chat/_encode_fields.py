@@ -19,10 +19,10 @@ from typing import Any
 from convo._params import AdaptiveThinking, Effort, RequestParams, ThinkingBudget
 from convo._targets import Target
 from convo._tools import Tool
-from convo.errors import RequestRejectedError, message
-from convo.wire.chat._common import cache_control_json
+from convo.wire._shared._cache import cache_control_json
+from convo.wire._shared._reject import reject
 
-__all__ = ["params_fields"]
+__all__ = ["emitted_fields", "params_fields"]
 
 
 def _tool_json(tool: Tool) -> dict[str, Any]:
@@ -113,16 +113,51 @@ def params_fields(
         fields["reasoning_effort"] = reasoning.level
     for key, value in params.extra.items():
         if key in fields or key == "messages":
-            raise RequestRejectedError(
-                message(
-                    f"RequestParams.extra sets {key!r}, which convo sets itself",
-                    where=f"$.extra.{key}",
-                    received=value,
-                    fix=f"Use the RequestParams field for {key!r} instead of extra.",
-                ),
+            raise reject(
+                f"RequestParams.extra sets {key!r}, which convo sets itself",
                 rule="params.extra",
-                target=target.name,
-                path=f"$.extra.{key}",
+                target=target,
+                path=f"$.params.extra.{key}",
+                received=value,
+                fix=f"Use the RequestParams field for {key!r} instead of extra.",
             )
         fields[key] = value
     return fields
+
+
+def emitted_fields(
+    target: Target, params: RequestParams, tools: Sequence[Tool]
+) -> dict[str, str]:
+    """Top-level fields `params_fields` would send from `params`, with their source path.
+
+    What the format-neutral check reads for R16 (`model`, `stream` and
+    `messages` are always taken and not listed).
+    """
+    out: dict[str, str] = {}
+    for name in (
+        "max_tokens",
+        "temperature",
+        "top_p",
+        "top_k",
+        "stop",
+        "n",
+        "tool_choice",
+        "response_format",
+    ):
+        if getattr(params, name) is not None:
+            out[name] = f"$.params.{name}"
+    if tools:
+        out["tools"] = "$.tools"
+    reasoning = params.reasoning
+    if isinstance(reasoning, ThinkingBudget):
+        out["thinking"] = "$.params.reasoning"
+    elif isinstance(reasoning, AdaptiveThinking):
+        out["thinking"] = "$.params.reasoning"
+        if reasoning.effort is not None:
+            out["output_config"] = "$.params.reasoning.effort"
+    elif isinstance(reasoning, Effort):
+        if target.reasoning.style == "adaptive":
+            out["thinking"] = out["output_config"] = "$.params.reasoning"
+        else:
+            out["reasoning_effort"] = "$.params.reasoning"
+    return out

@@ -1,0 +1,174 @@
+"""One streaming design for every format: SSE framing, chunk parsing, `partial()`.
+
+`BaseStreamAssembler` is the shape every format's `StreamAssembler` has:
+
+- `feed(bytes)`: SSE bytes split anywhere, framed by the shared `SSEParser`
+  (LF, CRLF or CR line ends; comments ignored; an unterminated last event
+  never dispatched), each event's data parsed by `parse_chunk` (strict JSON,
+  size- and depth-bounded; an `event:` name becomes the chunk's `type` when
+  the chunk has none; `[DONE]` ends the stream);
+- `feed_chunk(chunk)`: one parsed chunk, counted against `max_events`, handed
+  to the format's `_fold`; returns the stream events it completes;
+- `finish()`: the `Turn` once the stream finished, else a `PartialTurn`
+  saying what is missing (the format's `_result`);
+- `partial()`: what arrived so far, always a `PartialTurn` (a finished turn is
+  wrapped with `missing=("end of stream",)`), or None when what arrived does
+  not decode; `finish_event()`: `finish()` as the `Finished` event.
+
+Invariant: every failure is a `convo.errors` class; a format only folds chunks.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping
+from typing import Any
+
+from convo._events import Finished, StreamEvent
+from convo._targets import Target
+from convo._turns import PartialTurn, Turn
+from convo.errors import ConvoError
+from convo.wire._shared._json import (
+    MAX_BODY_BYTES,
+    MAX_DEPTH,
+    fail,
+    load_json,
+    too_large,
+)
+from convo.wire._shared._sse import SSEEvent, SSEParser
+
+__all__ = [
+    "MAX_EVENTS",
+    "MAX_LINE_BYTES",
+    "BaseStreamAssembler",
+    "parse_chunk",
+]
+
+MAX_LINE_BYTES = MAX_BODY_BYTES
+"""The longest SSE line (and one event's data) an assembler accepts."""
+
+MAX_EVENTS = 1_000_000
+"""The most events one stream may carry."""
+
+
+def parse_chunk(
+    event: SSEEvent, *, limit: int = MAX_LINE_BYTES, max_depth: int = MAX_DEPTH
+) -> Any:
+    """The JSON value of one SSE event (None for `[DONE]`).
+
+    An `event:` name becomes the `type` of an object that has none, so formats
+    whose events are named by the SSE field (Messages, Responses) fold the same
+    chunk whether it came from bytes or from an SDK.
+
+    Raises:
+        DecodeError: the data is not valid JSON or nests too deep.
+        ResponseTooLargeError: the data is longer than `limit`.
+    """
+    data = event.data
+    if data == "[DONE]" or (len(data) < 16 and data.strip() == "[DONE]"):
+        return None
+    chunk = load_json(
+        event.data, what="A stream event", limit=limit, max_depth=max_depth
+    )
+    if isinstance(chunk, dict) and "type" not in chunk and event.event:
+        chunk["type"] = event.event
+    return chunk
+
+
+class BaseStreamAssembler(abc.ABC):
+    """Feed SSE bytes (split anywhere) or parsed chunks; get events; `finish()`.
+
+    Args:
+        target: the target that answers; gives reasoning its provenance.
+        max_line_bytes: the longest SSE line, and the largest event, accepted.
+        max_events: the most events (chunks) accepted.
+        max_depth: the deepest JSON nesting accepted in a chunk.
+    """
+
+    def __init__(
+        self,
+        *,
+        target: Target | None = None,
+        max_line_bytes: int = MAX_LINE_BYTES,
+        max_events: int = MAX_EVENTS,
+        max_depth: int = MAX_DEPTH,
+    ) -> None:
+        self.target = target
+        self.max_line_bytes = max_line_bytes
+        self.max_events = max_events
+        self.max_depth = max_depth
+        self.events = 0
+        """Chunks folded so far."""
+        self.done = False
+        """`[DONE]` arrived; nothing after it is read."""
+        self._sse = SSEParser(max_line_bytes=max_line_bytes, max_events=max_events + 1)
+
+    def feed(self, data: bytes) -> list[StreamEvent]:
+        """Take more raw SSE bytes; return the events of every complete chunk in them.
+
+        Raises:
+            ResponseTooLargeError: a line, an event or the event count is over its bound.
+            DecodeError: a chunk is not valid JSON or not a chunk of this format.
+            StreamError: an error payload arrived mid-stream (`.partial` holds what arrived).
+        """
+        out: list[StreamEvent] = []
+        for event in self._sse.feed(data):
+            if self.done:
+                break
+            chunk = parse_chunk(
+                event, limit=self.max_line_bytes, max_depth=self.max_depth
+            )
+            if chunk is None:
+                self.done = True
+                break
+            out.extend(self.feed_chunk(chunk))
+        return out
+
+    def feed_chunk(self, chunk: Mapping[str, Any]) -> list[StreamEvent]:
+        """Fold one parsed chunk; return the stream events it completes.
+
+        Raises:
+            ResponseTooLargeError: more chunks than `max_events`.
+            DecodeError: the chunk is not an object, or not a chunk of this format.
+            StreamError: the chunk is an error payload.
+        """
+        self.events += 1
+        if self.events > self.max_events:
+            raise too_large(
+                f"The stream sent more than {self.max_events} events",
+                limit=self.max_events,
+            )
+        if not isinstance(chunk, Mapping):
+            raise fail(
+                "A stream chunk must be a JSON object", where="$", received=chunk
+            )
+        return self._fold(chunk)
+
+    @abc.abstractmethod
+    def _fold(self, chunk: Mapping[str, Any]) -> list[StreamEvent]:
+        """The format's fold of one chunk (an object)."""
+
+    @abc.abstractmethod
+    def finish(self) -> Turn | PartialTurn:
+        """The turn if the stream finished, else a `PartialTurn` naming what is missing.
+
+        Raises:
+            DecodeError: what arrived does not decode.
+        """
+
+    def partial(self) -> PartialTurn | None:
+        """What arrived so far as a `PartialTurn`; None when it does not decode."""
+        try:
+            result = self.finish()
+        except ConvoError:
+            return None
+        if isinstance(result, Turn):
+            return PartialTurn(turn=result, missing=("end of stream",))
+        return result
+
+    def finish_event(self) -> Finished:
+        """`finish()` as the `Finished` event a stream ends with."""
+        result = self.finish()
+        if isinstance(result, PartialTurn):
+            return Finished(finish_reason=None, partial=result)
+        return Finished(finish_reason=result.finish_reason, turn=result)
