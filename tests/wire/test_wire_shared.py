@@ -21,6 +21,9 @@ from convo.errors import (
 from convo.wire import WireFormat
 from convo.wire._shared._errors import STATUS_CLASSES, class_for, parse_envelope
 from convo.wire._shared._json import MAX_DEPTH, load_json
+from convo.wire._shared._usage import parse_usage
+from convo.wire.anthropic._decode import USAGE_FIELDS as ANTHROPIC_USAGE
+from convo.wire.chat._decode import USAGE_FIELDS as CHAT_USAGE
 
 FORMATS: dict[str, WireFormat] = {
     "chat": convo.wire.chat,
@@ -95,3 +98,73 @@ class TestLoadJson:
     def test_a_body_over_the_limit_is_too_large_before_parsing(self) -> None:
         with pytest.raises(ResponseTooLargeError):
             load_json(b"[" + b"1," * 100 + b"1]", limit=100)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 10**6) | st.text(max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+counts = st.none() | st.integers(0, 10**6)
+
+
+class TestUsage:
+    @given(json_values)
+    def test_any_value_parses_or_is_a_decode_error(self, value: object) -> None:
+        for fields in (CHAT_USAGE, ANTHROPIC_USAGE):
+            path: str | None = "$.usage"
+            try:
+                parse_usage(value, fields, where="$.usage")
+            except DecodeError as error:
+                path = error.path
+            assert path is not None
+            assert path.startswith("$.usage")
+
+    @given(counts, counts, counts, counts)
+    def test_a_prompt_that_excludes_the_cache_is_summed_with_it(
+        self,
+        input_tokens: int | None,
+        read: int | None,
+        write: int | None,
+        out: int | None,
+    ) -> None:
+        raw = {
+            "input_tokens": input_tokens,
+            "cache_read_input_tokens": read,
+            "cache_creation_input_tokens": write,
+            "output_tokens": out,
+        }
+        usage = parse_usage(raw, ANTHROPIC_USAGE, where="$")
+        assert usage is not None
+        if input_tokens is None:
+            assert usage.prompt_tokens is None
+        else:
+            assert usage.prompt_tokens == input_tokens + (read or 0) + (write or 0)
+        if usage.prompt_tokens is not None and out is not None:
+            assert usage.total_tokens == usage.prompt_tokens + out
+        else:
+            assert usage.total_tokens is None
+
+    @given(counts, counts)
+    def test_the_first_path_present_wins(
+        self, top: int | None, nested: int | None
+    ) -> None:
+        raw = {
+            "cache_read_input_tokens": top,
+            "prompt_tokens_details": {"cached_tokens": nested},
+        }
+        usage = parse_usage(raw, CHAT_USAGE, where="$")
+        assert usage is not None
+        assert usage.cache_read_tokens == (top if top is not None else nested)
+
+    def test_a_negative_count_names_its_path(self) -> None:
+        with pytest.raises(DecodeError) as caught:
+            parse_usage(
+                {"output_tokens_details": {"thinking_tokens": -1}},
+                ANTHROPIC_USAGE,
+                where="$.usage",
+            )
+        assert caught.value.path == "$.usage.output_tokens_details.thinking_tokens"

@@ -18,9 +18,12 @@ Decisions worth knowing (details in each module's docstring):
   rather than silently dropped or textified;
 - targets with `tool_results_need_preceding_call` (R11) get parallel calls split
   into assistant(A), tool(A), assistant(B), tool(B);
-- every rule this module checks raises `RequestRejectedError` naming the rule;
-  a budget above 32K warns with `LargeThinkingBudgetWarning`, a retiring target
-  with `convo.targets.TargetDeprecationWarning`.
+- the rules about targets, parameters and blocks are checked by the shared,
+  format-neutral `convo.wire._shared._check` (the same ids on every route);
+  this format adds its shape checks (`_validate`). Every refusal is a
+  `RequestRejectedError` naming the rule; a budget above 32K warns with
+  `LargeThinkingBudgetWarning`, a retiring target with
+  `convo.targets.TargetDeprecationWarning`.
 """
 
 from __future__ import annotations
