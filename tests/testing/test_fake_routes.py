@@ -5,7 +5,16 @@ from __future__ import annotations
 import attrs
 import pytest
 
-from convo.testing._fake._routes import CHAT, MESSAGES, ROUTES, Route, route_for
+from convo.testing._fake._routes import (
+    AI_GATEWAY_SURFACE,
+    CHAT,
+    MESSAGES,
+    OPEN_RESPONSES_SURFACE,
+    OPENAI_RESPONSES_SURFACE,
+    ROUTES,
+    Route,
+    route_for,
+)
 
 
 class TestRouteFor:
@@ -16,6 +25,9 @@ class TestRouteFor:
             ("/serving-endpoints/anthropic/v1/messages", MESSAGES, None),
             ("/serving-endpoints/my-model/invocations", CHAT, "my-model"),
             ("/serving-endpoints/my-model/invocations/", CHAT, "my-model"),
+            ("/serving-endpoints/open-responses", OPEN_RESPONSES_SURFACE, None),
+            ("/serving-endpoints/responses", OPENAI_RESPONSES_SURFACE, None),
+            ("/ai-gateway/mlflow/v1/responses", AI_GATEWAY_SURFACE, None),
         ],
     )
     def test_each_built_in_path_reaches_its_surface(
@@ -38,12 +50,9 @@ class TestRouteFor:
 
     def test_a_new_route_is_one_entry_in_the_table(self) -> None:
         surface = attrs.evolve(CHAT, id_prefix="resp_")
-        table = (
-            *ROUTES,
-            Route(path="/serving-endpoints/open-responses", surface=surface),
-        )
-        assert route_for("/serving-endpoints/open-responses", table) == (surface, None)
-        assert route_for("/serving-endpoints/open-responses") is None
+        table = (*ROUTES, Route(path="/serving-endpoints/new-route", surface=surface))
+        assert route_for("/serving-endpoints/new-route", table) == (surface, None)
+        assert route_for("/serving-endpoints/new-route") is None
 
     def test_the_messages_surface_serves_only_claude(self) -> None:
         from convo.testing._fake._models import default_models
