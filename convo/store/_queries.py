@@ -248,8 +248,8 @@ def branches(
 
 def info(conn: Connection, *, tenant: str, cid: object) -> ConversationDetail:
     """Everything but the turns, in one query: one row per branch, no payload decoded."""
-    if not isinstance(cid, str):
-        _conversation(conn, tenant, cid, lock=False)  # the typed NotFoundError
+    if not (isinstance(cid, str) and _ID.fullmatch(cid)):
+        raise _not_found("conversation", str(cid)[:80])
     rows = conn.execute(
         select(*_CONVERSATION_COLUMNS, *_HEAD_COLUMNS)
         .select_from(C)

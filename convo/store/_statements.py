@@ -21,7 +21,13 @@ Invariants kept here:
   never stores a turn twice, whatever was appended on top meanwhile;
 - turns are insert-if-absent by content id (the same id is the same content);
 - every writer takes head rows (in name order) before the conversation row, so
-  writers never wait on each other in a cycle.
+  writers never wait on each other in a cycle;
+- an append does not re-verify the stored chain below its head: a damaged row
+  anywhere on the path (not only the parent) would need the whole path decoded,
+  making every append cost the conversation's length. Integrity is enforced
+  where data leaves the store instead: `load` recomputes every id and refuses
+  a damaged chain (`CorruptRecordError`), with or without turns on top, so a
+  damaged row is never served; the appended turn's own id is still exact.
 
 Reads live in `_queries`, under the same rules.
 """
@@ -223,6 +229,8 @@ def _lock_heads(
     conn: Connection, tenant: str, cid: str
 ) -> dict[str, tuple[TurnId | None, int]]:
     """Lock every head row of the conversation (in name order) and return them."""
+    if not (isinstance(cid, str) and _ID.fullmatch(cid)):
+        raise _not_found("conversation", str(cid)[:80])
     rows = conn.execute(
         select(H.c.branch, H.c.turn_id, H.c.version)
         .join(C, C.c.id == H.c.conversation_id)
