@@ -226,7 +226,7 @@ def _heads(conn: Connection, cid: str) -> dict[str, tuple[TurnId | None, int]]:
 
 
 def _lock_heads(
-    conn: Connection, tenant: str, cid: str
+    conn: Connection, tenant: str, cid: object
 ) -> dict[str, tuple[TurnId | None, int]]:
     """Lock every head row of the conversation (in name order) and return them."""
     if not (isinstance(cid, str) and _ID.fullmatch(cid)):

@@ -25,22 +25,23 @@ class TestHostileArguments:
     def test_refuses_a_non_ascii_expected_head(self, store):
         cid = store.create()
         with pytest.raises(InvalidContentError, match="expected_head"):
-            store.append(cid, convo.user("hi"), expected_head="ä")  # type: ignore[arg-type]
+            store.append(cid, convo.user("hi"), expected_head="ä")
 
     @pytest.mark.parametrize("where", ["cid", "branch", "load_branch", "tenant"])
     def test_refuses_a_lone_surrogate_anywhere(self, store, where):
         cid = store.create()
+        calls = {
+            "cid": lambda: store.append(
+                SURROGATE, convo.user("hi"), expected_head=None
+            ),
+            "branch": lambda: store.append(
+                cid, convo.user("hi"), branch=SURROGATE, expected_head=None
+            ),
+            "load_branch": lambda: store.load(cid, branch=SURROGATE),
+            "tenant": lambda: store.for_tenant(SURROGATE),
+        }
         with pytest.raises(ConvoError):
-            if where == "cid":
-                store.append(SURROGATE, convo.user("hi"), expected_head=None)
-            elif where == "branch":
-                store.append(
-                    cid, convo.user("hi"), branch=SURROGATE, expected_head=None
-                )
-            elif where == "load_branch":
-                store.load(cid, branch=SURROGATE)
-            else:
-                store.for_tenant(SURROGATE)
+            calls[where]()
         for call in (store.delete, store.erase, store.info, store.load):
             with pytest.raises(NotFoundError):
                 call(SURROGATE)
@@ -48,7 +49,7 @@ class TestHostileArguments:
 
     def test_refuses_a_cursor_that_is_not_a_string(self, store):
         with pytest.raises(InvalidContentError, match="cursor"):
-            store.list(cursor=12)  # type: ignore[arg-type]
+            store.list(cursor=12)
 
     def test_refuses_a_hostile_cursor(self, store):
         deep = base64.urlsafe_b64encode(b"[" * 100_000).decode()
@@ -60,7 +61,7 @@ class TestHostileArguments:
 
     def test_refuses_search_text_that_is_not_a_string(self, store):
         with pytest.raises(InvalidContentError):
-            store.search(["role"])  # type: ignore[arg-type]
+            store.search(["role"])
 
 
 class TestTamperedRows:
