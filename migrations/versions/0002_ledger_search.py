@@ -11,8 +11,9 @@ Adds, with defaults so existing rows stay valid:
 Then fills them from the stored payloads (plain JSON, read here and nowhere
 else, so this script does not change when convo's code does). The whole step
 runs in the migrator's one transaction: killed anywhere, it leaves 0001 intact.
-The downgrade drops them again (SQLite: a batch copy of both tables; the
-migrator takes an online backup of the file first, see `convo.store._migrate`).
+The downgrade drops them again, column by column (no batch copy on SQLite:
+see `downgrade`). On SQLite the migrator takes an online backup of the file
+before either direction (see `convo.store._migrate`).
 """
 
 from __future__ import annotations
@@ -69,18 +70,28 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """Drop what `upgrade` added (the ledger and search text are derived data)."""
+    """Drop what `upgrade` added (the ledger and search text are derived data).
+
+    On SQLite each column goes with `ALTER TABLE ... DROP COLUMN` (SQLite 3.35+),
+    never a batch copy: dropping the old copy of `convo_conversations` with
+    foreign keys on would cascade into every head and turn row.
+    """
     op.drop_index(
         "ix_convo_conversations_tenant_updated", table_name="convo_conversations"
     )
-    with op.batch_alter_table("convo_turns") as batch:
-        for kind in reversed(_KINDS):
-            batch.drop_column(f"path_{kind}_tokens")
-        batch.drop_column("search_text")
-    with op.batch_alter_table("convo_conversations") as batch:
-        for kind in reversed(_KINDS):
-            batch.drop_column(f"{kind}_tokens")
-        batch.drop_column("version")
+    for kind in reversed(_KINDS):
+        _drop("convo_turns", f"path_{kind}_tokens")
+    _drop("convo_turns", "search_text")
+    for kind in reversed(_KINDS):
+        _drop("convo_conversations", f"{kind}_tokens")
+    _drop("convo_conversations", "version")
+
+
+def _drop(table: str, column: str) -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute(sa.text(f'ALTER TABLE "{table}" DROP COLUMN "{column}"'))
+    else:
+        op.drop_column(table, column)
 
 
 # ----------------------------------------------------------------- the backfill
