@@ -42,8 +42,10 @@ class Rule:
     """Which conversations a prune removes (those matching any given part).
 
     `idle_before`: last changed before this time (UTC, naive).
-    `keep_latest`: all but the newest N (by creation) of the tenant, or of each
-    value of metadata key `per_key` (conversations without it form one group).
+    `keep_latest`: all but the newest N (by creation) of the tenant's live
+    conversations, or of each value of metadata key `per_key` (conversations
+    without it form one group). Deleted ones (tombstones) are not counted; an
+    idle rule erases them once they are idle long enough.
     """
 
     idle_before: dt.datetime | None = None
@@ -121,7 +123,7 @@ def _matching(conn: Connection, tenant: str, rule: Rule) -> Any:
                 )
                 .label("rank"),
             )
-            .where(C.c.tenant == tenant)
+            .where(C.c.tenant == tenant, C.c.deleted_at.is_(None))
             .subquery("convo_ranked")
         )
         parts.append(
