@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import functools
 import json
 from collections.abc import Mapping
 from typing import Any, cast
@@ -22,6 +23,7 @@ from sqlalchemy import (
     Connection,
     Text,
     and_,
+    bindparam,
     exists,
     func,
     literal,
@@ -250,20 +252,7 @@ def info(conn: Connection, *, tenant: str, cid: object) -> ConversationDetail:
     """Everything but the turns, in one query: one row per branch, no payload decoded."""
     if not (isinstance(cid, str) and _ID.fullmatch(cid)):
         raise _not_found("conversation", str(cid)[:80])
-    rows = conn.execute(
-        select(*_CONVERSATION_COLUMNS, *_HEAD_COLUMNS)
-        .select_from(C)
-        .outerjoin(H, H.c.conversation_id == C.c.id)
-        .outerjoin(
-            _PATH,
-            and_(
-                _PATH.c.conversation_id == H.c.conversation_id,
-                _PATH.c.id == H.c.turn_id,
-            ),
-        )
-        .where(C.c.id == cid, C.c.tenant == tenant, C.c.deleted_at.is_(None))
-        .order_by(H.c.branch)
-    ).all()
+    rows = conn.execute(_info_statement(), {"cid": cid, "tenant": tenant}).all()
     if not rows:
         raise _not_found("conversation", str(cid)[:80])
     first = rows[0]
@@ -345,6 +334,29 @@ def _metadata(raw: object) -> object:
         except (ValueError, RecursionError):
             return None
     return raw
+
+
+@functools.cache
+def _info_statement() -> Any:
+    """`info`'s one statement, built once (building it costs more than running it)."""
+    return (
+        select(*_CONVERSATION_COLUMNS, *_HEAD_COLUMNS)
+        .select_from(C)
+        .outerjoin(H, H.c.conversation_id == C.c.id)
+        .outerjoin(
+            _PATH,
+            and_(
+                _PATH.c.conversation_id == H.c.conversation_id,
+                _PATH.c.id == H.c.turn_id,
+            ),
+        )
+        .where(
+            C.c.id == bindparam("cid"),
+            C.c.tenant == bindparam("tenant"),
+            C.c.deleted_at.is_(None),
+        )
+        .order_by(H.c.branch)
+    )
 
 
 def _info_fields(row: Any) -> dict[str, Any]:
