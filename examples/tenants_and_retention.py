@@ -77,7 +77,7 @@ def main() -> None:
             f"longest write lock {done.longest_batch_ms:.1f} ms"
         )
         left = acme.list().items
-        assert sorted(i.metadata["user"] for i in left) == ["ann", "bob"]
+        assert sorted(str(i.metadata["user"]) for i in left) == ["ann", "bob"]
 
         acme.erase(left[0].id)
         assert len(acme.list().items) == 1
