@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from convo._cli import _chat, _conversations, _db, _fake
+from convo._cli import _chat, _conversations, _db, _fake, _prune
 
 __all__ = ["build_parser", "main"]
 
@@ -21,7 +21,7 @@ class _CommandModule(Protocol):
     def register(self, subparsers: Any) -> object: ...
 
 
-_COMMANDS: tuple[_CommandModule, ...] = (_db, _conversations, _chat, _fake)
+_COMMANDS: tuple[_CommandModule, ...] = (_db, _conversations, _prune, _chat, _fake)
 """Command modules, in help order. A new group adds its module here."""
 
 

@@ -19,9 +19,9 @@ from convo._json import canonical_bytes
 from convo._render import render_tree
 from convo._targets import get_target
 from convo.errors import ConvoError, NotFoundError
-from convo.store import Store, default_url
+from convo.store import Store, UsageTotals, default_url
 
-__all__ = ["add_store_options", "open_store", "register"]
+__all__ = ["add_store_options", "guard", "open_store", "register"]
 
 EXIT_ERROR = 1
 EXIT_NOT_FOUND = 4
@@ -44,7 +44,7 @@ def open_store(args: argparse.Namespace) -> Store:
     return Store(args.url or default_url(), tenant=tenant)
 
 
-def _guard(
+def guard(
     command: str, fn: Callable[[argparse.Namespace], int]
 ) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
@@ -76,12 +76,16 @@ def _ls(args: argparse.Namespace) -> int:
     if not page.items:
         print("no conversations")
         return 0
-    print(f"{'id':<34} {'turns':>5}  {'branch':<12} {'updated':<20} title")
+    print(
+        f"{'id':<34} {'turns':>5}  {'branch':<12} {'updated':<20} "
+        f"{'in/out tokens':>15}  title"
+    )
     for info in page.items:
         updated = info.updated_at.strftime("%Y-%m-%d %H:%M:%S")
+        tokens = f"{info.usage.input_tokens}/{info.usage.output_tokens}"
         print(
             f"{info.id:<34} {info.turn_count:>5}  {info.active_branch:<12} "
-            f"{updated:<20} {info.title or ''}"
+            f"{updated:<20} {tokens:>15}  {info.title or ''}"
         )
     if page.next_cursor:
         print(f"more: convo ls --cursor {page.next_cursor}")
@@ -90,9 +94,21 @@ def _ls(args: argparse.Namespace) -> int:
 
 def _show(args: argparse.Namespace) -> int:
     with open_store(args) as store:
+        detail = store.info(args.id)
         graph = store.load_graph(args.id)
     print(render_tree(graph, ids=args.ids))
+    print(_usage_line("usage", detail.usage))
+    for branch in detail.branches:
+        print(_usage_line(f"  {branch.name}", branch.usage))
     return 0
+
+
+def _usage_line(label: str, usage: UsageTotals) -> str:
+    return (
+        f"{label}: input {usage.input_tokens}, cache read {usage.cache_read_tokens}, "
+        f"cache write {usage.cache_write_tokens}, output {usage.output_tokens}, "
+        f"reasoning {usage.reasoning_tokens}"
+    )
 
 
 def _payload(args: argparse.Namespace) -> int:
@@ -140,13 +156,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     ls.add_argument("--limit", type=int, default=20, help="conversations per page")
     ls.add_argument("--cursor", help="the cursor printed after the previous page")
     ls.add_argument("--search", help="only conversations whose title or text has this")
-    ls.set_defaults(handler=_guard("ls", _ls))
+    ls.set_defaults(handler=guard("ls", _ls))
 
     show = subparsers.add_parser("show", help="draw a conversation's tree of branches")
     add_store_options(show)
     show.add_argument("id", help="conversation id")
     show.add_argument("--ids", action="store_true", help="prefix each turn with its id")
-    show.set_defaults(handler=_guard("show", _show))
+    show.set_defaults(handler=guard("show", _show))
 
     payload = subparsers.add_parser(
         "payload", help="print the request the next send would make, after policies"
@@ -171,7 +187,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="store_true",
         help="indent the JSON (default: the exact bytes the client posts)",
     )
-    payload.set_defaults(handler=_guard("payload", _payload))
+    payload.set_defaults(handler=guard("payload", _payload))
 
     export = subparsers.add_parser(
         "export", help="write a conversation as canonical JSON"
@@ -179,11 +195,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_store_options(export)
     export.add_argument("id", help="conversation id")
     export.add_argument("-o", "--output", help="file to write (default: stdout)")
-    export.set_defaults(handler=_guard("export", _export))
+    export.set_defaults(handler=guard("export", _export))
 
     imp = subparsers.add_parser(
         "import", help="store a canonical JSON conversation; print its id"
     )
     add_store_options(imp)
     imp.add_argument("file", help="the file to read, or - for stdin")
-    imp.set_defaults(handler=_guard("import", _import))
+    imp.set_defaults(handler=guard("import", _import))

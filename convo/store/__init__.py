@@ -22,8 +22,11 @@ from __future__ import annotations
 
 from convo.store._async import AsyncStore
 from convo.store._engine import DEFAULT_URL, default_url
+from convo.store._ledger import UsageTotals
+from convo.store._manage import UNSET
 from convo.store._migrate import HEAD, current_revision, downgrade, upgrade
-from convo.store._queries import BranchInfo, ConversationInfo, Page
+from convo.store._queries import BranchInfo, ConversationDetail, ConversationInfo, Page
+from convo.store._retention import PruneReport
 from convo.store._sync import Store
 
 __all__ = [
@@ -31,7 +34,11 @@ __all__ = [
     "AsyncStore",
     "BranchInfo",
     "ConversationInfo",
+    "ConversationDetail",
     "Page",
+    "PruneReport",
+    "UsageTotals",
+    "UNSET",
     "upgrade",
     "downgrade",
     "current_revision",

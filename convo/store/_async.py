@@ -9,6 +9,7 @@ and the schema check are the sync store's, awaited.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import functools
 import time
 from collections.abc import Callable, Mapping
@@ -23,12 +24,16 @@ if TYPE_CHECKING:
     # only the async extra installs; the sync Store must work without it.
     from sqlalchemy.ext.asyncio import AsyncEngine
 
-from convo._graph import DEFAULT_BRANCH, Conversation
+from convo._graph import Conversation
 from convo._ids import TurnId
 from convo._turns import Turn
 from convo.errors import StoreBusyError
+from convo.store import _document as document
+from convo.store import _manage as manage
 from convo.store import _queries as queries
+from convo.store import _retention as retention
 from convo.store import _statements as ops
+from convo.store._args import check_branch
 from convo.store._cache import DEFAULT_CACHE_CHARS, TurnCache, turn_cache
 from convo.store._engine import (
     MAX_ATTEMPTS,
@@ -38,6 +43,8 @@ from convo.store._engine import (
     retryable,
     translate,
 )
+from convo.store._ledger import UsageTotals
+from convo.store._manage import UNSET, Unset
 from convo.store._migrate import (
     lock_wait_deadline,
     migrate_locked,
@@ -45,11 +52,10 @@ from convo.store._migrate import (
     revision_of,
     schema_error,
 )
-from convo.store._queries import BranchInfo, Page
+from convo.store._queries import BranchInfo, ConversationDetail, Page
 from convo.store._sqlite import BEGIN_OPTION, Synchronous, configure_sqlite
 from convo.store._sqlite_append import SqliteAppender
-from convo.store._sync import backoff, check_tenant, url_hint
-from convo.wire.canonical import dumps, loads_conversation
+from convo.store._sync import backoff, check_append, check_tenant, url_hint
 
 __all__ = ["AsyncStore"]
 
@@ -72,6 +78,7 @@ class AsyncStore:
     _owned: bool
     _cache: TurnCache | None
     _appender: SqliteAppender | None
+    _view: bool = False
 
     def __init__(
         self,
@@ -196,7 +203,7 @@ class AsyncStore:
     async def close(self) -> None:
         """Release the connections (of the fast append's own engine, and of the
         store's engine if the store created it)."""
-        if self._appender is not None:
+        if self._appender is not None and not self._view:
             self._appender.dispose()
         if self._owned:
             await self._engine.dispose()
@@ -272,10 +279,11 @@ class AsyncStore:
         conversation_id: str,
         turn: Turn,
         *,
-        branch: str = DEFAULT_BRANCH,
+        branch: str | None = None,
         expected_head: TurnId | None,
     ) -> TurnId:
-        """Append `turn` if the head is still `expected_head` (see `Store.append`).
+        """Append `turn` to `branch` (default: the active one) if the head is still
+        `expected_head` (see `Store.append`).
 
         Idempotent by content, as `Store.append`: a turn already on the branch's
         path answers its id and writes nothing. A task cancelled while its
@@ -284,6 +292,7 @@ class AsyncStore:
         appending the same turn after the same `expected_head` again returns
         the same id, even if other writers appended on top meanwhile.
         """
+        check_append(conversation_id, branch, expected_head)
         appender = self._appender
         if appender is not None:
             done = await asyncio.to_thread(
@@ -340,13 +349,87 @@ class AsyncStore:
         )
 
     async def import_(self, data: bytes | str) -> str:
-        """Store a canonical conversation document as a new conversation."""
-        return await self.create(loads_conversation(data))
+        """Store an export (or a conversation document) as a new conversation."""
+        conversation, title, metadata = document.read(data)
+        return await self.create(conversation, title=title, metadata=metadata)
+
+    def for_tenant(self, tenant: str) -> AsyncStore:
+        """A view scoped to `tenant` sharing engine, pool and caches (see `Store.for_tenant`)."""
+        view = AsyncStore.__new__(AsyncStore)
+        view.__attrs_init__(
+            engine=self._engine,
+            tenant=check_tenant(tenant),
+            owned=False,
+            cache=self._cache,
+            appender=self._appender,
+            view=True,
+        )
+        return view
+
+    async def update(
+        self,
+        conversation_id: str,
+        *,
+        expected_version: int,
+        title: str | Unset | None = UNSET,
+        metadata: Mapping[str, Any] | Unset = UNSET,
+    ) -> int:
+        """Compare-and-set title and/or metadata (see `Store.update`)."""
+        return await self._run(
+            "update",
+            manage.update_conversation,
+            write=True,
+            cid=conversation_id,
+            title=title,
+            metadata=metadata,
+            expected_version=expected_version,
+        )
+
+    async def delete_branch(self, conversation_id: str, name: str) -> None:
+        """Remove a branch other than the active one (see `Store.delete_branch`)."""
+        await self._run(
+            "delete_branch",
+            manage.delete_branch,
+            write=True,
+            cid=conversation_id,
+            name=name,
+        )
+
+    async def rename_branch(
+        self, conversation_id: str, name: str, new_name: str
+    ) -> None:
+        """Rename a branch (see `Store.rename_branch`)."""
+        await self._run(
+            "rename_branch",
+            manage.rename_branch,
+            write=True,
+            cid=conversation_id,
+            name=name,
+            new_name=new_name,
+        )
+
+    async def erase(self, conversation_id: str) -> None:
+        """Remove every row of the conversation (see `Store.erase`)."""
+        await self._run("erase", retention.erase, write=True, cid=conversation_id)
+
+    async def info(self, conversation_id: str) -> ConversationDetail:
+        """Everything but the turns, in one query (see `Store.info`)."""
+        return await self._run("info", queries.info, write=False, cid=conversation_id)
+
+    async def usage(
+        self, *, since: dt.datetime | None = None, until: dt.datetime | None = None
+    ) -> UsageTotals:
+        """The tenant's token sums over turns stored in `[since, until)`."""
+        return await self._run(
+            "usage", queries.tenant_usage, write=False, since=since, until=until
+        )
 
     async def load(
         self, conversation_id: str, *, branch: str | None = None
     ) -> Conversation:
         """The path of `branch` (see `Store.load`)."""
+        if branch is not None:
+            check_branch(branch)
         return await self._run(
             "load",
             queries.load,
@@ -366,10 +449,21 @@ class AsyncStore:
             cache=self._cache,
         )
 
-    async def branches(self, conversation_id: str) -> tuple[BranchInfo, ...]:
-        """The conversation's branches, sorted by name."""
+    async def branches(
+        self,
+        conversation_id: str,
+        *,
+        limit: int | None = None,
+        after: str | None = None,
+    ) -> tuple[BranchInfo, ...]:
+        """The conversation's branches sorted by name (see `Store.branches`)."""
         return await self._run(
-            "branches", queries.branches, write=False, cid=conversation_id
+            "branches",
+            queries.branches,
+            write=False,
+            cid=conversation_id,
+            limit=limit,
+            after=after,
         )
 
     async def list(self, *, limit: int = 50, cursor: str | None = None) -> Page:
@@ -397,5 +491,10 @@ class AsyncStore:
         )
 
     async def export(self, conversation_id: str) -> bytes:
-        """The conversation as a canonical JSON document."""
-        return dumps(await self.load_graph(conversation_id))
+        """The conversation with title and metadata, as `Store.export` writes it."""
+        detail = await self.info(conversation_id)
+        return document.write(
+            await self.load_graph(conversation_id),
+            title=detail.title,
+            metadata=detail.metadata,
+        )

@@ -129,9 +129,9 @@ def mentions_blobs(payload: str) -> bool:
     return '"blob"' in payload
 
 
-def blob_refs(payload: str) -> set[str]:
+def blob_refs(payload: object) -> set[str]:
     """The blob keys a payload refers to (cheap: a substring test first)."""
-    if _BLOB_MARKER not in payload:
+    if not isinstance(payload, str) or _BLOB_MARKER not in payload:
         return set()
     refs: set[str] = set()
     try:

@@ -17,6 +17,7 @@ database implicitly: `Store` refuses an out-of-date schema and names the command
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,6 +36,8 @@ from convo.store._sqlite import BEGIN_OPTION
 
 __all__ = [
     "HEAD",
+    "backup_path",
+    "backup_sqlite",
     "migrate_locked",
     "revision_of",
     "schema_error",
@@ -48,7 +51,7 @@ __all__ = [
     "upgrade",
 ]
 
-HEAD = "0001"
+HEAD = "0002"
 """The newest revision this convo knows (a test checks it against the scripts)."""
 VERSION_TABLE = "convo_alembic_version"
 _LOCK_KEY = 0x636F6E766F  # "convo": one advisory lock key for every convo migration
@@ -176,12 +179,50 @@ def migrate_locked(connection: Connection, revision: str, *, down: bool) -> bool
     if connection.dialect.name == "postgresql":
         connection.execute(select(func.pg_advisory_xact_lock(_LOCK_KEY)))
     before = _revision(connection)
+    target = HEAD if revision == "head" else revision
+    if before is not None and before != target:
+        backup_sqlite(connection, before)
     config = alembic_config(connection)
     if down:
         command.downgrade(config, revision)
     else:
         command.upgrade(config, revision)
     return before != _revision(connection)
+
+
+def backup_path(database: str, revision: str) -> Path:
+    """Where the copy of a SQLite file taken before migrating it from `revision` goes."""
+    return Path(f"{database}.convo-backup-{revision}")
+
+
+def backup_sqlite(connection: Connection, revision: str) -> Path | None:
+    """Copy a SQLite file with the online backup API before its tables change.
+
+    Alembic alters SQLite tables by copying them (batch mode); the copy, taken
+    under the migration lock before anything changes, is the way back if anything goes wrong. It sits
+    beside the database as `<file>.convo-backup-<revision>`, replaced by the
+    next migration from that revision. Nothing for other databases or for an
+    in-memory SQLite database.
+    """
+    database = connection.engine.url.database
+    if (
+        connection.dialect.name != "sqlite"
+        or not database
+        or database == ":memory:"
+        or database.startswith("file:")
+    ):
+        return None
+    # Read on a connection of its own: the migrator holds the write lock, and
+    # in WAL mode (convo's) a reader still sees the last commit, the old revision.
+    path = backup_path(database, revision)
+    source = sqlite3.connect(database)
+    target = sqlite3.connect(path)
+    try:
+        source.backup(target)
+    finally:
+        target.close()
+        source.close()
+    return path
 
 
 def lock_wait_deadline() -> float:

@@ -12,28 +12,37 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import functools
 import json
 from collections.abc import Mapping
+from typing import Any, cast
 
 import attrs
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Text,
     and_,
+    bindparam,
     exists,
     func,
     literal,
     or_,
     select,
+    type_coerce,
 )
 
 from convo._graph import Conversation
 from convo._ids import TurnId
 from convo._json import JSON, check_text
-from convo.errors import InvalidContentError, message
+from convo.errors import CorruptRecordError, InvalidContentError, message
 from convo.store._cache import TurnCache
+from convo.store._ledger import UsageTotals, usage_of
 from convo.store._mapper import corrupt, rebuild
 from convo.store._statements import (
+    _ID,
+    LEDGER,
+    PATH_LEDGER,
     C,
     H,
     T,
@@ -41,10 +50,14 @@ from convo.store._statements import (
     _conversation,
     _heads,
     _not_found,
+    check_key,
 )
 
 __all__ = [
     "BranchInfo",
+    "ConversationDetail",
+    "info",
+    "tenant_usage",
     "ConversationInfo",
     "Page",
     "branches",
@@ -67,6 +80,10 @@ class ConversationInfo:
     created_at: dt.datetime
     """UTC, naive."""
     updated_at: dt.datetime
+    version: int = 1
+    """Bumped by every change of title or metadata (pass it to `update`)."""
+    usage: UsageTotals = attrs.field(factory=UsageTotals)
+    """Token sums over every stored turn of every branch."""
 
 
 @attrs.frozen(kw_only=True)
@@ -76,6 +93,8 @@ class Page:
     items: tuple[ConversationInfo, ...]
     next_cursor: str | None
     """None on the last page."""
+    skipped: tuple[str, ...] = ()
+    """Ids of conversations on this page whose stored row is damaged (`info` says how)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -87,6 +106,16 @@ class BranchInfo:
     version: int
     """Bumped by every move of the head (compare-and-set)."""
     active: bool
+    usage: UsageTotals = attrs.field(factory=UsageTotals)
+    """Token sums over the turns on the branch's path."""
+
+
+@attrs.frozen(kw_only=True)
+class ConversationDetail(ConversationInfo):
+    """`ConversationInfo` plus every branch with its head and usage (`Store.info`)."""
+
+    branches: tuple[BranchInfo, ...] = ()
+    """Sorted by name."""
 
 
 # ----------------------------------------------------------------- reading
@@ -159,15 +188,204 @@ def load_graph(
         raise corrupt("convo_heads", cid, str(exc)) from exc
 
 
-def branches(conn: Connection, *, tenant: str, cid: str) -> tuple[BranchInfo, ...]:
-    """The conversation's branches, sorted by name."""
-    row = _conversation(conn, tenant, cid, lock=False)
-    return tuple(
-        BranchInfo(
-            name=name, head=head, version=version, active=name == row.active_branch
-        )
-        for name, (head, version) in sorted(_heads(conn, cid).items())
+_PATH = T.alias("convo_head_turn")
+_HEAD_COLUMNS = (
+    H.c.branch,
+    H.c.turn_id,
+    H.c.version.label("head_version"),
+    *(_PATH.c[name] for name in PATH_LEDGER),
+)
+
+
+def _branch_info(row: Any, active: str) -> BranchInfo:
+    return BranchInfo(
+        name=row.branch,
+        head=None if row.turn_id is None else TurnId(row.turn_id),
+        version=row.head_version,
+        active=row.branch == active,
+        usage=usage_of(row._mapping[name] for name in PATH_LEDGER),
     )
+
+
+def branches(
+    conn: Connection,
+    *,
+    tenant: str,
+    cid: str,
+    limit: object = None,
+    after: object = None,
+) -> tuple[BranchInfo, ...]:
+    """The conversation's branches sorted by name: all, or `limit` after the name `after`.
+
+    One indexed range scan of the head rows (the primary key starts with the
+    conversation id), so a page costs the same however many branches exist.
+    """
+    if limit is not None:
+        _check_limit(limit, what="limit")
+    if after is not None:
+        check_key(after, what="branch name", where="after")
+    stmt = (
+        select(C.c.active_branch, *_HEAD_COLUMNS)
+        .select_from(C)
+        .join(H, H.c.conversation_id == C.c.id)
+        .outerjoin(
+            _PATH,
+            and_(
+                _PATH.c.conversation_id == H.c.conversation_id,
+                _PATH.c.id == H.c.turn_id,
+            ),
+        )
+        .where(C.c.id == cid, C.c.tenant == tenant, C.c.deleted_at.is_(None))
+        .order_by(H.c.branch)
+    )
+    if after is not None:
+        stmt = stmt.where(H.c.branch > after)
+    if limit is not None:
+        stmt = stmt.limit(cast(int, limit))
+    rows = conn.execute(stmt).all()
+    if not rows:
+        _conversation(conn, tenant, cid, lock=False)  # NotFound, or simply no more
+    return tuple(_branch_info(r, r.active_branch) for r in rows)
+
+
+def info(conn: Connection, *, tenant: str, cid: object) -> ConversationDetail:
+    """Everything but the turns, in one query: one row per branch, no payload decoded."""
+    if not (isinstance(cid, str) and _ID.fullmatch(cid)):
+        raise _not_found("conversation", str(cid)[:80])
+    rows = conn.execute(_info_statement(), {"cid": cid, "tenant": tenant}).all()
+    if not rows:
+        raise _not_found("conversation", str(cid)[:80])
+    first = rows[0]
+    return ConversationDetail(
+        **_info_fields(first),
+        branches=tuple(
+            _branch_info(r, first.active_branch) for r in rows if r.branch is not None
+        ),
+    )
+
+
+def tenant_usage(
+    conn: Connection,
+    *,
+    tenant: str,
+    since: object,
+    until: object,
+) -> UsageTotals:
+    """Token sums of the tenant's turns stored in `[since, until)` (UTC, naive).
+
+    A turn's own usage is its path ledger minus its parent's, so one query over
+    the turns in range answers without decoding any of them.
+    """
+    for name, value in (("since", since), ("until", until)):
+        if value is not None and not isinstance(value, dt.datetime):
+            msg = f"{name} must be a datetime or None (got {type(value).__name__})."
+            raise TypeError(msg)
+    parent = T.alias("convo_parent_turn")
+    sums = [
+        func.coalesce(func.sum(T.c[name] - func.coalesce(parent.c[name], 0)), 0)
+        for name in PATH_LEDGER
+    ]
+    stmt = (
+        select(*sums)
+        .select_from(T)
+        .join(C, C.c.id == T.c.conversation_id)
+        .outerjoin(
+            parent,
+            and_(
+                parent.c.conversation_id == T.c.conversation_id,
+                parent.c.id == T.c.parent_id,
+            ),
+        )
+        .where(C.c.tenant == tenant, C.c.deleted_at.is_(None))
+    )
+    if isinstance(since, dt.datetime):
+        stmt = stmt.where(T.c.created_at >= _naive(since))
+    if isinstance(until, dt.datetime):
+        stmt = stmt.where(T.c.created_at < _naive(until))
+    row = conn.execute(stmt).one()
+    return usage_of(int(v) for v in row)
+
+
+def _naive(value: dt.datetime) -> dt.datetime:
+    """UTC, naive, as the store keeps times (an aware time is converted)."""
+    if value.tzinfo is None:
+        return value
+    return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+_CONVERSATION_COLUMNS = (
+    C.c.id,
+    C.c.title,
+    # As stored: decoded here, so a damaged row is reported, not raised by the driver.
+    type_coerce(C.c.metadata, Text).label("metadata"),
+    C.c.active_branch,
+    C.c.turn_count,
+    C.c.created_at,
+    C.c.updated_at,
+    C.c.version,
+    *(C.c[name] for name in LEDGER),
+)
+
+
+def _metadata(raw: object) -> object:
+    if isinstance(raw, str | bytes):
+        try:
+            return json.loads(raw)
+        except (ValueError, RecursionError):
+            return None
+    return raw
+
+
+@functools.cache
+def _info_statement() -> Any:
+    """`info`'s one statement, built once (building it costs more than running it)."""
+    return (
+        select(*_CONVERSATION_COLUMNS, *_HEAD_COLUMNS)
+        .select_from(C)
+        .outerjoin(H, H.c.conversation_id == C.c.id)
+        .outerjoin(
+            _PATH,
+            and_(
+                _PATH.c.conversation_id == H.c.conversation_id,
+                _PATH.c.id == H.c.turn_id,
+            ),
+        )
+        .where(
+            C.c.id == bindparam("cid"),
+            C.c.tenant == bindparam("tenant"),
+            C.c.deleted_at.is_(None),
+        )
+        .order_by(H.c.branch)
+    )
+
+
+def _info_fields(row: Any) -> dict[str, Any]:
+    metadata = _metadata(row.metadata)
+    if not isinstance(metadata, dict):
+        raise corrupt(
+            "convo_conversations",
+            row.id,
+            "metadata is not a JSON object",
+            received=row.metadata,
+        )
+    return {
+        "id": row.id,
+        "title": row.title,
+        "metadata": metadata,
+        "active_branch": row.active_branch,
+        "turn_count": row.turn_count,
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+        "version": row.version,
+        "usage": usage_of(row._mapping[name] for name in LEDGER),
+    }
+
+
+def _check_limit(limit: object, *, what: str) -> int:
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 1000:
+        msg = f"{what} must be an int from 1 to 1000 (got {limit!r})."
+        raise ValueError(msg)
+    return limit
 
 
 def _encode_cursor(created: dt.datetime, cid: str) -> str:
@@ -175,20 +393,32 @@ def _encode_cursor(created: dt.datetime, cid: str) -> str:
     return base64.urlsafe_b64encode(raw).decode("ascii")
 
 
-def _decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
+_CURSOR_CHARS = 256
+"""Far above any cursor the store writes (about 100 characters)."""
+
+
+def _decode_cursor(cursor: object) -> tuple[dt.datetime, str]:
+    """The position a cursor names; anything the store did not write is refused."""
     try:
+        if not isinstance(cursor, str) or len(cursor) > _CURSOR_CHARS:
+            raise ValueError
         created, cid = json.loads(base64.urlsafe_b64decode(cursor.encode("ascii")))
-        return dt.datetime.fromisoformat(created), str(cid)
-    except (ValueError, TypeError, binascii.Error, UnicodeError):
+        if not (
+            isinstance(created, str) and isinstance(cid, str) and _ID.fullmatch(cid)
+        ):
+            raise ValueError
+        return dt.datetime.fromisoformat(created), cid
+    except (ValueError, TypeError, binascii.Error, UnicodeError, RecursionError):
+        shown = cursor if isinstance(cursor, str) else f"<{type(cursor).__name__}>"
         raise InvalidContentError(
             message(
                 "Not a cursor this store returned",
                 where="cursor",
-                received=cursor,
+                received=shown,
                 fix="Pass the next_cursor of the previous page, or None.",
             ),
             path="cursor",
-            received=cursor,
+            received=shown[:80],
         ) from None
 
 
@@ -212,22 +442,19 @@ def list_conversations(
     *,
     tenant: str,
     limit: object,
-    cursor: str | None,
-    text: str | None,
+    cursor: object,
+    text: object,
 ) -> Page:
-    """A page of the tenant's conversations, newest first, optionally matching `text`."""
-    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 1000:
-        msg = f"limit must be an int from 1 to 1000 (got {limit!r})."
-        raise ValueError(msg)
-    stmt = select(
-        C.c.id,
-        C.c.title,
-        C.c.metadata,
-        C.c.active_branch,
-        C.c.turn_count,
-        C.c.created_at,
-        C.c.updated_at,
-    ).where(C.c.tenant == tenant, C.c.deleted_at.is_(None))
+    """A page of the tenant's conversations, newest first, optionally matching `text`.
+
+    `text` matches a title, or the search text of any stored turn (what a
+    person wrote or read, see `_ledger.search_text`), ignoring case. A row
+    whose metadata is not a JSON object is left out and named in `Page.skipped`.
+    """
+    _check_limit(limit, what="limit")
+    stmt = select(*_CONVERSATION_COLUMNS).where(
+        C.c.tenant == tenant, C.c.deleted_at.is_(None)
+    )
     if cursor is not None:
         created, after = _decode_cursor(cursor)
         stmt = stmt.where(
@@ -236,39 +463,46 @@ def list_conversations(
                 and_(C.c.created_at == created, C.c.id < after),
             )
         )
+    if text is not None:
+        if not isinstance(text, str):
+            raise InvalidContentError(
+                message(
+                    "Search text must be a string",
+                    where="text",
+                    received=f"<{type(text).__name__}>",
+                    fix="Pass the words to look for as a str.",
+                ),
+                path="text",
+                received=type(text).__name__,
+            )
+        check_text(text, path="text")
     if text:
-        check_text(text, path="$.text")
-        # Turns hold canonical JSON: look for the text as it appears escaped there.
-        escaped = json.dumps(text, ensure_ascii=False)[1:-1]
+        needle = text.lower()
         stmt = stmt.where(
             or_(
                 _icontains(conn, C.c.title, text),
                 exists(
                     select(T.c.id).where(
                         T.c.conversation_id == C.c.id,
-                        _icontains(conn, T.c.payload, escaped),
+                        T.c.search_text.contains(needle, autoescape=True),
                     )
                 ),
             )
         )
     rows = conn.execute(
-        stmt.order_by(C.c.created_at.desc(), C.c.id.desc()).limit(limit + 1)
+        stmt.order_by(C.c.created_at.desc(), C.c.id.desc()).limit(cast(int, limit) + 1)
     ).all()
-    items = tuple(
-        ConversationInfo(
-            id=r.id,
-            title=r.title,
-            metadata=r.metadata or {},
-            active_branch=r.active_branch,
-            turn_count=r.turn_count,
-            created_at=r.created_at,
-            updated_at=r.updated_at,
-        )
-        for r in rows[:limit]
-    )
+    shown = rows[: cast(int, limit)]
+    items: list[ConversationInfo] = []
+    skipped: list[str] = []
+    for r in shown:
+        try:
+            items.append(ConversationInfo(**_info_fields(r)))
+        except CorruptRecordError:
+            skipped.append(r.id)
     next_cursor = (
-        _encode_cursor(items[-1].created_at, items[-1].id)
-        if len(rows) > limit
+        _encode_cursor(shown[-1].created_at, shown[-1].id)
+        if len(rows) > len(shown)
         else None
     )
-    return Page(items=items, next_cursor=next_cursor)
+    return Page(items=tuple(items), next_cursor=next_cursor, skipped=tuple(skipped))

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     DateTime,
     ForeignKey,
     ForeignKeyConstraint,
@@ -27,6 +28,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -44,6 +46,14 @@ ID_LENGTH = 64
 """Conversation ids, tenants and branch names fit in this many characters (ids are 35)."""
 TURN_ID_LENGTH = 67
 """`b2:` plus 64 hex digits."""
+
+
+USAGE_KINDS = ("input", "cache_read", "cache_write", "output", "reasoning")
+"""The ledger's token kinds, in the order `Usage` totals report them."""
+
+
+def _tokens() -> Mapped[int]:
+    return mapped_column(BigInteger, server_default=text("0"))
 
 
 class Base(DeclarativeBase):
@@ -71,9 +81,18 @@ class ConversationRow(Base):
     # A tombstone rather than a missing row: a writer that loaded before the
     # delete finds the fence under its row lock and writes nothing.
     deleted_at: Mapped[dt.datetime | None] = mapped_column(DateTime())
+    # Bumped by every change of title or metadata (compare-and-set, like heads).
+    version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
+    # The usage ledger: sums over every stored turn, kept in the append transaction.
+    input_tokens: Mapped[int] = _tokens()
+    cache_read_tokens: Mapped[int] = _tokens()
+    cache_write_tokens: Mapped[int] = _tokens()
+    output_tokens: Mapped[int] = _tokens()
+    reasoning_tokens: Mapped[int] = _tokens()
 
     __table_args__ = (
         Index("ix_convo_conversations_tenant_created", "tenant", "created_at", "id"),
+        Index("ix_convo_conversations_tenant_updated", "tenant", "updated_at", "id"),
     )
 
 
@@ -96,6 +115,15 @@ class TurnRow(Base):
     # Text, not JSON/JSONB: the canonical bytes must come back byte for byte.
     payload: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime())
+    # What search matches: the text a person wrote or read, lower-cased.
+    search_text: Mapped[str] = mapped_column(Text, server_default=text("''"))
+    # The ledger of the path ending here (this turn and its ancestors): a
+    # branch's usage is its head's row, so forks and renames cost nothing.
+    path_input_tokens: Mapped[int] = _tokens()
+    path_cache_read_tokens: Mapped[int] = _tokens()
+    path_cache_write_tokens: Mapped[int] = _tokens()
+    path_output_tokens: Mapped[int] = _tokens()
+    path_reasoning_tokens: Mapped[int] = _tokens()
 
     __table_args__ = (
         ForeignKeyConstraint(

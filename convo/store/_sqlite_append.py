@@ -8,9 +8,10 @@ the pooled `sqlite3` connection:
     BEGIN IMMEDIATE                         -- the database write lock, up front
     INSERT INTO convo_turns ... SELECT ... FROM convo_conversations
         WHERE id = :cid AND tenant = :tenant AND deleted_at IS NULL
-        ON CONFLICT DO NOTHING              -- depth from the parent row, seq from the count
-    UPDATE convo_heads ... WHERE turn_id IS :expected   -- compare-and-set
-    UPDATE convo_conversations ...          -- turn count and updated time
+        ON CONFLICT DO NOTHING              -- depth and path ledger from the parent row
+    UPDATE convo_heads ... WHERE turn_id IS :expected   -- compare-and-set (branch
+                                            -- None: the active one)
+    UPDATE convo_conversations ...          -- turn count, updated time, usage ledger
     COMMIT
 
 It commits only when every step did exactly what the common case needs: one
@@ -48,6 +49,7 @@ from convo._ids import TurnId, compute_turn_id
 from convo._turns import Turn
 from convo.errors import InvalidConversationError
 from convo.store._engine import translate
+from convo.store._ledger import search_text, turn_usage
 from convo.store._mapper import has_images
 from convo.store._statements import now
 from convo.wire._converter import turn_bytes
@@ -56,23 +58,35 @@ __all__ = ["SqliteAppender"]
 
 _INSERT = """
 INSERT INTO convo_turns
-    (conversation_id, id, parent_id, role, depth, seq, payload, created_at)
+    (conversation_id, id, parent_id, role, depth, seq, payload, created_at,
+     search_text, path_input_tokens, path_cache_read_tokens,
+     path_cache_write_tokens, path_output_tokens, path_reasoning_tokens)
 SELECT c.id, :id, :parent, :role,
-    CASE WHEN :parent IS NULL THEN 0 ELSE (
-        SELECT p.depth + 1 FROM convo_turns AS p
-        WHERE p.conversation_id = c.id AND p.id = :parent
-    ) END,
-    c.turn_count, :payload, :stamp
+    CASE WHEN :parent IS NULL THEN 0 ELSE p.depth + 1 END,
+    c.turn_count, :payload, :stamp, :search,
+    coalesce(p.path_input_tokens, 0) + :u0,
+    coalesce(p.path_cache_read_tokens, 0) + :u1,
+    coalesce(p.path_cache_write_tokens, 0) + :u2,
+    coalesce(p.path_output_tokens, 0) + :u3,
+    coalesce(p.path_reasoning_tokens, 0) + :u4
 FROM convo_conversations AS c
+LEFT JOIN convo_turns AS p ON p.conversation_id = c.id AND p.id = :parent
 WHERE c.id = :cid AND c.tenant = :tenant AND c.deleted_at IS NULL
 ON CONFLICT DO NOTHING
 """
 _MOVE_HEAD = """
 UPDATE convo_heads SET turn_id = :id, version = version + 1
-WHERE conversation_id = :cid AND branch = :branch AND turn_id IS :parent
+WHERE conversation_id = :cid AND turn_id IS :parent AND branch = coalesce(
+    :branch, (SELECT active_branch FROM convo_conversations WHERE id = :cid)
+)
 """
 _BUMP = """
-UPDATE convo_conversations SET turn_count = turn_count + 1, updated_at = :stamp
+UPDATE convo_conversations SET turn_count = turn_count + 1, updated_at = :stamp,
+    input_tokens = input_tokens + :u0,
+    cache_read_tokens = cache_read_tokens + :u1,
+    cache_write_tokens = cache_write_tokens + :u2,
+    output_tokens = output_tokens + :u3,
+    reasoning_tokens = reasoning_tokens + :u4
 WHERE id = :cid
 """
 
@@ -144,7 +158,7 @@ class SqliteAppender:
         if not (
             isinstance(turn, Turn)
             and isinstance(cid, str)
-            and isinstance(branch, str)
+            and (branch is None or isinstance(branch, str))
             and (expected_head is None or isinstance(expected_head, str))
             and turn.role != "tool"
             and (turn.role != "system" or expected_head is None)
@@ -167,6 +181,8 @@ class SqliteAppender:
             "cid": cid,
             "tenant": tenant,
             "branch": branch,
+            "search": search_text(turn),
+            **{f"u{i}": count for i, count in enumerate(turn_usage(turn))},
         }
         connection = self._engine.raw_connection()
         try:

@@ -21,7 +21,13 @@ Invariants kept here:
   never stores a turn twice, whatever was appended on top meanwhile;
 - turns are insert-if-absent by content id (the same id is the same content);
 - every writer takes head rows (in name order) before the conversation row, so
-  writers never wait on each other in a cycle.
+  writers never wait on each other in a cycle;
+- an append does not re-verify the stored chain below its head: a damaged row
+  anywhere on the path (not only the parent) would need the whole path decoded,
+  making every append cost the conversation's length. Integrity is enforced
+  where data leaves the store instead: `load` recomputes every id and refuses
+  a damaged chain (`CorruptRecordError`), with or without turns on top, so a
+  damaged row is never served; the appended turn's own id is still exact.
 
 Reads live in `_queries`, under the same rules.
 """
@@ -48,7 +54,7 @@ from sqlalchemy import (
     update,
 )
 
-from convo._graph import Conversation, Node, _branch_name, check_turn, not_a_turn
+from convo._graph import Conversation, Node, check_turn, not_a_turn
 from convo._ids import TurnId, compute_turn_id, is_turn_id
 from convo._json import check_text
 from convo._turns import Turn
@@ -58,6 +64,8 @@ from convo.errors import (
     NotFoundError,
     message,
 )
+from convo.store._args import check_branch, check_expected_head, check_key
+from convo.store._ledger import search_text, turn_usage
 from convo.store._mapper import (
     Blob,
     blob_refs,
@@ -66,10 +74,17 @@ from convo.store._mapper import (
     encode_turn,
     metadata_plain,
 )
-from convo.store._schema import BlobRow, ConversationRow, HeadRow, TurnRow
+from convo.store._schema import (
+    USAGE_KINDS,
+    BlobRow,
+    ConversationRow,
+    HeadRow,
+    TurnRow,
+)
 
 __all__ = [
     "append",
+    "check_key",
     "create",
     "delete_conversation",
     "fork",
@@ -111,6 +126,15 @@ _BUMP = (
         updated_at=bindparam("b_stamp", type_=DateTime),
     )
     .returning(C.c.turn_count)
+)
+LEDGER = tuple(f"{kind}_tokens" for kind in USAGE_KINDS)
+"""The conversation's ledger columns, in ledger order."""
+PATH_LEDGER = tuple(f"path_{kind}_tokens" for kind in USAGE_KINDS)
+"""A turn's path ledger columns, in ledger order."""
+_ADD_USAGE = (
+    update(C)
+    .where(C.c.id == bindparam("u_cid"))
+    .values({C.c[name]: C.c[name] + bindparam(f"u_{name}") for name in LEDGER})
 )
 _MOVE_HEAD = (
     update(H)
@@ -202,9 +226,11 @@ def _heads(conn: Connection, cid: str) -> dict[str, tuple[TurnId | None, int]]:
 
 
 def _lock_heads(
-    conn: Connection, tenant: str, cid: str
+    conn: Connection, tenant: str, cid: object
 ) -> dict[str, tuple[TurnId | None, int]]:
     """Lock every head row of the conversation (in name order) and return them."""
+    if not (isinstance(cid, str) and _ID.fullmatch(cid)):
+        raise _not_found("conversation", str(cid)[:80])
     rows = conn.execute(
         select(H.c.branch, H.c.turn_id, H.c.version)
         .join(C, C.c.id == H.c.conversation_id)
@@ -217,6 +243,15 @@ def _lock_heads(
         .with_for_update(of=H)
     )
     return {r.branch: (_tid(r.turn_id), r.version) for r in rows}
+
+
+def _one_head(conn: Connection, cid: str, branch: str) -> Any:
+    """The head row of one branch (cid already tenant-checked), or None."""
+    return conn.execute(
+        select(H.c.turn_id, H.c.version).where(
+            H.c.conversation_id == cid, H.c.branch == branch
+        )
+    ).first()
 
 
 def _tid(value: str | None) -> TurnId | None:
@@ -260,18 +295,60 @@ def _store_blobs(conn: Connection, cid: str, blobs: Iterable[Blob]) -> None:
         conn.execute(insert(B), rows)
 
 
+def _stored_paths(
+    conn: Connection, cid: str, ids: Sequence[str]
+) -> dict[str, tuple[int, ...]]:
+    """The path ledger of stored turns `ids`."""
+    found: dict[str, tuple[int, ...]] = {}
+    columns = [T.c[name] for name in PATH_LEDGER]
+    for start in range(0, len(ids), _CHUNK):
+        rows = conn.execute(
+            select(T.c.id, *columns).where(
+                T.c.conversation_id == cid, T.c.id.in_(ids[start : start + _CHUNK])
+            )
+        )
+        found.update({r[0]: tuple(r[1:]) for r in rows})
+    return found
+
+
+def add_usage(conn: Connection, cid: str, counts: Sequence[int]) -> None:
+    """Add `counts` (ledger order) to the conversation's totals (under its row lock)."""
+    if any(counts):
+        conn.execute(
+            _ADD_USAGE,
+            {
+                "u_cid": cid,
+                **{f"u_{n}": c for n, c in zip(LEDGER, counts, strict=True)},
+            },
+        )
+
+
 def _insert_nodes(
     conn: Connection, cid: str, nodes: Sequence[Node], *, first_seq: int
 ) -> int:
-    """Insert `nodes` (parents before children) with their blobs; return how many."""
+    """Insert `nodes` (parents before children) with their blobs; return how many.
+
+    Each row gets its search text and its path ledger (its parent's plus its
+    own usage), and the conversation's ledger grows by the rows' own usage.
+    """
     if not nodes:
         return 0
     stamp = now()
     rows: list[dict[str, Any]] = []
     blobs: list[Blob] = []
+    zero = (0,) * len(USAGE_KINDS)
+    batch = {node.id for node in nodes}
+    outside = sorted({n.parent for n in nodes if n.parent and n.parent not in batch})
+    paths: dict[str, tuple[int, ...]] = _stored_paths(conn, cid, outside)
+    total = list(zero)
     for i, node in enumerate(nodes):
         stored = encode_turn(node.turn)
         blobs.extend(stored.blobs)
+        own = turn_usage(node.turn)
+        above = zero if node.parent is None else paths.get(node.parent, zero)
+        path = tuple(a + b for a, b in zip(above, own, strict=True))
+        paths[node.id] = path
+        total = [a + b for a, b in zip(total, own, strict=True)]
         rows.append(
             {
                 "conversation_id": cid,
@@ -282,10 +359,13 @@ def _insert_nodes(
                 "seq": first_seq + i,
                 "payload": stored.payload,
                 "created_at": stamp,
+                "search_text": search_text(node.turn),
+                **dict(zip(PATH_LEDGER, path, strict=True)),
             }
         )
     _store_blobs(conn, cid, blobs)
     conn.execute(insert(T), rows)
+    add_usage(conn, cid, total)
     return len(rows)
 
 
@@ -574,10 +654,10 @@ def append(
     tenant: str,
     cid: str,
     turn: object,
-    branch: str,
+    branch: str | None,
     expected_head: TurnId | None,
 ) -> TurnId:
-    """Append `turn` to `branch` if its head is still `expected_head`.
+    """Append `turn` to `branch` (None: the active one) if its head is still `expected_head`.
 
     Idempotent by content: if the turn's id (after `expected_head`) is already
     on the branch's path, that id is returned and nothing is written. Otherwise
@@ -585,6 +665,10 @@ def append(
     """
     if not isinstance(turn, Turn):
         raise not_a_turn(turn)
+    check_expected_head(expected_head)
+    if branch is None:
+        branch = _conversation(conn, tenant, cid, lock=False).active_branch
+    check_branch(branch)
     new_id = compute_turn_id(expected_head, turn)
     # Lock the head row only if it is still where the writer expects it. On
     # PostgreSQL a waiting writer re-checks the condition against the winner's
@@ -644,21 +728,22 @@ def fork(
     switch: bool,
 ) -> None:
     """Add branch `name` with head `at`; the same fork again is a no-op."""
-    _branch_name(name)
+    check_branch(name, where="name")
     row = _conversation(conn, tenant, cid, lock=True)
     if at is not None and (not is_turn_id(at) or not _existing_ids(conn, cid, [at])):
         raise _not_found("turn", str(at)[:80])
-    stored = _heads(conn, cid)
-    if name in stored:
-        if stored[name][0] != at:
+    # One indexed lookup, whatever the number of branches.
+    existing = _one_head(conn, cid, name)
+    if existing is not None:
+        if existing.turn_id != at:
             raise ConflictError(
                 message(
                     f"A branch named {name!r} exists already with another head",
-                    received=stored[name][0],
+                    received=existing.turn_id,
                     fix="Pick another name.",
                 ),
                 expected=at,
-                actual=stored[name][0],
+                actual=_tid(existing.turn_id),
             )
     else:
         conn.execute(
@@ -670,8 +755,9 @@ def fork(
 
 def switch(conn: Connection, *, tenant: str, cid: str, branch: str) -> None:
     """Make `branch` the conversation's active branch."""
+    check_branch(branch)
     row = _conversation(conn, tenant, cid, lock=True)
-    if branch not in _heads(conn, cid):
+    if _one_head(conn, cid, branch) is None:
         raise _not_found("branch", branch)
     _touch(conn, cid, turn_count=row.turn_count, active_branch=branch)
 

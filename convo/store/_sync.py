@@ -9,6 +9,7 @@ bounded number of times; every other database failure leaves as a convo
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
@@ -17,11 +18,16 @@ import attrs
 from sqlalchemy import Connection, Engine
 from sqlalchemy import exc as sa_exc
 
-from convo._graph import DEFAULT_BRANCH, Conversation
+from convo._graph import Conversation
 from convo._ids import TurnId
+from convo._json import check_text
 from convo._turns import Turn
+from convo.store import _document as document
+from convo.store import _manage as manage
 from convo.store import _queries as queries
+from convo.store import _retention as retention
 from convo.store import _statements as ops
+from convo.store._args import check_branch, check_expected_head, check_key
 from convo.store._cache import DEFAULT_CACHE_CHARS, TurnCache, turn_cache
 from convo.store._engine import (
     MAX_ATTEMPTS,
@@ -30,26 +36,32 @@ from convo.store._engine import (
     retryable,
     translate,
 )
+from convo.store._ledger import UsageTotals
+from convo.store._manage import UNSET, Unset
 from convo.store._migrate import check_schema, upgrade
-from convo.store._queries import BranchInfo, Page
+from convo.store._queries import BranchInfo, ConversationDetail, Page
+from convo.store._retention import PruneReport
 from convo.store._sqlite import BEGIN_OPTION, Synchronous, configure_sqlite
 from convo.store._sqlite_append import SqliteAppender
-from convo.wire.canonical import dumps, loads_conversation
 
-__all__ = ["Store", "check_tenant", "url_hint"]
+__all__ = ["Store", "check_append", "check_tenant", "url_hint"]
 
 R = TypeVar("R")
 
 
 def check_tenant(tenant: object) -> str:
-    """Return `tenant` if it is a usable tenant name, else raise ValueError."""
-    if not isinstance(tenant, str) or not tenant or len(tenant) > 64:
-        msg = f"tenant must be a non-empty string of at most 64 characters (got {tenant!r})."
-        raise ValueError(msg)
-    if "\x00" in tenant:
-        msg = "tenant must not contain NUL."
-        raise ValueError(msg)
-    return tenant
+    """Return `tenant` if it is a usable tenant name, else raise InvalidContentError."""
+    return check_key(tenant, what="tenant", where="tenant")
+
+
+def check_append(cid: object, branch: object, expected_head: object) -> None:
+    """Refuse append arguments no database could store, before any driver sees them."""
+    if not isinstance(cid, str):
+        return  # not found, by the statements' own check
+    check_text(cid, path="conversation_id")
+    if branch is not None:
+        check_branch(branch)
+    check_expected_head(expected_head)
 
 
 def url_hint(engine: Engine) -> str:
@@ -127,6 +139,24 @@ class Store:
             cache=cache,
             appender=SqliteAppender(engine) if SqliteAppender.applies(engine) else None,
         )
+
+    def for_tenant(self, tenant: str) -> Store:
+        """A view of this store scoped to `tenant`: same engine, pool and caches.
+
+        Cheap (no I/O, no new connections): build one per request. Every
+        operation of the view sees only `tenant`'s conversations, exactly as a
+        `Store(url, tenant=tenant)` would. Closing a view releases nothing; close
+        the store it came from.
+        """
+        view = Store.__new__(Store)
+        view.__attrs_init__(
+            engine=self._engine,
+            tenant=check_tenant(tenant),
+            owned=False,
+            cache=self._cache,
+            appender=self._appender,
+        )
+        return view
 
     def __repr__(self) -> str:
         return f"Store({url_hint(self._engine)!r}, tenant={self.tenant!r})"
@@ -219,10 +249,11 @@ class Store:
         conversation_id: str,
         turn: Turn,
         *,
-        branch: str = DEFAULT_BRANCH,
+        branch: str | None = None,
         expected_head: TurnId | None,
     ) -> TurnId:
-        """Append `turn` to `branch` if its head is still `expected_head`; return its id.
+        """Append `turn` to `branch` (default: the active branch) if its head is still
+        `expected_head`; return its id.
 
         Idempotent by content: the turn's id is a hash of the turn and its
         parent (`expected_head`), so if that id is already on the branch's
@@ -236,7 +267,10 @@ class Store:
                 append after it only if the turn still applies.
             NotFoundError: no such conversation or branch for this tenant.
             InvalidConversationError: the turn cannot stand after that head.
+            InvalidContentError: an argument no database can store (e.g. a lone
+                surrogate) or an `expected_head` that is not a turn id.
         """
+        check_append(conversation_id, branch, expected_head)
         if self._appender is not None:
             # SQLite's common case, on the driver connection (see _sqlite_append);
             # None means nothing was written and the statements below decide.
@@ -286,13 +320,137 @@ class Store:
         """Delete a conversation; writers that loaded it earlier get NotFoundError."""
         self._run("delete", ops.delete_conversation, write=True, cid=conversation_id)
 
+    def update(
+        self,
+        conversation_id: str,
+        *,
+        expected_version: int,
+        title: str | Unset | None = UNSET,
+        metadata: Mapping[str, Any] | Unset = UNSET,
+    ) -> int:
+        """Replace the title and/or metadata if `info().version` is still `expected_version`.
+
+        Returns the new version. A stale writer gets `ConflictError` (`.actual`
+        is the current version) and nothing is written, as with heads.
+        """
+        return self._run(
+            "update",
+            manage.update_conversation,
+            write=True,
+            cid=conversation_id,
+            title=title,
+            metadata=metadata,
+            expected_version=expected_version,
+        )
+
+    def delete_branch(self, conversation_id: str, name: str) -> None:
+        """Remove branch `name`; the active branch (so the last one) is refused.
+
+        Turns only that branch reached stay stored (see `convo.store._manage`).
+        """
+        self._run(
+            "delete_branch",
+            manage.delete_branch,
+            write=True,
+            cid=conversation_id,
+            name=name,
+        )
+
+    def rename_branch(self, conversation_id: str, name: str, new_name: str) -> None:
+        """Rename branch `name` to the free name `new_name` (the active one stays active)."""
+        self._run(
+            "rename_branch",
+            manage.rename_branch,
+            write=True,
+            cid=conversation_id,
+            name=name,
+            new_name=new_name,
+        )
+
+    def erase(self, conversation_id: str) -> None:
+        """Remove every row of the conversation (turns, heads, blobs, the row itself).
+
+        Unlike `delete`, nothing is left behind, not even a tombstone; it also
+        erases what `delete` left. Raises `NotFoundError` for an unknown id.
+        """
+        self._run("erase", retention.erase, write=True, cid=conversation_id)
+
+    def prune(
+        self,
+        *,
+        idle: dt.timedelta | None = None,
+        keep_latest: int | None = None,
+        per_key: str | None = None,
+        dry_run: bool = False,
+        batch_size: int = 100,
+        max_lock_ms: float = 50.0,
+    ) -> PruneReport:
+        """Erase the tenant's conversations idle longer than `idle`, and/or all but the
+        newest `keep_latest` (of the tenant, or of each value of metadata key `per_key`).
+
+        Works in batches, each a write transaction of its own; a batch that held
+        the lock longer than `max_lock_ms` halves the next one, so the lock is
+        never held long (the report says the longest hold). With `dry_run`,
+        only reports the ids.
+        """
+        cutoff = None
+        given: object = idle
+        if given is not None:
+            if not isinstance(given, dt.timedelta) or given < dt.timedelta(0):
+                msg = f"idle must be a non-negative timedelta (got {idle!r})."
+                raise ValueError(msg)
+            cutoff = ops.now() - given
+        rule = retention.check_rule(
+            retention.Rule(idle_before=cutoff, keep_latest=keep_latest, per_key=per_key)
+        )
+        size = max(1, min(int(batch_size), 1000))
+        found: list[str] = []
+        longest = 0.0
+        batches = 0
+        after: str | None = None
+        while True:
+            picked = self._run(
+                "prune",
+                retention.prune_candidates,
+                write=False,
+                rule=rule,
+                after=after,
+                limit=size,
+            )
+            if not picked:
+                break
+            after = picked[-1]
+            if dry_run:
+                found.extend(picked)
+                continue
+            started = time.perf_counter()
+            erased = self._run(
+                "prune", retention.erase_many, write=True, rule=rule, cids=picked
+            )
+            held = (time.perf_counter() - started) * 1000
+            longest = max(longest, held)
+            batches += 1
+            found.extend(erased)
+            if held > max_lock_ms and size > 1:
+                size = max(1, size // 2)
+        return PruneReport(
+            conversation_ids=tuple(found),
+            dry_run=dry_run,
+            batches=batches,
+            longest_batch_ms=longest,
+        )
+
     def import_(self, data: bytes | str) -> str:
         """Store a canonical conversation document as a new conversation; return its id.
+
+        Title and metadata come from the document (see `export`); every branch
+        and the active branch come with the graph.
 
         Raises:
             DecodeError: the document is not a valid canonical conversation.
         """
-        return self.create(loads_conversation(data))
+        conversation, title, metadata = document.read(data)
+        return self.create(conversation, title=title, metadata=metadata)
 
     # ----------------------------------------------------------------- reading
 
@@ -303,6 +461,8 @@ class Store:
             NotFoundError: no such conversation or branch for this tenant.
             CorruptRecordError: a stored row is not valid convo data.
         """
+        if branch is not None:
+            check_branch(branch)
         return self._run(
             "load",
             queries.load,
@@ -322,9 +482,46 @@ class Store:
             cache=self._cache,
         )
 
-    def branches(self, conversation_id: str) -> tuple[BranchInfo, ...]:
-        """The conversation's branches, sorted by name."""
-        return self._run("branches", queries.branches, write=False, cid=conversation_id)
+    def branches(
+        self,
+        conversation_id: str,
+        *,
+        limit: int | None = None,
+        after: str | None = None,
+    ) -> tuple[BranchInfo, ...]:
+        """The conversation's branches sorted by name, with heads and usage.
+
+        All of them by default; with `limit`, at most that many whose names
+        sort after `after` (pass the last name of a page to get the next). A
+        page costs the same however many branches the conversation has.
+        """
+        return self._run(
+            "branches",
+            queries.branches,
+            write=False,
+            cid=conversation_id,
+            limit=limit,
+            after=after,
+        )
+
+    def info(self, conversation_id: str) -> ConversationDetail:
+        """Title, metadata, times, branches with heads, turn count and usage, in one query.
+
+        Decodes no turn: as cheap as reading one row per branch.
+
+        Raises:
+            NotFoundError: no such conversation for this tenant.
+            CorruptRecordError: the conversation's row is damaged (e.g. its metadata).
+        """
+        return self._run("info", queries.info, write=False, cid=conversation_id)
+
+    def usage(
+        self, *, since: dt.datetime | None = None, until: dt.datetime | None = None
+    ) -> UsageTotals:
+        """The tenant's token sums over turns stored in `[since, until)` (UTC)."""
+        return self._run(
+            "usage", queries.tenant_usage, write=False, since=since, until=until
+        )
 
     def list(self, *, limit: int = 50, cursor: str | None = None) -> Page:
         """A page of this tenant's conversations, newest first."""
@@ -349,8 +546,14 @@ class Store:
         )
 
     def export(self, conversation_id: str) -> bytes:
-        """The conversation (every branch) as a canonical JSON document."""
-        return dumps(self.load_graph(conversation_id))
+        """The conversation (every branch, the active one) with its title and metadata,
+        as a canonical JSON document `import_` reads back."""
+        detail = self.info(conversation_id)
+        return document.write(
+            self.load_graph(conversation_id),
+            title=detail.title,
+            metadata=detail.metadata,
+        )
 
 
 def _call(

@@ -17,11 +17,11 @@ class TestDbCommand:
         assert main(["db", "current", "--url", url]) == 3
         assert "revision none" in capsys.readouterr().out
         assert main(["db", "upgrade", "--url", url]) == 0
-        assert "upgraded from empty to 0001" in capsys.readouterr().out
+        assert "upgraded from empty to 0002" in capsys.readouterr().out
         assert main(["db", "upgrade", "--url", url]) == 0
-        assert "already at revision 0001" in capsys.readouterr().out
+        assert "already at revision 0002" in capsys.readouterr().out
         assert main(["db", "current", "--url", url]) == 0
-        assert "revision 0001 (up to date)" in capsys.readouterr().out
+        assert "revision 0002 (up to date)" in capsys.readouterr().out
         assert convo.store.current_revision(url) == convo.store.HEAD
 
     def test_the_url_defaults_to_the_environment(self, tmp_path, monkeypatch, capsys):
@@ -70,4 +70,4 @@ class TestDbCommand:
             check=False,
         )
         assert done.returncode == 0, done.stderr
-        assert "0001" in done.stdout
+        assert "0002" in done.stdout

@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import attrs
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -200,3 +201,54 @@ class TestInterruptedMigrations:
         with convo.store.Store(empty_url) as store:
             cid = store.create(convo.Conversation.new().user("after the kills"))
             assert store.load(cid).path()[0].text == "after the kills"
+
+
+def ledger_conversation() -> convo.Conversation:
+    answer = attrs.evolve(
+        convo.assistant("Sunny in Oslo"),
+        usage=convo.Usage(
+            prompt_tokens=7,
+            completion_tokens=3,
+            cache_read_tokens=2,
+            cache_write_tokens=1,
+            reasoning_tokens=1,
+        ),
+    )
+    graph = convo.Conversation.new().user("Weather?").append(answer)
+    return graph.fork("alt", at=graph.path_ids()[0]).append(answer).user("Thanks")
+
+
+class TestMigration0002:
+    @BOTH
+    def test_down_to_0001_and_up_again_rebuilds_the_ledger_and_search_text(
+        self, empty_url
+    ):
+        convo.store.upgrade(empty_url)
+        with convo.store.Store(empty_url) as store:
+            cid = store.create(ledger_conversation(), title="w", metadata={"u": 1})
+            before = store.info(cid)
+            graph = store.load_graph(cid)
+        convo.store.downgrade(empty_url, revision="0001")
+        assert convo.store.current_revision(empty_url) == "0001"
+        convo.store.upgrade(empty_url)
+        with convo.store.Store(empty_url) as store:
+            after = store.info(cid)
+            assert attrs.evolve(after, updated_at=before.updated_at) == before
+            assert store.load_graph(cid) == graph
+            assert [i.id for i in store.search("oslo").items] == [cid]
+            assert store.search("role").items == ()
+
+    def test_sqlite_takes_a_backup_before_each_migration_of_a_file(self, tmp_path):
+        path = tmp_path / "backed.db"
+        url = f"sqlite:///{path}"
+        convo.store.upgrade(url)
+        assert not list(tmp_path.glob("backed.db.convo-backup-*"))  # nothing to keep
+        with convo.store.Store(url) as store:
+            cid = store.create(ledger_conversation())
+        convo.store.downgrade(url, revision="0001")
+        backup = _migrate.backup_path(str(path), "0002")
+        assert backup.is_file()
+        with convo.store.Store(f"sqlite:///{backup}") as old:
+            assert old.load_graph(cid) == ledger_conversation()
+        convo.store.upgrade(url)
+        assert _migrate.backup_path(str(path), "0001").is_file()

@@ -20,7 +20,7 @@ from hypothesis.stateful import (
 
 import convo
 from convo import Conversation, TurnId
-from convo.errors import ConflictError, NotFoundError
+from convo.errors import ConflictError, InvalidConversationError, NotFoundError
 from convo.store import Store
 
 TEXTS = st.sampled_from(["hi", "hello", "again", "👋 ok", "x\u2028y", "same"])
@@ -34,7 +34,9 @@ SETTINGS = settings(
 
 
 class StoreModel(RuleBasedStateMachine):
-    """One tenant: create, append, re-append, fork, stale append, load and delete against a model."""
+    """One tenant: create, append, re-append, fork, stale append, load, delete,
+    attribute updates, branch delete/rename, erase, prune and a foreign tenant
+    view, against a model."""
 
     url: str
 
@@ -43,6 +45,9 @@ class StoreModel(RuleBasedStateMachine):
         self.store = Store(self.url, tenant="m-" + secrets.token_hex(6))
         self.model: dict[str, Conversation] = {}
         self.deleted: set[str] = set()
+        # Per conversation: (title, version), and its creation time as seen once.
+        self.attributes: dict[str, tuple[str | None, int]] = {}
+        self.created: dict[str, tuple[object, str]] = {}
 
     conversations = Bundle("conversations")
     gone = Bundle("gone")
@@ -57,7 +62,99 @@ class StoreModel(RuleBasedStateMachine):
             conversation = conversation.append(convo.system("be kind"))
         cid = self.store.create(conversation)
         self.model[cid] = conversation
+        self.attributes[cid] = (None, 1)
+        self.created[cid] = (self.store.info(cid).created_at, cid)
         return cid
+
+    @rule(cid=conversations, text=TEXTS)
+    def append_to_the_active_branch(self, cid: str, text: str) -> None:
+        if cid not in self.model:
+            return  # erased by a prune
+        model = self.model[cid]
+        turn = convo.user(text)
+        turn_id = self.store.append(cid, turn, expected_head=model.head(model.active))
+        self.model[cid] = model.append(turn, branch=model.active)
+        assert turn_id == self.model[cid].head(model.active)
+
+    @rule(cid=conversations, title=TEXTS, stale=st.booleans())
+    def update_title(self, cid: str, title: str, stale: bool) -> None:
+        if cid not in self.model:
+            return  # erased by a prune
+        _, version = self.attributes[cid]
+        if stale:
+            with pytest.raises(ConflictError):
+                self.store.update(cid, expected_version=version - 1, title=title)
+            return
+        assert self.store.update(cid, expected_version=version, title=title) == (
+            version + 1
+        )
+        self.attributes[cid] = (title, version + 1)
+
+    @rule(cid=conversations, name=BRANCHES)
+    def delete_branch(self, cid: str, name: str) -> None:
+        if cid not in self.model:
+            return  # erased by a prune
+        model = self.model[cid]
+        if name not in model.heads:
+            with pytest.raises(NotFoundError):
+                self.store.delete_branch(cid, name)
+        elif name == model.active:
+            with pytest.raises(InvalidConversationError):
+                self.store.delete_branch(cid, name)
+        else:
+            self.store.delete_branch(cid, name)
+            heads = {k: v for k, v in model.heads.items() if k != name}
+            self.model[cid] = model.with_heads(heads, active=model.active)
+
+    @rule(cid=conversations, name=BRANCHES, new_name=BRANCHES)
+    def rename_branch(self, cid: str, name: str, new_name: str) -> None:
+        if cid not in self.model:
+            return  # erased by a prune
+        model = self.model[cid]
+        if name not in model.heads:
+            with pytest.raises(NotFoundError):
+                self.store.rename_branch(cid, name, new_name)
+        elif new_name != name and new_name in model.heads:
+            with pytest.raises(ConflictError):
+                self.store.rename_branch(cid, name, new_name)
+        else:
+            self.store.rename_branch(cid, name, new_name)
+            heads = {(new_name if k == name else k): v for k, v in model.heads.items()}
+            active = new_name if model.active == name else model.active
+            self.model[cid] = model.with_heads(heads, active=active)
+
+    @rule(target=gone, cid=consumes(conversations))
+    def erase(self, cid: str) -> str:
+        if cid not in self.model:  # erased by a prune
+            with pytest.raises(NotFoundError):
+                self.store.erase(cid)
+            return cid
+        self.store.erase(cid)
+        del self.model[cid]
+        self.deleted.add(cid)
+        return cid
+
+    @precondition(lambda self: len(self.model) > 1)
+    @rule(keep=st.integers(min_value=1, max_value=3))
+    def prune_keeping_the_latest(self, keep: int) -> None:
+        newest = sorted(
+            (self.created[c] for c in self.model), key=lambda k: (k[0], k[1])
+        )
+        expected = {cid for _, cid in newest[: max(len(newest) - keep, 0)]}
+        report = self.store.prune(keep_latest=keep, batch_size=2)
+        assert set(report.conversation_ids) == expected
+        for cid in expected:
+            del self.model[cid]
+            self.deleted.add(cid)
+
+    @rule(cid=conversations)
+    def another_tenants_view_sees_nothing(self, cid: str) -> None:
+        if cid not in self.model:
+            return  # erased by a prune
+        view = self.store.for_tenant(self.store.tenant + "-x")
+        with pytest.raises(NotFoundError):
+            view.info(cid)
+        assert view.list().items == ()
 
     @rule(
         cid=conversations,
@@ -66,6 +163,8 @@ class StoreModel(RuleBasedStateMachine):
         role=st.sampled_from(["user", "assistant"]),
     )
     def append(self, cid: str, branch: str, text: str, role: str) -> None:
+        if cid not in self.model:
+            return  # erased by a prune
         model = self.model[cid]
         turn = convo.user(text) if role == "user" else convo.assistant(text)
         if branch not in model.heads:
@@ -80,8 +179,10 @@ class StoreModel(RuleBasedStateMachine):
 
     @rule(cid=conversations, text=TEXTS)
     def stale_append(self, cid: str, text: str) -> None:
+        if cid not in self.model:
+            return  # erased by a prune
         model = self.model[cid]
-        head = model.head("main")
+        head = model.head(model.active)
         stale: TurnId | None = None if head is None else model.node(head).parent
         if head is None:
             return
@@ -93,6 +194,8 @@ class StoreModel(RuleBasedStateMachine):
     @rule(cid=conversations, branch=BRANCHES, data=st.data())
     def reappend(self, cid: str, branch: str, data: st.DataObject) -> None:
         """Re-appending any turn on a branch's path after its parent is a no-op."""
+        if cid not in self.model:
+            return  # erased by a prune
         model = self.model[cid]
         if branch not in model.heads or model.head(branch) is None:
             return
@@ -106,6 +209,8 @@ class StoreModel(RuleBasedStateMachine):
 
     @rule(cid=conversations, name=BRANCHES, data=st.data())
     def fork(self, cid: str, name: str, data: st.DataObject) -> None:
+        if cid not in self.model:
+            return  # erased by a prune
         model = self.model[cid]
         at = data.draw(st.sampled_from([None, *sorted(model.nodes)]))
         if name in model.heads:
@@ -120,6 +225,8 @@ class StoreModel(RuleBasedStateMachine):
 
     @rule(cid=conversations, branch=BRANCHES)
     def load(self, cid: str, branch: str) -> None:
+        if cid not in self.model:
+            return  # erased by a prune
         model = self.model[cid]
         if branch not in model.heads:
             with pytest.raises(NotFoundError):
@@ -131,10 +238,16 @@ class StoreModel(RuleBasedStateMachine):
 
     @rule(cid=conversations)
     def load_graph(self, cid: str) -> None:
+        if cid not in self.model:
+            return  # erased by a prune
         assert self.store.load_graph(cid) == self.model[cid]
 
     @rule(target=gone, cid=consumes(conversations))
     def delete(self, cid: str) -> str:
+        if cid not in self.model:  # erased by a prune
+            with pytest.raises(NotFoundError):
+                self.store.delete(cid)
+            return cid
         self.store.delete(cid)
         del self.model[cid]
         self.deleted.add(cid)
@@ -155,6 +268,15 @@ class StoreModel(RuleBasedStateMachine):
     def listing_matches_the_model(self) -> None:
         listed = {info.id for info in self.store.list(limit=1000).items}
         assert listed == set(self.model)
+
+    @invariant()
+    def info_matches_the_model(self) -> None:
+        for cid, model in self.model.items():
+            detail = self.store.info(cid)
+            assert {b.name: b.head for b in detail.branches} == dict(model.heads)
+            assert detail.active_branch == model.active
+            assert detail.turn_count == len(model.nodes)
+            assert (detail.title, detail.version) == self.attributes[cid]
 
 
 TENANTS = ("acme", "globex", "initech")

@@ -25,6 +25,8 @@ from convo.store import Store
 
 Operation = Callable[[Store, str], object]
 STORED = Conversation.new().user("hi").assistant("hello")
+# A second branch to delete and rename; main stays the active one.
+WITH_SIDE = STORED.fork("spare", at=STORED.head()).switch("main")
 
 
 def _save(store: Store, cid: str) -> None:
@@ -49,6 +51,12 @@ OPERATIONS: dict[str, Operation] = {
     "branches": lambda store, cid: store.branches(cid),
     "export": lambda store, cid: store.export(cid),
     "delete": lambda store, cid: store.delete(cid),
+    "info": lambda store, cid: store.info(cid),
+    "branches_page": lambda store, cid: store.branches(cid, limit=1, after="a"),
+    "update": lambda store, cid: store.update(cid, expected_version=1, title="t"),
+    "delete_branch": lambda store, cid: store.delete_branch(cid, "spare"),
+    "rename_branch": lambda store, cid: store.rename_branch(cid, "spare", "kept"),
+    "erase": lambda store, cid: store.erase(cid),
 }
 WRITES = ("INSERT", "UPDATE", "DELETE")
 
@@ -101,7 +109,7 @@ def capture(store: Store) -> Capture:
 class TestEveryOperationChecksTheTenantFirst:
     @pytest.mark.parametrize("name", OPERATIONS)
     def test_on_its_own_conversation(self, store, capture, name):
-        cid = store.create(STORED)
+        cid = store.create(WITH_SIDE)
         capture.start()
         OPERATIONS[name](store, cid)
         assert_tenant_checked_first(capture.on_convo_rows(), store.tenant, name)
@@ -133,13 +141,28 @@ class TestEveryOperationChecksTheTenantFirst:
 class TestAnotherTenantsConversation:
     @pytest.mark.parametrize("name", OPERATIONS)
     def test_is_not_found_and_no_statement_writes(self, db_url, store, name):
-        cid = store.create(STORED)
+        cid = store.create(WITH_SIDE)
         with Store(db_url, tenant=store.tenant + "-other") as intruder:
             capture = Capture(intruder)
             capture.start()
             with pytest.raises(NotFoundError):
                 OPERATIONS[name](intruder, cid)
             assert not [s for s, _ in capture.on_convo_rows() if s.startswith(WRITES)]
+        assert store.load(cid).path()[-1].text == "hello"
+        assert store.info(cid).version == 1
+
+    @pytest.mark.parametrize("name", OPERATIONS)
+    def test_is_not_found_through_a_tenant_view_of_the_same_store(self, store, name):
+        cid = store.create(WITH_SIDE)
+        intruder = store.for_tenant(store.tenant + "-other")
+        assert intruder.engine is store.engine
+        capture = Capture(intruder)
+        capture.start()
+        with pytest.raises(NotFoundError):
+            OPERATIONS[name](intruder, cid)
+        statements = capture.on_convo_rows()
+        assert not [s for s, _ in statements if s.startswith(WRITES)]
+        assert_tenant_checked_first(statements, intruder.tenant, name)
         assert store.load(cid).path()[-1].text == "hello"
 
     def test_listings_show_none_of_it(self, db_url, store):

@@ -1,0 +1,160 @@
+"""Changing what a conversation is, beside its turns: title, metadata and branches.
+
+Same rules as `_statements` (tenant predicate everywhere, head rows locked
+before the conversation row, the delete fence checked under the lock):
+- title and metadata move together by compare-and-set on the conversation's
+  `version`, like heads on theirs: a stale writer gets `ConflictError` and
+  nothing is written;
+- a branch is deleted or renamed under its head row's lock; the active branch
+  (and so the last one) cannot be deleted. The turns only a deleted branch
+  reached are kept: turns are immutable history, `load_graph` and `export`
+  still show them, a fork at one of their ids still works, and `erase`
+  removes them with the conversation.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import Connection, delete, select, update
+
+from convo._json import check_text
+from convo.errors import ConflictError, InvalidConversationError, message
+from convo.store._args import check_branch
+from convo.store._mapper import metadata_plain
+from convo.store._statements import (
+    C,
+    H,
+    _conversation,
+    _not_found,
+    _one_head,
+    now,
+)
+
+__all__ = ["UNSET", "Unset", "delete_branch", "rename_branch", "update_conversation"]
+
+
+class Unset(enum.Enum):
+    """The marker of an attribute an update leaves as it is."""
+
+    UNSET = "unset"
+
+
+UNSET = Unset.UNSET
+
+
+def update_conversation(
+    conn: Connection,
+    *,
+    tenant: str,
+    cid: str,
+    title: object,
+    metadata: Mapping[str, Any] | Unset,
+    expected_version: object,
+) -> int:
+    """Set title and/or metadata if the version is still `expected_version`; the new version."""
+    if not isinstance(expected_version, int) or isinstance(expected_version, bool):
+        msg = (
+            f"expected_version must be an int (got {type(expected_version).__name__})."
+        )
+        raise TypeError(msg)
+    values: dict[str, Any] = {}
+    if title is not UNSET:
+        if title is not None:
+            if not isinstance(title, str):
+                msg = f"title must be a str or None (got {type(title).__name__})."
+                raise TypeError(msg)
+            check_text(title, path="$.title")
+        values["title"] = title
+    if metadata is not UNSET:
+        values["metadata"] = metadata_plain(metadata)
+    _conversation(conn, tenant, cid, lock=True)
+    current = conn.execute(select(C.c.version).where(C.c.id == cid)).scalar_one()
+    if current != expected_version:
+        raise ConflictError(
+            message(
+                "The conversation's title or metadata changed since it was read; "
+                "nothing was written",
+                received=f"version {current} (expected {expected_version})",
+                fix="Read info() again and apply the change to what it shows.",
+            ),
+            expected=expected_version,
+            actual=current,
+        )
+    if not values:
+        return int(current)
+    conn.execute(
+        update(C)
+        .where(C.c.id == cid)
+        .values(version=current + 1, updated_at=now(), **values)
+    )
+    return int(current) + 1
+
+
+def _locked_head(conn: Connection, tenant: str, cid: str, name: str) -> Any:
+    """Lock branch `name`'s head row, then the conversation row; both rows."""
+    head = conn.execute(
+        select(H.c.turn_id, H.c.version)
+        .join(C, C.c.id == H.c.conversation_id)
+        .where(
+            H.c.conversation_id == cid,
+            H.c.branch == name,
+            C.c.tenant == tenant,
+            C.c.deleted_at.is_(None),
+        )
+        .with_for_update(of=H)
+    ).first()
+    row = _conversation(conn, tenant, cid, lock=True)
+    if head is None:
+        raise _not_found("branch", name)
+    return head, row
+
+
+def delete_branch(conn: Connection, *, tenant: str, cid: str, name: str) -> None:
+    """Remove branch `name` (never the active one); its turns stay stored."""
+    check_branch(name, where="name")
+    _, row = _locked_head(conn, tenant, cid, name)
+    if row.active_branch == name:
+        raise InvalidConversationError(
+            message(
+                f"Branch {name!r} is the active branch and cannot be deleted",
+                where="name",
+                received=name,
+                fix="Switch to another branch first; a conversation keeps at "
+                "least one branch.",
+            )
+        )
+    conn.execute(delete(H).where(H.c.conversation_id == cid, H.c.branch == name))
+    conn.execute(update(C).where(C.c.id == cid).values(updated_at=now()))
+
+
+def rename_branch(
+    conn: Connection, *, tenant: str, cid: str, name: str, new_name: str
+) -> None:
+    """Give branch `name` the name `new_name` (which must be free); head and version stay."""
+    check_branch(name, where="name")
+    check_branch(new_name, where="new_name")
+    _, row = _locked_head(conn, tenant, cid, name)
+    if new_name == name:
+        return
+    taken = _one_head(conn, cid, new_name)
+    if taken is not None:
+        raise ConflictError(
+            message(
+                f"A branch named {new_name!r} exists already",
+                where="new_name",
+                received=new_name,
+                fix="Pick another name, or delete that branch first.",
+            ),
+            expected=None,
+            actual=taken.turn_id,
+        )
+    conn.execute(
+        update(H)
+        .where(H.c.conversation_id == cid, H.c.branch == name)
+        .values(branch=new_name)
+    )
+    extra = {"active_branch": new_name} if row.active_branch == name else {}
+    conn.execute(update(C).where(C.c.id == cid).values(updated_at=now(), **extra))
