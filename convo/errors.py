@@ -66,6 +66,7 @@ __all__ = [
     "BadRequestError",
     "AnswerConflictError",
     "ConflictError",
+    "ContextWindowError",
     "ConvoError",
     "CorruptRecordError",
     "DecodeError",
@@ -226,6 +227,21 @@ class PolicyError(ConvoError):
 
 class PrefixChangedError(PolicyError):
     """Strict mode: a kept signed reasoning block's prefix has changed since it was generated."""
+
+
+class ContextWindowError(PolicyError):
+    """Even the least a request must carry does not fit the target's context window.
+
+    The numbers are attributes: `window`, `max_output`, `tools`, `margin`,
+    `budget` (what is left for turns) and `minimum` (what the turns need).
+    """
+
+    window: int
+    max_output: int
+    tools: int
+    margin: int
+    budget: int
+    minimum: int
 
 
 class RequestRejectedError(ConvoError, ValueError):
