@@ -13,11 +13,14 @@ Kept turns are otherwise the stored turns, byte for byte.
 
 Stability (what lets prompt caching and signed reasoning survive): the amount
 removed is the overshoot rounded *up* to a multiple of `step` tokens, and the
-current exchange is budgeted at `max(its size, step)`. So while the current
-exchange grows by less than `step` (a tool loop) and the history before it is
-unchanged, every request cuts at the same place: the prefix of each answer in
-the session is the prefix it was generated from, and `bind_prefixes` keeps its
-reasoning. The cut moves again only after about `step` tokens of growth.
+current exchange is budgeted at `max(its size, reserve)`. While a tool session
+is in progress, the cut is decided on the turns before the session (exactly
+what the session's first request was decided on), so every request of the
+session cuts at the same place, the prefix of each answer in it is the prefix
+it was generated from, and `bind_prefixes` keeps its reasoning (R2, R5). Only
+a session that outgrows `reserve` moves the cut (with thinking on Claude, the
+request is then refused by `validate`: raise `reserve`). Between exchanges the
+cut moves only after about `step` tokens of growth, so cached prefixes hold.
 
 Laws: deterministic, pure, keeps pairing, idempotent (a fitted view is under
 budget, so fitting again changes nothing), monotone (for one window and step, a
@@ -30,9 +33,12 @@ window, the output reserve, the tools, the margin and what the turns need.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import attrs
 
-from convo._blocks import Block, TextBlock, ToolResultBlock
+from convo._blocks import Block, ReasoningBlock, TextBlock, ToolResultBlock
+from convo._structure import current_exchange_start, tool_session_start
 from convo._turns import Turn
 from convo.errors import ContextWindowError, PolicyError, message
 from convo.policies._count import CHARS, TokenCounter
@@ -81,6 +87,17 @@ def shrink_results(turn: Turn, limit: int) -> Turn:
 
 
 @attrs.frozen(kw_only=True)
+class _Decision:
+    saved: int
+    """Tokens the shrinking and dropping save."""
+    replaced: dict[int, Turn]
+    """Turn index -> its shrunk copy."""
+    dropped: frozenset[int]
+    """Indexes of the dropped units."""
+    notes: tuple[PolicyNote, ...]
+
+
+@attrs.frozen(kw_only=True)
 class Fit:
     """Keep the view within the context window; see `fit` and the module docstring.
 
@@ -91,6 +108,7 @@ class Fit:
     max_output: int | None = None
     margin: int | None = None
     step: int | None = None
+    reserve: int | None = None
     keep_first: bool = False
     keep_last: int = attrs.field(default=1, validator=attrs.validators.ge(1))
     shrink_tool_results: bool = False
@@ -101,6 +119,8 @@ class Fit:
 
     def limits(self, view: RequestView) -> tuple[int, int, int, int, int]:
         """(window, max_output, tools, margin, step) for `view`, defaults filled in.
+
+        The reserve for the current exchange is `reserve_for(window)`.
 
         Raises:
             PolicyError: neither this policy nor the target knows the window.
@@ -125,6 +145,10 @@ class Fit:
         step = self.step if self.step is not None else max(1, window // 16)
         return window, max_output, tools, margin, step
 
+    def reserve_for(self, window: int) -> int:
+        """Tokens the current exchange may take before it moves the cut."""
+        return self.reserve if self.reserve is not None else max(1, window // 8)
+
     def budget(self, view: RequestView) -> int:
         """Tokens left for the turns: window - max_output - tools - margin."""
         window, max_output, tools, margin, _ = self.limits(view)
@@ -135,20 +159,100 @@ class Fit:
         budget = window - max_output - tools - margin
         turns = view.turns
         sizes = [self.counter.count_turn(t) for t in turns]
-        head = 1 if turns and turns[0].role == "system" else 0
         bounds = units(turns)
+        why = (
+            f"budget={budget} (window {window} - max_output {max_output} - tools "
+            f"{tools} - margin {margin})"
+        )
+        # Decide on sizes without the reasoning of earlier exchanges: whether
+        # the last answer's reasoning is still sent changes when a tool session
+        # starts (keep_last_reasoning), and the cut must not change with it.
+        start = current_exchange_start(turns)
+        bare = [
+            self._bare_size(t) if i < start else sizes[i] for i, t in enumerate(turns)
+        ]
+        attempts: list[tuple[Sequence[int], Sequence[tuple[int, int]]]] = []
+        session = tool_session_start(turns)
+        if session is not None:
+            # Decide as the session's first request did (its basis ends at the
+            # same turn), so every request of the session cuts at the same place.
+            basis = units(turns[:session])
+            if len(basis) == len(bounds):
+                attempts.append((bare, basis))
+        attempts += [(bare, bounds), (sizes, bounds)]
+        reserve = self.reserve_for(window)
+        for counts, within in attempts:
+            decision = self._decide(turns, counts, within, budget, step, reserve, why)
+            after = self._size_after(turns, sizes, bounds, decision)
+            if after <= budget:
+                break
+        else:
+            raise self._overflow(window, max_output, tools, margin, after)
+        if not decision.notes:
+            return view
+        head = 1 if turns and turns[0].role == "system" else 0
+        kept: list[Turn] = [*turns[:head]]
+        for u, (start, end) in enumerate(bounds):
+            if u not in decision.dropped:
+                kept.extend(
+                    decision.replaced.get(i, turns[i]) for i in range(start, end)
+                )
+        return view.with_turns(kept, decision.notes)
+
+    def _size_after(
+        self,
+        turns: Sequence[Turn],
+        sizes: Sequence[int],
+        bounds: Sequence[tuple[int, int]],
+        decision: _Decision,
+    ) -> int:
+        """The count of the view `decision` leaves (turns as they will be sent)."""
+        after = sizes[0] if turns and turns[0].role == "system" else 0
+        for u, (start, end) in enumerate(bounds):
+            if u in decision.dropped:
+                continue
+            for i in range(start, end):
+                cut = decision.replaced.get(i)
+                after += sizes[i] if cut is None else self.counter.count_turn(cut)
+        return after
+
+    def _bare_size(self, turn: Turn) -> int:
+        """The count of `turn` without its reasoning blocks (memoized per turn)."""
+        if not turn.reasoning:
+            return self.counter.count_turn(turn)
+        key = f"convo.policies.fit.bare.{self.counter!r}"
+
+        def build() -> int:
+            kept = [b for b in turn.blocks if not isinstance(b, ReasoningBlock)]
+            return self.counter.count_turn(turn.with_blocks(kept))
+
+        size: int = turn.memo(key, build)
+        return size
+
+    def _decide(
+        self,
+        turns: Sequence[Turn],
+        sizes: Sequence[int],
+        bounds: Sequence[tuple[int, int]],
+        budget: int,
+        step: int,
+        reserve: int,
+        why: str,
+    ) -> _Decision:
+        """What to shrink and drop, judged on the turns within `bounds`."""
         unit_sizes = [sum(sizes[s:e]) for s, e in bounds]
         current = unit_sizes[-1] if unit_sizes else 0
-        total = sum(sizes)
-        effective = total - current + max(current, step)
+        head = sizes[0] if turns and turns[0].role == "system" else 0
+        effective = head + sum(unit_sizes) - current + max(current, reserve)
         if effective <= budget:
-            return view
+            return _Decision(saved=0, replaced={}, dropped=frozenset(), notes=())
         protected = max(0, len(bounds) - self.keep_last)
         first = 1 if self.keep_first else 0
         candidates = range(first, protected)
         goal = -(-(effective - budget) // step) * step
         saved = 0
         replaced: dict[int, Turn] = {}
+        shrunk: list[tuple[int, PolicyNote]] = []
         notes: list[PolicyNote] = []
         if self.shrink_tool_results:
             for u in candidates:
@@ -162,44 +266,41 @@ class Fit:
                         saved += sizes[i] - size
                         unit_sizes[u] -= sizes[i] - size
                         replaced[i] = cut
-                        notes.append(
-                            PolicyNote(
-                                policy=self.name,
-                                action="shrink",
-                                path=f"$.turns[{i}]",
-                                reason=f"old tool results cut to a {self.preview_chars}"
-                                f"-character preview to fit the context window",
+                        shrunk.append(
+                            (
+                                u,
+                                PolicyNote(
+                                    policy=self.name,
+                                    action="shrink",
+                                    path=f"$.turns[{i}]",
+                                    reason=f"old tool results cut to a "
+                                    f"{self.preview_chars}-character preview to fit {why}",
+                                ),
                             )
                         )
-        dropped = 0
-        if saved < goal:
-            for u in candidates:
-                if saved >= goal:
-                    break
-                saved += unit_sizes[u]
-                dropped += 1
-                start, end = bounds[u]
-                notes.append(
-                    PolicyNote(
-                        policy=self.name,
-                        action="remove_turns",
-                        path=f"$.turns[{start}:{end}]",
-                        reason=f"oldest exchange (~{unit_sizes[u]} tokens) dropped to "
-                        f"fit budget={budget} (window {window} - max_output "
-                        f"{max_output} - tools {tools} - margin {margin})",
-                    )
+        dropped: set[int] = set()
+        for u in candidates:
+            if saved >= goal:
+                break
+            saved += unit_sizes[u]
+            dropped.add(u)
+            start, end = bounds[u]
+            notes.append(
+                PolicyNote(
+                    policy=self.name,
+                    action="remove_turns",
+                    path=f"$.turns[{start}:{end}]",
+                    reason=f"oldest exchange (~{unit_sizes[u]} tokens) dropped to "
+                    f"fit {why}",
                 )
-        if total - saved > budget:
-            raise self._overflow(window, max_output, tools, margin, total - saved)
-        if not notes:
-            return view
-        kept: list[Turn] = [*turns[:head]]
-        drop_units = set(range(first, first + dropped))
-        for u, (start, end) in enumerate(bounds):
-            if u in drop_units:
-                continue
-            kept.extend(replaced.get(i, turns[i]) for i in range(start, end))
-        return view.with_turns(kept, notes)
+            )
+        kept_shrinks = [note for u, note in shrunk if u not in dropped]
+        return _Decision(
+            saved=saved,
+            replaced=replaced,
+            dropped=frozenset(dropped),
+            notes=(*kept_shrinks, *notes),
+        )
 
     def _overflow(
         self, window: int, max_output: int, tools: int, margin: int, minimum: int
@@ -237,6 +338,7 @@ def fit(
     max_output: int | None = None,
     margin: int | None = None,
     step: int | None = None,
+    reserve: int | None = None,
     keep_first: bool = False,
     keep_last: int = 1,
     shrink_tool_results: bool = False,
@@ -250,8 +352,9 @@ def fit(
         max_output: tokens reserved for the answer; default the target's
             `max_output_tokens`. Pass your `RequestParams.max_tokens` here.
         margin: slack for the estimate's error; default a tenth of the window.
-        step: the cut moves in multiples of this many tokens, and the current
-            exchange may grow by this much without moving it; default window / 16.
+        step: the cut moves in multiples of this many tokens; default window / 16.
+        reserve: room kept for the current exchange (a tool session) to grow
+            without moving the cut; default window / 8.
         keep_first: never drop the first exchange.
         keep_last: never drop the last this many exchanges (at least 1).
         shrink_tool_results: cut old tool results to a head-and-tail preview
@@ -268,6 +371,7 @@ def fit(
         max_output=max_output,
         margin=margin,
         step=step,
+        reserve=reserve,
         keep_first=keep_first,
         keep_last=keep_last,
         shrink_tool_results=shrink_tool_results,

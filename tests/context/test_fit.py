@@ -74,7 +74,7 @@ class TestFit:
 
     def test_drops_the_oldest_exchanges_and_keeps_the_system_turn(self) -> None:
         turns = history(10)  # 1 + 10 * 2 * 11 = 221 tokens
-        out = fit(window=100, max_output=0, margin=0, step=1, counter=WORDS)(
+        out = fit(window=100, max_output=0, margin=0, step=1, reserve=1, counter=WORDS)(
             view(*turns)
         )
         assert out.turns[0] == turns[0]
@@ -101,7 +101,7 @@ class TestFit:
             *tool_exchange(1, "r" * 300),
             *tool_exchange(2, "r" * 300),
         )
-        out = fit(window=40, max_output=0, margin=0, step=1, counter=WORDS)(
+        out = fit(window=40, max_output=0, margin=0, step=1, reserve=1, counter=WORDS)(
             view(*turns)
         )
         assert out.turns == (turns[0], *turns[5:])
@@ -109,7 +109,7 @@ class TestFit:
 
     def test_never_touches_a_tool_session_in_progress(self) -> None:
         turns = (*history(3), *tool_exchange(9, "r" * 200)[:3])
-        out = fit(window=30, max_output=0, margin=0, step=1, counter=WORDS)(
+        out = fit(window=30, max_output=0, margin=0, step=1, reserve=1, counter=WORDS)(
             view(*turns)
         )
         assert out.turns[-3:] == turns[-3:]
@@ -121,6 +121,7 @@ class TestFit:
             max_output=0,
             margin=0,
             step=1,
+            reserve=1,
             counter=WORDS,
             shrink_tool_results=True,
             preview_chars=40,
@@ -134,7 +135,13 @@ class TestFit:
     def test_keeps_the_first_exchange_when_asked(self) -> None:
         turns = history(6)
         out = fit(
-            window=60, max_output=0, margin=0, step=1, counter=WORDS, keep_first=True
+            window=60,
+            max_output=0,
+            margin=0,
+            step=1,
+            reserve=1,
+            counter=WORDS,
+            keep_first=True,
         )(view(*turns))
         assert out.turns[:3] == turns[:3]
         assert out.turns[-2:] == turns[-2:]
@@ -142,14 +149,26 @@ class TestFit:
     def test_keeps_the_last_n_exchanges(self) -> None:
         turns = history(6)
         out = fit(
-            window=80, max_output=0, margin=0, step=1, counter=WORDS, keep_last=3
+            window=80,
+            max_output=0,
+            margin=0,
+            step=1,
+            reserve=1,
+            counter=WORDS,
+            keep_last=3,
         )(view(*turns))
         assert out.turns[-6:] == turns[-6:]
 
     def test_refuses_with_the_numbers_when_the_minimum_does_not_fit(self) -> None:
         turns = history(4)
         policy = fit(
-            window=30, max_output=5, margin=2, step=1, counter=WORDS, keep_last=2
+            window=30,
+            max_output=5,
+            margin=2,
+            step=1,
+            reserve=1,
+            counter=WORDS,
+            keep_last=2,
         )
         with pytest.raises(ContextWindowError) as caught:
             policy(view(*turns))
@@ -166,14 +185,17 @@ class TestFit:
     def test_the_cut_moves_in_steps_so_the_prefix_holds_while_the_chat_grows(
         self,
     ) -> None:
-        policy = fit(window=200, max_output=0, margin=0, step=60, counter=WORDS)
-        cuts = []
-        turns = history(8)
-        for extra in range(8):
-            grown = (*turns, *(t for n in range(extra) for t in exchange(100 + n)))
-            out = policy(view(*grown))
-            cuts.append(out.turns[1])
-        assert len(set(cuts)) < len(cuts) // 2
+        def first_kept(step: int) -> list[Turn]:
+            policy = fit(window=200, max_output=0, margin=0, step=step, counter=WORDS)
+            turns = history(8)
+            cuts = []
+            for extra in range(8):
+                grown = (*turns, *(t for n in range(extra) for t in exchange(100 + n)))
+                cuts.append(policy(view(*grown)).turns[1])
+            return cuts
+
+        assert len(set(first_kept(1))) == 8  # every 22-token exchange moves it
+        assert len(set(first_kept(60))) <= 4  # 8 x 22 tokens is 3 steps of 60
 
 
 class TestPreview:
