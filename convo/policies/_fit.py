@@ -18,8 +18,10 @@ is in progress, the cut is decided on the turns before the session (exactly
 what the session's first request was decided on), so every request of the
 session cuts at the same place, the prefix of each answer in it is the prefix
 it was generated from, and `bind_prefixes` keeps its reasoning (R2, R5). Only
-a session that outgrows `reserve` moves the cut (with thinking on Claude, the
-request is then refused by `validate`: raise `reserve`). Between exchanges the
+a session that outgrows `reserve` moves the cut; where the target needs the
+session's signed reasoning back (Claude with thinking, R2) that is refused
+with `ContextWindowError` instead, since the server would refuse it: raise
+`reserve`. Between exchanges the
 cut moves only after about `step` tokens of growth, so cached prefixes hold.
 
 Laws: deterministic, pure, keeps pairing, idempotent (a fitted view is under
@@ -84,6 +86,13 @@ def shrink_results(turn: Turn, limit: int) -> Turn:
     if all(a is b for a, b in zip(blocks, turn.blocks, strict=True)):
         return turn
     return turn.with_blocks(blocks)
+
+
+def _needs_session(view: RequestView, session: int) -> bool:
+    """The target needs the in-progress session's signed reasoning back (R2)."""
+    return view.target.reasoning_required_in_tool_loop and any(
+        t.reasoning for t in view.turns[session:]
+    )
 
 
 @attrs.frozen(kw_only=True)
@@ -181,11 +190,17 @@ class Fit:
                 attempts.append((bare, basis))
         attempts += [(bare, bounds), (sizes, bounds)]
         reserve = self.reserve_for(window)
-        for counts, within in attempts:
+        for n, (counts, within) in enumerate(attempts):
             decision = self._decide(turns, counts, within, budget, step, reserve, why)
             after = self._size_after(turns, sizes, bounds, decision)
             if after <= budget:
                 break
+            if n == 0 and session is not None and _needs_session(view, session):
+                # Moving the cut now would change the prefix of the session's
+                # signed reasoning, which the target requires back (R2, R5).
+                raise self._overflow(
+                    window, max_output, tools, margin, after, session=True
+                )
         else:
             raise self._overflow(window, max_output, tools, margin, after)
         if not decision.notes:
@@ -303,7 +318,14 @@ class Fit:
         )
 
     def _overflow(
-        self, window: int, max_output: int, tools: int, margin: int, minimum: int
+        self,
+        window: int,
+        max_output: int,
+        tools: int,
+        margin: int,
+        minimum: int,
+        *,
+        session: bool = False,
     ) -> ContextWindowError:
         budget = window - max_output - tools - margin
         kept = (
@@ -311,6 +333,9 @@ class Fit:
             if self.keep_first
             else ("the system turn")
         )
+        if session:
+            kept = "the tool session in progress outgrew its reserve: the history it "
+            kept += "was answered with"
         return ContextWindowError(
             message(
                 f"The request does not fit the context window: {kept} and the last "
@@ -319,7 +344,8 @@ class Fit:
                 f"- margin {margin})",
                 where="$.turns",
                 fix="Lower max_tokens, shorten the last message or its tool results, "
-                "lower keep_last, or compact the conversation (Chat.compact).",
+                "lower keep_last, raise fit(reserve=...) for long tool sessions, or "
+                "compact the conversation (Chat.compact).",
             ),
             policy=self.name,
             path="$.turns",
