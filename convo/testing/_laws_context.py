@@ -40,8 +40,8 @@ from typing import TypeAlias
 
 import attrs
 from hypothesis import HealthCheck, given, settings
-from hypothesis import target as target_score
 from hypothesis import strategies as st
+from hypothesis import target as target_score
 
 from convo._blocks import ReasoningBlock
 from convo._compact import plan_compaction, summary_text
