@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
 
-from convo import COMPACT_PROMPT, Chat, RequestParams, ThinkingBudget, Tool, get_target
-from convo.client import Client
+from convo import (
+    COMPACT_PROMPT,
+    AsyncChat,
+    Chat,
+    RequestParams,
+    ThinkingBudget,
+    Tool,
+    get_target,
+)
+from convo.client import AsyncClient, Client
 from convo.errors import NothingPendingError
 from convo.policies import is_summary
-from convo.store import Store
+from convo.store import AsyncStore, Store
 from convo.testing.fake import FakeEndpoint, Reply
 
 CLAUDE = "databricks-claude-sonnet-4-5"
@@ -120,3 +129,38 @@ class TestCompact:
             with pytest.raises(NothingPendingError, match="tool session"):
                 chat.compact(cid, summarizer=lambda turns: "x")
             assert store.load(cid).head() == before
+
+
+class TestAsyncCompact:
+    def test_the_async_chat_compacts_by_the_model_and_on_its_threshold(
+        self, chat_db_url: str, tenant: str, endpoint: FakeEndpoint
+    ) -> None:
+        async def scenario() -> tuple[int, list[str]]:
+            async with (
+                AsyncStore(chat_db_url, tenant=tenant) as store,
+                AsyncClient(
+                    host="https://fake.convo.invalid",
+                    token="test-token",
+                    transport=endpoint.async_transport(),
+                ) as client,
+            ):
+                chat = AsyncChat(
+                    store=store,
+                    client=client,
+                    target=get_target(CLAUDE),
+                    params=PARAMS,
+                    compact_at=400,
+                    compact_keep_last=0,
+                )
+                cid = await chat.start(system_prompt="Be brief.")
+                for n in range(6):
+                    endpoint.add_script(Reply(text=f"Answer {n}. " + "words " * 60))
+                    await chat.send(cid, f"Question {n}: " + "detail " * 60)
+                path = (await store.load(cid)).path()
+                return sum(1 for t in path if is_summary(t)), texts(
+                    endpoint.requests[-1].json()
+                )
+
+        summaries, last = asyncio.run(scenario())
+        assert summaries >= 1
+        assert last[1].startswith("[Summary of the earlier conversation]\n")
