@@ -16,7 +16,8 @@ ConvoError
 │   ├── UnknownTurnError                                           — no turn with that id here
 │   └── UnknownTargetError                                         — no target registered by that name
 ├── PolicyError(ConvoError)                         .policy .path   — a policy cannot produce a valid view
-│   └── PrefixChangedError                                         — strict mode: signed reasoning lost its prefix
+│   ├── PrefixChangedError                                         — strict mode: signed reasoning lost its prefix
+│   └── ContextWindowError   .window .budget .minimum …            — even the minimum request is over the window
 ├── RequestRejectedError(ConvoError, ValueError)    .rule .target .path — the target would answer 400
 │   └── PayloadTooLargeError                                       — a size limit of the target
 ├── WireError(ConvoError)
@@ -230,11 +231,7 @@ class PrefixChangedError(PolicyError):
 
 
 class ContextWindowError(PolicyError):
-    """Even the least a request must carry does not fit the target's context window.
-
-    The numbers are attributes: `window`, `max_output`, `tools`, `margin`,
-    `budget` (what is left for turns) and `minimum` (what the turns need).
-    """
+    """Even the least a request must carry does not fit the target's context window."""
 
     window: int
     max_output: int

@@ -77,7 +77,7 @@ class ModelSpec:
     context_window: int | None = None
     """Input (and, except Gemini, input plus `max_tokens`) over this is a 400 (rule `window`)."""
     max_output_tokens: int | None = None
-    """The answer cap assumed when a request names none."""
+    """The model's answer cap (documentation; a request naming none is judged by its input)."""
 
 
 def _claude(

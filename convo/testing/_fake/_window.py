@@ -26,13 +26,14 @@ from convo.testing._fake._violation import Violation, claude, databricks
 __all__ = ["over_window", "requested_output"]
 
 
-def requested_output(body: Mapping[str, Any], spec: ModelSpec) -> int:
-    """The answer's token cap the request asks for (the model's own cap if none)."""
+def requested_output(body: Mapping[str, Any]) -> int:
+    """The answer's token cap the request asks for; 0 when it names none (the
+    provider then caps the answer at what is left, so the input alone counts)."""
     for key in ("max_tokens", "max_completion_tokens"):
         value = body.get(key)
         if isinstance(value, int) and not isinstance(value, bool):
             return value
-    return spec.max_output_tokens or 0
+    return 0
 
 
 def over_window(
@@ -42,7 +43,7 @@ def over_window(
     window = spec.context_window
     if window is None:
         return None
-    output = requested_output(body, spec)
+    output = requested_output(body)
     if spec.family == "claude":
         if tokens > window:
             return claude(
