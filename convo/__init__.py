@@ -70,11 +70,14 @@ if TYPE_CHECKING:
     from convo._chat import Chat
     from convo._chat_async import AsyncChat
     from convo._chat_core import Reply
+    from convo._compact import COMPACT_PROMPT, Summarizer
 
 _LAZY = {
     "Chat": "convo._chat",
     "AsyncChat": "convo._chat_async",
     "Reply": "convo._chat_core",
+    "COMPACT_PROMPT": "convo._compact",
+    "Summarizer": "convo._compact",
 }
 
 
@@ -90,6 +93,7 @@ __all__ = [
     "AdaptiveThinking",
     "AsyncChat",
     "Block",
+    "COMPACT_PROMPT",
     "CacheControl",
     "Chat",
     "Conversation",
@@ -110,6 +114,7 @@ __all__ = [
     "ResponsesOptions",
     "Role",
     "StreamEvent",
+    "Summarizer",
     "SummaryEncryptedText",
     "SummaryText",
     "Target",

@@ -39,6 +39,14 @@ from convo._chat_core import (
     new_turn,
     plan,
 )
+from convo._compact import (
+    Summarizer,
+    compactable,
+    compaction_payload,
+    over_threshold,
+    plan_compaction,
+    summary_text,
+)
 from convo._events import Finished, StreamEvent
 from convo._graph import Conversation
 from convo._ids import TurnId, compute_turn_id
@@ -48,7 +56,7 @@ from convo._tools import Tool
 from convo._turns import Turn, system
 from convo.client import Client
 from convo.errors import AnswerConflictError, ConflictError
-from convo.policies import Policy
+from convo.policies import Policy, summary_turn
 from convo.store import Store
 
 __all__ = ["Chat", "Reply"]
@@ -85,6 +93,12 @@ class Chat:
         params: request parameters (max_tokens, reasoning, ...).
         tools: tool definitions offered with every request.
         policies: the policy chain; None means `convo.policies.default_policies(target)`.
+        compact_at: compact automatically (`compact`, keeping
+            `compact_keep_last` exchanges) before a message is sent when the
+            request would be over this many tokens (`count_view`); None
+            (the default) never compacts on its own.
+        compact_keep_last: exchanges kept verbatim by the automatic compaction.
+        compact_summarizer: who writes the automatic summary (None: the model).
     """
 
     store: Store
@@ -93,6 +107,9 @@ class Chat:
     params: RequestParams = DEFAULT_PARAMS
     tools: tuple[Tool, ...] = attrs.field(default=(), converter=tools_tuple)
     policies: tuple[Policy, ...] | None = None
+    compact_at: int | None = None
+    compact_keep_last: int = 1
+    compact_summarizer: Summarizer | None = None
 
     def __attrs_post_init__(self) -> None:
         check_params(self.target, self.params, self.tools)
@@ -124,6 +141,42 @@ class Chat:
             AnswerConflictError: the branch moved in flight; the answer is on a side branch.
         """
         return self._exchange(conversation_id, new_turn(content, None), branch)
+
+    def compact(
+        self,
+        conversation_id: str,
+        *,
+        summarizer: Summarizer | None = None,
+        keep_last: int = 0,
+        branch: str | None = None,
+    ) -> TurnId:
+        """Summarise the branch into a summary turn at its head; return its id.
+
+        The covered turns stay stored; the request view shows the summary in
+        their place from now on (`convo.policies.apply_summaries`), and other
+        branches are unaffected. The summary is written by `summarizer` (the
+        turns to summarise, as the request view shows them, to text) or, by
+        default, by the model: one request with `convo.COMPACT_PROMPT` and a
+        transcript, through this chat's client and target.
+
+        Args:
+            keep_last: the last exchanges to keep verbatim after the summary.
+
+        Raises:
+            NothingPendingError: the head is not a finished answer (a tool
+                session or a question is open), or nothing is left to summarise.
+        """
+        loaded = self.store.load(conversation_id, branch=branch)
+        plan = plan_compaction(loaded, target=self.target, keep_last=keep_last)
+        if summarizer is None:
+            payload = compaction_payload(plan, target=self.target, params=self.params)
+            text = self.client.send(payload, target=self.target).turn.text
+        else:
+            text = summarizer(plan.turns)
+        turn = summary_turn(summary_text(text), covers=plan.covers)
+        return self.store.append(
+            conversation_id, turn, branch=loaded.active, expected_head=plan.head
+        )
 
     def submit_tool_results(
         self,
@@ -242,6 +295,17 @@ class Chat:
     ) -> Reply:
         loaded = self.store.load(conversation_id, branch=branch)
         exchange = self._plan(loaded, turn, stream=False)
+        if over_threshold(exchange.view, turn, self.compact_at) and compactable(
+            loaded, target=self.target, keep_last=self.compact_keep_last
+        ):
+            self.compact(
+                conversation_id,
+                summarizer=self.compact_summarizer,
+                keep_last=self.compact_keep_last,
+                branch=branch,
+            )
+            loaded = self.store.load(conversation_id, branch=branch)
+            exchange = self._plan(loaded, turn, stream=False)
         return self._send(conversation_id, exchange)
 
     def _send(self, conversation_id: str, exchange: Exchange) -> Reply:

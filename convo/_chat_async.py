@@ -26,6 +26,14 @@ from convo._chat_core import (
     new_turn,
     plan,
 )
+from convo._compact import (
+    Summarizer,
+    compactable,
+    compaction_payload,
+    over_threshold,
+    plan_compaction,
+    summary_text,
+)
 from convo._events import Finished, StreamEvent
 from convo._graph import Conversation
 from convo._ids import TurnId, compute_turn_id
@@ -35,7 +43,7 @@ from convo._tools import Tool
 from convo._turns import Turn
 from convo.client import AsyncClient
 from convo.errors import AnswerConflictError, ConflictError
-from convo.policies import Policy
+from convo.policies import Policy, summary_turn
 from convo.store import AsyncStore
 
 __all__ = ["AsyncChat"]
@@ -48,7 +56,8 @@ class AsyncChat:
     """The asyncio twin of `Chat`, over an `AsyncStore` and an `AsyncClient`.
 
     Same checks, order and errors as `Chat` (refused parameters raise
-    `RequestRejectedError` at construction).
+    `RequestRejectedError` at construction); `compact_at` and
+    `compact_keep_last` as on `Chat`.
     """
 
     store: AsyncStore
@@ -57,6 +66,9 @@ class AsyncChat:
     params: RequestParams = DEFAULT_PARAMS
     tools: tuple[Tool, ...] = attrs.field(default=(), converter=tools_tuple)
     policies: tuple[Policy, ...] | None = None
+    compact_at: int | None = None
+    compact_keep_last: int = 1
+    compact_summarizer: Summarizer | None = None
 
     def __attrs_post_init__(self) -> None:
         check_params(self.target, self.params, self.tools)
@@ -82,6 +94,27 @@ class AsyncChat:
     ) -> Reply:
         """Append a user message, get the answer, store both (see `Chat.send`)."""
         return await self._exchange(conversation_id, new_turn(content, None), branch)
+
+    async def compact(
+        self,
+        conversation_id: str,
+        *,
+        summarizer: Summarizer | None = None,
+        keep_last: int = 0,
+        branch: str | None = None,
+    ) -> TurnId:
+        """Summarise the branch into a summary turn at its head (see `Chat.compact`)."""
+        loaded = await self.store.load(conversation_id, branch=branch)
+        plan = plan_compaction(loaded, target=self.target, keep_last=keep_last)
+        if summarizer is None:
+            payload = compaction_payload(plan, target=self.target, params=self.params)
+            text = (await self.client.send(payload, target=self.target)).turn.text
+        else:
+            text = summarizer(plan.turns)
+        turn = summary_turn(summary_text(text), covers=plan.covers)
+        return await self.store.append(
+            conversation_id, turn, branch=loaded.active, expected_head=plan.head
+        )
 
     async def submit_tool_results(
         self,
@@ -182,6 +215,17 @@ class AsyncChat:
     ) -> Reply:
         loaded = await self.store.load(conversation_id, branch=branch)
         exchange = self._plan(loaded, turn, stream=False)
+        if over_threshold(exchange.view, turn, self.compact_at) and compactable(
+            loaded, target=self.target, keep_last=self.compact_keep_last
+        ):
+            await self.compact(
+                conversation_id,
+                summarizer=self.compact_summarizer,
+                keep_last=self.compact_keep_last,
+                branch=branch,
+            )
+            loaded = await self.store.load(conversation_id, branch=branch)
+            exchange = self._plan(loaded, turn, stream=False)
         return await self._send(conversation_id, exchange)
 
     async def _send(self, conversation_id: str, exchange: Exchange) -> Reply:

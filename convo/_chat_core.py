@@ -37,6 +37,7 @@ from convo.policies import (
     RequestView,
     apply,
     default_policies,
+    is_summary,
     prefix_digest,
     validate,
 )
@@ -187,7 +188,8 @@ def check_params(target: Target, params: RequestParams, tools: Sequence[Tool]) -
 
 
 def _pending(turn: Turn) -> bool:
-    return turn.role in ("user", "tool")
+    """A user turn or tool results waiting for an answer (a summary waits for none)."""
+    return turn.role in ("user", "tool") and not is_summary(turn)
 
 
 def check_head(conversation: Conversation, turn: Turn | None) -> None:

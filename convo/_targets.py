@@ -133,6 +133,18 @@ class Deprecation:
         )
 
 
+def _positive(
+    _instance: object, attribute: attrs.Attribute[int], value: int | None
+) -> None:
+    if value is not None and (isinstance(value, bool) or value < 1):
+        msg = message(
+            f"Target.{attribute.name} must be a positive number of tokens or None",
+            received=repr(value),
+            fix="Pass the figure from the provider's model page, or None if unknown.",
+        )
+        raise ValueError(msg)
+
+
 @attrs.frozen(kw_only=True)
 class Target:
     """One served model. See the module docstring for what each part governs."""
@@ -187,6 +199,11 @@ class Target:
     """How an assistant message with tool calls and no content is sent (R12)."""
     responses: ResponsesOptions = ResponsesOptions()
     """Unconfirmed choices of the `responses` format (ignored by the others)."""
+    context_window: int | None = attrs.field(default=None, validator=_positive)
+    """Tokens the model takes in one request, input and output together (None:
+    unknown; `convo.policies.fit` then needs the window passed explicitly)."""
+    max_output_tokens: int | None = attrs.field(default=None, validator=_positive)
+    """The most tokens one answer may have (None: unknown)."""
 
 
 _REGISTRY: dict[str, Target] = {}

@@ -16,7 +16,8 @@ ConvoError
 │   ├── UnknownTurnError                                           — no turn with that id here
 │   └── UnknownTargetError                                         — no target registered by that name
 ├── PolicyError(ConvoError)                         .policy .path   — a policy cannot produce a valid view
-│   └── PrefixChangedError                                         — strict mode: signed reasoning lost its prefix
+│   ├── PrefixChangedError                                         — strict mode: signed reasoning lost its prefix
+│   └── ContextWindowError   .window .budget .minimum …            — even the minimum request is over the window
 ├── RequestRejectedError(ConvoError, ValueError)    .rule .target .path — the target would answer 400
 │   └── PayloadTooLargeError                                       — a size limit of the target
 ├── WireError(ConvoError)
@@ -66,6 +67,7 @@ __all__ = [
     "BadRequestError",
     "AnswerConflictError",
     "ConflictError",
+    "ContextWindowError",
     "ConvoError",
     "CorruptRecordError",
     "DecodeError",
@@ -226,6 +228,17 @@ class PolicyError(ConvoError):
 
 class PrefixChangedError(PolicyError):
     """Strict mode: a kept signed reasoning block's prefix has changed since it was generated."""
+
+
+class ContextWindowError(PolicyError):
+    """Even the least a request must carry does not fit the target's context window."""
+
+    window: int
+    max_output: int
+    tools: int
+    margin: int
+    budget: int
+    minimum: int
 
 
 class RequestRejectedError(ConvoError, ValueError):

@@ -82,9 +82,21 @@ DATABRICKS_CHAT_FIELDS = frozenset(
 _NO_MESSAGE_NAME = frozenset({"name"})
 
 
-def _claude(name: str, *, min_cache: int, keeps_reasoning: bool) -> Target:
+# Window facts. Claude: Anthropic's models overview
+# (https://docs.anthropic.com/en/docs/about-claude/models/overview, "Context
+# window" and "Max output" rows): 200K context for every model here; max output
+# 64K for Sonnet 4, Sonnet 4.5 and Opus 4.5, 32K for Opus 4.1. The 1M-token
+# window of Sonnet 4 / 4.5 is a beta header Databricks does not pass, so 200K.
+_CLAUDE_WINDOW = 200_000
+
+
+def _claude(
+    name: str, *, min_cache: int, keeps_reasoning: bool, max_output: int
+) -> Target:
     return Target(
         name=name,
+        context_window=_CLAUDE_WINDOW,
+        max_output_tokens=max_output,
         wire="chat",
         provider="anthropic",
         family="claude",
@@ -118,22 +130,38 @@ def _claude(name: str, *, min_cache: int, keeps_reasoning: bool) -> Target:
 
 
 CLAUDE_SONNET_4 = _claude(
-    "databricks-claude-sonnet-4", min_cache=1024, keeps_reasoning=False
+    "databricks-claude-sonnet-4",
+    min_cache=1024,
+    keeps_reasoning=False,
+    max_output=64_000,
 )
 CLAUDE_SONNET_4_5 = _claude(
-    "databricks-claude-sonnet-4-5", min_cache=1024, keeps_reasoning=False
+    "databricks-claude-sonnet-4-5",
+    min_cache=1024,
+    keeps_reasoning=False,
+    max_output=64_000,
 )
 CLAUDE_OPUS_4_1 = _claude(
-    "databricks-claude-opus-4-1", min_cache=1024, keeps_reasoning=False
+    "databricks-claude-opus-4-1",
+    min_cache=1024,
+    keeps_reasoning=False,
+    max_output=32_000,
 )
 CLAUDE_OPUS_4_5 = _claude(
-    "databricks-claude-opus-4-5", min_cache=4096, keeps_reasoning=True
+    "databricks-claude-opus-4-5",
+    min_cache=4096,
+    keeps_reasoning=True,
+    max_output=64_000,
 )
 
 
 def _gpt_oss(name: str) -> Target:
+    # OpenAI's model pages (https://platform.openai.com/docs/models/gpt-oss-120b,
+    # .../gpt-oss-20b): 131,072-token context window, 131,072 max output tokens.
     return Target(
         name=name,
+        context_window=131_072,
+        max_output_tokens=131_072,
         provider="openai",
         family="gpt-oss",
         reasoning=ReasoningRules(
@@ -152,6 +180,10 @@ GPT_OSS_120B = _gpt_oss("databricks-gpt-oss-120b")
 
 GPT_5_1 = Target(
     name="databricks-gpt-5-1",
+    # OpenAI's model page (https://platform.openai.com/docs/models/gpt-5.1):
+    # 400,000-token context window, 128,000 max output tokens.
+    context_window=400_000,
+    max_output_tokens=128_000,
     provider="openai",
     family="gpt-5",
     reasoning=ReasoningRules(
@@ -173,6 +205,11 @@ GPT_5_1 = Target(
 
 GEMINI_3_PRO = Target(
     name="databricks-gemini-3-pro",
+    # Google's model page (https://ai.google.dev/gemini-api/docs/models/gemini-3-pro-preview):
+    # input token limit 1,048,576, output token limit 65,536. The input limit is
+    # the window convo budgets against; output is capped separately.
+    context_window=1_048_576,
+    max_output_tokens=65_536,
     provider="google",
     family="gemini",
     reasoning=ReasoningRules(
@@ -188,6 +225,12 @@ GEMINI_3_PRO = Target(
 
 LLAMA_3_1_405B = Target(
     name="databricks-meta-llama-3-1-405b-instruct",
+    # Meta's Llama 3.1 model card (https://github.com/meta-llama/llama-models,
+    # models/llama3_1/MODEL_CARD.md): 128K (131,072-token) context. Neither Meta
+    # nor the Databricks pages in docs/ state an output cap; 4,096 is a
+    # conservative reserve, not a provider figure (pass your own if it matters).
+    context_window=131_072,
+    max_output_tokens=4_096,
     provider="meta",
     family="llama",
     reasoning=ReasoningRules(style="none"),

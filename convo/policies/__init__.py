@@ -7,8 +7,8 @@ pure, keeps tool pairing, and where claimed idempotent and prefix stable) in
 its docstring and in its `claims`, and proves them with Hypothesis
 (`convo.testing.laws.check_policy` runs the same laws on your own policies).
 
-Order matters in a chain: policies that change content first (reasoning,
-`trim`, `repair_tool_pairs`), then `bind_prefixes`, then `cache_breakpoints`,
+Order matters in a chain: `apply_summaries` (compaction) first, policies that
+change content next (reasoning, `trim`, `repair_tool_pairs`, `fit`), then `bind_prefixes`, then `cache_breakpoints`,
 which only decorates. `default_policies(target)` builds that chain, and
 `validate(view)` checks the result against the target's rules.
 """
@@ -16,7 +16,15 @@ which only decorates. `default_policies(target)` builds that chain, and
 from __future__ import annotations
 
 from convo.policies._cache import CacheBreakpoints, CachePlan, cache_breakpoints
+from convo.policies._count import (
+    CharCounter,
+    TokenCounter,
+    ViewCount,
+    count_view,
+    reported_input_tokens,
+)
 from convo.policies._defaults import default_policies
+from convo.policies._fit import Fit, fit, preview
 from convo.policies._prefix import BindPrefixes, bind_prefixes, prefix_digest
 from convo.policies._reasoning import (
     DropForeignReasoning,
@@ -27,6 +35,14 @@ from convo.policies._reasoning import (
     keep_last_reasoning,
 )
 from convo.policies._repair import RepairToolPairs, repair_tool_pairs
+from convo.policies._summary import (
+    SUMMARY_KEY,
+    ApplySummaries,
+    apply_summaries,
+    is_summary,
+    summary_covers,
+    summary_turn,
+)
 from convo.policies._trim import Trim, estimate_tokens, trim
 from convo.policies._validate import validate
 from convo.policies._view import (
@@ -39,29 +55,43 @@ from convo.policies._view import (
 )
 
 __all__ = [
+    "SUMMARY_KEY",
+    "ApplySummaries",
     "BindPrefixes",
     "CacheBreakpoints",
     "CachePlan",
     "Chain",
+    "CharCounter",
     "DropForeignReasoning",
     "DropReasoning",
+    "Fit",
     "KeepLastReasoning",
     "Policy",
     "PolicyNote",
     "RepairToolPairs",
     "RequestView",
+    "TokenCounter",
     "Trim",
+    "ViewCount",
     "apply",
+    "apply_summaries",
     "bind_prefixes",
     "cache_breakpoints",
     "compose",
+    "count_view",
     "default_policies",
     "drop_foreign_reasoning",
     "drop_reasoning",
     "estimate_tokens",
+    "fit",
+    "is_summary",
     "keep_last_reasoning",
     "prefix_digest",
+    "preview",
     "repair_tool_pairs",
+    "reported_input_tokens",
+    "summary_covers",
+    "summary_turn",
     "trim",
     "validate",
 ]

@@ -48,6 +48,12 @@ except `prefix_stable` on realistic histories for each of `targets` (default
 `LAW_TARGETS`: Sonnet 4.5, whose server discards earlier reasoning, and Opus
 4.5, whose server keeps it and binds it to its prefix).
 
+Context-window laws (`check_fit`, `check_compaction`; see
+`convo.testing._laws_context`): a fitted or compacted view validates for its
+target, splits no tool pair, keeps the tool session in progress and the
+reasoning the server reads byte-exact, stays within budget; fitting is
+idempotent and monotone.
+
 Serialization for `prefix_stable`: each turn's messages as the chat wire
 encodes them (`convo.wire.chat.encode_turn_messages`) when that module is
 installed and takes the turn, else its canonical form; markers removed first.
@@ -84,6 +90,12 @@ from convo.policies._prefix import prefix_digest, unmarked
 from convo.policies._repair import pairing_problems
 from convo.policies._view import Policy, RequestView, policy_name
 from convo.testing import strategies
+from convo.testing._laws_context import (
+    CONTEXT_EXAMPLES,
+    check_compaction,
+    check_fit,
+    default_fit,
+)
 from convo.testing._laws_flow import (
     FlowCase,
     flow_cases,
@@ -95,6 +107,7 @@ from convo.testing._strategies_realistic import RealisticHistory
 from convo.wire._converter import CONVERTER, turn_plain
 
 __all__ = [
+    "CONTEXT_EXAMPLES",
     "DEFAULT_CLAIMS",
     "LAWS",
     "LAW_TARGET",
@@ -103,8 +116,11 @@ __all__ = [
     "WHOLE_FLOW_LAWS",
     "LawBroken",
     "LawCase",
+    "check_compaction",
+    "check_fit",
     "check_policy",
     "claims_of",
+    "default_fit",
     "law_cases",
 ]
 

@@ -73,6 +73,7 @@ class TestDefaultPolicies:
         target = Target(name="d", family="claude", cache=CacheRules(supported=True))
         names = [p.name for p in default_policies(target)]  # type: ignore[attr-defined]
         assert names == [
+            "apply_summaries",
             "keep_last_reasoning",
             "drop_foreign_reasoning",
             "repair_tool_pairs",
@@ -89,7 +90,7 @@ class TestDefaultPolicies:
         )
         chain = default_policies(target)
         assert not any(isinstance(p, KeepLastReasoning) for p in chain)
-        assert isinstance(chain[0], DropForeignReasoning)
+        assert isinstance(chain[1], DropForeignReasoning)
 
     def test_no_cache_placement_without_cache_support(self):
         chain = default_policies(

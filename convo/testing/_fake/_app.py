@@ -40,6 +40,7 @@ from convo.testing._fake._rules import (
     thought_signature,
 )
 from convo.testing._fake._signing import sign, sign_bound
+from convo.testing._fake._window import over_window
 
 __all__ = ["FakeEndpoint", "RawResponse", "RecordedRequest"]
 
@@ -330,6 +331,10 @@ class FakeEndpoint:
             and isinstance(thinking, Mapping)
             and thinking.get("type") in ("enabled", "adaptive")
         )
+        blocks = blocks_of(payload, model=spec.name)
+        over = over_window(payload, spec, blocks[-1].tokens if blocks else 0)
+        if over is not None:
+            return _violation(over, native=native)
         script = self._script.pop(0) if self._script else None
         answer = think(
             payload, family=spec.family, reasons=reasons, seed=self._seed, script=script
@@ -342,9 +347,7 @@ class FakeEndpoint:
             signature = sign_bound(self._secret, spec.family, answer.reasoning, prefix)
         elif answer.reasoning is not None and spec.signs_reasoning:
             signature = sign(self._secret, spec.family, answer.reasoning)
-        cache = self._cache.account(
-            blocks_of(payload, model=spec.name), min_tokens=spec.min_cache_tokens
-        )
+        cache = self._cache.account(blocks, min_tokens=spec.min_cache_tokens)
         reasoning_tokens = completion_tokens(
             attrs.evolve(answer, text=None, tool_calls=())
         )

@@ -74,11 +74,20 @@ class ModelSpec:
     """Gemini 3: tool calls carry `extra_content.google.thought_signature`, required on replay (R17)."""
     upstream_model: str | None = None
     """What the response's `model` field says (Databricks may report the upstream id)."""
+    context_window: int | None = None
+    """Input (and, except Gemini, input plus `max_tokens`) over this is a 400 (rule `window`)."""
+    max_output_tokens: int | None = None
+    """The model's answer cap (documentation; a request naming none is judged by its input)."""
 
 
-def _claude(name: str, *, min_cache: int, binds: bool = False) -> ModelSpec:
+def _claude(
+    name: str, *, min_cache: int, max_output: int, binds: bool = False
+) -> ModelSpec:
+    # Anthropic's models overview: 200K context window for each of these.
     return ModelSpec(
         name=name,
+        context_window=200_000,
+        max_output_tokens=max_output,
         family="claude",
         fields=_BASE_FIELDS | {"thinking", "top_k"},
         thinking_types=("enabled", "disabled"),
@@ -97,12 +106,16 @@ def default_models() -> tuple[ModelSpec, ...]:
         "stream_options",
     }
     return (
-        _claude("databricks-claude-sonnet-4", min_cache=1024),
-        _claude("databricks-claude-sonnet-4-5", min_cache=1024),
-        _claude("databricks-claude-opus-4-1", min_cache=1024),
-        _claude("databricks-claude-opus-4-5", min_cache=4096, binds=True),
+        _claude("databricks-claude-sonnet-4", min_cache=1024, max_output=64_000),
+        _claude("databricks-claude-sonnet-4-5", min_cache=1024, max_output=64_000),
+        _claude("databricks-claude-opus-4-1", min_cache=1024, max_output=32_000),
+        _claude(
+            "databricks-claude-opus-4-5", min_cache=4096, max_output=64_000, binds=True
+        ),
         ModelSpec(
             name="databricks-gpt-oss-20b",
+            context_window=131_072,
+            max_output_tokens=131_072,
             family="gpt-oss",
             fields=gpt_fields,
             efforts=("low", "medium", "high"),
@@ -112,6 +125,8 @@ def default_models() -> tuple[ModelSpec, ...]:
         ),
         ModelSpec(
             name="databricks-gpt-oss-120b",
+            context_window=131_072,
+            max_output_tokens=131_072,
             family="gpt-oss",
             fields=gpt_fields,
             efforts=("low", "medium", "high"),
@@ -121,6 +136,8 @@ def default_models() -> tuple[ModelSpec, ...]:
         ),
         ModelSpec(
             name="databricks-gpt-5-1",
+            context_window=400_000,
+            max_output_tokens=128_000,
             family="gpt",
             fields=gpt_fields,
             efforts=("none", "low", "medium", "high"),
@@ -129,6 +146,8 @@ def default_models() -> tuple[ModelSpec, ...]:
         ),
         ModelSpec(
             name="databricks-gemini-3-pro",
+            context_window=1_048_576,
+            max_output_tokens=65_536,
             family="gemini",
             fields=_BASE_FIELDS | {"reasoning_effort", "top_k"},
             efforts=("low", "medium", "high"),
@@ -137,6 +156,8 @@ def default_models() -> tuple[ModelSpec, ...]:
         ),
         ModelSpec(
             name="databricks-meta-llama-3-1-405b-instruct",
+            context_window=131_072,
+            max_output_tokens=4_096,
             family="llama",
             fields=_BASE_FIELDS | {"top_k", "stream_options"},
             images=False,
