@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import immutables
@@ -133,7 +133,7 @@ def _conversation_bytes(conversation: Conversation) -> bytes:
     )
 
 
-def _digest(active: object, branches: object, ids: list[str]) -> str:
+def _digest(active: object, branches: object, ids: Sequence[str]) -> str:
     """The version-2 integrity digest of a conversation's branch map and turn ids."""
     document = canonical_bytes({"active": active, "branches": branches, "turns": ids})
     return "b2:" + hashlib.blake2b(document, digest_size=32).hexdigest()
