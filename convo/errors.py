@@ -20,7 +20,7 @@ ConvoError
 ├── RequestRejectedError(ConvoError, ValueError)    .rule .target .path — the target would answer 400
 │   └── PayloadTooLargeError                                       — a size limit of the target
 ├── WireError(ConvoError)
-│   └── DecodeError(WireError, ValueError)          .path .errors
+│   └── DecodeError(WireError, ValueError)          .path .errors (+ .request_id .attempts from a client)
 │       ├── UnknownBlockTypeError                   .tag .allowed
 │       └── UnsupportedVersionError                 .version .supported
 ├── StoreError(ConvoError)

@@ -392,8 +392,14 @@ class Call:
 
     def success(self, response: httpx.Response, body: bytes) -> Response:
         """The decoded `Response` of a successful non-streamed attempt."""
-        raw = load_body(body)
-        turn = self.wire.decode_response(raw, target=self.target)
+        try:
+            raw = load_body(body)
+            turn = self.wire.decode_response(raw, target=self.target)
+        except DecodeError as exc:
+            # Which call it was matters to whoever reads the log: say so.
+            raise _with(
+                exc, request_id=self.request_id, attempts=self.attempt
+            ) from exc.__cause__
         return Response(
             turn=turn,
             raw=raw,
