@@ -321,10 +321,16 @@ class WireError(ConvoError):
 
 
 class DecodeError(WireError, ValueError):
-    """A document does not have the shape its format requires."""
+    """A document does not have the shape its format requires.
+
+    Raised by a client for a 200 whose body does not decode, it also names the
+    call: `request_id` and `attempts` (None when not raised by a client).
+    """
 
     path: str | None
     errors: tuple[str, ...]
+    request_id: str | None = None
+    attempts: int | None = None
 
 
 class UnknownBlockTypeError(DecodeError):
