@@ -321,11 +321,7 @@ class WireError(ConvoError):
 
 
 class DecodeError(WireError, ValueError):
-    """A document does not have the shape its format requires.
-
-    Raised by a client for a 200 whose body does not decode, it also names the
-    call: `request_id` and `attempts` (None when not raised by a client).
-    """
+    """A document does not have the shape its format requires (a client's also names the call)."""
 
     path: str | None
     errors: tuple[str, ...]
