@@ -29,7 +29,8 @@ ConvoError
 │   │   └── AnswerConflictError                     .reply .branch .turn_id — the answer went to a side branch
 │   ├── StoreBusyError(StoreError)                                 — the database stayed locked
 │   ├── CorruptRecordError(StoreError)              .table .key    — a stored row is not convo's
-│   └── SchemaOutOfDateError(StoreError)            .current .head — names the upgrade command
+│   ├── SchemaOutOfDateError(StoreError)            .current .head — names the upgrade command
+│   └── DatabaseURLError(StoreError, ValueError)    .url           — unparsable URL or unknown scheme
 └── APIError(ConvoError)                            .request_id .attempts
     ├── APIConnectionError                                         — no response at all
     │   └── APITimeoutError                                        — deadline, read or idle timeout
@@ -68,6 +69,7 @@ __all__ = [
     "ConflictError",
     "ConvoError",
     "CorruptRecordError",
+    "DatabaseURLError",
     "DecodeError",
     "EndpointNotFoundError",
     "InvalidContentError",
@@ -385,6 +387,12 @@ class SchemaOutOfDateError(StoreError):
 
     current: str | None
     head: str
+
+
+class DatabaseURLError(StoreError, ValueError):
+    """A database URL does not parse, or names a database or driver convo cannot use."""
+
+    url: str
 
 
 class APIError(ConvoError):
