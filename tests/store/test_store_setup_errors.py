@@ -32,7 +32,7 @@ def newer_database(tmp_path: Path) -> str:
     url = file_url(tmp_path)
     convo.store.upgrade(url)
     with sqlite3.connect(tmp_path / "convo.db") as connection:
-        connection.execute(f"UPDATE {VERSION_TABLE} SET version_num = '0099'")
+        connection.execute(f"UPDATE {VERSION_TABLE} SET version_num = '0099'")  # noqa: S608 - a constant
     return url
 
 
