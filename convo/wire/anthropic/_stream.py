@@ -72,6 +72,11 @@ class StreamAssembler:
         max_line_bytes: the longest SSE line (and event JSON) accepted.
         max_events: the most events one stream may carry.
         max_blocks: the highest content block index accepted.
+        max_event_bytes: the most `data:` bytes one event may join (default:
+            `max_line_bytes`), however many lines carry them.
+
+    `feed` is linear in its input however it is split: an unterminated line is
+    kept as pieces and joined once its end arrives.
     """
 
     def __init__(
@@ -81,9 +86,16 @@ class StreamAssembler:
         max_line_bytes: int = MAX_BODY_BYTES,
         max_events: int = 1_000_000,
         max_blocks: int = 10_000,
+        max_event_bytes: int | None = None,
     ) -> None:
         self.target = target
         self.max_line_bytes = max_line_bytes
+        self.max_event_bytes = (
+            max_line_bytes if max_event_bytes is None else max_event_bytes
+        )
+        self._pieces: list[bytes] = []
+        self._piece_bytes = 0
+        self._data_bytes = 0
         self.max_events = max_events
         self.max_blocks = max_blocks
         self.events = 0
@@ -106,6 +118,23 @@ class StreamAssembler:
 
     def feed(self, data: bytes) -> list[StreamEvent]:
         """Take more SSE bytes (any split) and return the events they complete."""
+        if not isinstance(data, bytes | bytearray | memoryview):
+            raise fail(
+                "Stream data must be bytes",
+                where="$",
+                received=f"<{type(data).__name__}>",
+            )
+        data = bytes(data)
+        if b"\n" not in data and b"\r" not in data:
+            # No line ends here: keep the piece, join only when a line completes.
+            self._piece_bytes += len(data)
+            if self._piece_bytes + len(self._pending) > self.max_line_bytes:
+                raise self._too_large("line", self.max_line_bytes)
+            self._pieces.append(data)
+            return []
+        if self._pieces:
+            self._pending += b"".join(self._pieces)
+            self._pieces, self._piece_bytes = [], 0
         buffer = self._pending + data if self._pending else data
         lines = buffer.splitlines(keepends=True)
         self._pending = b""
@@ -135,6 +164,9 @@ class StreamAssembler:
         name, _, value = line.partition(":")
         value = value.removeprefix(" ")
         if name == "data":
+            self._data_bytes += len(value) + 1
+            if self._data_bytes > self.max_event_bytes:
+                raise self._too_large("event data", self.max_event_bytes)
             self._data.append(value)
         elif name == "event":
             self._event_name = value
@@ -142,7 +174,7 @@ class StreamAssembler:
 
     def _dispatch(self) -> list[StreamEvent]:
         data, name = self._data, self._event_name
-        self._data, self._event_name = [], None
+        self._data, self._event_name, self._data_bytes = [], None, 0
         if not data:
             return []
         text = "\n".join(data)
@@ -258,6 +290,12 @@ class StreamAssembler:
         if not isinstance(delta, dict):
             raise fail("content_block_delta needs a delta object", where="$.delta")
         kind = delta.get("type")
+        if not isinstance(kind, str):
+            raise fail(
+                "content_block_delta needs a string delta type",
+                where="$.delta.type",
+                received=kind,
+            )
         block = self._blocks[index]
         if kind == "signature_delta":
             signature = delta.get("signature")
@@ -396,7 +434,10 @@ class StreamAssembler:
     def _build(self) -> Turn | PartialTurn:
         missing: list[str] = []
         content = self._content(cut=missing)
-        partial_args = {b["id"]: b.pop("_partial") for b in content if "_partial" in b}
+        # A tool_use block without its id is refused by the decoding below.
+        partial_args = {
+            b.get("id"): b.pop("_partial") for b in content if "_partial" in b
+        }
         body: dict[str, Any] = {
             "role": "assistant",
             "model": self._model,
@@ -435,6 +476,9 @@ class StreamAssembler:
         Raises:
             DecodeError: the content that arrived does not decode.
         """
+        if self._pieces:
+            self._pending += b"".join(self._pieces)
+            self._pieces, self._piece_bytes = [], 0
         if self._pending.endswith(b"\r"):
             pending, self._pending = self._pending, b""
             self._line(pending)

@@ -38,6 +38,11 @@ class StreamAssembler:
         max_line_bytes: the longest SSE line accepted.
         max_events: the most SSE events (chunks) accepted.
         max_depth: the deepest JSON nesting accepted in a chunk.
+        max_event_bytes: the most `data:` bytes one event may join (default:
+            `max_line_bytes`), however many lines carry them.
+
+    `feed` is linear in its input however it is split: an unterminated line is
+    kept as pieces and joined once its end arrives.
     """
 
     def __init__(
@@ -48,8 +53,15 @@ class StreamAssembler:
         max_line_bytes: int = MAX_LINE_BYTES,
         max_events: int = MAX_EVENTS,
         max_depth: int = MAX_DEPTH,
+        max_event_bytes: int | None = None,
     ) -> None:
         self.target = target
+        self.max_event_bytes = (
+            max_line_bytes if max_event_bytes is None else max_event_bytes
+        )
+        self._pieces: list[bytes] = []
+        self._piece_bytes = 0
+        self._data_bytes = 0
         self.choice = choice
         self.max_line_bytes = max_line_bytes
         self.max_events = max_events
@@ -85,7 +97,7 @@ class StreamAssembler:
 
     def _dispatch(self, out: list[StreamEvent]) -> None:
         data = self._data[0] if len(self._data) == 1 else b"\n".join(self._data)
-        self._data = []
+        self._data, self._data_bytes = [], 0
         if data.strip() == b"[DONE]":
             self.done = True
             return
@@ -104,7 +116,15 @@ class StreamAssembler:
             return
         field, _, value = line.partition(b":")
         if field == b"data":
-            self._data.append(value[1:] if value[:1] == b" " else value)
+            value = value[1:] if value[:1] == b" " else value
+            self._data_bytes += len(value) + 1
+            if self._data_bytes > self.max_event_bytes:
+                raise self._too_large(
+                    f"An SSE event carries more than {self.max_event_bytes} bytes "
+                    "of data",
+                    self.max_event_bytes,
+                )
+            self._data.append(value)
 
     def feed(self, data: bytes) -> list[StreamEvent]:
         """Take more raw SSE bytes; return the events of every complete chunk in them.
@@ -114,7 +134,31 @@ class StreamAssembler:
             DecodeError: a chunk is not valid JSON or not a chunk.
             StreamError: an error payload arrived mid-stream.
         """
-        buffer = self._buffer + data if self._buffer else bytes(data)
+        if not isinstance(data, bytes | bytearray | memoryview):
+            raise DecodeError(
+                message(
+                    "Stream data must be bytes",
+                    where="$",
+                    received=f"<{type(data).__name__}>",
+                ),
+                path="$",
+                errors=("not bytes @ $",),
+            )
+        data = bytes(data)
+        if b"\n" not in data and b"\r" not in data:
+            # No line ends here: keep the piece, join only when a line completes.
+            self._piece_bytes += len(data)
+            if self._piece_bytes + len(self._buffer) > self.max_line_bytes:
+                raise self._too_large(
+                    f"An SSE line is longer than {self.max_line_bytes} bytes",
+                    self.max_line_bytes,
+                )
+            self._pieces.append(data)
+            return []
+        if self._pieces:
+            self._buffer += b"".join(self._pieces)
+            self._pieces, self._piece_bytes = [], 0
+        buffer = self._buffer + data if self._buffer else data
         held = b""
         if b"\r" in buffer:
             if buffer.endswith(b"\r"):
@@ -144,6 +188,9 @@ class StreamAssembler:
         A final event left without its blank line is used when it parses; a
         truncated one is dropped and reported in `missing`.
         """
+        if self._pieces:
+            self._buffer += b"".join(self._pieces)
+            self._pieces, self._piece_bytes = [], 0
         if self._buffer.strip():
             self._line(self._buffer.rstrip(b"\r"), [])
             self._buffer = b""
