@@ -21,7 +21,7 @@ ConvoError
 ├── RequestRejectedError(ConvoError, ValueError)    .rule .target .path — the target would answer 400
 │   └── PayloadTooLargeError                                       — a size limit of the target
 ├── WireError(ConvoError)
-│   └── DecodeError(WireError, ValueError)          .path .errors
+│   └── DecodeError(WireError, ValueError)          .path .errors (+ .request_id .attempts from a client)
 │       ├── UnknownBlockTypeError                   .tag .allowed
 │       └── UnsupportedVersionError                 .version .supported
 ├── StoreError(ConvoError)
@@ -30,7 +30,8 @@ ConvoError
 │   │   └── AnswerConflictError                     .reply .branch .turn_id — the answer went to a side branch
 │   ├── StoreBusyError(StoreError)                                 — the database stayed locked
 │   ├── CorruptRecordError(StoreError)              .table .key    — a stored row is not convo's
-│   └── SchemaOutOfDateError(StoreError)            .current .head — names the upgrade command
+│   ├── SchemaOutOfDateError(StoreError)            .current .head — names the upgrade command
+│   └── DatabaseURLError(StoreError, ValueError)    .url           — unparsable URL or unknown scheme
 └── APIError(ConvoError)                            .request_id .attempts
     ├── APIConnectionError                                         — no response at all
     │   └── APITimeoutError                                        — deadline, read or idle timeout
@@ -70,6 +71,7 @@ __all__ = [
     "ContextWindowError",
     "ConvoError",
     "CorruptRecordError",
+    "DatabaseURLError",
     "DecodeError",
     "EndpointNotFoundError",
     "InvalidContentError",
@@ -108,14 +110,90 @@ __all__ = [
 ]
 
 _EXCERPT = 200
+_DEPTH = 6
+
+
+def _bounded_repr(value: object, out: list[str], budget: list[int], depth: int) -> bool:
+    """Append the repr of `value` to `out`; False once `budget` characters are spent.
+
+    Bounded in depth and stopped at the budget: a value nested thousands deep,
+    or a container of millions of items, costs about `budget` characters of
+    work, never a `RecursionError`.
+    """
+
+    def emit(text: str) -> bool:
+        out.append(text)
+        budget[0] -= len(text)
+        return budget[0] >= 0
+
+    if isinstance(value, str | bytes | bytearray):
+        return emit(repr(value[: budget[0] + 1]))
+    if isinstance(value, bool | float | complex | None):
+        return emit(repr(value))
+    if isinstance(value, int):
+        if value.bit_length() > 4 * budget[0] + 8:
+            return emit(f"<int of {value.bit_length()} bits>")
+        return emit(repr(value))
+    brackets = _BRACKETS.get(type(value))
+    if brackets is None:
+        try:
+            text = repr(value)
+        except Exception:  # noqa: BLE001 - a foreign __repr__ that fails or recurses
+            text = f"<{type(value).__name__}>"
+        return emit(text)
+    opening, closing = brackets
+    items: Any = value
+    if depth >= _DEPTH and items:
+        return emit(f"{opening}…{closing}")
+    if not emit(opening):
+        return False
+    for index, item in enumerate(items):
+        if index and not emit(", "):
+            return False
+        if not _bounded_repr(item, out, budget, depth + 1):
+            return False
+        if isinstance(items, dict) and not (
+            emit(": ") and _bounded_repr(items[item], out, budget, depth + 1)
+        ):
+            return False
+    if type(value) is tuple and len(items) == 1 and not emit(","):
+        return False
+    return emit(closing)
+
+
+_BRACKETS: dict[type, tuple[str, str]] = {
+    list: ("[", "]"),
+    tuple: ("(", ")"),
+    set: ("{", "}"),
+    frozenset: ("frozenset({", "})"),
+    dict: ("{", "}"),
+}
 
 
 def excerpt(value: object, *, limit: int = _EXCERPT) -> str:
-    """The `repr` of a received value, cut to `limit` characters for a message."""
-    text = value if isinstance(value, str) and value.startswith("<") else repr(value)
-    if len(text) > limit:
-        return f"{text[:limit]}… ({len(text)} characters)"
-    return text
+    """The `repr` of a received value, cut to `limit` characters for a message.
+
+    Bounded in time and depth whatever the value: strings are cut before they
+    are repr'd, containers are walked at most six levels deep and only until
+    `limit` characters are written.
+    """
+    if isinstance(value, str) and value.startswith("<"):
+        # A placeholder such as "<3 bytes>" or "<OperationalError>", shown as is.
+        if len(value) <= limit:
+            return value
+        return f"{value[:limit]}… ({len(value)} characters)"
+    out: list[str] = []
+    if not _bounded_repr(value, out, [limit], 0):
+        text = "".join(out)[:limit]
+        size = (
+            f" ({len(value)} characters)"
+            if isinstance(value, str)
+            else f" ({type(value).__name__} of {len(value)} items)"
+            if isinstance(value, list | tuple | dict | set | frozenset)
+            else ""
+        )
+        return f"{text}…{size}"
+    return "".join(out)
 
 
 def message(
@@ -258,10 +336,12 @@ class WireError(ConvoError):
 
 
 class DecodeError(WireError, ValueError):
-    """A document does not have the shape its format requires."""
+    """A document does not have the shape its format requires (a client's also names the call)."""
 
     path: str | None
     errors: tuple[str, ...]
+    request_id: str | None = None
+    attempts: int | None = None
 
 
 class UnknownBlockTypeError(DecodeError):
@@ -320,6 +400,12 @@ class SchemaOutOfDateError(StoreError):
 
     current: str | None
     head: str
+
+
+class DatabaseURLError(StoreError, ValueError):
+    """A database URL does not parse, or names a database or driver convo cannot use."""
+
+    url: str
 
 
 class APIError(ConvoError):

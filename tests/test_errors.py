@@ -118,7 +118,27 @@ class TestMessages:
     def test_excerpt_bounds_long_values(self) -> None:
         text = excerpt("x" * 1000)
         assert len(text) < 250
-        assert text.endswith("(1002 characters)")
+        assert text.endswith("(1000 characters)")
+
+    def test_excerpt_of_a_value_nested_thousands_deep_is_bounded(self) -> None:
+        deep: object = "leaf"
+        for _ in range(5000):
+            deep = {"a": [deep]}
+        text = excerpt(deep)
+        assert text.startswith("{'a': [{'a': [")
+        assert len(text) < 250
+
+    def test_excerpt_of_a_huge_list_stops_at_the_limit(self) -> None:
+        text = excerpt(list(range(10_000_000)))
+        assert len(text) < 250
+        assert text.endswith("(list of 10000000 items)")
+
+    def test_excerpt_of_a_value_whose_repr_fails_names_its_type(self) -> None:
+        class Hostile:
+            def __repr__(self) -> str:
+                raise RuntimeError("no")
+
+        assert excerpt([Hostile()]) == "[<Hostile>]"
 
     def test_excerpt_keeps_placeholders_verbatim(self) -> None:
         assert excerpt("<3 bytes>") == "<3 bytes>"

@@ -19,7 +19,7 @@ from typing import TextIO
 
 from convo._chat import Chat
 from convo._chat_core import check_params
-from convo._cli._conversations import add_store_options, open_store
+from convo._cli._conversations import add_store_options, bounded_int, open_store
 from convo._events import Finished, ReasoningDelta, StreamEvent, TextDelta
 from convo._params import RequestParams, ThinkingBudget
 from convo._render import render_tree
@@ -153,9 +153,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     chat.add_argument("--system", help="system prompt of a new conversation")
     chat.add_argument("--title", help="title of a new conversation")
-    chat.add_argument("--max-tokens", type=int, default=4096)
+    chat.add_argument("--max-tokens", type=bounded_int(1, 10_000_000), default=4096)
     chat.add_argument(
-        "--thinking", type=int, default=0, help="thinking budget in tokens (0: off)"
+        "--thinking",
+        type=bounded_int(0, 10_000_000),
+        default=0,
+        help="thinking budget in tokens (0: off)",
     )
     chat.add_argument(
         "--show-reasoning", action="store_true", help="print reasoning as it streams"

@@ -21,7 +21,7 @@ from convo._targets import get_target
 from convo.errors import ConvoError, NotFoundError
 from convo.store import Store, UsageTotals, default_url
 
-__all__ = ["add_store_options", "guard", "open_store", "register"]
+__all__ = ["add_store_options", "bounded_int", "guard", "open_store", "register"]
 
 EXIT_ERROR = 1
 EXIT_NOT_FOUND = 4
@@ -64,6 +64,20 @@ def guard(
             return EXIT_ERROR
 
     return run
+
+
+def bounded_int(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: an integer in [low, high] (argparse reports anything else)."""
+
+    def parse(text: str) -> int:
+        value = int(text)
+        if not low <= value <= high:
+            msg = f"must be between {low} and {high}"
+            raise argparse.ArgumentTypeError(msg)
+        return value
+
+    parse.__name__ = "integer"
+    return parse
 
 
 def _ls(args: argparse.Namespace) -> int:
@@ -153,7 +167,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     """Add ls, show, payload, export and import."""
     ls = subparsers.add_parser("ls", help="list a tenant's conversations, newest first")
     add_store_options(ls)
-    ls.add_argument("--limit", type=int, default=20, help="conversations per page")
+    ls.add_argument(
+        "--limit", type=bounded_int(1, 1000), default=20, help="conversations per page"
+    )
     ls.add_argument("--cursor", help="the cursor printed after the previous page")
     ls.add_argument("--search", help="only conversations whose title or text has this")
     ls.set_defaults(handler=guard("ls", _ls))
@@ -174,10 +190,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     payload.add_argument("--branch", help="branch (default: the active one)")
     payload.add_argument(
-        "--max-tokens", type=int, default=4096, help="max_tokens to request"
+        "--max-tokens",
+        type=bounded_int(1, 10_000_000),
+        default=4096,
+        help="max_tokens to request",
     )
     payload.add_argument(
-        "--thinking", type=int, default=0, help="thinking budget in tokens (0: off)"
+        "--thinking",
+        type=bounded_int(0, 10_000_000),
+        default=0,
+        help="thinking budget in tokens (0: off)",
     )
     payload.add_argument(
         "--message", help="the next user message (default: what complete() would post)"

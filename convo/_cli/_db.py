@@ -2,7 +2,9 @@
 
 The URL comes from `--url`, else `CONVO_DATABASE_URL`, else `sqlite:///convo.db`.
 Messages never show a database password; failures print the convo error and
-exit 1 (no traceback for an expected failure such as an unreachable database).
+exit 1 (no traceback for an expected failure such as an unreachable database or
+a database a newer convo migrated). `convo db current` only reads: it never
+creates a database file, and exits 3 when the schema is not at this convo's head.
 """
 
 from __future__ import annotations
@@ -10,20 +12,17 @@ from __future__ import annotations
 import argparse
 import sys
 
-from sqlalchemy import make_url
-from sqlalchemy.exc import ArgumentError
-
-from convo.errors import StoreError
-from convo.store._engine import default_url
-from convo.store._migrate import HEAD, current_revision, upgrade
+from convo.errors import ConvoError
+from convo.store._engine import default_url, parse_url
+from convo.store._migrate import HEAD, current_revision, newer_schema_error, upgrade
 
 __all__ = ["register"]
 
 
 def _shown(url: str) -> str:
     try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
+        return parse_url(url).render_as_string(hide_password=True)
+    except ConvoError:
         return "<unparseable URL>"
 
 
@@ -37,7 +36,7 @@ def _upgrade(args: argparse.Namespace) -> int:
         before = current_revision(url)
         upgrade(url)
         after = current_revision(url)
-    except (StoreError, ArgumentError) as exc:
+    except ConvoError as exc:
         print(f"convo db upgrade: {exc}", file=sys.stderr)
         return 1
     if before == after:
@@ -51,10 +50,15 @@ def _current(args: argparse.Namespace) -> int:
     url = _url(args)
     try:
         revision = current_revision(url)
-    except (StoreError, ArgumentError) as exc:
+    except ConvoError as exc:
         print(f"convo db current: {exc}", file=sys.stderr)
         return 1
-    state = "up to date" if revision == HEAD else f"out of date; head is {HEAD}"
+    if revision == HEAD:
+        state = "up to date"
+    elif revision is not None and newer_schema_error(revision) is not None:
+        state = f"newer than this convo ({HEAD}); upgrade convo"
+    else:
+        state = f"out of date; head is {HEAD}"
     print(f"{_shown(url)}: revision {revision or 'none'} ({state})")
     return 0 if revision == HEAD else 3
 

@@ -13,6 +13,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from convo._cli._conversations import bounded_int
+
 __all__ = ["register", "run_fake_server"]
 
 
@@ -24,7 +26,10 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         description="Serve a deterministic fake Databricks serving endpoint (chat completions) for offline use.",
     )
     parser.add_argument(
-        "--port", type=int, default=8000, help="port to listen on (0 picks a free one)"
+        "--port",
+        type=bounded_int(0, 65535),
+        default=8000,
+        help="port to listen on (0 picks a free one)",
     )
     parser.add_argument(
         "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)"

@@ -50,6 +50,7 @@ from convo.errors import (
     APIError,
     APITimeoutError,
     ConvoError,
+    DecodeError,
     StreamError,
     StreamInterruptedError,
     message,
@@ -135,8 +136,12 @@ class StreamFold:
         encoding: str | None,
         request_id: str | None,
         attempts: int,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._assembler = assembler
+        self._clock = clock
+        self._idle_timeout = settings.idle_timeout
+        self._last_event = clock()
         self._decoder = BodyDecoder(encoding, max_bytes=settings.max_response_bytes)
         self._sse = SSEParser(
             max_line_bytes=settings.max_line_bytes, max_events=settings.max_events
@@ -166,6 +171,7 @@ class StreamFold:
         out: list[StreamEvent] = []
         for piece in pieces:
             for event in self._sse.feed(piece):
+                self._last_event = self._clock()
                 if self.done:
                     break
                 chunk = parse_chunk(event, limit=self._sse.max_line_bytes)
@@ -189,6 +195,28 @@ class StreamFold:
         if out:
             self.delivered = True
         return out
+
+    def check_idle(self) -> None:
+        """Raise `APITimeoutError` once no event arrived for `idle_timeout` seconds.
+
+        The socket's read timeout catches a silent server; this catches one
+        that keeps the connection busy without progress (only keep-alive
+        comments, or a line trickled byte by byte), which would otherwise hold
+        a stream without a deadline forever.
+        """
+        silent = self._clock() - self._last_event
+        if silent > self._idle_timeout:
+            raise APITimeoutError(
+                message(
+                    f"The stream sent no event for {silent:.1f} s, more than its "
+                    f"idle timeout of {self._idle_timeout:g} s",
+                    received="<keep-alive comments or an unfinished line only>",
+                    fix="Retry the request, or raise the client's idle_timeout for "
+                    "models that think long between events.",
+                ),
+                partial=self.partial(),
+                **self._ids,
+            )
 
     def partial(self) -> PartialTurn | None:
         """What arrived so far, as a `PartialTurn` (None if it does not decode)."""
@@ -303,10 +331,13 @@ class Call:
         )
 
     def check_deadline(self, fold: StreamFold | None = None) -> None:
-        """Raise `APITimeoutError` (with the partial turn, if any) past the deadline."""
+        """Raise `APITimeoutError` (with the partial turn, if any) past the deadline,
+        or past the stream's idle timeout (no event, only keep-alives)."""
         left = self.remaining()
         if left is not None and left <= 0:
             raise self.deadline_error(fold)
+        if fold is not None:
+            fold.check_idle()
 
     # ------------------------------------------------------------ attempts
 
@@ -371,12 +402,19 @@ class Call:
             encoding=_encoding(response),
             request_id=self.request_id,
             attempts=self.attempt,
+            clock=self._clock,
         )
 
     def success(self, response: httpx.Response, body: bytes) -> Response:
         """The decoded `Response` of a successful non-streamed attempt."""
-        raw = load_body(body)
-        turn = self.wire.decode_response(raw, target=self.target)
+        try:
+            raw = load_body(body)
+            turn = self.wire.decode_response(raw, target=self.target)
+        except DecodeError as exc:
+            # Which call it was matters to whoever reads the log: say so.
+            raise _with(
+                exc, request_id=self.request_id, attempts=self.attempt
+            ) from exc.__cause__
         return Response(
             turn=turn,
             raw=raw,

@@ -111,6 +111,16 @@ def resolve(
                 "DATABRICKS_CLIENT_SECRET).",
             )
         )
+    idle: object = idle_timeout  # checked at run time: callers are not all typed
+    if not (isinstance(idle, int | float) and math.isfinite(idle) and idle > 0):
+        raise ValueError(
+            message(
+                "idle_timeout must be a positive number of seconds",
+                received=idle_timeout,
+                fix=f"The default is {DEFAULT_IDLE_TIMEOUT} s; raise it for models "
+                "that think long before their first token.",
+            )
+        )
     if deadline is not None and not (math.isfinite(deadline) and deadline > 0):
         raise ValueError(
             message("deadline must be a positive number of seconds", received=deadline)

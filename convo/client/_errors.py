@@ -9,9 +9,11 @@ is scrubbed from the text of the whole cause chain, so neither `str` nor
 
 `install_log_redaction()` puts filters (once) on the `httpx` logger, which
 logs each request's full URL at INFO, and on the `httpcore` loggers, which log
-response headers at DEBUG: query strings are removed from logged URLs and
-`location` headers (a redirect may echo the request URL). Invariant: convo itself logs only method, URL without query,
-status, attempt and wait.
+response headers at DEBUG: query strings are removed from logged URLs and from
+`location` headers (a redirect may echo the request URL), and the value of
+every other header not in `SAFE_HEADERS` is replaced by `<redacted>` (a server
+may echo a token in any header). Invariant: convo itself logs only method, URL
+without query, status, attempt and wait.
 """
 
 from __future__ import annotations
@@ -27,7 +29,13 @@ import httpx
 
 from convo.errors import APIConnectionError, APITimeoutError, ConvoError, message
 
-__all__ = ["install_log_redaction", "scrub", "translating"]
+__all__ = [
+    "SAFE_HEADERS",
+    "install_log_redaction",
+    "redact_headers",
+    "scrub",
+    "translating",
+]
 
 _REDACTED = "<redacted>"
 _MIN_SECRET = 4
@@ -145,19 +153,61 @@ class _QueryRedactor(logging.Filter):
         return True
 
 
-_LOCATION = re.compile(r"(\(b'location', b'[^'?]*)\?[^']*'", re.IGNORECASE)
+SAFE_HEADERS = frozenset(
+    {
+        "cache-control",
+        "connection",
+        "content-encoding",
+        "content-length",
+        "content-type",
+        "date",
+        "keep-alive",
+        "retry-after",
+        "retry-after-ms",
+        "server",
+        "transfer-encoding",
+        "vary",
+        "x-request-id",
+        "request-id",
+        "x-databricks-org-id",
+    }
+)
+"""Response headers whose values httpcore's DEBUG records may show; all others are redacted."""
+
+_BYTES = r"b'(?:[^'\\]|\\.)*'" + r'|b"(?:[^"\\]|\\.)*"'
+_HEADER = re.compile(rf"\((\s*(?:{_BYTES})\s*),(\s*)({_BYTES})(\s*)\)")
 
 
-class _LocationRedactor(logging.Filter):
-    """Strip query strings from `location` headers in httpcore's trace records."""
+def _redact_header(match: re.Match[str]) -> str:
+    name_literal, space, value, tail = match.groups()
+    name = name_literal.strip()[2:-1].lower()
+    if name in SAFE_HEADERS:
+        return match.group(0)
+    if name == "location":
+        # Keep where it points, drop the query (it may echo the request's key).
+        inner = value[2:-1]
+        if "?" in inner:
+            inner = inner[: inner.index("?")] + "?<redacted>"
+        return f"({name_literal},{space}{value[:2]}{inner}{value[-1]}{tail})"
+    return f"({name_literal},{space}b'{_REDACTED}'{tail})"
+
+
+def redact_headers(text: str) -> str:
+    """`text` with every `(b'name', b'value')` pair's value redacted unless safe."""
+    if "(b" not in text:
+        return text
+    return _HEADER.sub(_redact_header, text)
+
+
+class _HeaderRedactor(logging.Filter):
+    """Redact header values in httpcore's trace records, except `SAFE_HEADERS`."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.msg, str) and "location" in record.msg.lower():
-            record.msg = _LOCATION.sub(r"\1?<redacted>'", record.msg)
+        if isinstance(record.msg, str):
+            record.msg = redact_headers(record.msg)
         if isinstance(record.args, tuple) and record.args:
             record.args = tuple(
-                _LOCATION.sub(r"\1?<redacted>'", a) if isinstance(a, str) else a
-                for a in record.args
+                redact_headers(a) if isinstance(a, str) else a for a in record.args
             )
         return True
 
@@ -169,8 +219,9 @@ _HTTPCORE = (
     "httpcore.http2",
     "httpcore.connection",
     "httpcore.proxy",
+    "httpcore.socks",
 )
-_FILTERS.update(dict.fromkeys(_HTTPCORE, _LocationRedactor()))
+_FILTERS.update(dict.fromkeys(_HTTPCORE, _HeaderRedactor()))
 
 
 def install_log_redaction() -> None:

@@ -209,6 +209,12 @@ class AsyncStore:
             await self._engine.dispose()
 
     async def __aenter__(self) -> AsyncStore:
+        """Check the schema, like `Store(url)` does (`SchemaOutOfDateError` if not current)."""
+        try:
+            await self.check_schema()
+        except BaseException:
+            await self.close()
+            raise
         return self
 
     async def __aexit__(self, *_exc: object) -> None:

@@ -7,10 +7,15 @@ engines (PostgreSQL) ping a pooled connection before handing it out, so a
 connection the server dropped while idle (a restart, `pg_terminate_backend`,
 an idle timeout) is replaced instead of failing the next operation.
 
+`parse_url` refuses a URL that does not parse, or whose scheme names no
+installed dialect or driver, with `DatabaseURLError` (the password hidden).
+
 `translate` is the only place a SQLAlchemy or driver exception becomes a convo
 error: a lock that outlived the busy timeout becomes `StoreBusyError`, a unique
-violation `ConflictError`, anything else `StoreError`, always `from` the cause
-and never with statement parameters or the database URL in the message.
+violation `ConflictError`, a missing convo table `SchemaOutOfDateError`, a
+failed connection a `StoreError` showing the driver's reason (connection
+refused, no such directory), anything else `StoreError`, always `from` the
+cause and never with statement parameters or the database URL in the message.
 `retryable` names the PostgreSQL serialization failures (40001, 40P01) that
 the store retries a bounded number of times.
 """
@@ -26,7 +31,15 @@ from sqlalchemy import exc as sa_exc
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
-from convo.errors import ConflictError, StoreBusyError, StoreError, message
+from convo.errors import (
+    ConflictError,
+    DatabaseURLError,
+    SchemaOutOfDateError,
+    StoreBusyError,
+    StoreError,
+    excerpt,
+    message,
+)
 from convo.store._sqlite import Synchronous, configure_sqlite
 
 __all__ = [
@@ -35,6 +48,7 @@ __all__ = [
     "default_url",
     "make_async_engine",
     "make_engine",
+    "parse_url",
     "retryable",
     "translate",
 ]
@@ -53,14 +67,95 @@ def default_url() -> str:
     return os.environ.get("CONVO_DATABASE_URL") or DEFAULT_URL
 
 
+_URL_FIX = (
+    "Use e.g. sqlite:///path/to/convo.db or "
+    "postgresql+psycopg://user:password@host:5432/dbname."
+)
+
+
+def _scheme_of(url: str) -> str:
+    scheme = url.split("://", 1)[0] if "://" in url else ""
+    return scheme if scheme.replace("+", "").replace("_", "").isalnum() else ""
+
+
+def parse_url(url: object) -> URL:
+    """`url` as a SQLAlchemy `URL` whose dialect and driver are installed.
+
+    Raises:
+        DatabaseURLError: not a string or URL, unparsable, or an unknown scheme.
+    """
+    if isinstance(url, URL):
+        parsed = url
+    elif isinstance(url, str):
+        try:
+            parsed = make_url(url)
+        except (sa_exc.ArgumentError, ValueError, TypeError):
+            scheme = _scheme_of(url)
+            raise DatabaseURLError(
+                message(
+                    "Database URL does not parse",
+                    received=f"<{scheme}://…>" if scheme else "<unparsable URL>",
+                    fix=_URL_FIX,
+                ),
+                url=f"{scheme}://…" if scheme else "<unparsable URL>",
+            ) from None
+    else:
+        raise DatabaseURLError(
+            message(
+                "Database URL must be a string",
+                received=f"<{type(url).__name__}>",
+                fix=_URL_FIX,
+            ),
+            url=f"<{type(url).__name__}>",
+        )
+    shown = parsed.render_as_string(hide_password=True)
+    try:
+        parsed.get_dialect()
+    except (sa_exc.NoSuchModuleError, ImportError) as exc:
+        raise DatabaseURLError(
+            message(
+                "Database URL names a database or driver convo cannot load",
+                received=excerpt(parsed.drivername),
+                fix=f"convo stores in SQLite and PostgreSQL. {_URL_FIX}"
+                + (
+                    f" ({type(exc).__name__}: {exc.name})"
+                    if isinstance(exc, ImportError)
+                    else ""
+                ),
+            ),
+            url=shown,
+        ) from None
+    return parsed
+
+
+def _refused(parsed: URL, exc: Exception) -> DatabaseURLError:
+    """The error for a URL that parses but that its dialect refuses."""
+    reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    password = parsed.password
+    if password:
+        reason = reason.replace(str(password), "***")
+    return DatabaseURLError(
+        message(
+            "Database URL is refused by its dialect",
+            received=f"<{excerpt(reason, limit=160)}>",
+            fix=_URL_FIX,
+        ),
+        url=parsed.render_as_string(hide_password=True),
+    )
+
+
 def make_engine(
     url: str | URL,
     *,
     busy_timeout_ms: int = 5000,
     synchronous: Synchronous = "NORMAL",
 ) -> Engine:
-    """A sync engine for `url`, configured for convo."""
-    parsed = make_url(url)
+    """A sync engine for `url`, configured for convo.
+
+    Raises:
+        DatabaseURLError: the URL does not parse or names an unknown database.
+    """
+    parsed = parse_url(url)
     kwargs: dict[str, Any] = {"hide_parameters": True}
     if parsed.get_backend_name() == "sqlite":
         kwargs["connect_args"] = {"timeout": busy_timeout_ms / 1000}
@@ -68,7 +163,10 @@ def make_engine(
         kwargs["pool_pre_ping"] = True  # a server-side disconnect is not an error
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")  # convo's driver
-    engine = create_engine(parsed, **kwargs)
+    try:
+        engine = create_engine(parsed, **kwargs)
+    except (sa_exc.ArgumentError, TypeError, ValueError) as exc:
+        raise _refused(parsed, exc) from None
     configure_sqlite(engine, busy_timeout_ms=busy_timeout_ms, synchronous=synchronous)
     return engine
 
@@ -76,10 +174,14 @@ def make_engine(
 def make_async_engine(
     url: str, *, busy_timeout_ms: int = 5000, synchronous: Synchronous = "NORMAL"
 ) -> AsyncEngine:
-    """An async engine for `url` (sqlite -> aiosqlite, postgresql -> psycopg async)."""
+    """An async engine for `url` (sqlite -> aiosqlite, postgresql -> psycopg async).
+
+    Raises:
+        DatabaseURLError: the URL does not parse or names an unknown database.
+    """
     from sqlalchemy.ext.asyncio import create_async_engine  # needs greenlet
 
-    parsed = make_url(url)
+    parsed = parse_url(url)
     kwargs: dict[str, Any] = {"hide_parameters": True}
     if parsed.get_backend_name() == "sqlite":
         if parsed.drivername in ("sqlite", "sqlite+pysqlite"):
@@ -89,7 +191,10 @@ def make_async_engine(
         kwargs["pool_pre_ping"] = True
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
-    engine = create_async_engine(parsed, **kwargs)
+    try:
+        engine = create_async_engine(parsed, **kwargs)
+    except (sa_exc.ArgumentError, TypeError, ValueError) as exc:
+        raise _refused(parsed, exc) from None
     configure_sqlite(
         engine.sync_engine, busy_timeout_ms=busy_timeout_ms, synchronous=synchronous
     )
@@ -151,6 +256,19 @@ def translate(exc: BaseException, *, operation: str) -> StoreError:
                 expected=None,
                 actual=None,
             )
+        missing = _missing_table(exc, state)
+        if missing is not None:
+            return missing
+        if isinstance(exc, sa_exc.OperationalError) and exc.statement is None:
+            return StoreError(
+                message(
+                    f"Could not connect to the database during {operation}",
+                    received=f"<{driver}: {_reason(exc)}>",
+                    fix="Check that the server is running and reachable at the "
+                    "URL's host and port, or for SQLite that the file's directory "
+                    "exists and is writable.",
+                )
+            )
         return StoreError(
             message(
                 f"The database failed during {operation}",
@@ -164,4 +282,32 @@ def translate(exc: BaseException, *, operation: str) -> StoreError:
             f"The database layer failed during {operation}",
             received=f"<{type(exc).__name__}>",
         )
+    )
+
+
+def _reason(exc: sa_exc.DBAPIError) -> str:
+    """The driver's own first line of reason, bounded (it never holds a password)."""
+    lines = [line.strip() for line in str(exc.orig).splitlines() if line.strip()]
+    text = lines[0] if lines else type(exc.orig).__name__
+    if len(lines) > 1 and "failed:" in text and len(text) < 200:
+        text = f"{text} {lines[1]}"
+    return text[:300]
+
+
+def _missing_table(exc: sa_exc.DBAPIError, state: str | None) -> StoreError | None:
+    """`SchemaOutOfDateError` when a statement met a convo table that is not there."""
+    text = str(exc.orig)
+    if not ((state == "42P01" or "no such table" in text) and "convo_" in text.lower()):
+        return None
+    from convo.store._migrate import HEAD
+
+    return SchemaOutOfDateError(
+        message(
+            "The database has no convo tables (or not all of them); this convo "
+            f"needs revision {HEAD}",
+            fix="Run `convo db upgrade --url ...` or convo.store.upgrade(url), or "
+            "open it with Store(url, create=True) / AsyncStore.open(url, create=True).",
+        ),
+        current=None,
+        head=HEAD,
     )

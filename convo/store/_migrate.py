@@ -26,6 +26,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import URL, Connection, Engine, func, select
 from sqlalchemy import exc as sa_exc
 
@@ -38,7 +39,9 @@ __all__ = [
     "HEAD",
     "backup_path",
     "backup_sqlite",
+    "known_revisions",
     "migrate_locked",
+    "newer_schema_error",
     "revision_of",
     "schema_error",
     "VERSION_TABLE",
@@ -113,8 +116,17 @@ def _revision(connection: Connection) -> str | None:
 
 
 def current_revision(url_or_engine: str | Engine) -> str | None:
-    """The convo revision the database is at (None: convo's tables were never created)."""
+    """The convo revision the database is at (None: convo's tables were never created).
+
+    Read only: a SQLite file that does not exist is reported as None, never created.
+
+    Raises:
+        DatabaseURLError: a URL that does not parse or names an unknown database.
+        StoreError: the database cannot be reached (the driver's reason shown).
+    """
     with _engine(url_or_engine) as engine:
+        if missing_sqlite_file(engine.url):
+            return None
         try:
             with engine.connect() as connection:
                 return _revision(connection)
@@ -122,10 +134,37 @@ def current_revision(url_or_engine: str | Engine) -> str | None:
             raise translate(exc, operation="reading the schema revision") from exc
 
 
+def known_revisions() -> frozenset[str]:
+    """Every revision among this convo's migration scripts."""
+    scripts = ScriptDirectory.from_config(alembic_config())
+    return frozenset(script.revision for script in scripts.walk_revisions())
+
+
+def newer_schema_error(current: str) -> SchemaOutOfDateError | None:
+    """The error for a database a newer convo migrated (None if `current` is known)."""
+    if current in known_revisions():
+        return None
+    return SchemaOutOfDateError(
+        message(
+            f"The database is at revision {current}, newer than this convo "
+            f"({HEAD}); upgrade convo",
+            fix=f"A newer convo migrated it (this one knows revisions up to {HEAD}): "
+            "install that convo here too; do not downgrade the database while "
+            "the newer convo still uses it.",
+        ),
+        current=current,
+        head=HEAD,
+    )
+
+
 def schema_error(current: str | None, *, url_hint: str) -> SchemaOutOfDateError | None:
     """The error for a database at revision `current` (None if it is at `HEAD`)."""
     if current == HEAD:
         return None
+    if current is not None:
+        newer = newer_schema_error(current)
+        if newer is not None:
+            return newer
     state = "has no convo tables" if current is None else f"is at revision {current}"
     return SchemaOutOfDateError(
         message(
@@ -180,13 +219,26 @@ def migrate_locked(connection: Connection, revision: str, *, down: bool) -> bool
         connection.execute(select(func.pg_advisory_xact_lock(_LOCK_KEY)))
     before = _revision(connection)
     target = HEAD if revision == "head" else revision
+    if before is not None and not down:
+        newer = newer_schema_error(before)
+        if newer is not None:
+            raise newer
     if before is not None and before != target:
         backup_sqlite(connection, before)
     config = alembic_config(connection)
-    if down:
-        command.downgrade(config, revision)
-    else:
-        command.upgrade(config, revision)
+    try:
+        if down:
+            command.downgrade(config, revision)
+        else:
+            command.upgrade(config, revision)
+    except CommandError as exc:
+        raise StoreError(
+            message(
+                f"Migrating the schema {'down' if down else 'up'} to {revision} failed",
+                received=f"<{before or 'no revision'}: {exc}>",
+                fix="Name a revision among convo's migrations (or 'head'/'base').",
+            )
+        ) from exc
     return before != _revision(connection)
 
 

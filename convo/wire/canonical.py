@@ -9,11 +9,24 @@ A conversation's value lists every turn once, depth first, children in the
 order they were added, each with its id and its parent's id; loading rebuilds
 the graph and checks that every id matches its content, so a tampered or
 corrupted document is refused.
+
+Version 2 (written since convo 0.x) adds `digest` to a conversation's value: the
+turn-id style hash (`"b2:"` + blake2b-256) of the canonical JSON
+`{"active": ..., "branches": ..., "turns": [<turn ids in document order>]}`,
+so a changed branch name, head or active branch is refused too. Version 1
+documents (no digest) still load; their branch map is checked only for
+consistency. Block and turn documents are the same in both versions.
+
+The bytes must be UTF-8 without a byte-order mark; UTF-16/32, duplicate keys
+and the non-JSON constants `NaN`/`Infinity` are refused, so one document has
+exactly one meaning. A `str` argument is taken as already-decoded text.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import immutables
@@ -27,6 +40,7 @@ from convo.errors import (
     DecodeError,
     InvalidConversationError,
     UnsupportedVersionError,
+    excerpt,
     message,
 )
 from convo.wire._base import guarded
@@ -45,8 +59,8 @@ __all__ = [
     "turn_bytes",
 ]
 
-FORMAT_VERSION = 1
-SUPPORTED_VERSIONS = (1,)
+FORMAT_VERSION = 2
+SUPPORTED_VERSIONS = (1, 2)
 _MAX_DOCUMENT_BYTES = 512 * 1024 * 1024
 
 
@@ -98,10 +112,16 @@ def _conversation_bytes(conversation: Conversation) -> bytes:
             + turn_bytes(node.turn)
             + b"}"
         )
+    branches = dict(conversation.heads.items())
+    ids = [node.id for node in conversation.walk()]
     head = canonical_bytes(
-        {"active": conversation.active, "branches": dict(conversation.heads.items())}
+        {
+            "active": conversation.active,
+            "branches": branches,
+            "digest": _digest(conversation.active, branches, ids),
+        }
     )
-    # head is '{"active":...,"branches":{...}}'; splice the turns in as the last key.
+    # head is '{"active":...,"branches":{...},"digest":...}'; splice the turns in last.
     return (
         b'{"convo":'
         + str(FORMAT_VERSION).encode()
@@ -111,6 +131,12 @@ def _conversation_bytes(conversation: Conversation) -> bytes:
         + b",".join(entries)
         + b"]}}"
     )
+
+
+def _digest(active: object, branches: object, ids: Sequence[str]) -> str:
+    """The version-2 integrity digest of a conversation's branch map and turn ids."""
+    document = canonical_bytes({"active": active, "branches": branches, "turns": ids})
+    return "b2:" + hashlib.blake2b(document, digest_size=32).hexdigest()
 
 
 def dumps(value: Block | Turn | Conversation) -> bytes:
@@ -130,15 +156,76 @@ def dumps(value: Block | Turn | Conversation) -> bytes:
     )
 
 
-def _envelope(data: bytes | str, kind: str) -> Any:
-    if len(data) > _MAX_DOCUMENT_BYTES:
+def _decode_error(
+    what: str, received: object = ..., fix: str | None = None
+) -> DecodeError:
+    return DecodeError(
+        message(what, where="$", received=received, fix=fix),
+        path="$",
+        errors=(f"{what} @ $",),
+    )
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    document: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in document:
+            msg = f"duplicate key {excerpt(key)} in one object"
+            raise ValueError(msg)
+        document[key] = value
+    return document
+
+
+def _refuse_constant(name: str) -> object:
+    msg = f"{name} is not JSON"
+    raise ValueError(msg)
+
+
+def _text(data: object) -> str:
+    """The document's text: a `str` as is, `bytes` as strict UTF-8 without a BOM."""
+    if isinstance(data, str):
+        text = data
+    elif isinstance(data, bytes | bytearray | memoryview):
+        raw = bytes(data)
+        if raw[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in raw[:4]:
+            raise _decode_error(
+                "Document looks like UTF-16 or UTF-32, not UTF-8",
+                fix="Canonical documents are UTF-8; re-encode the file as UTF-8.",
+            )
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise _decode_error(
+                "Document is not UTF-8",
+                received=f"<invalid byte at offset {exc.start}>",
+                fix="Canonical documents are UTF-8; re-encode the file as UTF-8.",
+            ) from None
+    else:
+        raise _decode_error(
+            "A canonical document is bytes or str",
+            received=f"<{type(data).__name__}>",
+            fix="Pass the document's bytes (or its decoded text).",
+        )
+    if text.startswith("\ufeff"):
+        raise _decode_error(
+            "Document starts with a byte-order mark",
+            fix="Write canonical documents as UTF-8 without a BOM.",
+        )
+    return text
+
+
+def _envelope(data: object, kind: str) -> tuple[int, Any]:
+    if isinstance(data, str | bytes | bytearray) and len(data) > _MAX_DOCUMENT_BYTES:
         raise DecodeError(
             message(f"Document is larger than {_MAX_DOCUMENT_BYTES} bytes", where="$"),
             path="$",
             errors=("too large @ $",),
         )
+    text = _text(data)
     try:
-        document = json.loads(data)
+        document = json.loads(
+            text, object_pairs_hook=_unique_keys, parse_constant=_refuse_constant
+        )
     except (ValueError, RecursionError) as exc:
         raise DecodeError(
             message("Document is not valid JSON", where="$", received=str(exc)),
@@ -151,7 +238,7 @@ def _envelope(data: bytes | str, kind: str) -> Any:
                 "Not a convo canonical document",
                 where="$",
                 received=list(document) if isinstance(document, dict) else document,
-                fix='A document is {"convo": 1, "kind": ..., "value": ...}.',
+                fix='A document is {"convo": 2, "kind": ..., "value": ...}.',
             ),
             path="$",
             errors=("not a convo document @ $",),
@@ -178,17 +265,17 @@ def _envelope(data: bytes | str, kind: str) -> Any:
             path="$.kind",
             errors=(f"expected {kind} @ $.kind",),
         )
-    return document["value"]
+    return version, document["value"]
 
 
 def loads_block(data: bytes | str) -> Block:
     """A block from a canonical document."""
-    return decode_block(_envelope(data, "block"), path="$.value")
+    return decode_block(_envelope(data, "block")[1], path="$.value")
 
 
 def loads_turn(data: bytes | str) -> Turn:
     """A turn from a canonical document."""
-    return decode_turn(_envelope(data, "turn"), path="$.value")
+    return decode_turn(_envelope(data, "turn")[1], path="$.value")
 
 
 def _shape_error(what: str, where: str, received: object) -> DecodeError:
@@ -199,17 +286,38 @@ def _shape_error(what: str, where: str, received: object) -> DecodeError:
     )
 
 
+def _check_digest(value: Mapping[str, Any], ids: list[str]) -> None:
+    expected = _digest(value["active"], value["branches"], ids)
+    if value["digest"] != expected:
+        raise DecodeError(
+            message(
+                "Conversation digest does not match its branches and turns",
+                where="$.value.digest",
+                received=value["digest"],
+                fix="The branch map or the turn list was changed after the document "
+                "was written; export the conversation again.",
+            ),
+            path="$.value.digest",
+            errors=("digest mismatch @ $.value.digest",),
+        )
+
+
 def loads_conversation(data: bytes | str) -> Conversation:
     """A conversation from a canonical document; every turn id is verified.
 
     Raises:
-        DecodeError: bad shape, an id that does not match its content, a parent
-            listed after its child, or a branch head naming no turn.
+        DecodeError: not UTF-8 JSON with unique keys, bad shape, an id that does
+            not match its content, a parent listed after its child, a branch
+            head naming no turn, or (version 2) a digest that does not match.
     """
-    value = _envelope(data, "conversation")
-    if not isinstance(value, dict) or set(value) != {"active", "branches", "turns"}:
+    version, value = _envelope(data, "conversation")
+    keys = {"active", "branches", "turns"} | ({"digest"} if version >= 2 else set())
+    if not isinstance(value, dict) or set(value) != keys:
         raise _shape_error(
-            "Conversation value needs exactly active, branches, turns", "$.value", value
+            f"Conversation value (version {version}) needs exactly "
+            + ", ".join(sorted(keys)),
+            "$.value",
+            value,
         )
     turns, branches, active = value["turns"], value["branches"], value["active"]
     if (
@@ -260,6 +368,8 @@ def loads_conversation(data: bytes | str) -> Conversation:
         raise _shape_error(
             "Active branch is not among the branches", "$.value.active", active
         )
+    if version >= 2:
+        _check_digest(value, [entry["id"] for entry in turns])
     try:
         return conversation.with_heads(branches, active=active)
     except ValueError as exc:

@@ -271,6 +271,42 @@ class TestStreamsOnTheWire:
                 list(client.stream(PAYLOAD, target=TARGET))
         assert time.monotonic() - start < 1.5
 
+    def test_keep_alive_comments_alone_trip_the_idle_timeout_without_a_deadline(
+        self,
+    ):
+        """A server that keeps the socket busy with comments but sends no event."""
+        stop = threading.Event()
+
+        def keep_alive(request: Req, conn: Conn) -> None:
+            conn.start_stream()
+            conn.chunk(stream_events()[3])
+            while not stop.is_set() and conn.chunk(b": ping\n\n"):
+                time.sleep(0.05)
+
+        start = time.monotonic()
+        with Loopback(keep_alive) as loop:
+            client = make(loop, deadline=None, idle_timeout=0.5)
+            with pytest.raises(APITimeoutError, match="no event for") as info:
+                list(client.stream(PAYLOAD, target=TARGET))
+            stop.set()
+        assert time.monotonic() - start < 2.0
+        assert partial_of(info.value).turn.text == "The average speed"
+        assert len(loop.requests) == 1
+
+    def test_keep_alives_between_events_within_the_idle_timeout_are_fine(self):
+        def slow_but_alive(request: Req, conn: Conn) -> None:
+            conn.start_stream()
+            for event in stream_events():
+                conn.chunk(b": ping\n\n")
+                time.sleep(0.05)
+                conn.chunk(event)
+            conn.end_stream()
+
+        with Loopback(slow_but_alive) as loop:
+            client = make(loop, idle_timeout=0.5)
+            events = list(client.stream(PAYLOAD, target=TARGET))
+        assert final_turn(events).text == "The average speed is 80 km/h."
+
     def test_a_trickled_non_streamed_body_ends_at_the_deadline(self):
         def trickle(request: Req, conn: Conn) -> None:
             conn.send(b"HTTP/1.1 200 OK\r\ncontent-length: 100000\r\n\r\n")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -10,6 +11,7 @@ import httpx
 import pytest
 
 from convo.client import AsyncClient, BearerToken, Client, OAuthM2M
+from convo.client._errors import SAFE_HEADERS, redact_headers
 from convo.errors import ConvoError
 from tests.client._client_support import (
     PAYLOAD,
@@ -259,3 +261,54 @@ class TestNoSecretsAnywhere:
             assert len(loop.requests) == 2
         assert any(r.name.startswith("httpcore") for r in records)
         assert any(r.name == "httpx" for r in records)
+
+
+class TestHeaderRedactionInDebugLogs:
+    """httpcore logs response headers at DEBUG; only `SAFE_HEADERS` keep their values."""
+
+    def test_a_token_echoed_in_any_response_header_is_redacted(self, records):
+        def handler(request: Req, conn: Conn) -> None:
+            conn.respond(
+                200,
+                json.dumps(completion()).encode(),
+                {"x-echo-token": SECRET, "X-Request-Id": "req-42"},
+            )
+
+        with Loopback(handler) as loop:
+            client = Client(base_url=loop.url, token="tok-1234", sleep=Sleeps())
+            loop.on_exit.append(client.close)
+            client.send(PAYLOAD, target=TARGET)
+        headers = [
+            r.getMessage()
+            for r in records
+            if r.getMessage().startswith("receive_response_headers.complete")
+        ]
+        assert headers, "httpcore must have logged the response headers"
+        assert "(b'x-echo-token', b'<redacted>')" in headers[0].lower()
+        assert "b'req-42'" in headers[0]
+
+    def test_safe_headers_keep_their_values_and_others_are_redacted(self) -> None:
+        text = (
+            "receive_response_headers.complete return_value=(b'HTTP/1.1', 200, b'OK',"
+            " [(b'Content-Type', b'application/json'), (b'Set-Cookie', b'sid=FAKE'),"
+            """ (b'x-quoted', b"it's FAKE"), (b'x-esc', b'a\\'FAKE')])"""
+        )
+        redacted = redact_headers(text)
+        assert "FAKE" not in redacted
+        assert "(b'Content-Type', b'application/json')" in redacted
+        assert "(b'Set-Cookie', b'<redacted>')" in redacted
+
+    def test_a_location_keeps_its_path_but_not_its_query(self) -> None:
+        text = "x=[(b'location', b'https://h.example/p?key=FAKE&b=2')]"
+        assert redact_headers(text) == (
+            "x=[(b'location', b'https://h.example/p?<redacted>')]"
+        )
+
+    def test_the_allow_list_names_no_credential_header(self) -> None:
+        assert not SAFE_HEADERS & {
+            "authorization",
+            "set-cookie",
+            "x-api-key",
+            "proxy-authorization",
+            "www-authenticate",
+        }

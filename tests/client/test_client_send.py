@@ -130,6 +130,21 @@ class TestSendSuccess:
                 PAYLOAD, target=TARGET
             )
 
+    @pytest.mark.parametrize(
+        "body", [b"<html>", b"[1, 2]", b'{"choices": "not a list"}']
+    )
+    def test_a_200_body_that_does_not_decode_names_the_request_and_attempt(
+        self, body: bytes
+    ):
+        script = Script(
+            httpx.Response(503, headers={"x-request-id": "req-1"}),
+            httpx.Response(200, content=body, headers={"x-request-id": "req-2"}),
+        )
+        with pytest.raises(DecodeError) as info:
+            client(script).send(PAYLOAD, target=TARGET)
+        assert info.value.request_id == "req-2"
+        assert info.value.attempts == 2
+
     def test_a_body_over_the_cap_is_refused(self):
         big = httpx.Response(200, content=b"x" * 2000)
         with pytest.raises(ResponseTooLargeError):

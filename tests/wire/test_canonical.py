@@ -187,6 +187,121 @@ class TestGoldenFixtures:
         assert conversation.path_ids("bern")[0] == conversation.path_ids("main")[0]
 
 
+class TestVersionOneFixtures:
+    """Documents written before the conversation digest (version 1) still load."""
+
+    def test_every_version_one_fixture_has_a_builder(self) -> None:
+        assert sorted(p.name for p in (FIXTURES / "v1").glob("*.json")) == sorted(
+            GOLDEN
+        )
+
+    @pytest.mark.parametrize("name", sorted(GOLDEN))
+    def test_a_version_one_fixture_loads_to_the_value_built_in_code(
+        self, name: str
+    ) -> None:
+        data = (FIXTURES / "v1" / name).read_bytes()
+        assert data.startswith(b'{"convo":1,')
+        assert load(name, data) == GOLDEN[name]()
+
+    @pytest.mark.parametrize("name", sorted(GOLDEN))
+    def test_dumping_a_version_one_document_writes_version_two(self, name: str) -> None:
+        value = load(name, (FIXTURES / "v1" / name).read_bytes())
+        assert canonical.dumps(value) == (FIXTURES / name).read_bytes()
+
+
+class TestConversationDigest:
+    """Version 2 puts the branch map and the turn list inside the integrity check."""
+
+    def data(self) -> bytes:
+        return (FIXTURES / "conversation_branched.json").read_bytes()
+
+    def test_a_one_byte_change_in_a_branch_name_is_refused(self) -> None:
+        tampered = self.data().replace(b'"bern":', b'"berm":')
+        with pytest.raises(DecodeError) as info:
+            canonical.loads_conversation(tampered)
+        assert info.value.path == "$.value.digest"
+
+    def test_moving_a_branch_head_is_refused(self) -> None:
+        document = json.loads(self.data())
+        branches = document["value"]["branches"]
+        branches["bern"] = branches["main"]
+        with pytest.raises(DecodeError, match="digest does not match"):
+            canonical.loads_conversation(json.dumps(document))
+
+    def test_changing_the_active_branch_is_refused(self) -> None:
+        tampered = self.data().replace(b'"active":"retry"', b'"active":"main"')
+        with pytest.raises(DecodeError, match="digest"):
+            canonical.loads_conversation(tampered)
+
+    def test_a_version_two_document_without_its_digest_is_refused(self) -> None:
+        document = json.loads(self.data())
+        del document["value"]["digest"]
+        with pytest.raises(DecodeError, match="needs exactly active, branches"):
+            canonical.loads_conversation(json.dumps(document))
+
+    def test_a_version_one_document_with_a_renamed_branch_still_loads(self) -> None:
+        """Version 1 had no digest: its branch map is only checked for consistency."""
+        data = (FIXTURES / "v1" / "conversation_branched.json").read_bytes()
+        loaded = canonical.loads_conversation(data.replace(b'"bern":', b'"berm":'))
+        assert sorted(loaded.heads) == ["berm", "main", "retry"]
+
+
+class TestStrictBytes:
+    """One document has one meaning: no duplicate keys, no BOM, only UTF-8."""
+
+    TURN = b'{"convo":2,"kind":"turn","value":{"blocks":[],"role":"user"}}'
+
+    def test_the_reference_document_loads(self) -> None:
+        assert canonical.loads_turn(self.TURN).role == "user"
+
+    def test_a_duplicate_key_is_refused(self) -> None:
+        doubled = self.TURN.replace(b'"role":"user"', b'"role":"system","role":"user"')
+        with pytest.raises(DecodeError, match="duplicate key 'role'"):
+            canonical.loads_turn(doubled)
+
+    def test_a_duplicate_envelope_key_is_refused(self) -> None:
+        with pytest.raises(DecodeError, match="duplicate key 'convo'"):
+            canonical.loads_turn(b'{"convo":9,' + self.TURN[1:])
+
+    def test_a_utf8_byte_order_mark_is_refused(self) -> None:
+        with pytest.raises(DecodeError, match="byte-order mark"):
+            canonical.loads_turn(b"\xef\xbb\xbf" + self.TURN)
+
+    def test_a_byte_order_mark_in_text_is_refused(self) -> None:
+        with pytest.raises(DecodeError, match="byte-order mark"):
+            canonical.loads_turn("\ufeff" + self.TURN.decode())
+
+    @pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32"])
+    def test_utf16_and_utf32_are_refused(self, encoding: str) -> None:
+        with pytest.raises(DecodeError, match="UTF-16 or UTF-32"):
+            canonical.loads_turn(self.TURN.decode().encode(encoding))
+
+    def test_bytes_that_are_not_utf8_are_refused_with_the_offset(self) -> None:
+        with pytest.raises(DecodeError, match=r"not UTF-8.*offset 3"):
+            canonical.loads_turn(b'{"c\xff')
+
+    @pytest.mark.parametrize("constant", [b"NaN", b"Infinity", b"-Infinity"])
+    def test_non_json_constants_are_refused(self, constant: bytes) -> None:
+        document = (
+            b'{"convo":2,"kind":"turn","value":{"blocks":[],"role":"user",'
+            b'"metadata":{"x":' + constant + b"}}}"
+        )
+        with pytest.raises(DecodeError, match="not JSON"):
+            canonical.loads_turn(document)
+
+    @pytest.mark.parametrize("argument", [None, 3, ["{}"], {"convo": 2}])
+    def test_an_argument_that_is_not_bytes_or_str_is_a_decode_error(
+        self, argument: Any
+    ) -> None:
+        for loader in (
+            canonical.loads_block,
+            canonical.loads_turn,
+            canonical.loads_conversation,
+        ):
+            with pytest.raises(DecodeError, match="is bytes or str"):
+                loader(argument)
+
+
 # ----------------------------------------------------------------- properties
 
 
@@ -259,7 +374,7 @@ class TestRoundTrip:
     def test_dumps_is_sorted_compact_utf8(self) -> None:
         data = canonical.dumps(convo.user("é 👋"))
         assert data == (
-            b'{"convo":1,"kind":"turn","value":{"blocks":[{"text":"\xc3\xa9 '
+            b'{"convo":2,"kind":"turn","value":{"blocks":[{"text":"\xc3\xa9 '
             b'\xf0\x9f\x91\x8b","type":"text"}],"role":"user"}}'
         )
 
@@ -371,12 +486,12 @@ class TestStrictLoading:
             canonical.loads_block(json.dumps(document))
         assert info.value.allowed == ("text", "image")
 
-    @pytest.mark.parametrize("version", [2, 99, "1", True, None])
+    @pytest.mark.parametrize("version", [3, 99, "1", True, None, 2.0])
     def test_documents_of_another_version_are_refused(self, version: object) -> None:
         with pytest.raises(UnsupportedVersionError) as info:
             canonical.loads_turn(json.dumps(_turn_document(convo=version)))
         assert info.value.version == version
-        assert info.value.supported == (1,)
+        assert info.value.supported == (1, 2)
         assert info.value.path == "$.convo"
         assert "Upgrade convo" in info.value.message
 
@@ -468,7 +583,9 @@ class TestStrictLoading:
     def test_a_conversation_value_with_unknown_keys_is_refused(self) -> None:
         document = _branched_document()
         document["value"]["title"] = "x"
-        with pytest.raises(DecodeError, match="needs exactly active, branches, turns"):
+        with pytest.raises(
+            DecodeError, match="needs exactly active, branches, digest, turns"
+        ):
             canonical.loads_conversation(json.dumps(document))
 
     def test_a_parent_that_is_not_an_id_is_refused(self) -> None:

@@ -334,7 +334,7 @@ class FakeEndpoint:
         blocks = blocks_of(payload, model=spec.name)
         over = over_window(payload, spec, blocks[-1].tokens if blocks else 0)
         if over is not None:
-            return _violation(over, native=native)
+            return _violation(over, native=surface.native_errors)
         script = self._script.pop(0) if self._script else None
         answer = think(
             payload, family=spec.family, reasons=reasons, seed=self._seed, script=script
