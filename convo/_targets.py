@@ -173,6 +173,9 @@ class Target:
     """Each replayed reasoning part needs its own signature (the Messages API
     sends every part as its own `thinking` block); otherwise one signature
     closing the block suffices (Databricks chat's streamed form)."""
+    prompt_tokens_exclude_cache: bool = False
+    """The reported `prompt_tokens` leaves out cache reads and writes, which come
+    beside it (Claude on Databricks chat completions); `count_view` adds them."""
     keeps_reasoning_in_context: bool = False
     """The server keeps earlier reasoning in context and binds it to its prefix (R5).
 

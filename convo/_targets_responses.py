@@ -91,6 +91,7 @@ def responses_target(
         requires_signatures=True,
         signs_each_reasoning_part=False,
         keeps_reasoning_in_context=False,
+        prompt_tokens_exclude_cache=False,
         reasoning_required_in_tool_loop=False,
         tool_results_need_preceding_call=False,
         responses=options or ResponsesOptions(),

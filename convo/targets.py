@@ -121,6 +121,7 @@ def _claude(
         ),
         images=ImageLimits(supported=True),
         requires_signatures=True,
+        prompt_tokens_exclude_cache=True,
         keeps_reasoning_in_context=keeps_reasoning,
         reasoning_required_in_tool_loop=True,
         tool_results_need_preceding_call=False,

@@ -85,7 +85,7 @@ def reported_input_tokens(usage: Usage | None, target: Target) -> int | None:
     """
     if usage is None or usage.prompt_tokens is None:
         return None
-    if target.wire == "chat" and target.family == "claude":
+    if target.prompt_tokens_exclude_cache:
         return (
             usage.prompt_tokens
             + (usage.cache_read_tokens or 0)

@@ -88,7 +88,9 @@ def read(data: bytes | str) -> tuple[Conversation, str | None, dict[str, Any]]:
         raise _error("title must be a string or null", "$.value.title", title)
     if not isinstance(metadata, dict):
         raise _error("metadata must be an object", "$.value.metadata", metadata)
-    inner = canonical_bytes(
-        {"convo": 1, "kind": "conversation", "value": value["conversation"]}
-    )
+    graph = value["conversation"]
+    # The conversation inside keeps the canonical version it was written in:
+    # version 2 carries a digest over its branches, version 1 does not.
+    version = 2 if isinstance(graph, dict) and "digest" in graph else 1
+    inner = canonical_bytes({"convo": version, "kind": "conversation", "value": graph})
     return loads_conversation(inner), title, metadata

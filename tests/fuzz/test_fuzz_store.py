@@ -1,8 +1,7 @@
 """The store, fuzzed: hostile arguments to every method, and tampered rows.
 
-The store helper fixes what issue 13 found here (argument validation, rows
-that do not decode); until its branch is merged these are strict xfails, and
-the lead removes the marks after merging.
+Issue 13 found escapes here (argument validation, rows that do not decode);
+each is now a typed error, and `KNOWN_ESCAPES` lists what is still open.
 """
 
 from __future__ import annotations
@@ -22,7 +21,8 @@ from convo import Conversation
 from convo.store import Store
 from tests.fuzz._harness import Reader, check
 
-STORE_FIX = "store helper fixes: argument validation and tampered rows (issue 13)"
+STORE_FIX = "still escapes: hostile arguments the harness draws beyond the issue's list"
+OPEN_ESCAPE = "a tampered created_at raises while SQLite rows are fetched (open)"
 
 HOSTILE_STRINGS = [
     "ä",
@@ -144,7 +144,6 @@ class TestStoreArguments:
 
         holds()
 
-    @pytest.mark.xfail(strict=True, reason=STORE_FIX)
     @pytest.mark.parametrize(
         "case",
         [
@@ -166,7 +165,6 @@ class TestStoreArguments:
         failures = check(Reader("Store", _call(store, cid), st.nothing()), case)
         assert not failures, "; ".join(map(str, failures))
 
-    @pytest.mark.xfail(strict=True, reason=STORE_FIX)
     def test_a_lone_surrogate_tenant_is_a_typed_error(self, fuzz_store) -> None:
         _, _, path = fuzz_store
 
@@ -225,7 +223,7 @@ class TestTamperedRows:
         self, tmp_path, name, method, request
     ) -> None:
         if name in KNOWN_ESCAPES.get(method, ()):
-            request.applymarker(pytest.mark.xfail(strict=True, reason=STORE_FIX))
+            request.applymarker(pytest.mark.xfail(strict=True, reason=OPEN_ESCAPE))
         url, cid = _tampered(tmp_path, TAMPERINGS[name])
         failures = check(
             Reader("Store reads", lambda m: _read(url, cid, m), st.nothing()),
@@ -237,10 +235,9 @@ class TestTamperedRows:
 
 KNOWN_ESCAPES: dict[str, tuple[str, ...]] = {
     # Found by this harness on the code before the store helper's fixes.
-    "load": ("a payload of random bytes", "a payload stored as a BLOB"),
-    "load_graph": ("a payload of random bytes", "a payload stored as a BLOB"),
-    "export": ("a payload of random bytes", "a payload stored as a BLOB"),
-    "list": ("a created_at that is not a date", "metadata that is not JSON"),
-    "search": ("a created_at that is not a date", "metadata that is not JSON"),
-    "append": ("a payload of random bytes", "a payload stored as a BLOB"),
+    # Found by this harness, beyond the issue's list: SQLite's date parsing
+    # raises while rows are fetched; open, named in the issue's closing note.
+    "export": ("a created_at that is not a date",),
+    "list": ("a created_at that is not a date",),
+    "search": ("a created_at that is not a date",),
 }
