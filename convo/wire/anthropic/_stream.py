@@ -178,8 +178,14 @@ class StreamAssembler(BaseStreamAssembler):
                 return [TextDelta(text=start)] if start else []
             return [ReasoningDelta(text=start)] if start else []
         if kind == "tool_use":
-            self._parts[index] = []
             call_id, name = block.get("id"), block.get("name")
+            if not isinstance(call_id, str) or not call_id:
+                raise fail(
+                    "a tool_use block needs a non-empty string id",
+                    where="$.content_block.id",
+                    received=call_id,
+                )
+            self._parts[index] = []
             return [
                 ToolCallDelta(
                     index=index,
@@ -197,6 +203,12 @@ class StreamAssembler(BaseStreamAssembler):
         if not isinstance(delta, dict):
             raise fail("content_block_delta needs a delta object", where="$.delta")
         kind = delta.get("type")
+        if not isinstance(kind, str):
+            raise fail(
+                "content_block_delta needs a string delta.type",
+                where="$.delta.type",
+                received=kind,
+            )
         block = self._blocks[index]
         if kind == "signature_delta":
             signature = delta.get("signature")

@@ -307,3 +307,54 @@ class TestBounds:
         }
         with pytest.raises(DecodeError):
             StreamAssembler().feed_chunk(delta)
+
+
+def _sse(*events: dict[str, Any]) -> bytes:
+    return b"".join(
+        f"event: {e['type']}\ndata: {json.dumps(e)}\n\n".encode() for e in events
+    )
+
+
+_START = {
+    "type": "message_start",
+    "message": {
+        "id": "msg_1",
+        "model": "claude",
+        "role": "assistant",
+        "content": [],
+        "usage": {"input_tokens": 1, "output_tokens": 0},
+    },
+}
+
+
+class TestMalformedEvents:
+    """Issue 13's escapes: a malformed event is a DecodeError, never a raw TypeError or KeyError."""
+
+    @pytest.mark.parametrize("kind", [{"x": 1}, ["text_delta"], 7, None])
+    def test_a_delta_type_that_is_not_a_string_is_a_decode_error(
+        self, kind: object
+    ) -> None:
+        data = _sse(
+            _START,
+            {
+                "type": "content_block_start",
+                "index": 0,
+                "content_block": {"type": "text", "text": ""},
+            },
+            {"type": "content_block_delta", "index": 0, "delta": {"type": kind}},
+        )
+        with pytest.raises(DecodeError, match=r"delta\.type"):
+            StreamAssembler().feed(data)
+
+    @pytest.mark.parametrize("block", [{}, {"id": 3}, {"id": ""}])
+    def test_a_tool_use_block_without_an_id_is_a_decode_error_even_left_open(
+        self, block: dict[str, Any]
+    ) -> None:
+        start = {
+            "type": "content_block_start",
+            "index": 0,
+            "content_block": {"type": "tool_use", "name": "f", "input": {}, **block},
+        }
+        assembler = StreamAssembler()
+        with pytest.raises(DecodeError, match=r"content_block\.id"):
+            assembler.feed(_sse(_START, start))
