@@ -189,7 +189,7 @@ class StreamAssembler(BaseStreamAssembler):
             return [
                 ToolCallDelta(
                     index=index,
-                    id=call_id if isinstance(call_id, str) else None,
+                    id=call_id,
                     name=name if isinstance(name, str) else None,
                 )
             ]
