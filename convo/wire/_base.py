@@ -28,6 +28,7 @@ from convo.errors import (
     DecodeError,
     InvalidContentError,
     UnknownBlockTypeError,
+    excerpt,
     message,
 )
 
@@ -112,7 +113,7 @@ def register_tagged_union(
         if cls is None:
             raise UnknownBlockTypeError(
                 message(
-                    f"Unknown {what} type {tag!r}",
+                    f"Unknown {what} type {excerpt(tag)}",
                     fix=f"Use one of: {', '.join(allowed)}.",
                 ),
                 tag=tag,
@@ -245,7 +246,7 @@ def decode_errors(
         if isinstance(leaf, UnknownBlockTypeError):
             return UnknownBlockTypeError(
                 message(
-                    f"Unknown block type {leaf.tag!r}",
+                    f"Unknown block type {excerpt(leaf.tag)}",
                     where=path,
                     fix=f"Use one of: {', '.join(leaf.allowed)}.",
                 ),

@@ -43,6 +43,7 @@ from convo.errors import (
     DecodeError,
     ResponseTooLargeError,
     UnknownBlockTypeError,
+    excerpt,
     message,
 )
 from convo.wire._shared._cache import parse_cache_control
@@ -117,7 +118,7 @@ def parse_reasoning_part(item: object, *, where: str) -> ReasoningPart:
     allowed = ("summary_text", "summary_encrypted_text")
     raise UnknownBlockTypeError(
         message(
-            f"Unknown reasoning part type {kind!r}",
+            f"Unknown reasoning part type {excerpt(kind)}",
             where=where,
             fix=f"Use one of: {', '.join(allowed)}.",
         ),
@@ -188,7 +189,7 @@ def _parse_part(item: object, *, where: str, provenance: Provenance | None) -> B
         )
     raise UnknownBlockTypeError(
         message(
-            f"Unknown content part type {kind!r}",
+            f"Unknown content part type {excerpt(kind)}",
             where=where,
             fix=f"Known types: {', '.join(PART_TYPES)}.",
         ),

@@ -333,3 +333,24 @@ class TestImportMessages:
     def test_malformed_messages_raise_decode_error(self, messages: Any) -> None:
         with pytest.raises(DecodeError):
             import_messages(messages)
+
+
+class TestDeeplyNestedTags:
+    """Issue 13: an unknown tag nested thousands deep is named in a bounded message."""
+
+    def test_a_block_type_nested_3000_deep_is_an_unknown_block_type_error(self) -> None:
+        from convo.errors import UnknownBlockTypeError
+
+        deep: object = "x"
+        for _ in range(3000):
+            deep = [deep]
+        body = {
+            "role": "assistant",
+            "model": "claude",
+            "content": [{"type": deep}],
+            "stop_reason": "end_turn",
+            "usage": {"input_tokens": 1, "output_tokens": 1},
+        }
+        with pytest.raises(UnknownBlockTypeError) as caught:
+            decode_response(body)
+        assert len(str(caught.value)) < 500
