@@ -97,6 +97,7 @@ _PROVENANCE_KEYS = FIELDS[Provenance]
 _USAGE_KEYS = frozenset(a.name for a in attrs.fields(Usage))
 _FINISH = {reason.value: reason for reason in FinishReason}
 
+_ABSENT = object()
 _new = object.__new__
 _set = object.__setattr__
 
@@ -117,10 +118,10 @@ def _opt_text(plain: dict[str, Any], key: str, path: str) -> str | None:
 
 
 def _extra(plain: dict[str, Any]) -> dict[str, Any]:
-    value = plain.get("extra")
-    if value is None:
+    value = plain.get("extra", _ABSENT)
+    if value is _ABSENT:
         return {}
-    if type(value) is not dict:
+    if type(value) is not dict:  # null too: the reference wants an object
         raise _RefusedError
     return json_object(value, path="$.extra")
 
@@ -275,8 +276,8 @@ def _finish_reason(value: Any) -> FinishReason | None:
 
 
 def _metadata(plain: dict[str, Any]) -> dict[str, Any]:
-    value = plain.get("metadata")
-    if value is None:
+    value = plain.get("metadata", _ABSENT)
+    if value is _ABSENT:
         return {}
     if type(value) is not dict:
         raise _RefusedError
