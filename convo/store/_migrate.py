@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -85,7 +86,9 @@ def alembic_config(
     """An Alembic `Config` for convo's migrations, bound to `connection` if given."""
     from alembic.config import Config
 
-    config = Config()
+    # Alembic's default stdout is the one of the moment it was first imported,
+    # which, imported lazily, may be a stream closed since: name today's.
+    config = Config(stdout=sys.stdout)
     config.set_main_option("script_location", str(script_location()).replace("%", "%%"))
     if url is not None:
         config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))

@@ -129,19 +129,76 @@ def load(
     branch: str | None,
     cache: TurnCache | None = None,
 ) -> Conversation:
-    """The path of `branch` (default: the active one), loaded by one recursive query."""
+    """The path of `branch` (default: the active one), every row verified.
+
+    Read by one recursive query, or, when the conversation's turns are exactly
+    that path, by one scan in depth order (`_whole_chain`).
+    """
     row = _conversation(conn, tenant, cid, lock=False)
     name = row.active_branch if branch is None else branch
     head = conn.execute(
-        select(H.c.turn_id).where(H.c.conversation_id == cid, H.c.branch == name)
+        select(H.c.turn_id, T.c.depth)
+        .select_from(
+            H.outerjoin(
+                T,
+                and_(T.c.conversation_id == H.c.conversation_id, T.c.id == H.c.turn_id),
+            )
+        )
+        .where(H.c.conversation_id == cid, H.c.branch == name)
     ).first()
     if head is None:
         raise _not_found("branch", name)
     if head.turn_id is None:
         return Conversation.new(branch=name)
+    rows = None
+    if head.depth is not None and row.turn_count == head.depth + 1:
+        rows = _whole_chain(conn, cid, head.turn_id, row.turn_count)
+    if rows is None:
+        rows = _path_rows(conn, cid, head.turn_id)
+    if not rows or rows[0][1] is not None or rows[-1][0] != head.turn_id:
+        raise corrupt("convo_turns", head.turn_id, "the branch's path is broken")
+    blobs = _blobs_for(conn, cid, (payload for _, _, payload in rows))
+    graph = rebuild(rows, blobs, cache=cache)
+    try:
+        return graph.with_heads({name: TurnId(head.turn_id)}, active=name)
+    except (LookupError, ValueError) as exc:
+        raise corrupt("convo_heads", name, str(exc)) from exc
+
+
+def _whole_chain(
+    conn: Connection, cid: str, head: str, count: int
+) -> list[tuple[str, str | None, str]] | None:
+    """Every turn of the conversation, when they are exactly the path to `head`.
+
+    The common case (one branch, never forked): when the conversation holds
+    as many turns as the head is deep, one indexed scan in depth order reads
+    the path without the recursive query. The rows are taken only if they
+    really form that chain (each the child of the one before, ending at
+    `head`); anything else (a tampered count or depth) answers None and the
+    recursive query runs.
+    """
+    rows = conn.execute(
+        select(T.c.id, T.c.parent_id, T.c.payload)
+        .where(T.c.conversation_id == cid)
+        .order_by(T.c.depth)
+    ).all()
+    if len(rows) != count or not rows or rows[-1][0] != head:
+        return None
+    parent = None
+    for turn_id, parent_id, _ in rows:
+        if parent_id != parent:
+            return None
+        parent = turn_id
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
+def _path_rows(
+    conn: Connection, cid: str, head: str
+) -> list[tuple[str, str | None, str]]:
+    """The path to `head`, root first, by one recursive query (depth strictly decreasing)."""
     anchor = (
         select(T.c.id, T.c.parent_id, T.c.depth, T.c.payload)
-        .where(T.c.conversation_id == cid, T.c.id == head.turn_id)
+        .where(T.c.conversation_id == cid, T.c.id == head)
         .cte("convo_path", recursive=True)
     )
     parent = T.alias("convo_parent")
@@ -156,14 +213,7 @@ def load(
     rows = conn.execute(
         select(path.c.id, path.c.parent_id, path.c.payload).order_by(path.c.depth)
     ).all()
-    if not rows or rows[0].parent_id is not None or rows[-1].id != head.turn_id:
-        raise corrupt("convo_turns", head.turn_id, "the branch's path is broken")
-    blobs = _blobs_for(conn, cid, (r.payload for r in rows))
-    graph = rebuild(((r.id, r.parent_id, r.payload) for r in rows), blobs, cache=cache)
-    try:
-        return graph.with_heads({name: TurnId(head.turn_id)}, active=name)
-    except (LookupError, ValueError) as exc:
-        raise corrupt("convo_heads", name, str(exc)) from exc
+    return [(r[0], r[1], r[2]) for r in rows]
 
 
 def load_graph(
