@@ -17,8 +17,8 @@ import sys
 from collections.abc import Iterator
 from typing import TextIO
 
-from convo._chat import Chat
-from convo._chat_core import check_params
+from convo._chat._core import check_params
+from convo._chat._sync import Chat
 from convo._cli._conversations import add_store_options, bounded_int, open_store
 from convo._events import Finished, ReasoningDelta, StreamEvent, TextDelta
 from convo._params import RequestParams, ThinkingBudget

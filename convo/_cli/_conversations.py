@@ -126,7 +126,7 @@ def _usage_line(label: str, usage: UsageTotals) -> str:
 
 
 def _payload(args: argparse.Namespace) -> int:
-    from convo._chat import Chat
+    from convo._chat._sync import Chat
     from convo._cli._chat import params_from
     from convo.client import Client
 

@@ -44,7 +44,7 @@ from hypothesis import strategies as st
 from hypothesis import target as target_score
 
 from convo._blocks import ReasoningBlock
-from convo._compact import plan_compaction, summary_text
+from convo._chat._compact import plan_compaction, summary_text
 from convo._structure import current_exchange_start
 from convo._targets import Target, get_target
 from convo._turns import Turn, user

@@ -56,7 +56,7 @@ from convo.testing._fake._brain import Reply, ScriptedCall
 from convo.testing._fake._models import default_models
 
 if TYPE_CHECKING:
-    from convo._chat import Chat
+    from convo._chat._sync import Chat
     from convo.store import Store
     from convo.testing._fake._app import FakeEndpoint
 
@@ -219,7 +219,7 @@ def _drive(
         options.streaming,
     )
     policies = options.policies
-    from convo._chat import Chat
+    from convo._chat._sync import Chat
     from convo.client import Client
 
     params = RequestParams(max_tokens=8000, reasoning=_reasoning(draw, target))

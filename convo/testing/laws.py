@@ -79,6 +79,7 @@ from convo._blocks import (
     ToolCallBlock,
     ToolResultBlock,
 )
+from convo._converter import CONVERTER, turn_plain
 from convo._graph import Conversation
 from convo._targets import CacheRules, ReasoningRules, Target, get_target
 from convo._tools import Tool
@@ -104,7 +105,6 @@ from convo.testing._laws_flow import (
     validates_problem,
 )
 from convo.testing._strategies_realistic import RealisticHistory
-from convo.wire._converter import CONVERTER, turn_plain
 
 __all__ = [
     "CONTEXT_EXAMPLES",
