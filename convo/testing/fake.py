@@ -32,10 +32,11 @@ Example:
 
 from __future__ import annotations
 
-from convo.testing._fake._app import FakeEndpoint, RawResponse, RecordedRequest
+from convo.testing._fake._app import FakeEndpoint
 from convo.testing._fake._brain import Reply, ScriptedCall
 from convo.testing._fake._faults import STREAM_ERROR_EVENT, Fault
 from convo.testing._fake._models import DEFAULT_MODELS, ModelSpec, default_models
+from convo.testing._fake._raw import RawResponse, RecordedRequest
 from convo.testing._fake._server import serve
 from convo.testing._fake._signing import sign, verify
 from convo.testing._fake._transport import AsyncFakeTransport, FakeTransport
