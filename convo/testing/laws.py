@@ -339,7 +339,7 @@ def _messages(
     return [m for t in turns for m in encode(t, view.target)]
 
 
-def serialize(*views: RequestView) -> list[tuple[list[Any], list[Any]]]:
+def _serialize(*views: RequestView) -> list[tuple[list[Any], list[Any]]]:
     """(messages, tools) of each view with markers removed, for the prefix law.
 
     All views are encoded the same way: with the chat wire when it takes every
@@ -446,7 +446,7 @@ def _check_prefix(
         case.answer, generated_from=prefix_digest(policy(asked).turns)
     )
     longer = policy(attrs.evolve(base, turns=(*asked.turns, answer)))
-    (messages, tools), (more, more_tools) = serialize(first, longer)
+    (messages, tools), (more, more_tools) = _serialize(first, longer)
     if tools != more_tools:
         raise broken("prefix_stable", "the tool definitions changed", base)
     if more[: len(messages)] != messages:

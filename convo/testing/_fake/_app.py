@@ -25,7 +25,7 @@ from typing import Any
 import attrs
 
 from convo.errors import message
-from convo.testing._fake._brain import Answer, Reply, think
+from convo.testing._fake._brain import Answer, ScriptedReply, think
 from convo.testing._fake._cache import PromptCache, blocks_of
 from convo.testing._fake._faults import STREAM_ERROR_EVENT, Fault
 from convo.testing._fake._models import ModelSpec, default_models
@@ -71,7 +71,7 @@ class FakeEndpoint:
         secret: bytes = b"convo-fake-endpoint",
         seed: int = 0,
         faults: Iterable[Fault] = (),
-        script: Iterable[Reply] = (),
+        script: Iterable[ScriptedReply] = (),
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         max_request_bytes: int = _MAX_REQUEST_BYTES,
@@ -84,7 +84,7 @@ class FakeEndpoint:
         self._max_request_bytes = max_request_bytes
         self._lock = threading.Lock()
         self._faults: list[list[Any]] = []
-        self._script: list[Reply] = list(script)
+        self._script: list[ScriptedReply] = list(script)
         self._requests: list[RecordedRequest] = []
         self._responses: list[RawResponse] = []
         self._cache = PromptCache(clock)
@@ -110,7 +110,7 @@ class FakeEndpoint:
         with self._lock:
             self._faults.extend([f, f.times] for f in faults if f.times > 0)
 
-    def add_script(self, *replies: Reply) -> None:
+    def add_script(self, *replies: ScriptedReply) -> None:
         """Queue scripted replies used before the heuristic model."""
         with self._lock:
             self._script.extend(replies)

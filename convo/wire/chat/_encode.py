@@ -59,8 +59,8 @@ __all__ = [
     "encode_request",
     "encode_request_bytes",
     "encode_turn_messages",
-    "validate_request",
     "params_fields",
+    "validate_request",
 ]
 
 
