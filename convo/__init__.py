@@ -81,10 +81,10 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "COMPACT_PROMPT",
     "AdaptiveThinking",
     "AsyncChat",
     "Block",
-    "COMPACT_PROMPT",
     "CacheControl",
     "Chat",
     "Conversation",

@@ -48,6 +48,7 @@ from convo.errors import (
 
 __all__ = [
     "FORMAT_VERSION",
+    "SUPPORTED_VERSIONS",
     "decode_block",
     "decode_turn",
     "dumps",
