@@ -34,21 +34,21 @@ if TYPE_CHECKING:
     from convo.store._async import AsyncStore
 
 __all__ = [
-    "Store",
+    "DEFAULT_URL",
+    "HEAD",
+    "UNSET",
     "AsyncStore",
     "BranchInfo",
-    "ConversationInfo",
     "ConversationDetail",
+    "ConversationInfo",
     "Page",
     "PruneReport",
+    "Store",
     "UsageTotals",
-    "UNSET",
-    "upgrade",
-    "downgrade",
     "current_revision",
-    "HEAD",
-    "DEFAULT_URL",
     "default_url",
+    "downgrade",
+    "upgrade",
 ]
 
 

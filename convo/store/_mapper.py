@@ -22,6 +22,7 @@ import attrs
 import immutables
 
 from convo._blocks import ImageBlock, ToolResultBlock
+from convo._converter import turn_bytes, turn_plain
 from convo._graph import Conversation
 from convo._ids import TurnId
 from convo._json import JSONObject, canonical_bytes, json_object
@@ -35,7 +36,6 @@ from convo.errors import (
 )
 from convo.store._cache import TurnCache
 from convo.wire._canonical_fast import fast_turn
-from convo.wire._converter import turn_bytes, turn_plain
 from convo.wire.canonical import decode_turn
 
 __all__ = [

@@ -1,7 +1,7 @@
 """A fast decoder of canonical turns, for the closed block set, or None.
 
 `fast_turn(plain)` builds the turn that `decode_turn(plain)` (the cattrs path
-with every rule of `convo.wire._converter`) would build, several times faster,
+with every rule of `convo._converter`) would build, several times faster,
 or answers None and builds nothing. It takes only what it can check
 completely: dicts with known keys, each value of the exact JSON type the
 canonical converter demands, every string passed through `check_text` and

@@ -165,7 +165,7 @@ def _child_load(url: str, cid: str) -> dict[str, float]:
 
 def _child_resume(url: str, cid: str) -> dict[str, float]:
     from convo import get_target
-    from convo._chat_core import prepare
+    from convo._chat._core import prepare
     from convo.store import Store
     from convo.wire.chat import encode_request_bytes
 

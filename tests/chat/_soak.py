@@ -35,7 +35,13 @@ from convo._events import Finished
 from convo._graph import Conversation
 from convo.errors import APIConnectionError, RateLimitError, StreamError
 from convo.store import Store
-from convo.testing.fake import FakeEndpoint, Fault, RawResponse, Reply, ScriptedCall
+from convo.testing.fake import (
+    FakeEndpoint,
+    Fault,
+    RawResponse,
+    ScriptedCall,
+    ScriptedReply,
+)
 
 __all__ = [
     "TOOLS",
@@ -338,7 +344,7 @@ class Soak:
         tool = self.rng.choice(TOOLS)
         city = self.rng.choice(CITIES)
         self.endpoint.add_script(
-            Reply(
+            ScriptedReply(
                 text=f"Round {rounds} of exchange {i}: calling {tool.name}.",
                 tool_calls=(ScriptedCall(name=tool.name, arguments={"city": city}),),
             )

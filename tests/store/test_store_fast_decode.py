@@ -25,13 +25,13 @@ from sqlalchemy import update
 
 import convo.store
 from convo import Conversation, Turn
+from convo._converter import turn_bytes
 from convo.errors import ConvoError
 from convo.store import Store
 from convo.store import _mapper as mapper
 from convo.store._schema import TurnRow
 from convo.testing.strategies import conversations, turns
 from convo.wire import _canonical_fast as fast
-from convo.wire._converter import turn_bytes
 from convo.wire.canonical import decode_turn
 
 # Values a tamperer could put anywhere: every JSON type, look-alikes of the

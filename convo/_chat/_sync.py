@@ -26,7 +26,15 @@ from typing import Any
 import attrs
 
 from convo._blocks import Block, ToolResultBlock
-from convo._chat_core import (
+from convo._chat._compact import (
+    Summarizer,
+    compactable,
+    compaction_payload,
+    over_threshold,
+    plan_compaction,
+    summary_text,
+)
+from convo._chat._core import (
     Exchange,
     Reply,
     answer_conflict,
@@ -38,14 +46,6 @@ from convo._chat_core import (
     last_answer,
     new_turn,
     plan,
-)
-from convo._compact import (
-    Summarizer,
-    compactable,
-    compaction_payload,
-    over_threshold,
-    plan_compaction,
-    summary_text,
 )
 from convo._events import Finished, StreamEvent
 from convo._graph import Conversation

@@ -1,6 +1,6 @@
 """`AsyncChat`: the asyncio twin of `Chat`, with the same order and contracts.
 
-See `convo._chat` for the exchange order (nothing is stored before the request
+See `convo._chat._sync` for the exchange order (nothing is stored before the request
 is built and validated), pending and answered heads, and conflict side branches.
 """
 
@@ -12,8 +12,15 @@ from typing import Any
 import attrs
 
 from convo._blocks import Block, ToolResultBlock
-from convo._chat import DEFAULT_PARAMS, first_conversation, tools_tuple
-from convo._chat_core import (
+from convo._chat._compact import (
+    Summarizer,
+    compactable,
+    compaction_payload,
+    over_threshold,
+    plan_compaction,
+    summary_text,
+)
+from convo._chat._core import (
     Exchange,
     Reply,
     answer_conflict,
@@ -26,14 +33,7 @@ from convo._chat_core import (
     new_turn,
     plan,
 )
-from convo._compact import (
-    Summarizer,
-    compactable,
-    compaction_payload,
-    over_threshold,
-    plan_compaction,
-    summary_text,
-)
+from convo._chat._sync import DEFAULT_PARAMS, first_conversation, tools_tuple
 from convo._events import Finished, StreamEvent
 from convo._graph import Conversation
 from convo._ids import TurnId, compute_turn_id
