@@ -41,11 +41,11 @@ from convo.store._ledger import UsageTotals, usage_of
 from convo.store._mapper import corrupt, rebuild
 from convo.store._statements import (
     _ID,
+    CONVERSATIONS,
+    HEADS,
     LEDGER,
     PATH_LEDGER,
-    C,
-    H,
-    T,
+    TURNS,
     _blobs_for,
     _conversation,
     _heads,
@@ -137,14 +137,17 @@ def load(
     row = _conversation(conn, tenant, cid, lock=False)
     name = row.active_branch if branch is None else branch
     head = conn.execute(
-        select(H.c.turn_id, T.c.depth)
+        select(HEADS.c.turn_id, TURNS.c.depth)
         .select_from(
-            H.outerjoin(
-                T,
-                and_(T.c.conversation_id == H.c.conversation_id, T.c.id == H.c.turn_id),
+            HEADS.outerjoin(
+                TURNS,
+                and_(
+                    TURNS.c.conversation_id == HEADS.c.conversation_id,
+                    TURNS.c.id == HEADS.c.turn_id,
+                ),
             )
         )
-        .where(H.c.conversation_id == cid, H.c.branch == name)
+        .where(HEADS.c.conversation_id == cid, HEADS.c.branch == name)
     ).first()
     if head is None:
         raise _not_found("branch", name)
@@ -178,9 +181,9 @@ def _whole_chain(
     recursive query runs.
     """
     rows = conn.execute(
-        select(T.c.id, T.c.parent_id, T.c.payload)
-        .where(T.c.conversation_id == cid)
-        .order_by(T.c.depth)
+        select(TURNS.c.id, TURNS.c.parent_id, TURNS.c.payload)
+        .where(TURNS.c.conversation_id == cid)
+        .order_by(TURNS.c.depth)
     ).all()
     if len(rows) != count or not rows or rows[-1][0] != head:
         return None
@@ -197,11 +200,11 @@ def _path_rows(
 ) -> list[tuple[str, str | None, str]]:
     """The path to `head`, root first, by one recursive query (depth strictly decreasing)."""
     anchor = (
-        select(T.c.id, T.c.parent_id, T.c.depth, T.c.payload)
-        .where(T.c.conversation_id == cid, T.c.id == head)
+        select(TURNS.c.id, TURNS.c.parent_id, TURNS.c.depth, TURNS.c.payload)
+        .where(TURNS.c.conversation_id == cid, TURNS.c.id == head)
         .cte("convo_path", recursive=True)
     )
-    parent = T.alias("convo_parent")
+    parent = TURNS.alias("convo_parent")
     path = anchor.union_all(
         select(parent.c.id, parent.c.parent_id, parent.c.depth, parent.c.payload).where(
             parent.c.conversation_id == cid,
@@ -223,9 +226,9 @@ def load_graph(
     row = _conversation(conn, tenant, cid, lock=False)
     heads = _heads(conn, cid)
     rows = conn.execute(
-        select(T.c.id, T.c.parent_id, T.c.payload)
-        .where(T.c.conversation_id == cid)
-        .order_by(T.c.seq)
+        select(TURNS.c.id, TURNS.c.parent_id, TURNS.c.payload)
+        .where(TURNS.c.conversation_id == cid)
+        .order_by(TURNS.c.seq)
     ).all()
     blobs = _blobs_for(conn, cid, (r.payload for r in rows))
     graph = rebuild(((r.id, r.parent_id, r.payload) for r in rows), blobs, cache=cache)
@@ -238,11 +241,11 @@ def load_graph(
         raise corrupt("convo_heads", cid, str(exc)) from exc
 
 
-_PATH = T.alias("convo_head_turn")
+_PATH = TURNS.alias("convo_head_turn")
 _HEAD_COLUMNS = (
-    H.c.branch,
-    H.c.turn_id,
-    H.c.version.label("head_version"),
+    HEADS.c.branch,
+    HEADS.c.turn_id,
+    HEADS.c.version.label("head_version"),
     *(_PATH.c[name] for name in PATH_LEDGER),
 )
 
@@ -275,21 +278,25 @@ def branches(
     if after is not None:
         check_key(after, what="branch name", where="after")
     stmt = (
-        select(C.c.active_branch, *_HEAD_COLUMNS)
-        .select_from(C)
-        .join(H, H.c.conversation_id == C.c.id)
+        select(CONVERSATIONS.c.active_branch, *_HEAD_COLUMNS)
+        .select_from(CONVERSATIONS)
+        .join(HEADS, HEADS.c.conversation_id == CONVERSATIONS.c.id)
         .outerjoin(
             _PATH,
             and_(
-                _PATH.c.conversation_id == H.c.conversation_id,
-                _PATH.c.id == H.c.turn_id,
+                _PATH.c.conversation_id == HEADS.c.conversation_id,
+                _PATH.c.id == HEADS.c.turn_id,
             ),
         )
-        .where(C.c.id == cid, C.c.tenant == tenant, C.c.deleted_at.is_(None))
-        .order_by(H.c.branch)
+        .where(
+            CONVERSATIONS.c.id == cid,
+            CONVERSATIONS.c.tenant == tenant,
+            CONVERSATIONS.c.deleted_at.is_(None),
+        )
+        .order_by(HEADS.c.branch)
     )
     if after is not None:
-        stmt = stmt.where(H.c.branch > after)
+        stmt = stmt.where(HEADS.c.branch > after)
     if limit is not None:
         stmt = stmt.limit(cast(int, limit))
     rows = conn.execute(stmt).all()
@@ -330,28 +337,28 @@ def tenant_usage(
         if value is not None and not isinstance(value, dt.datetime):
             msg = f"{name} must be a datetime or None (got {type(value).__name__})."
             raise TypeError(msg)
-    parent = T.alias("convo_parent_turn")
+    parent = TURNS.alias("convo_parent_turn")
     sums = [
-        func.coalesce(func.sum(T.c[name] - func.coalesce(parent.c[name], 0)), 0)
+        func.coalesce(func.sum(TURNS.c[name] - func.coalesce(parent.c[name], 0)), 0)
         for name in PATH_LEDGER
     ]
     stmt = (
         select(*sums)
-        .select_from(T)
-        .join(C, C.c.id == T.c.conversation_id)
+        .select_from(TURNS)
+        .join(CONVERSATIONS, CONVERSATIONS.c.id == TURNS.c.conversation_id)
         .outerjoin(
             parent,
             and_(
-                parent.c.conversation_id == T.c.conversation_id,
-                parent.c.id == T.c.parent_id,
+                parent.c.conversation_id == TURNS.c.conversation_id,
+                parent.c.id == TURNS.c.parent_id,
             ),
         )
-        .where(C.c.tenant == tenant, C.c.deleted_at.is_(None))
+        .where(CONVERSATIONS.c.tenant == tenant, CONVERSATIONS.c.deleted_at.is_(None))
     )
     if isinstance(since, dt.datetime):
-        stmt = stmt.where(T.c.created_at >= _naive(since))
+        stmt = stmt.where(TURNS.c.created_at >= _naive(since))
     if isinstance(until, dt.datetime):
-        stmt = stmt.where(T.c.created_at < _naive(until))
+        stmt = stmt.where(TURNS.c.created_at < _naive(until))
     row = conn.execute(stmt).one()
     return usage_of(int(v) for v in row)
 
@@ -364,16 +371,16 @@ def _naive(value: dt.datetime) -> dt.datetime:
 
 
 _CONVERSATION_COLUMNS = (
-    C.c.id,
-    C.c.title,
+    CONVERSATIONS.c.id,
+    CONVERSATIONS.c.title,
     # As stored: decoded here, so a damaged row is reported, not raised by the driver.
-    type_coerce(C.c.metadata, Text).label("metadata"),
-    C.c.active_branch,
-    C.c.turn_count,
-    C.c.created_at,
-    C.c.updated_at,
-    C.c.version,
-    *(C.c[name] for name in LEDGER),
+    type_coerce(CONVERSATIONS.c.metadata, Text).label("metadata"),
+    CONVERSATIONS.c.active_branch,
+    CONVERSATIONS.c.turn_count,
+    CONVERSATIONS.c.created_at,
+    CONVERSATIONS.c.updated_at,
+    CONVERSATIONS.c.version,
+    *(CONVERSATIONS.c[name] for name in LEDGER),
 )
 
 
@@ -391,21 +398,21 @@ def _info_statement() -> Any:
     """`info`'s one statement, built once (building it costs more than running it)."""
     return (
         select(*_CONVERSATION_COLUMNS, *_HEAD_COLUMNS)
-        .select_from(C)
-        .outerjoin(H, H.c.conversation_id == C.c.id)
+        .select_from(CONVERSATIONS)
+        .outerjoin(HEADS, HEADS.c.conversation_id == CONVERSATIONS.c.id)
         .outerjoin(
             _PATH,
             and_(
-                _PATH.c.conversation_id == H.c.conversation_id,
-                _PATH.c.id == H.c.turn_id,
+                _PATH.c.conversation_id == HEADS.c.conversation_id,
+                _PATH.c.id == HEADS.c.turn_id,
             ),
         )
         .where(
-            C.c.id == bindparam("cid"),
-            C.c.tenant == bindparam("tenant"),
-            C.c.deleted_at.is_(None),
+            CONVERSATIONS.c.id == bindparam("cid"),
+            CONVERSATIONS.c.tenant == bindparam("tenant"),
+            CONVERSATIONS.c.deleted_at.is_(None),
         )
-        .order_by(H.c.branch)
+        .order_by(HEADS.c.branch)
     )
 
 
@@ -503,14 +510,14 @@ def list_conversations(
     """
     _check_limit(limit, what="limit")
     stmt = select(*_CONVERSATION_COLUMNS).where(
-        C.c.tenant == tenant, C.c.deleted_at.is_(None)
+        CONVERSATIONS.c.tenant == tenant, CONVERSATIONS.c.deleted_at.is_(None)
     )
     if cursor is not None:
         created, after = _decode_cursor(cursor)
         stmt = stmt.where(
             or_(
-                C.c.created_at < created,
-                and_(C.c.created_at == created, C.c.id < after),
+                CONVERSATIONS.c.created_at < created,
+                and_(CONVERSATIONS.c.created_at == created, CONVERSATIONS.c.id < after),
             )
         )
     if text is not None:
@@ -530,17 +537,19 @@ def list_conversations(
         needle = text.lower()
         stmt = stmt.where(
             or_(
-                _icontains(conn, C.c.title, text),
+                _icontains(conn, CONVERSATIONS.c.title, text),
                 exists(
-                    select(T.c.id).where(
-                        T.c.conversation_id == C.c.id,
-                        T.c.search_text.contains(needle, autoescape=True),
+                    select(TURNS.c.id).where(
+                        TURNS.c.conversation_id == CONVERSATIONS.c.id,
+                        TURNS.c.search_text.contains(needle, autoescape=True),
                     )
                 ),
             )
         )
     rows = conn.execute(
-        stmt.order_by(C.c.created_at.desc(), C.c.id.desc()).limit(cast(int, limit) + 1)
+        stmt.order_by(
+            CONVERSATIONS.c.created_at.desc(), CONVERSATIONS.c.id.desc()
+        ).limit(cast(int, limit) + 1)
     ).all()
     shown = rows[: cast(int, limit)]
     items: list[ConversationInfo] = []
