@@ -17,6 +17,7 @@ from convo._cli._options import (
     add_params_options,
     add_store_options,
     bounded_int,
+    file_path,
     guard,
     open_store,
     params_from,
@@ -153,12 +154,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     add_store_options(export)
     export.add_argument("id", help="conversation id")
-    export.add_argument("-o", "--output", help="file to write (default: stdout)")
+    export.add_argument(
+        "-o", "--output", type=file_path, help="file to write (default: stdout)"
+    )
     export.set_defaults(handler=guard("export", _export))
 
     imp = subparsers.add_parser(
         "import", help="store a canonical JSON conversation; print its id"
     )
     add_store_options(imp)
-    imp.add_argument("file", help="the file to read, or - for stdin")
+    imp.add_argument("file", type=file_path, help="the file to read, or - for stdin")
     imp.set_defaults(handler=guard("import", _import))

@@ -17,6 +17,7 @@ __all__ = [
     "add_params_options",
     "add_store_options",
     "bounded_int",
+    "file_path",
     "guard",
     "open_store",
     "params_from",
@@ -63,6 +64,14 @@ def guard(
             return EXIT_ERROR
 
     return run
+
+
+def file_path(text: str) -> str:
+    """An argparse type: a file name the operating system can be asked about."""
+    if "\x00" in text:
+        msg = "a file name cannot contain a NUL character"
+        raise argparse.ArgumentTypeError(msg)
+    return text
 
 
 def bounded_int(low: int, high: int) -> Callable[[str], int]:

@@ -33,7 +33,7 @@ from typing import Any
 from convo._events import Finished, StreamEvent
 from convo._targets import Target
 from convo._turns import PartialTurn, Turn
-from convo.errors import ConvoError, StreamInterruptedError, message
+from convo.errors import ConvoError, DecodeError, StreamInterruptedError, message
 from convo.wire._shared._json import (
     MAX_BODY_BYTES,
     MAX_DEPTH,
@@ -98,6 +98,16 @@ def parse_chunk(
     return chunk
 
 
+def _unfolded(exc: Exception, doing: str) -> DecodeError:
+    """The `DecodeError` for a builtin exception a hostile stream raised in a fold."""
+    return fail(
+        f"convo could not {doing} ({type(exc).__name__})",
+        where="$",
+        fix="The stream is malformed; if it came from a conforming server, "
+        "report it with the stream attached.",
+    )
+
+
 class BaseStreamAssembler(abc.ABC):
     """Feed SSE bytes (split anywhere) or parsed chunks; get events; `finish()`.
 
@@ -131,11 +141,20 @@ class BaseStreamAssembler(abc.ABC):
 
         Raises:
             ResponseTooLargeError: a line, an event or the event count is over its bound.
-            DecodeError: a chunk is not valid JSON or not a chunk of this format.
+            DecodeError: `data` is not bytes; a chunk is not valid JSON or not a
+                chunk of this format.
             StreamError: an error payload arrived mid-stream (`.partial` holds what arrived).
         """
+        if not isinstance(data, bytes | bytearray):
+            raise fail(
+                "A stream assembler reads bytes",
+                where="feed()",
+                received=f"<{type(data).__name__}>",
+                fix="Pass the response body's raw bytes; feed_chunk() takes "
+                "a parsed chunk.",
+            )
         out: list[StreamEvent] = []
-        for event in self._sse.feed(data):
+        for event in self._sse.feed(bytes(data)):
             if self.done:
                 break
             chunk = parse_chunk(
@@ -165,7 +184,12 @@ class BaseStreamAssembler(abc.ABC):
             raise fail(
                 "A stream chunk must be a JSON object", where="$", received=chunk
             )
-        return self._fold(chunk)
+        try:
+            return self._fold(chunk)
+        except ConvoError:
+            raise
+        except Exception as exc:  # a hostile chunk must not escape untyped
+            raise _unfolded(exc, "fold this stream chunk") from exc
 
     @abc.abstractmethod
     def _fold(self, chunk: Mapping[str, Any]) -> list[StreamEvent]:
@@ -192,10 +216,16 @@ class BaseStreamAssembler(abc.ABC):
         return result
 
     def partial(self) -> PartialTurn | None:
-        """What arrived so far as a `PartialTurn`; None when it does not decode."""
+        """What arrived so far as a `PartialTurn`; None when it does not decode.
+
+        Never raises: any exception `_assemble()` raises on a hostile stream (a
+        `ConvoError` or not) means what arrived does not decode.
+        """
         try:
             result = self._assemble()
-        except ConvoError:
+        except Exception:  # noqa: BLE001 - any failure: what arrived does not decode
+            # Called while another error is being raised (a timeout, a cut
+            # stream): a second, untyped exception here would replace it.
             return None
         if isinstance(result, Turn):
             return PartialTurn(turn=result, missing=("end of stream",))

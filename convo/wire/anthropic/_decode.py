@@ -51,7 +51,7 @@ from convo._targets import Target
 from convo._turns import Turn, Usage, normalise_finish_reason
 from convo.errors import UnknownBlockTypeError, excerpt, message
 from convo.wire._shared._cache import parse_cache_control
-from convo.wire._shared._json import fail, get_str, guard, load_json
+from convo.wire._shared._json import fail, get_str, guard, load_json, shown_tag
 from convo.wire._shared._usage import UsageFields, parse_usage
 
 __all__ = [
@@ -242,7 +242,7 @@ def _unknown(tag: object, where: str, allowed: Sequence[str]) -> UnknownBlockTyp
             where=where,
             fix=f"Use one of: {', '.join(allowed)}.",
         ),
-        tag=tag,
+        tag=shown_tag(tag),
         allowed=tuple(allowed),
         path=where,
         errors=(f"unknown block type {excerpt(tag)} @ {where}",),

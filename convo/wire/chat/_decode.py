@@ -47,7 +47,13 @@ from convo.errors import (
     message,
 )
 from convo.wire._shared._cache import parse_cache_control
-from convo.wire._shared._json import MAX_BODY_BYTES, MAX_DEPTH, fail, load_json
+from convo.wire._shared._json import (
+    MAX_BODY_BYTES,
+    MAX_DEPTH,
+    fail,
+    load_json,
+    shown_tag,
+)
 from convo.wire._shared._provenance import provenance_for
 from convo.wire._shared._usage import UsageFields
 from convo.wire._shared._usage import parse_usage as _parse_usage
@@ -122,7 +128,7 @@ def parse_reasoning_part(item: object, *, where: str) -> ReasoningPart:
             where=where,
             fix=f"Use one of: {', '.join(allowed)}.",
         ),
-        tag=kind,
+        tag=shown_tag(kind),
         allowed=allowed,
         path=where,
         errors=(),
@@ -193,7 +199,7 @@ def _parse_part(item: object, *, where: str, provenance: Provenance | None) -> B
             where=where,
             fix=f"Known types: {', '.join(PART_TYPES)}.",
         ),
-        tag=kind,
+        tag=shown_tag(kind),
         allowed=PART_TYPES,
         path=where,
         errors=(),
