@@ -36,6 +36,7 @@ from convo._graph import Conversation
 from convo._ids import TurnId
 from convo._json import JSON, check_text
 from convo.errors import CorruptRecordError, InvalidContentError, message
+from convo.store._args import invalid
 from convo.store._cache import TurnCache
 from convo.store._ledger import UsageTotals, usage_of
 from convo.store._mapper import corrupt, rebuild
@@ -49,6 +50,7 @@ from convo.store._statements import (
     _blobs_for,
     _conversation,
     _heads,
+    _id_form,
     _not_found,
     check_key,
 )
@@ -220,6 +222,7 @@ def branches(
     One indexed range scan of the head rows (the primary key starts with the
     conversation id), so a page costs the same however many branches exist.
     """
+    _id_form(cid)
     if limit is not None:
         _check_limit(limit, what="limit")
     if after is not None:
@@ -278,8 +281,12 @@ def tenant_usage(
     """
     for name, value in (("since", since), ("until", until)):
         if value is not None and not isinstance(value, dt.datetime):
-            msg = f"{name} must be a datetime or None (got {type(value).__name__})."
-            raise TypeError(msg)
+            raise invalid(
+                f"{name} must be a datetime or None",
+                name,
+                value,
+                "Pass a timezone-aware datetime.",
+            )
     parent = T.alias("convo_parent_turn")
     sums = [
         func.coalesce(func.sum(T.c[name] - func.coalesce(parent.c[name], 0)), 0)
@@ -383,8 +390,12 @@ def _info_fields(row: Any) -> dict[str, Any]:
 
 def _check_limit(limit: object, *, what: str) -> int:
     if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 1000:
-        msg = f"{what} must be an int from 1 to 1000 (got {limit!r})."
-        raise ValueError(msg)
+        raise invalid(
+            f"The {what} must be an int from 1 to 1000",
+            what,
+            limit if isinstance(limit, str) else repr(limit)[:40],
+            "Pass a page size from 1 to 1000.",
+        )
     return limit
 
 
