@@ -327,8 +327,9 @@ _CONVERSATION_COLUMNS = (
     type_coerce(C.c.metadata, Text).label("metadata"),
     C.c.active_branch,
     C.c.turn_count,
-    C.c.created_at,
-    C.c.updated_at,
+    # As stored too: SQLite's date parsing raised inside the fetch, for every row.
+    type_coerce(C.c.created_at, Text).label("created_at"),
+    type_coerce(C.c.updated_at, Text).label("updated_at"),
     C.c.version,
     *(C.c[name] for name in LEDGER),
 )
@@ -366,6 +367,19 @@ def _info_statement() -> Any:
     )
 
 
+def _stored_time(row: Any, column: str) -> dt.datetime:
+    """A conversation's `column` time: a datetime (PostgreSQL) or ISO text (SQLite)."""
+    raw = row._mapping[column]
+    if isinstance(raw, dt.datetime):
+        return raw
+    try:
+        return dt.datetime.fromisoformat(raw)
+    except (TypeError, ValueError):
+        raise corrupt(
+            "convo_conversations", row.id, f"{column} is not a date", received=raw
+        ) from None
+
+
 def _info_fields(row: Any) -> dict[str, Any]:
     metadata = _metadata(row.metadata)
     if not isinstance(metadata, dict):
@@ -381,8 +395,8 @@ def _info_fields(row: Any) -> dict[str, Any]:
         "metadata": metadata,
         "active_branch": row.active_branch,
         "turn_count": row.turn_count,
-        "created_at": row.created_at,
-        "updated_at": row.updated_at,
+        "created_at": _stored_time(row, "created_at"),
+        "updated_at": _stored_time(row, "updated_at"),
         "version": row.version,
         "usage": usage_of(row._mapping[name] for name in LEDGER),
     }
@@ -511,9 +525,16 @@ def list_conversations(
             items.append(ConversationInfo(**_info_fields(r)))
         except CorruptRecordError:
             skipped.append(r.id)
-    next_cursor = (
-        _encode_cursor(shown[-1].created_at, shown[-1].id)
-        if len(rows) > len(shown)
-        else None
-    )
+    next_cursor = None
+    if len(rows) > len(shown):
+        # After the last row whose time reads (a damaged row after it shows
+        # again, skipped, on the next page); none on the page: refused.
+        last = items[-1] if items else None
+        if last is None:
+            raise corrupt(
+                "convo_conversations",
+                shown[-1].id,
+                "no conversation on this page has a readable created_at",
+            )
+        next_cursor = _encode_cursor(last.created_at, last.id)
     return Page(items=tuple(items), next_cursor=next_cursor, skipped=tuple(skipped))
