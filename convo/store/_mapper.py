@@ -11,9 +11,11 @@ canonical converter ever see stored data: no pickle, eval or dynamic import.
 from __future__ import annotations
 
 import base64
+import contextlib
+import gc
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import attrs
@@ -34,6 +36,7 @@ from convo.errors import (
 )
 from convo.store._args import invalid
 from convo.store._cache import TurnCache
+from convo.wire._canonical_fast import fast_turn
 from convo.wire.canonical import decode_turn
 
 __all__ = [
@@ -207,10 +210,12 @@ def decode_payload(payload: object, blobs: Mapping[str, bytes], *, key: str) -> 
     if inline:
         for block in _blocks_of(plain):
             _inline(block, blobs, key)
-    try:
-        turn = decode_turn(plain, path="$.payload")
-    except ConvoError as exc:
-        raise corrupt("convo_turns", key, exc.message) from exc
+    turn = None if inline else fast_turn(plain)
+    if turn is None:
+        try:
+            turn = decode_turn(plain, path="$.payload")
+        except ConvoError as exc:
+            raise corrupt("convo_turns", key, exc.message) from exc
     if not inline:
         # A payload without blobs is the turn's canonical bytes as written: the
         # id check hashes exactly these bytes, so re-encoding them is not needed.
@@ -237,6 +242,16 @@ def rebuild(
             id does not match its content.
     """
     graph = conversation if conversation is not None else Conversation(heads=_EMPTY)
+    with collector_paused():
+        return _rebuild(rows, blobs, graph, cache)
+
+
+def _rebuild(
+    rows: Iterable[tuple[str, str | None, str]],
+    blobs: Mapping[str, bytes],
+    graph: Conversation,
+    cache: TurnCache | None,
+) -> Conversation:
     builder = graph.builder()
     for turn_id, parent_id, payload in rows:
         known = None if cache is None else cache.match(turn_id, parent_id, payload)
@@ -257,6 +272,27 @@ def rebuild(
         if cache is not None and not mentions_blobs(payload):
             cache.keep(node, payload)
     return builder.finish()
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """Keep the cyclic garbage collector off while a graph is built, then restore it.
+
+    A load builds tens of thousands of immutable values that form no cycles;
+    left on, the collector scans the growing heap again and again while they
+    are made (up to a third of a cold load). It is switched off only if it was
+    on, and on again right after, so the host's setting is what it was. The
+    block holds no I/O and no await, so no other coroutine runs meanwhile; a
+    thread that switches the collector off during a load has it back on after.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def _reason(exc: Exception) -> str:
