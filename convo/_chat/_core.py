@@ -15,7 +15,6 @@ from typing import Any
 import attrs
 
 from convo._blocks import Block, ToolCallBlock, ToolResultBlock
-from convo._events import Finished
 from convo._graph import Conversation
 from convo._ids import TurnId
 from convo._params import RequestParams
@@ -27,7 +26,6 @@ from convo.errors import (
     NothingPendingError,
     PendingTurnError,
     RoleOrderError,
-    StreamInterruptedError,
     UnknownTurnError,
     message,
 )
@@ -53,7 +51,6 @@ __all__ = [
     "conflict_branch",
     "encode_for",
     "finish_answer",
-    "incomplete",
     "last_answer",
     "new_turn",
     "plan",
@@ -155,22 +152,6 @@ def last_answer(conversation: Conversation) -> TurnId:
         )
         raise UnknownTurnError(msg, key="<last assistant turn>")
     return answer
-
-
-def incomplete(event: Finished) -> StreamInterruptedError:
-    """The error `Chat.stream` raises for a stream that finished without a whole answer."""
-    missing = event.partial.missing if event.partial is not None else ("answer",)
-    return StreamInterruptedError(
-        message(
-            "The stream finished without a complete answer; nothing was stored for it",
-            received=f"<missing: {', '.join(missing)}>",
-            fix="Call complete() to ask again; what arrived is in .partial.",
-        ),
-        partial=event.partial,
-        error_type="incomplete_stream",
-        request_id=None,
-        attempts=1,
-    )
 
 
 def check_params(target: Target, params: RequestParams, tools: Sequence[Tool]) -> None:

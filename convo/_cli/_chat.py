@@ -76,9 +76,8 @@ def _print_events(events: Iterator[StreamEvent], *, reasoning: bool) -> None:
             print(event.text, end="", flush=True)
         elif isinstance(event, Finished):
             print()
-            if event.turn is not None:
-                for call in event.turn.tool_calls:
-                    print(f"  [tool call {call.name} {call.arguments}]")
+            for call in event.turn.tool_calls:
+                print(f"  [tool call {call.name} {call.arguments}]")
 
 
 def _chat(args: argparse.Namespace) -> int:

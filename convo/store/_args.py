@@ -14,13 +14,14 @@ from convo._ids import TurnId, is_turn_id
 from convo._json import check_text
 from convo.errors import InvalidContentError, message
 
-__all__ = ["check_branch", "check_expected_head", "check_key"]
+__all__ = ["check_branch", "check_expected_head", "check_key", "invalid"]
 
 BRANCH_CHARS = 200
 """The longest branch name (the column's width)."""
 
 
-def _invalid(what: str, where: str, received: object, fix: str) -> InvalidContentError:
+def invalid(what: str, where: str, received: object, fix: str) -> InvalidContentError:
+    """The `InvalidContentError` for an argument: a string shown as is, else its type."""
     shown = received if isinstance(received, str) else f"<{type(received).__name__}>"
     return InvalidContentError(
         message(what, where=where, received=shown, fix=fix),
@@ -32,11 +33,11 @@ def _invalid(what: str, where: str, received: object, fix: str) -> InvalidConten
 def check_key(value: object, *, what: str, where: str, limit: int = 64) -> str:
     """`value` if it is a non-empty string the database can store, of at most `limit` chars."""
     if not isinstance(value, str):
-        raise _invalid(
+        raise invalid(
             f"The {what} must be a string", where, value, f"Pass the {what} as a str."
         )
     if not value or len(value) > limit:
-        raise _invalid(
+        raise invalid(
             f"The {what} must have 1 to {limit} characters",
             where,
             value,
@@ -50,7 +51,7 @@ def check_branch(value: object, *, where: str = "branch") -> str:
     """`value` if it is a usable branch name (not blank, at most 200 characters)."""
     name = check_key(value, what="branch name", where=where, limit=BRANCH_CHARS)
     if not name.strip():
-        raise _invalid(
+        raise invalid(
             "A branch name must not be blank", where, name, "Pass a visible name."
         )
     return name
@@ -62,7 +63,7 @@ def check_expected_head(
     """`value` if it is None or of the form of a turn id (`b2:` and 64 hex digits)."""
     if value is None or is_turn_id(value):
         return value  # type: ignore[return-value]
-    raise _invalid(
+    raise invalid(
         "An expected head must be None or a turn id",
         where,
         value,

@@ -22,12 +22,13 @@ from sqlalchemy import Connection, delete, select, update
 
 from convo._json import check_text
 from convo.errors import ConflictError, InvalidConversationError, message
-from convo.store._args import check_branch
+from convo.store._args import check_branch, invalid
 from convo.store._mapper import metadata_plain
 from convo.store._statements import (
     CONVERSATIONS,
     HEADS,
     _conversation,
+    _id_form,
     _not_found,
     _one_head,
     now,
@@ -56,16 +57,19 @@ def update_conversation(
 ) -> int:
     """Set title and/or metadata if the version is still `expected_version`; the new version."""
     if not isinstance(expected_version, int) or isinstance(expected_version, bool):
-        msg = (
-            f"expected_version must be an int (got {type(expected_version).__name__})."
+        raise invalid(
+            "expected_version must be an int",
+            "expected_version",
+            expected_version,
+            "Pass the version info() returned.",
         )
-        raise TypeError(msg)
     values: dict[str, Any] = {}
     if title is not UNSET:
         if title is not None:
             if not isinstance(title, str):
-                msg = f"title must be a str or None (got {type(title).__name__})."
-                raise TypeError(msg)
+                raise invalid(
+                    "title must be a str or None", "title", title, "Pass a str."
+                )
             check_text(title, path="$.title")
         values["title"] = title
     if metadata is not UNSET:
@@ -97,6 +101,7 @@ def update_conversation(
 
 def _locked_head(conn: Connection, tenant: str, cid: str, name: str) -> Any:
     """Lock branch `name`'s head row, then the conversation row; both rows."""
+    _id_form(cid)
     head = conn.execute(
         select(HEADS.c.turn_id, HEADS.c.version)
         .join(CONVERSATIONS, CONVERSATIONS.c.id == HEADS.c.conversation_id)

@@ -34,6 +34,7 @@ from convo.errors import (
     LookupFailedError,
     message,
 )
+from convo.store._args import invalid
 from convo.store._cache import TurnCache
 from convo.wire._canonical_fast import fast_turn
 from convo.wire.canonical import decode_turn
@@ -304,4 +305,11 @@ def _turn_id(value: str | None) -> TurnId | None:
 
 def metadata_plain(value: Mapping[str, Any] | None) -> JSONObject:
     """Application metadata as a validated JSON object (a deep copy)."""
+    if value is not None and not isinstance(value, Mapping):
+        raise invalid(
+            "metadata must be a mapping (a JSON object) or None",
+            "$.metadata",
+            value,
+            "Pass a dict.",
+        )
     return json_object(value or {}, path="$.metadata")

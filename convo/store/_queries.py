@@ -36,6 +36,7 @@ from convo._graph import Conversation
 from convo._ids import TurnId
 from convo._json import JSON, check_text
 from convo.errors import CorruptRecordError, InvalidContentError, message
+from convo.store._args import invalid
 from convo.store._cache import TurnCache
 from convo.store._ledger import UsageTotals, usage_of
 from convo.store._mapper import corrupt, rebuild
@@ -49,6 +50,7 @@ from convo.store._statements import (
     _blobs_for,
     _conversation,
     _heads,
+    _id_form,
     _not_found,
     check_key,
 )
@@ -273,6 +275,7 @@ def branches(
     One indexed range scan of the head rows (the primary key starts with the
     conversation id), so a page costs the same however many branches exist.
     """
+    _id_form(cid)
     if limit is not None:
         _check_limit(limit, what="limit")
     if after is not None:
@@ -335,8 +338,12 @@ def tenant_usage(
     """
     for name, value in (("since", since), ("until", until)):
         if value is not None and not isinstance(value, dt.datetime):
-            msg = f"{name} must be a datetime or None (got {type(value).__name__})."
-            raise TypeError(msg)
+            raise invalid(
+                f"{name} must be a datetime or None",
+                name,
+                value,
+                "Pass a timezone-aware datetime.",
+            )
     parent = TURNS.alias("convo_parent_turn")
     sums = [
         func.coalesce(func.sum(TURNS.c[name] - func.coalesce(parent.c[name], 0)), 0)
@@ -377,8 +384,9 @@ _CONVERSATION_COLUMNS = (
     type_coerce(CONVERSATIONS.c.metadata, Text).label("metadata"),
     CONVERSATIONS.c.active_branch,
     CONVERSATIONS.c.turn_count,
-    CONVERSATIONS.c.created_at,
-    CONVERSATIONS.c.updated_at,
+    # As stored too: SQLite's date parsing raised inside the fetch, for every row.
+    type_coerce(CONVERSATIONS.c.created_at, Text).label("created_at"),
+    type_coerce(CONVERSATIONS.c.updated_at, Text).label("updated_at"),
     CONVERSATIONS.c.version,
     *(CONVERSATIONS.c[name] for name in LEDGER),
 )
@@ -416,6 +424,19 @@ def _info_statement() -> Any:
     )
 
 
+def _stored_time(row: Any, column: str) -> dt.datetime:
+    """A conversation's `column` time: a datetime (PostgreSQL) or ISO text (SQLite)."""
+    raw = row._mapping[column]
+    if isinstance(raw, dt.datetime):
+        return raw
+    try:
+        return dt.datetime.fromisoformat(raw)
+    except (TypeError, ValueError):
+        raise corrupt(
+            "convo_conversations", row.id, f"{column} is not a date", received=raw
+        ) from None
+
+
 def _info_fields(row: Any) -> dict[str, Any]:
     metadata = _metadata(row.metadata)
     if not isinstance(metadata, dict):
@@ -431,8 +452,8 @@ def _info_fields(row: Any) -> dict[str, Any]:
         "metadata": metadata,
         "active_branch": row.active_branch,
         "turn_count": row.turn_count,
-        "created_at": row.created_at,
-        "updated_at": row.updated_at,
+        "created_at": _stored_time(row, "created_at"),
+        "updated_at": _stored_time(row, "updated_at"),
         "version": row.version,
         "usage": usage_of(row._mapping[name] for name in LEDGER),
     }
@@ -440,8 +461,12 @@ def _info_fields(row: Any) -> dict[str, Any]:
 
 def _check_limit(limit: object, *, what: str) -> int:
     if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 1000:
-        msg = f"{what} must be an int from 1 to 1000 (got {limit!r})."
-        raise ValueError(msg)
+        raise invalid(
+            f"The {what} must be an int from 1 to 1000",
+            what,
+            limit if isinstance(limit, str) else repr(limit)[:40],
+            "Pass a page size from 1 to 1000.",
+        )
     return limit
 
 
@@ -559,9 +584,16 @@ def list_conversations(
             items.append(ConversationInfo(**_info_fields(r)))
         except CorruptRecordError:
             skipped.append(r.id)
-    next_cursor = (
-        _encode_cursor(shown[-1].created_at, shown[-1].id)
-        if len(rows) > len(shown)
-        else None
-    )
+    next_cursor = None
+    if len(rows) > len(shown):
+        # After the last row whose time reads (a damaged row after it shows
+        # again, skipped, on the next page); none on the page: refused.
+        last = items[-1] if items else None
+        if last is None:
+            raise corrupt(
+                "convo_conversations",
+                shown[-1].id,
+                "no conversation on this page has a readable created_at",
+            )
+        next_cursor = _encode_cursor(last.created_at, last.id)
     return Page(items=tuple(items), next_cursor=next_cursor, skipped=tuple(skipped))

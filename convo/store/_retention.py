@@ -31,7 +31,7 @@ from sqlalchemy import (
     type_coerce,
 )
 
-from convo.store._args import check_key
+from convo.store._args import check_key, invalid
 from convo.store._statements import (
     _ID,
     BLOBS,
@@ -154,19 +154,31 @@ def _matching(conn: Connection, tenant: str, rule: Rule) -> Any:
 def check_rule(rule: Rule) -> Rule:
     """`rule` if it names something to remove, with sane values."""
     if rule.idle_before is None and rule.keep_latest is None:
-        msg = "prune needs idle= and/or keep_latest= (it would remove nothing)."
-        raise ValueError(msg)
+        raise invalid(
+            "prune needs idle= and/or keep_latest= (it would remove nothing)",
+            "prune",
+            "<neither>",
+            "Pass idle=, keep_latest= or both.",
+        )
     keep: object = rule.keep_latest
     if keep is not None and (
-        not isinstance(keep, int) or isinstance(keep, bool) or keep < 0
+        not isinstance(keep, int) or isinstance(keep, bool) or not 0 <= keep < 2**31
     ):
-        msg = f"keep_latest must be a non-negative int (got {keep!r})."
-        raise ValueError(msg)
+        raise invalid(
+            "keep_latest must be a non-negative int (below 2**31)",
+            "keep_latest",
+            keep if isinstance(keep, str) else repr(keep)[:40],
+            "Pass how many conversations to keep.",
+        )
     if rule.per_key is not None:
         check_key(rule.per_key, what="metadata key", where="per_key", limit=200)
         if rule.keep_latest is None:
-            msg = "per_key needs keep_latest= (it groups the conversations kept)."
-            raise ValueError(msg)
+            raise invalid(
+                "per_key needs keep_latest= (it groups the conversations kept)",
+                "per_key",
+                rule.per_key,
+                "Pass keep_latest= too.",
+            )
     return rule
 
 

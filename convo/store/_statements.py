@@ -208,10 +208,19 @@ def _not_found(kind: str, key: str) -> NotFoundError:
     )
 
 
-def _conversation(conn: Connection, tenant: str, cid: object, *, lock: bool) -> Any:
-    """The live conversation row of this tenant, locked for writing if `lock`."""
+def _id_form(cid: object) -> str:
+    """`cid` if it has the form of a conversation id, else `NotFoundError` (as unknown).
+
+    Checked before a query: a lone surrogate or an int never reaches the driver.
+    """
     if not (isinstance(cid, str) and _ID.fullmatch(cid)):
         raise _not_found("conversation", str(cid)[:80])
+    return cid
+
+
+def _conversation(conn: Connection, tenant: str, cid: object, *, lock: bool) -> Any:
+    """The live conversation row of this tenant, locked for writing if `lock`."""
+    cid = _id_form(cid)
     stmt = select(
         CONVERSATIONS.c.id, CONVERSATIONS.c.active_branch, CONVERSATIONS.c.turn_count
     ).where(

@@ -27,7 +27,7 @@ from convo.store import _manage as manage
 from convo.store import _queries as queries
 from convo.store import _retention as retention
 from convo.store import _statements as ops
-from convo.store._args import check_branch, check_expected_head, check_key
+from convo.store._args import check_branch, check_expected_head, check_key, invalid
 from convo.store._cache import DEFAULT_CACHE_CHARS, TurnCache, turn_cache
 from convo.store._engine import (
     MAX_ATTEMPTS,
@@ -426,8 +426,12 @@ class Store:
         given: object = idle
         if given is not None:
             if not isinstance(given, dt.timedelta) or given < dt.timedelta(0):
-                msg = f"idle must be a non-negative timedelta (got {idle!r})."
-                raise ValueError(msg)
+                raise invalid(
+                    "idle must be a non-negative timedelta",
+                    "idle",
+                    given,
+                    "Pass a datetime.timedelta, e.g. timedelta(days=30).",
+                )
             cutoff = ops.now() - given
         rule = retention.check_rule(
             retention.Rule(idle_before=cutoff, keep_latest=keep_latest, per_key=per_key)

@@ -357,10 +357,15 @@ def _exchange(
 
     if stream:
         finished = None
-        for event in chat.stream(cid, content, results=results, branch=branch):
+        events = (
+            chat.stream_tool_results(cid, results, branch=branch)
+            if results
+            else chat.stream(cid, content, branch=branch)
+        )
+        for event in events:
             if isinstance(event, Finished):
                 finished = event
-        if finished is None or finished.turn is None or finished.partial is not None:
+        if finished is None:
             msg = "realistic_histories: a streamed answer did not finish whole"
             raise AssertionError(msg)
         return chat.store.load(cid, branch=branch)

@@ -66,8 +66,6 @@ from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 import attrs
-from hypothesis import HealthCheck, Phase, given, settings
-from hypothesis import strategies as st
 
 from convo._blocks import (
     Block,
@@ -89,6 +87,7 @@ from convo.policies._prefix import prefix_digest, unmarked
 from convo.policies._repair import pairing_problems
 from convo.policies._view import Policy, RequestView, policy_name
 from convo.testing import strategies
+from convo.testing._hypothesis import HealthCheck, Phase, given, settings, st
 from convo.testing._laws_broken import LawBroken
 from convo.testing._laws_context import (
     CONTEXT_EXAMPLES,

@@ -403,9 +403,14 @@ class Soak:
     def _stream(
         self, text: str | None, results: list[ToolResultBlock] | None
     ) -> tuple[ToolCallBlock, ...]:
-        events = list(self.chat.stream(self.cid, text, results=results))
+        stream = (
+            self.chat.stream_tool_results(self.cid, results)
+            if results
+            else self.chat.stream(self.cid, text)
+        )
+        events = list(stream)
         last = events[-1]
-        if not isinstance(last, Finished) or last.turn is None:
+        if not isinstance(last, Finished):
             return self._recover()
         self.stats.answers.append((None, last.turn))
         self.stats.conversation = None

@@ -70,14 +70,20 @@ else:
 """
         assert "ok" in _python(code, tmp_path)
 
-    def test_it_stops_what_does_need_hypothesis(self, tmp_path: Path) -> None:
-        code = """
+    @pytest.mark.parametrize(
+        "module", ["convo.testing.strategies", "convo.testing.laws"]
+    )
+    def test_what_needs_hypothesis_says_how_to_install_it(
+        self, module: str, tmp_path: Path
+    ) -> None:
+        code = f"""
 try:
-    import convo.testing.strategies
+    import {module}
 except ModuleNotFoundError as exc:
     assert exc.name == "hypothesis", exc
+    assert "pip install 'convo[testing]'" in str(exc), exc
 else:
-    raise SystemExit("the strategies imported without hypothesis")
+    raise SystemExit("{module} imported without hypothesis")
 """
         assert "ok" in _python(code, tmp_path)
 

@@ -127,10 +127,10 @@ class TestAHostileStreamGetsATypedError:
             assembler.feed_chunk(chunk)
 
     @pytest.mark.parametrize("name", NAMES)
-    def test_partial_is_none_when_finish_raises_a_builtin_exception(
+    def test_partial_is_none_when_assembling_raises_a_builtin_exception(
         self, name: str
     ) -> None:
-        assembler = _raising(ASSEMBLERS[name], "finish", KeyError("id"))
+        assembler = _raising(ASSEMBLERS[name], "_assemble", KeyError("id"))
         assert assembler.partial() is None
 
     @pytest.mark.parametrize("name", NAMES)

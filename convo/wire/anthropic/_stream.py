@@ -15,8 +15,9 @@ Invariants:
   response gives (chunking invariance);
 - a thinking block keeps its appended text and its last non-empty signature,
   so the closing signature-only delta is never lost (R21);
-- a `Turn` comes only after `message_stop` with a stop reason; anything less is
-  a `PartialTurn` listing what is missing, whose text is what fully arrived;
+- a `Turn` comes only after `message_stop` with a stop reason; anything less
+  raises `StreamInterruptedError` whose `.partial` is a `PartialTurn` listing
+  what is missing, whose text is what fully arrived;
 - memory is bounded: line length, event count and block count are capped
   (`ResponseTooLargeError`); an unterminated last event is never dispatched.
 """
@@ -47,7 +48,12 @@ from convo.errors import (
     message,
 )
 from convo.wire._shared._json import MAX_DEPTH, fail, guard, load_json, too_large
-from convo.wire._shared._stream import MAX_EVENTS, MAX_LINE_BYTES, BaseStreamAssembler
+from convo.wire._shared._stream import (
+    MAX_EVENTS,
+    MAX_LINE_BYTES,
+    BaseStreamAssembler,
+    incomplete_stream,
+)
 from convo.wire.anthropic._decode import turn_from_message, usage_from
 
 __all__ = ["StreamAssembler", "encode_sse", "message_events"]
@@ -61,7 +67,7 @@ _DELTA_FIELDS = {
 
 
 class StreamAssembler(BaseStreamAssembler):
-    """Fold Messages API stream events into a `Turn` (or a `PartialTurn`).
+    """Fold Messages API stream events into a `Turn` (`.partial` of the error if cut).
 
     Use `feed(bytes)` for raw SSE bytes split anywhere, or `feed_chunk(event)`
     for already-parsed event objects; then `finish()` (the shared shape,
@@ -283,9 +289,9 @@ class StreamAssembler(BaseStreamAssembler):
         self._stopped = True
         result = self._build()
         self._result = result
-        if isinstance(result, Turn):
-            return [Finished(finish_reason=result.finish_reason, turn=result)]
-        return [Finished(finish_reason=None, partial=result)]
+        if isinstance(result, PartialTurn):
+            raise incomplete_stream(result)
+        return [Finished(finish_reason=result.finish_reason, turn=result)]
 
     def _ping(self, _chunk: Mapping[str, Any]) -> list[StreamEvent]:
         return []
@@ -360,7 +366,7 @@ class StreamAssembler(BaseStreamAssembler):
             return PartialTurn(turn=turn, missing=tuple(missing))
         return turn
 
-    def finish(self) -> Turn | PartialTurn:
+    def _assemble(self) -> Turn | PartialTurn:
         """The turn, once `message_stop` arrived with a stop reason; else a `PartialTurn`.
 
         Raises:

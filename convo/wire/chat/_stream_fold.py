@@ -51,8 +51,6 @@ from convo._events import (
 from convo._targets import Target
 from convo._turns import PartialTurn, Turn, Usage, normalise_finish_reason
 from convo.errors import (
-    ConvoError,
-    DecodeError,
     StreamError,
     message,
 )
@@ -461,7 +459,7 @@ def _fold_content_part(
     elif kind == "reasoning" and isinstance(item, dict):
         s.add_reasoning(item, where, events)
     else:
-        block = _block(item, where)
+        block = parse_part(item, where=where, provenance=None)
         s.close_text()
         s.close_reasoning()
         s.closed = (s.closed, ("block", block))
@@ -492,17 +490,6 @@ def _fold_usage(s: _State, usage_raw: object, events: list[StreamEvent]) -> None
         s.usage = usage
         assert usage is not None  # noqa: S101 - parse_usage returns a value for a non-null input
         events.append(UsageUpdate(usage=usage))
-
-
-def _block(item: object, where: str) -> Block:
-    try:
-        return parse_part(item, where=where, provenance=None)
-    except DecodeError:
-        raise
-    except ConvoError as exc:
-        raise fail(
-            f"A content part holds a value convo refuses: {exc.message}", where=where
-        ) from exc
 
 
 def accumulate(snapshot: StreamSnapshot, chunk: Mapping[str, Any]) -> StreamSnapshot:
