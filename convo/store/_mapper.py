@@ -11,11 +11,9 @@ canonical converter ever see stored data: no pickle, eval or dynamic import.
 from __future__ import annotations
 
 import base64
-import contextlib
-import gc
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import attrs
@@ -242,16 +240,6 @@ def rebuild(
             id does not match its content.
     """
     graph = conversation if conversation is not None else Conversation(heads=_EMPTY)
-    with collector_paused():
-        return _rebuild(rows, blobs, graph, cache)
-
-
-def _rebuild(
-    rows: Iterable[tuple[str, str | None, str]],
-    blobs: Mapping[str, bytes],
-    graph: Conversation,
-    cache: TurnCache | None,
-) -> Conversation:
     builder = graph.builder()
     for turn_id, parent_id, payload in rows:
         known = None if cache is None else cache.match(turn_id, parent_id, payload)
@@ -272,27 +260,6 @@ def _rebuild(
         if cache is not None and not mentions_blobs(payload):
             cache.keep(node, payload)
     return builder.finish()
-
-
-@contextlib.contextmanager
-def collector_paused() -> Iterator[None]:
-    """Keep the cyclic garbage collector off while a graph is built, then restore it.
-
-    A load builds tens of thousands of immutable values that form no cycles;
-    left on, the collector scans the growing heap again and again while they
-    are made (up to a third of a cold load). It is switched off only if it was
-    on, and on again right after, so the host's setting is what it was. The
-    block holds no I/O and no await, so no other coroutine runs meanwhile; a
-    thread that switches the collector off during a load has it back on after.
-    """
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 def _reason(exc: Exception) -> str:
