@@ -156,7 +156,9 @@ def load(
     if head.turn_id is None:
         return Conversation.new(branch=name)
     rows = None
-    if head.depth is not None and row.turn_count == head.depth + 1:
+    # A depth or count of another type (SQLite stores what it is given) takes
+    # the recursive query, which refuses the row.
+    if type(head.depth) is int and row.turn_count == head.depth + 1:
         rows = _whole_chain(conn, cid, head.turn_id, row.turn_count)
     if rows is None:
         rows = _path_rows(conn, cid, head.turn_id)
