@@ -156,7 +156,9 @@ def load(
     if head.turn_id is None:
         return Conversation.new(branch=name)
     rows = None
-    if head.depth is not None and row.turn_count == head.depth + 1:
+    # SQLite keeps whatever a tampering hand stored: only integers take the fast scan.
+    depth, count = head.depth, row.turn_count
+    if isinstance(depth, int) and isinstance(count, int) and count == depth + 1:
         rows = _whole_chain(conn, cid, head.turn_id, row.turn_count)
     if rows is None:
         rows = _path_rows(conn, cid, head.turn_id)
