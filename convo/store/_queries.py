@@ -156,9 +156,9 @@ def load(
     if head.turn_id is None:
         return Conversation.new(branch=name)
     rows = None
-    # A depth or count of another type (SQLite stores what it is given) takes
-    # the recursive query, which refuses the row.
-    if type(head.depth) is int and row.turn_count == head.depth + 1:
+    # SQLite keeps whatever a tampering hand stored: only integers take the fast scan.
+    depth, count = head.depth, row.turn_count
+    if isinstance(depth, int) and isinstance(count, int) and count == depth + 1:
         rows = _whole_chain(conn, cid, head.turn_id, row.turn_count)
     if rows is None:
         rows = _path_rows(conn, cid, head.turn_id)
