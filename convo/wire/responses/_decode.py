@@ -41,8 +41,8 @@ from convo._blocks import (
 from convo._json import JSON
 from convo._targets import Target
 from convo._turns import FinishReason, Turn, Usage
-from convo.errors import ServerError, UnknownBlockTypeError, message
-from convo.wire._shared._json import fail, get_str, guard, load_json
+from convo.errors import ServerError, UnknownBlockTypeError, excerpt, message
+from convo.wire._shared._json import fail, get_str, guard, load_json, shown_tag
 from convo.wire._shared._provenance import provenance_for
 from convo.wire._shared._usage import UsageFields, parse_usage
 
@@ -131,7 +131,7 @@ def _message(
                 ),
                 path=at,
                 errors=(f"unknown part type @ {at}",),
-                tag=str(kind),
+                tag=shown_tag(kind),
                 allowed=("output_text", "refusal"),
             )
         key = "text" if kind == "output_text" else "refusal"
@@ -191,7 +191,7 @@ def turn_from_items(
                 ),
                 path=at,
                 errors=(f"unknown item type @ {at}",),
-                tag=str(kind),
+                tag=shown_tag(kind),
                 allowed=ITEM_TYPES,
             )
     out: dict[str, JSON] = {"messages": messages, "calls": calls}
@@ -235,6 +235,13 @@ def finish_of(
     return None, None
 
 
+def _said(value: object, absent: str) -> str:
+    """A server's code or message for our message: text as is, else a bounded excerpt."""
+    if not value:
+        return absent
+    return value if isinstance(value, str) else excerpt(value)
+
+
 def failure(body: Mapping[str, Any]) -> ServerError:
     """The error a `failed` response carries."""
     error = body.get("error")
@@ -242,7 +249,8 @@ def failure(body: Mapping[str, Any]) -> ServerError:
     text = error.get("message") if isinstance(error, dict) else None
     return ServerError(
         message(
-            f"The response failed ({code or 'no code'}: {text or 'no message'})",
+            f"The response failed ({_said(code, 'no code')}: "
+            f"{_said(text, 'no message')})",
             fix="Retrying may succeed; the error came from the model's side.",
         ),
         status_code=200,
