@@ -35,7 +35,7 @@ from convo.policies import (
     Policy,
     PolicyNote,
     RequestView,
-    apply,
+    compose,
     default_policies,
     is_summary,
     prefix_digest,
@@ -116,7 +116,7 @@ def prepare(
     """
     chain = tuple(default_policies(target) if policies is None else policies)
     source = conversation.path()
-    view = apply(RequestView(turns=source, tools=tuple(tools), target=target), *chain)
+    view = compose(*chain)(RequestView(turns=source, tools=tuple(tools), target=target))
     # Refuse here, before anything is sent, what the target would answer with a 400.
     validate(view, source=source)
     return view

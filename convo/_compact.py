@@ -101,7 +101,7 @@ def plan_compaction(
     bounds = [b for b in units(path) if not is_summary(path[b[0]])]
     kept = bounds[len(bounds) - keep_last :] if keep_last else []
     covers = kept[0][0] if kept else len(path)
-    view = apply_summaries(RequestView(turns=path[:covers], target=target))
+    view = apply_summaries()(RequestView(turns=path[:covers], target=target))
     head = 1 if path[0].role == "system" else 0
     turns = view.turns[head:]
     if not turns:

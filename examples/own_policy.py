@@ -26,7 +26,7 @@ import attrs
 from hypothesis import given, settings
 
 from convo import Conversation, TextBlock, Turn, assistant, user
-from convo.policies import Policy, RequestView, apply, default_policies
+from convo.policies import Policy, RequestView, compose, default_policies
 from convo.testing.laws import LAW_TARGET, LawBroken, check_policy
 from convo.testing.strategies import (
     RealisticHistory,
@@ -89,7 +89,7 @@ def sent_text_holds_no_address(history: RealisticHistory) -> None:
     """Our own property, over histories a served model could have produced."""
     turns = (*history.conversation.path(), user("Write to bo@example.org"))
     view = RequestView(turns=turns, tools=history.tools, target=history.target)
-    sent = apply(view, RedactEmails(), *default_policies(history.target))
+    sent = compose(RedactEmails(), *default_policies(history.target))(view)
     assert not any(EMAIL.search(t.text) for t in sent.turns if t.role == "user")
 
 
@@ -104,7 +104,7 @@ def main() -> int:
         [user("Mail me at ana@example.com"), assistant("Sure."), user("Thanks!")]
     )
     chain: tuple[Policy, ...] = (redact, *default_policies(LAW_TARGET))
-    view = apply(RequestView(turns=conversation.path(), target=LAW_TARGET), *chain)
+    view = compose(*chain)(RequestView(turns=conversation.path(), target=LAW_TARGET))
     print("sent:", view.turns[0].text)
     print("stored:", conversation.path()[0].text)
 

@@ -250,9 +250,19 @@ class DropForeignReasoning:
         )
 
 
-drop_reasoning = DropReasoning()
-"""Policy: send no reasoning at all."""
-keep_last_reasoning = KeepLastReasoning()
-"""Policy: send only the last exchange's reasoning."""
-drop_foreign_reasoning = DropForeignReasoning()
-"""Policy: send only reasoning the target's own family signed."""
+def drop_reasoning() -> DropReasoning:
+    """The policy that sends no reasoning at all (R13); see `DropReasoning`."""
+    return DropReasoning()
+
+
+def keep_last_reasoning() -> KeepLastReasoning:
+    """The policy that sends only the last exchange's reasoning; see `KeepLastReasoning`."""
+    return KeepLastReasoning()
+
+
+def drop_foreign_reasoning() -> DropForeignReasoning:
+    """The policy that sends only reasoning the target's own family signed (R4).
+
+    See `DropForeignReasoning`.
+    """
+    return DropForeignReasoning()

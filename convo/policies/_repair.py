@@ -272,5 +272,9 @@ class RepairToolPairs:
         return view.with_turns(out, notes)
 
 
-repair_tool_pairs = RepairToolPairs()
-"""Policy: every tool call gets exactly one result; orphan results are removed."""
+def repair_tool_pairs() -> RepairToolPairs:
+    """The policy giving every tool call one result and removing orphans (R10).
+
+    See `RepairToolPairs`.
+    """
+    return RepairToolPairs()

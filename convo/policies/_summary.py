@@ -123,5 +123,9 @@ class ApplySummaries:
         return view.with_turns((*turns[:head], *body), (note,))
 
 
-apply_summaries = ApplySummaries()
-"""The summary policy (see `ApplySummaries`)."""
+def apply_summaries() -> ApplySummaries:
+    """The summary policy: the newest summary stands in for the turns it covers.
+
+    See `ApplySummaries`.
+    """
+    return ApplySummaries()
