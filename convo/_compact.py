@@ -24,7 +24,7 @@ from convo._ids import TurnId
 from convo._params import RequestParams
 from convo._targets import Target
 from convo._turns import Turn, user
-from convo.errors import NothingPendingError, message
+from convo.errors import NothingPendingError
 from convo.policies import RequestView, apply_summaries, count_view, is_summary
 from convo.policies._trim import units
 from convo.wire import wire_for
@@ -88,15 +88,12 @@ def plan_compaction(
     last = path[-1] if path else None
     if last is None or last.role != "assistant" or last.tool_calls:
         raise NothingPendingError(
-            message(
-                "Compaction needs a branch whose head is a finished answer; a "
-                "question or a tool session is still open",
-                where=where,
-                received=last.role if last else "<empty>",
-                fix="Finish the exchange (answer the tool calls, or complete()) first.",
-            ),
-            path=None,
+            "Compaction needs a branch whose head is a finished answer; a "
+            "question or a tool session is still open",
             turn_id=conversation.head(),
+            path=where,
+            received=last.role if last else "<empty>",
+            fix="Finish the exchange (answer the tool calls, or complete()) first.",
         )
     bounds = [b for b in units(path) if not is_summary(path[b[0]])]
     kept = bounds[len(bounds) - keep_last :] if keep_last else []
@@ -106,14 +103,11 @@ def plan_compaction(
     turns = view.turns[head:]
     if not turns:
         raise NothingPendingError(
-            message(
-                "There is nothing to compact before the exchanges kept verbatim",
-                where=where,
-                received=f"<keep_last={keep_last}>",
-                fix="Lower keep_last, or compact after more exchanges.",
-            ),
-            path=None,
+            "There is nothing to compact before the exchanges kept verbatim",
             turn_id=conversation.head(),
+            path=where,
+            received=f"<keep_last={keep_last}>",
+            fix="Lower keep_last, or compact after more exchanges.",
         )
     return CompactionPlan(covers=covers, turns=turns, head=conversation.head())
 

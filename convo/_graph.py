@@ -182,11 +182,11 @@ class Conversation:
         """Add `answer` as a sibling of assistant turn `of` (default: the last one) on a new branch."""
         target = of if of is not None else self.last_assistant_id()
         if target is None:
-            msg = message(
+            raise UnknownTurnError(
                 "There is no assistant turn to regenerate",
+                key="<last assistant turn>",
                 where=f"branch {self.active!r}",
             )
-            raise UnknownTurnError(msg, key="<last assistant turn>")
         return self.edit(target, answer, branch=branch)
 
     def switch(self, branch: str) -> Conversation:
@@ -331,11 +331,11 @@ class Conversation:
         name = self.active if branch is None else branch
         if name not in self.heads:
             known = ", ".join(sorted(self.heads)) or "none"
-            msg = message(
+            raise UnknownBranchError(
                 f"No branch named {name!r}",
+                key=name,
                 fix=f"Known branches: {known}. Create one with fork(name, at=...).",
             )
-            raise UnknownBranchError(msg, key=name)
         return name
 
     def attach(
@@ -370,8 +370,11 @@ class Conversation:
             if head is not None:
                 self.node(head)
         if active not in heads:
-            msg = message("The active branch must be one of the heads", received=active)
-            raise UnknownBranchError(msg, key=active)
+            raise UnknownBranchError(
+                "The active branch must be one of the heads",
+                key=active,
+                received=active,
+            )
         return attrs.evolve(self, heads=immutables.Map(heads), active=active)
 
     def _with_node(self, node: Node, *, head: str) -> Conversation:
@@ -509,27 +512,21 @@ def check_turn(turn: Turn, *, where: str, after: str | None) -> None:
     _check_blocks(turn, where)
     if turn.role == "system" and after is not None:
         raise RoleOrderError(
-            message(
-                "A system turn can only be the first turn of a conversation",
-                where=where,
-                received=f"after {_a(after)} turn",
-                fix="Start a new branch with fork(name, at=None) to change the system "
-                "prompt, or send instructions as a user turn.",
-            ),
+            "A system turn can only be the first turn of a conversation",
             path=where,
             turn_id=None,
+            received=f"after {_a(after)} turn",
+            fix="Start a new branch with fork(name, at=None) to change the system "
+            "prompt, or send instructions as a user turn.",
         )
     if turn.role == "assistant":
         ids = [c.id for c in turn.tool_calls]
         if len(ids) != len(set(ids)):
             raise ToolPairingError(
-                message(
-                    "Two tool calls of one turn share an id",
-                    where=where,
-                    received=ids,
-                ),
+                "Two tool calls of one turn share an id",
                 path=where,
                 turn_id=None,
+                received=ids,
             )
 
 
@@ -545,15 +542,12 @@ def _check_results(nodes: _Nodes, turn: Turn, parent: Node | None, where: str) -
         or not current.turn.tool_calls
     ):
         raise ToolPairingError(
-            message(
-                "A tool turn must follow the assistant turn whose tool calls it answers",
-                where=where,
-                received="after "
-                + ("nothing" if parent is None else f"{_a(parent.turn.role)} turn"),
-                fix="Append tool results right after the assistant turn that made the calls.",
-            ),
+            "A tool turn must follow the assistant turn whose tool calls it answers",
             path=where,
             turn_id=None,
+            received="after "
+            + ("nothing" if parent is None else f"{_a(parent.turn.role)} turn"),
+            fix="Append tool results right after the assistant turn that made the calls.",
         )
     chain.append(current.turn)
     chain.reverse()
@@ -564,25 +558,19 @@ def _check_results(nodes: _Nodes, turn: Turn, parent: Node | None, where: str) -
         block_path = f"{where}.blocks[{i}]"
         if result.call_id not in calls:
             raise ToolPairingError(
-                message(
-                    f"Tool result answers call {result.call_id!r}, which the assistant "
-                    "turn before it did not make",
-                    where=block_path,
-                    received=sorted(calls),
-                    fix="Use the id of one of that turn's tool calls.",
-                ),
+                f"Tool result answers call {result.call_id!r}, which the assistant "
+                "turn before it did not make",
                 path=block_path,
                 turn_id=None,
+                received=sorted(calls),
+                fix="Use the id of one of that turn's tool calls.",
             )
         if counts.get(result.call_id, 0) >= 1:
             raise ToolPairingError(
-                message(
-                    f"Tool call {result.call_id!r} has a result already",
-                    where=block_path,
-                    fix="Each tool call gets exactly one result (rule R10).",
-                ),
+                f"Tool call {result.call_id!r} has a result already",
                 path=block_path,
                 turn_id=None,
+                fix="Each tool call gets exactly one result (rule R10).",
             )
         counts[result.call_id] = 1
 
@@ -598,20 +586,14 @@ def _check_blocks(turn: Turn, where: str) -> None:
         if not isinstance(block, allowed):
             kinds = ", ".join(sorted({c.__name__ for c in allowed}))
             raise RoleOrderError(
-                message(
-                    f"{_a(turn.role).capitalize()} turn cannot carry a {type(block).__name__}",
-                    where=f"{where}.blocks[{i}]",
-                    fix=f"{_a(turn.role).capitalize()} turn takes {kinds}.",
-                ),
+                f"{_a(turn.role).capitalize()} turn cannot carry a {type(block).__name__}",
                 path=f"{where}.blocks[{i}]",
                 turn_id=None,
+                fix=f"{_a(turn.role).capitalize()} turn takes {kinds}.",
             )
     if not turn.blocks and turn.role != "assistant":
         raise RoleOrderError(
-            message(
-                f"{_a(turn.role).capitalize()} turn needs at least one block",
-                where=where,
-            ),
+            f"{_a(turn.role).capitalize()} turn needs at least one block",
             path=where,
             turn_id=None,
         )

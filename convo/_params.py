@@ -12,7 +12,7 @@ from typing import Any, Literal, TypeAlias
 import attrs
 
 from convo._json import JSON, JSONObject, json_object
-from convo.errors import InvalidContentError, message
+from convo.errors import InvalidContentError
 
 __all__ = [
     "AdaptiveThinking",
@@ -77,14 +77,10 @@ def _max_tokens(_instance: object, _attribute: object, value: int | None) -> Non
     if value is None or (not isinstance(value, bool) and value >= 1):
         return
     raise InvalidContentError(
-        message(
-            "max_tokens must be a positive integer",
-            where="$.params.max_tokens",
-            received=value,
-            fix="Pass max_tokens=1 or more, or None to leave it unset.",
-        ),
+        "max_tokens must be a positive integer",
         path="$.params.max_tokens",
         received=value,
+        fix="Pass max_tokens=1 or more, or None to leave it unset.",
     )
 
 

@@ -238,11 +238,11 @@ def get_target(name: str) -> Target:
         return _REGISTRY[name]
     except KeyError:
         known = ", ".join(sorted(_REGISTRY)) or "none"
-        msg = message(
+        raise UnknownTargetError(
             f"No target named {name!r}",
+            key=name,
             fix=f"Registered targets: {known}. Register yours with register_target().",
-        )
-        raise UnknownTargetError(msg, key=name) from None
+        ) from None
 
 
 def registered_targets() -> tuple[Target, ...]:

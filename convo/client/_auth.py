@@ -142,20 +142,16 @@ class OAuthM2M(httpx.Auth):
                 raw = parsed.get("error_description") or parsed.get("error")
                 detail = raw if isinstance(raw, str) else None
             raise AuthenticationError(
-                message(
-                    f"The OAuth token endpoint answered {response.status_code}"
-                    + (f": {excerpt(detail)}" if detail else " without a token"),
-                    fix="Check the client id, the client secret and the workspace host.",
-                ),
+                f"The OAuth token endpoint answered {response.status_code}"
+                + (f": {excerpt(detail)}" if detail else " without a token"),
                 status_code=response.status_code,
-                error_code=(
-                    parsed.get("error")
-                    if isinstance(parsed, dict) and isinstance(parsed.get("error"), str)
-                    else None
-                ),
+                error_code=parsed.get("error")
+                if isinstance(parsed, dict) and isinstance(parsed.get("error"), str)
+                else None,
                 body_excerpt="<token endpoint body withheld>",
                 request_id=None,
                 attempts=1,
+                fix="Check the client id, the client secret and the workspace host.",
             )
         lifetime = parsed.get("expires_in") if isinstance(parsed, dict) else None
         seconds = (

@@ -53,7 +53,6 @@ from convo.errors import (
     DecodeError,
     StreamError,
     StreamInterruptedError,
-    message,
 )
 from convo.wire._format import wire_for
 from convo.wire._shared._stream import parse_chunk
@@ -119,7 +118,13 @@ def _encoding(response: httpx.Response) -> str | None:
 
 def _with(error: ConvoError, **details: Any) -> ConvoError:
     """A copy of `error` with more details (same class and message)."""
-    copy = type(error)(error.message, **{**error.details, **details})
+    copy = type(error)(
+        error.what,
+        where=error.where,
+        received=error.received,
+        fix=error.fix,
+        **{**error.details, **details},
+    )
     copy.__cause__ = error.__cause__
     copy.__traceback__ = error.__traceback__
     return copy
@@ -146,7 +151,8 @@ class StreamFold:
         self._sse = SSEParser(
             max_line_bytes=settings.max_line_bytes, max_events=settings.max_events
         )
-        self._ids = {"request_id": request_id, "attempts": attempts}
+        self._request_id = request_id
+        self._attempts = attempts
         self.done = False
         """`[DONE]` arrived; nothing after it is read."""
         self.terminal: Finished | None = None
@@ -165,7 +171,9 @@ class StreamFold:
         try:
             return self._feed(self._decoder.decode(raw))
         except ConvoError as exc:
-            raise _with(exc, **self._ids) from exc.__cause__
+            raise _with(
+                exc, request_id=self._request_id, attempts=self._attempts
+            ) from exc.__cause__
 
     def _feed(self, pieces: list[bytes]) -> list[StreamEvent]:
         out: list[StreamEvent] = []
@@ -184,7 +192,9 @@ class StreamFold:
                     if not out:
                         raise
                     # Deliver what arrived first; the error follows right after.
-                    self._pending = _with(exc, **self._ids)
+                    self._pending = _with(
+                        exc, request_id=self._request_id, attempts=self._attempts
+                    )
                     self.delivered = True
                     return out
                 for item in items:
@@ -207,15 +217,14 @@ class StreamFold:
         silent = self._clock() - self._last_event
         if silent > self._idle_timeout:
             raise APITimeoutError(
-                message(
-                    f"The stream sent no event for {silent:.1f} s, more than its "
-                    f"idle timeout of {self._idle_timeout:g} s",
-                    received="<keep-alive comments or an unfinished line only>",
-                    fix="Retry the request, or raise the client's idle_timeout for "
-                    "models that think long between events.",
-                ),
+                f"The stream sent no event for {silent:.1f} s, more than its "
+                f"idle timeout of {self._idle_timeout:g} s",
                 partial=self.partial(),
-                **self._ids,
+                request_id=self._request_id,
+                attempts=self._attempts,
+                received="<keep-alive comments or an unfinished line only>",
+                fix="Retry the request, or raise the client's idle_timeout for "
+                "models that think long between events.",
             )
 
     def partial(self) -> PartialTurn | None:
@@ -233,21 +242,22 @@ class StreamFold:
                 self._feed(self._decoder.flush())
             result = self._assembler.finish()
         except ConvoError as exc:
-            raise _with(exc, **self._ids) from exc.__cause__
+            raise _with(
+                exc, request_id=self._request_id, attempts=self._attempts
+            ) from exc.__cause__
         if isinstance(result, Turn):
             return Finished(finish_reason=result.finish_reason, turn=result)
         if self.done or self.terminal is not None:
             return Finished(finish_reason=None, partial=result)
         raise StreamInterruptedError(
-            message(
-                "The stream ended before its finish",
-                received=f"<missing: {', '.join(result.missing)}>",
-                fix="Retry the request; what arrived is in .partial and must not "
-                "be stored as a complete answer.",
-            ),
+            "The stream ended before its finish",
             partial=result,
             error_type="incomplete_stream",
-            **self._ids,
+            request_id=self._request_id,
+            attempts=self._attempts,
+            received=f"<missing: {', '.join(result.missing)}>",
+            fix="Retry the request; what arrived is in .partial and must not "
+            "be stored as a complete answer.",
         )
 
     def interrupted(self, error: APIError) -> APIError:
@@ -260,14 +270,13 @@ class StreamFold:
             assert isinstance(copy, APITimeoutError)  # noqa: S101 - same class
             return copy
         interrupted = StreamInterruptedError(
-            message(
-                "The connection dropped in the middle of the stream",
-                fix="Retry the request; what arrived is in .partial and must not "
-                "be stored as a complete answer.",
-            ),
+            "The connection dropped in the middle of the stream",
             partial=partial,
             error_type="connection_dropped",
-            **self._ids,
+            request_id=self._request_id,
+            attempts=self._attempts,
+            fix="Retry the request; what arrived is in .partial and must not "
+            "be stored as a complete answer.",
         )
         interrupted.__cause__ = error
         return interrupted

@@ -27,7 +27,7 @@ from typing import Any
 
 import httpx
 
-from convo.errors import APIConnectionError, APITimeoutError, ConvoError, message
+from convo.errors import APIConnectionError, APITimeoutError, ConvoError
 
 __all__ = [
     "SAFE_HEADERS",
@@ -115,10 +115,11 @@ def translating(
     except httpx.TimeoutException as exc:
         scrub(exc, secrets)
         raise APITimeoutError(
-            message(_describe(exc), fix="Retry later, or raise the client's timeout."),
+            _describe(exc),
             request_id=request_id,
             attempts=attempts,
             **details,
+            fix="Retry later, or raise the client's timeout.",
         ) from exc
     except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
         scrub(exc, secrets)
@@ -128,10 +129,7 @@ def translating(
             else "Retry later; check the host and the network."
         )
         raise APIConnectionError(
-            message(_describe(exc), fix=fix),
-            request_id=request_id,
-            attempts=attempts,
-            **details,
+            _describe(exc), request_id=request_id, attempts=attempts, **details, fix=fix
         ) from exc
     except ConvoError as exc:
         scrub(exc, secrets)

@@ -42,7 +42,7 @@ from convo._blocks import (
 from convo._structure import last_assistant_index
 from convo._tools import Tool
 from convo._turns import Turn
-from convo.errors import PolicyError, message
+from convo.errors import PolicyError
 from convo.policies._trim import estimate_tokens, estimate_tool_tokens
 from convo.policies._view import PolicyNote, RequestView
 
@@ -243,14 +243,11 @@ class CacheBreakpoints:
         if self.ttl is not None and self.ttl not in rules.ttls:
             where = "cache_breakpoints(ttl=...)"
             raise PolicyError(
-                message(
-                    f"Target {view.target.name!r} does not take cache ttl {self.ttl!r}",
-                    where=where,
-                    received=self.ttl,
-                    fix=f"Use one of {', '.join(rules.ttls)} or None.",
-                ),
+                f"Target {view.target.name!r} does not take cache ttl {self.ttl!r}",
                 policy=self.name,
                 path=where,
+                received=self.ttl,
+                fix=f"Use one of {', '.join(rules.ttls)} or None.",
             )
         marks: dict[Position, Ttl] = {}
         system_positions: set[Position] = set()

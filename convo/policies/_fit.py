@@ -42,7 +42,7 @@ import attrs
 from convo._blocks import Block, ReasoningBlock, TextBlock, ToolResultBlock
 from convo._structure import current_exchange_start, tool_session_start
 from convo._turns import Turn
-from convo.errors import ContextWindowError, PolicyError, message
+from convo.errors import ContextWindowError, PolicyError
 from convo.policies._count import CHARS, TokenCounter
 from convo.policies._trim import units
 from convo.policies._view import PolicyNote, RequestView
@@ -137,13 +137,13 @@ class Fit:
         target = view.target
         window = self.window if self.window is not None else target.context_window
         if window is None:
-            msg = message(
+            raise PolicyError(
                 f"fit needs a context window and target {target.name!r} has none",
-                where="$.target.context_window",
+                policy=self.name,
+                path="$.target.context_window",
                 received=None,
                 fix="Pass fit(window=...) or register the target with context_window=.",
             )
-            raise PolicyError(msg, policy=self.name, path="$.target.context_window")
         max_output = (
             self.max_output
             if self.max_output is not None
@@ -337,16 +337,10 @@ class Fit:
             kept = "the tool session in progress outgrew its reserve: the history it "
             kept += "was answered with"
         return ContextWindowError(
-            message(
-                f"The request does not fit the context window: {kept} and the last "
-                f"{self.keep_last} exchange(s) need ~{minimum} tokens, the budget is "
-                f"{budget} (window {window} - max_output {max_output} - tools {tools} "
-                f"- margin {margin})",
-                where="$.turns",
-                fix="Lower max_tokens, shorten the last message or its tool results, "
-                "lower keep_last, raise fit(reserve=...) for long tool sessions, or "
-                "compact the conversation (Chat.compact).",
-            ),
+            f"The request does not fit the context window: {kept} and the last "
+            f"{self.keep_last} exchange(s) need ~{minimum} tokens, the budget is "
+            f"{budget} (window {window} - max_output {max_output} - tools {tools} "
+            f"- margin {margin})",
             policy=self.name,
             path="$.turns",
             window=window,
@@ -355,6 +349,9 @@ class Fit:
             margin=margin,
             budget=budget,
             minimum=minimum,
+            fix="Lower max_tokens, shorten the last message or its tool results, "
+            "lower keep_last, raise fit(reserve=...) for long tool sessions, or "
+            "compact the conversation (Chat.compact).",
         )
 
 

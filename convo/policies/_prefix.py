@@ -63,7 +63,7 @@ from convo._blocks import (
 from convo._structure import last_user_index
 from convo._targets import Target
 from convo._turns import Turn
-from convo.errors import PrefixChangedError, message
+from convo.errors import PrefixChangedError
 from convo.policies._reasoning import without_reasoning
 from convo.policies._view import PolicyNote, RequestView
 from convo.wire._converter import turn_bytes
@@ -249,18 +249,15 @@ class BindPrefixes:
                     if self.strict:
                         where = f"$.turns[{i}]"
                         raise PrefixChangedError(
-                            message(
-                                "The content before this reasoning changed since it "
-                                "was generated, so the server would refuse or ignore "
-                                "it (R5)",
-                                where=where,
-                                received=current,
-                                fix="Restore the earlier turns, regenerate the answer, "
-                                "or use bind_prefixes(strict=False) to drop the "
-                                "reasoning.",
-                            ),
+                            "The content before this reasoning changed since it "
+                            "was generated, so the server would refuse or ignore "
+                            "it (R5)",
                             policy=self.name,
                             path=where,
+                            received=current,
+                            fix="Restore the earlier turns, regenerate the answer, "
+                            "or use bind_prefixes(strict=False) to drop the "
+                            "reasoning.",
                         )
                     derived, _ = without_reasoning(
                         turn, key="convo.policies.no_reasoning", keep=_never

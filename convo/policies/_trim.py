@@ -32,7 +32,7 @@ from convo._blocks import (
 )
 from convo._tools import Tool
 from convo._turns import Turn
-from convo.errors import PolicyError, message
+from convo.errors import PolicyError
 from convo.policies._view import PolicyNote, RequestView
 
 __all__ = [
@@ -156,15 +156,12 @@ class Trim:
             where = f"$.turns[{bounds[-1][0]}:]" if bounds else "$.turns"
             if self.on_overflow == "raise":
                 raise PolicyError(
-                    message(
-                        f"The system turn, the tools and the last exchange alone are "
-                        f"about {total} tokens, over max_tokens={self.max_tokens}",
-                        where=where,
-                        fix="Raise max_tokens, shorten the last message, or use "
-                        "on_overflow='note'.",
-                    ),
+                    f"The system turn, the tools and the last exchange alone are "
+                    f"about {total} tokens, over max_tokens={self.max_tokens}",
                     policy=self.name,
                     path=where,
+                    fix="Raise max_tokens, shorten the last message, or use "
+                    "on_overflow='note'.",
                 )
             notes.append(
                 PolicyNote(

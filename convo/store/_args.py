@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from convo._ids import TurnId, is_turn_id
 from convo._json import check_text
-from convo.errors import InvalidContentError, message
+from convo.errors import InvalidContentError
 
 __all__ = ["check_branch", "check_expected_head", "check_key"]
 
@@ -22,11 +22,7 @@ BRANCH_CHARS = 200
 
 def _invalid(what: str, where: str, received: object, fix: str) -> InvalidContentError:
     shown = received if isinstance(received, str) else f"<{type(received).__name__}>"
-    return InvalidContentError(
-        message(what, where=where, received=shown, fix=fix),
-        path=where,
-        received=shown[:80],
-    )
+    return InvalidContentError(what, path=where, received=shown[:80], fix=fix)
 
 
 def check_key(value: object, *, what: str, where: str, limit: int = 64) -> str:

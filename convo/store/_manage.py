@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, select, update
 
 from convo._json import check_text
-from convo.errors import ConflictError, InvalidConversationError, message
+from convo.errors import ConflictError, InvalidConversationError
 from convo.store._args import check_branch
 from convo.store._mapper import metadata_plain
 from convo.store._statements import (
@@ -74,14 +74,12 @@ def update_conversation(
     current = conn.execute(select(C.c.version).where(C.c.id == cid)).scalar_one()
     if current != expected_version:
         raise ConflictError(
-            message(
-                "The conversation's title or metadata changed since it was read; "
-                "nothing was written",
-                received=f"version {current} (expected {expected_version})",
-                fix="Read info() again and apply the change to what it shows.",
-            ),
+            "The conversation's title or metadata changed since it was read; "
+            "nothing was written",
             expected=expected_version,
             actual=current,
+            received=f"version {current} (expected {expected_version})",
+            fix="Read info() again and apply the change to what it shows.",
         )
     if not values:
         return int(current)
@@ -118,13 +116,11 @@ def delete_branch(conn: Connection, *, tenant: str, cid: str, name: str) -> None
     _, row = _locked_head(conn, tenant, cid, name)
     if row.active_branch == name:
         raise InvalidConversationError(
-            message(
-                f"Branch {name!r} is the active branch and cannot be deleted",
-                where="name",
-                received=name,
-                fix="Switch to another branch first; a conversation keeps at "
-                "least one branch.",
-            )
+            f"Branch {name!r} is the active branch and cannot be deleted",
+            path="name",
+            received=name,
+            fix="Switch to another branch first; a conversation keeps at "
+            "least one branch.",
         )
     conn.execute(delete(H).where(H.c.conversation_id == cid, H.c.branch == name))
     conn.execute(update(C).where(C.c.id == cid).values(updated_at=now()))
@@ -142,14 +138,12 @@ def rename_branch(
     taken = _one_head(conn, cid, new_name)
     if taken is not None:
         raise ConflictError(
-            message(
-                f"A branch named {new_name!r} exists already",
-                where="new_name",
-                received=new_name,
-                fix="Pick another name, or delete that branch first.",
-            ),
+            f"A branch named {new_name!r} exists already",
             expected=None,
             actual=taken.turn_id,
+            where="new_name",
+            received=new_name,
+            fix="Pick another name, or delete that branch first.",
         )
     conn.execute(
         update(H)

@@ -29,7 +29,6 @@ from convo.errors import (
     CorruptRecordError,
     InvalidConversationError,
     LookupFailedError,
-    message,
 )
 from convo.store._cache import TurnCache
 from convo.wire._converter import turn_bytes, turn_plain
@@ -71,14 +70,12 @@ def corrupt(
 ) -> CorruptRecordError:
     """The error for a stored row that is not convo data."""
     return CorruptRecordError(
-        message(
-            f"Stored row is not valid convo data: {what}",
-            where=f"{table}[{key}]",
-            received=received,
-            fix="Restore the row from a backup or an export; convo substitutes nothing.",
-        ),
+        f"Stored row is not valid convo data: {what}",
         table=table,
         key=key,
+        where=f"{table}[{key}]",
+        received=received,
+        fix="Restore the row from a backup or an export; convo substitutes nothing.",
     )
 
 

@@ -35,7 +35,7 @@ from sqlalchemy import (
 from convo._graph import Conversation
 from convo._ids import TurnId
 from convo._json import JSON, check_text
-from convo.errors import CorruptRecordError, InvalidContentError, message
+from convo.errors import CorruptRecordError, InvalidContentError
 from convo.store._cache import TurnCache
 from convo.store._ledger import UsageTotals, usage_of
 from convo.store._mapper import corrupt, rebuild
@@ -411,14 +411,10 @@ def _decode_cursor(cursor: object) -> tuple[dt.datetime, str]:
     except (ValueError, TypeError, binascii.Error, UnicodeError, RecursionError):
         shown = cursor if isinstance(cursor, str) else f"<{type(cursor).__name__}>"
         raise InvalidContentError(
-            message(
-                "Not a cursor this store returned",
-                where="cursor",
-                received=shown,
-                fix="Pass the next_cursor of the previous page, or None.",
-            ),
+            "Not a cursor this store returned",
             path="cursor",
             received=shown[:80],
+            fix="Pass the next_cursor of the previous page, or None.",
         ) from None
 
 
@@ -466,14 +462,10 @@ def list_conversations(
     if text is not None:
         if not isinstance(text, str):
             raise InvalidContentError(
-                message(
-                    "Search text must be a string",
-                    where="text",
-                    received=f"<{type(text).__name__}>",
-                    fix="Pass the words to look for as a str.",
-                ),
+                "Search text must be a string",
                 path="text",
-                received=type(text).__name__,
+                received=f"<{type(text).__name__}>",
+                fix="Pass the words to look for as a str.",
             )
         check_text(text, path="text")
     if text:

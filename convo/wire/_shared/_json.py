@@ -16,7 +16,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any, NoReturn, TypeVar
 
-from convo.errors import ConvoError, DecodeError, ResponseTooLargeError, message
+from convo.errors import ConvoError, DecodeError, ResponseTooLargeError
 
 __all__ = [
     "MAX_BODY_BYTES",
@@ -44,9 +44,7 @@ def fail(
 ) -> DecodeError:
     """A `DecodeError` in the house message order (what, where, received, fix)."""
     return DecodeError(
-        message(what, where=where, received=received, fix=fix),
-        path=where,
-        errors=(f"{what} @ {where}",),
+        what, path=where, errors=(f"{what} @ {where}",), received=received, fix=fix
     )
 
 
@@ -55,14 +53,12 @@ def too_large(
 ) -> ResponseTooLargeError:
     """A `ResponseTooLargeError`: a body, line or count over a decoder's limit."""
     return ResponseTooLargeError(
-        message(
-            what,
-            received=received,
-            fix="Raise the decoder's limit if this is expected.",
-        ),
+        what,
         limit=limit,
         request_id=None,
         attempts=1,
+        received=received,
+        fix="Raise the decoder's limit if this is expected.",
     )
 
 

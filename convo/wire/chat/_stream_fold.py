@@ -54,7 +54,6 @@ from convo.errors import (
     ConvoError,
     DecodeError,
     StreamError,
-    message,
 )
 from convo.wire._shared._errors import parse_envelope
 from convo.wire._shared._json import fail
@@ -363,15 +362,13 @@ def step(
         partial = finish(snapshot, target=target, force_partial=True)
         assert isinstance(partial, PartialTurn)  # noqa: S101 - force_partial guarantees it
         raise StreamError(
-            message(
-                f"The stream carried an error: {found.message or 'no message'}",
-                received=found.code or "error",
-                fix="What arrived before the error is in .partial.",
-            ),
+            f"The stream carried an error: {found.message or 'no message'}",
             partial=partial,
             error_type=found.code,
             request_id=found.request_id,
             attempts=1,
+            received=found.code or "error",
+            fix="What arrived before the error is in .partial.",
         )
     s = _State(snapshot)
     s.chunks += 1
