@@ -163,8 +163,6 @@ def incomplete(event: Finished) -> StreamInterruptedError:
         "The stream finished without a complete answer; nothing was stored for it",
         partial=event.partial,
         error_type="incomplete_stream",
-        request_id=None,
-        attempts=1,
         received=f"<missing: {', '.join(missing)}>",
         fix="Call complete() to ask again; what arrived is in .partial.",
     )

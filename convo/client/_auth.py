@@ -149,8 +149,6 @@ class OAuthM2M(httpx.Auth):
                 if isinstance(parsed, dict) and isinstance(parsed.get("error"), str)
                 else None,
                 body_excerpt="<token endpoint body withheld>",
-                request_id=None,
-                attempts=1,
                 fix="Check the client id, the client secret and the workspace host.",
             )
         lifetime = parsed.get("expires_in") if isinstance(parsed, dict) else None

@@ -43,6 +43,7 @@ from convo.client._core import (
     strip_query,
     timeout_error,
 )
+from convo.client._errors import adding
 from convo.client._protocol import Assembler, WireFormat
 from convo.client._sse import BodyDecoder, SSEParser
 from convo.errors import (
@@ -51,6 +52,7 @@ from convo.errors import (
     APITimeoutError,
     ConvoError,
     DecodeError,
+    ResponseTooLargeError,
     StreamError,
     StreamInterruptedError,
 )
@@ -116,20 +118,6 @@ def _encoding(response: httpx.Response) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _with(error: ConvoError, **details: Any) -> ConvoError:
-    """A copy of `error` with more details (same class and message)."""
-    copy = type(error)(
-        error.what,
-        where=error.where,
-        received=error.received,
-        fix=error.fix,
-        **{**error.details, **details},
-    )
-    copy.__cause__ = error.__cause__
-    copy.__traceback__ = error.__traceback__
-    return copy
-
-
 class StreamFold:
     """Raw response bytes in, stream events out, then the final `Finished`."""
 
@@ -171,7 +159,7 @@ class StreamFold:
         try:
             return self._feed(self._decoder.decode(raw))
         except ConvoError as exc:
-            raise _with(
+            raise adding(
                 exc, request_id=self._request_id, attempts=self._attempts
             ) from exc.__cause__
 
@@ -192,7 +180,7 @@ class StreamFold:
                     if not out:
                         raise
                     # Deliver what arrived first; the error follows right after.
-                    self._pending = _with(
+                    self._pending = adding(
                         exc, request_id=self._request_id, attempts=self._attempts
                     )
                     self.delivered = True
@@ -242,7 +230,7 @@ class StreamFold:
                 self._feed(self._decoder.flush())
             result = self._assembler.finish()
         except ConvoError as exc:
-            raise _with(
+            raise adding(
                 exc, request_id=self._request_id, attempts=self._attempts
             ) from exc.__cause__
         if isinstance(result, Turn):
@@ -266,7 +254,7 @@ class StreamFold:
             return error
         partial = self.partial()
         if isinstance(error, APITimeoutError):
-            copy = _with(error, partial=partial)
+            copy = adding(error, partial=partial)
             assert isinstance(copy, APITimeoutError)  # noqa: S101 - same class
             return copy
         interrupted = StreamInterruptedError(
@@ -419,9 +407,9 @@ class Call:
         try:
             raw = load_body(body)
             turn = self.wire.decode_response(raw, target=self.target)
-        except DecodeError as exc:
+        except (DecodeError, ResponseTooLargeError) as exc:
             # Which call it was matters to whoever reads the log: say so.
-            raise _with(
+            raise adding(
                 exc, request_id=self.request_id, attempts=self.attempt
             ) from exc.__cause__
         return Response(
@@ -490,7 +478,7 @@ class Call:
             getattr(error, "request_id", None) is None and self.request_id is not None
         )
         if stale:
-            fresh = _with(error, attempts=self.attempt, request_id=self.request_id)
+            fresh = adding(error, attempts=self.attempt, request_id=self.request_id)
             assert isinstance(fresh, APIError)  # noqa: S101 - same class
             error = fresh
         if fold is not None and fold.delivered:

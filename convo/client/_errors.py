@@ -98,6 +98,29 @@ def _describe(exc: Exception) -> str:
     return f"The HTTP transport failed ({type(exc).__name__})"
 
 
+def adding(error: ConvoError, **details: Any) -> ConvoError:
+    """A copy of `error` with more details (same class, same facts).
+
+    Wire code knows no request; the client re-raises what it raised with the
+    request's `request_id` and `attempts` through this.
+    """
+    copy = type(error)(
+        error.what,
+        where=error.where,
+        received=error.received,
+        fix=error.fix,
+        **{**error.details, **details},
+    )
+    copy.__cause__ = error.__cause__
+    copy.__traceback__ = error.__traceback__
+    return copy
+
+
+def _lacks_request(error: ConvoError) -> bool:
+    """Whether `error` declares request facts that nobody filled in yet."""
+    return "attempts" in error.details and error.details["attempts"] is None
+
+
 @contextmanager
 def translating(
     *,
@@ -133,6 +156,10 @@ def translating(
         ) from exc
     except ConvoError as exc:
         scrub(exc, secrets)
+        if _lacks_request(exc):
+            raise adding(exc, request_id=request_id, attempts=attempts) from (
+                exc.__cause__
+            )
         raise
 
 

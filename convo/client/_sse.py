@@ -23,8 +23,6 @@ def too_large(what: str, limit: int) -> ResponseTooLargeError:
     return ResponseTooLargeError(
         f"The response passed its bound on {what}",
         limit=limit,
-        request_id=None,
-        attempts=1,
         received=f"<more than {limit}>",
         fix="Raise the client's limit if this answer is legitimate.",
     )

@@ -55,8 +55,6 @@ def too_large(
     return ResponseTooLargeError(
         what,
         limit=limit,
-        request_id=None,
-        attempts=1,
         received=received,
         fix="Raise the decoder's limit if this is expected.",
     )

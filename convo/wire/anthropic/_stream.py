@@ -300,8 +300,6 @@ class StreamAssembler(BaseStreamAssembler):
             + (f": {excerpt(text)}" if isinstance(text, str) else ""),
             partial=partial,
             error_type=error_type if isinstance(error_type, str) else None,
-            request_id=None,
-            attempts=1,
             received=error_type if isinstance(error_type, str) else ...,
             fix="Retry the request; what arrived is in .partial and must not "
             "be stored as a complete answer.",

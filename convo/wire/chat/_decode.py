@@ -394,8 +394,6 @@ def decode_response(
             raise ResponseTooLargeError(
                 "The response body is too large",
                 limit=max_bytes,
-                request_id=None,
-                attempts=1,
                 received=f"<{len(body)} bytes>",
                 fix="Raise max_bytes if this is expected.",
             )

@@ -366,7 +366,6 @@ def step(
             partial=partial,
             error_type=found.code,
             request_id=found.request_id,
-            attempts=1,
             received=found.code or "error",
             fix="What arrived before the error is in .partial.",
         )

@@ -239,8 +239,6 @@ def failure(body: Mapping[str, Any]) -> ServerError:
         status_code=200,
         error_code=code if isinstance(code, str) else None,
         body_excerpt="",
-        request_id=None,
-        attempts=1,
         fix="Retrying may succeed; the error came from the model's side.",
     )
 

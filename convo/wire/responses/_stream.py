@@ -242,8 +242,6 @@ class StreamAssembler(BaseStreamAssembler):
             + (f": {excerpt(text)}" if isinstance(text, str) else ""),
             partial=self.partial(),
             error_type=code if isinstance(code, str) else None,
-            request_id=None,
-            attempts=1,
             received=code if isinstance(code, str) else ...,
             fix="Retry the request; what arrived is in .partial and must not "
             "be stored as a complete answer.",
