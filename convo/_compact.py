@@ -24,7 +24,7 @@ from convo._ids import TurnId
 from convo._params import RequestParams
 from convo._targets import Target
 from convo._turns import Turn, user
-from convo.errors import NothingPendingError
+from convo.errors import NothingPendingError, UsageError
 from convo.policies import RequestView, apply_summaries, count_view, is_summary
 from convo.policies._trim import units
 from convo.wire import wire_for
@@ -78,11 +78,15 @@ def plan_compaction(
     Raises:
         NothingPendingError: the head is not a finished answer (a tool session
             or a question is pending), or there is nothing to summarise.
-        ValueError: `keep_last` is negative.
+        UsageError: `keep_last` is negative.
     """
     if keep_last < 0:
-        msg = f"keep_last must be 0 or more (got {keep_last!r})."
-        raise ValueError(msg)
+        raise UsageError(
+            "keep_last must be 0 or more",
+            where="keep_last",
+            received=keep_last,
+            fix="Pass how many of the newest exchanges to keep verbatim.",
+        )
     path = conversation.path()
     where = f"branch {conversation.active!r}"
     last = path[-1] if path else None

@@ -36,6 +36,7 @@ from convo.errors import (
     ToolPairingError,
     UnknownBranchError,
     UnknownTurnError,
+    UsageError,
     message,
 )
 
@@ -70,8 +71,12 @@ class Node:
 
 def _branch_name(name: str) -> str:
     if not name.strip() or len(name) > 200:
-        msg = f"A branch name must be a non-empty string of at most 200 characters (got {name!r})."
-        raise ValueError(msg)
+        raise UsageError(
+            "A branch name must be a non-empty string of at most 200 characters",
+            where="name",
+            received=name,
+            fix="Pass a short name such as 'main' or 'retry-1'.",
+        )
     return name
 
 
@@ -155,16 +160,16 @@ class Conversation:
         """A new branch `name` whose head is the turn `at` (None: an empty branch).
 
         Raises:
-            ValueError: a branch of that name exists already.
+            UsageError: a branch of that name exists already.
             UnknownTurnError: `at` is not a turn of this conversation.
         """
         _branch_name(name)
         if name in self.heads:
-            msg = message(
+            raise UsageError(
                 f"A branch named {name!r} exists already",
+                where="name",
                 fix="Pick another name, or switch() to it.",
             )
-            raise ValueError(msg)
         if at is not None:
             self.node(at)
         heads = self.heads.set(name, at)
@@ -197,11 +202,11 @@ class Conversation:
         """Forget branch `name` (its turns stay in the graph, reachable by id)."""
         self._branch(name)
         if name == self.active:
-            msg = message(
+            raise UsageError(
                 f"Cannot delete the active branch {name!r}",
+                where="name",
                 fix="switch() to another branch first.",
             )
-            raise ValueError(msg)
         return attrs.evolve(self, heads=self.heads.delete(name))
 
     # ----------------------------------------------------------------- reading
@@ -426,15 +431,19 @@ class GraphBuilder:
 
         Raises:
             UnknownTurnError: the node's parent is not in the graph.
-            ValueError: the node's depth does not follow its parent's.
+            UsageError: the node's depth does not follow its parent's.
         """
         self._check_open()
         parent = None if node.parent is None else self._nodes.get(node.parent)
         if node.parent is not None and parent is None:
             raise _unknown_turn(node.parent)
         if node.depth != (0 if parent is None else parent.depth + 1):
-            msg = f"Node {node.id} has depth {node.depth}, which does not follow its parent's."
-            raise ValueError(msg)
+            raise UsageError(
+                f"Node {node.id} has a depth that does not follow its parent's",
+                where="node.depth",
+                received=node.depth,
+                fix="Pass the node as the graph it came from built it.",
+            )
         self._add(node)
 
     def _add(self, node: Node) -> None:
@@ -447,8 +456,10 @@ class GraphBuilder:
 
     def _check_open(self) -> None:
         if self._done:
-            msg = "This GraphBuilder is finished; start another with conversation.builder()."
-            raise RuntimeError(msg)
+            raise UsageError(
+                "This GraphBuilder is finished",
+                fix="Start another with conversation.builder().",
+            )
 
     def __contains__(self, turn_id: object) -> bool:
         return turn_id in self._nodes

@@ -23,6 +23,7 @@ from convo._blocks import (
     ToolResultBlock,
 )
 from convo._json import JSON, JSONObject, check_text, json_object
+from convo.errors import UsageError
 
 __all__ = [
     "FinishReason",
@@ -88,8 +89,12 @@ def _count(
     _instance: object, attribute: attrs.Attribute[Any], value: int | None
 ) -> None:
     if value is not None and (isinstance(value, bool) or value < 0):
-        msg = f"Usage.{attribute.name} must be a non-negative int or None (got {value!r})."
-        raise ValueError(msg)
+        raise UsageError(
+            f"Usage.{attribute.name} must be a non-negative int or None",
+            where=attribute.name,
+            received=value,
+            fix="Pass a token count of 0 or more, or None if unknown.",
+        )
 
 
 @attrs.frozen(kw_only=True)
@@ -122,8 +127,12 @@ def _optional_text(path: str) -> Any:
 
 def _role(_instance: object, _attribute: object, value: str) -> None:
     if value not in ROLES:
-        msg = f"Turn role must be one of {', '.join(ROLES)} (got {value!r})."
-        raise ValueError(msg)
+        raise UsageError(
+            "Unknown turn role",
+            where="role",
+            received=value,
+            fix=f"Use one of {', '.join(ROLES)}.",
+        )
 
 
 @attrs.frozen(kw_only=True)

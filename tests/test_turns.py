@@ -22,6 +22,7 @@ from convo import (
     Usage,
 )
 from convo._turns import normalise_finish_reason
+from convo.errors import UsageError
 from convo.testing import strategies as cst
 from convo.testing.strategies import png_bytes
 
@@ -69,7 +70,7 @@ class TestUsage:
 
 class TestTurn:
     def test_an_unknown_role_is_refused(self) -> None:
-        with pytest.raises(ValueError, match="Turn role must be one of"):
+        with pytest.raises(UsageError, match="Unknown turn role"):
             Turn(role="robot", blocks=())  # type: ignore[arg-type]
 
     def test_blocks_become_a_tuple(self) -> None:

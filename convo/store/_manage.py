@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, select, update
 
 from convo._json import check_text
-from convo.errors import ConflictError, InvalidConversationError
+from convo.errors import ConflictError, InvalidConversationError, UsageError
 from convo.store._args import check_branch
 from convo.store._mapper import metadata_plain
 from convo.store._statements import (
@@ -59,13 +59,13 @@ def update_conversation(
         msg = (
             f"expected_version must be an int (got {type(expected_version).__name__})."
         )
-        raise TypeError(msg)
+        raise UsageError(msg)
     values: dict[str, Any] = {}
     if title is not UNSET:
         if title is not None:
             if not isinstance(title, str):
                 msg = f"title must be a str or None (got {type(title).__name__})."
-                raise TypeError(msg)
+                raise UsageError(msg)
             check_text(title, path="$.title")
         values["title"] = title
     if metadata is not UNSET:

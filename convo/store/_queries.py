@@ -35,7 +35,7 @@ from sqlalchemy import (
 from convo._graph import Conversation
 from convo._ids import TurnId
 from convo._json import JSON, check_text
-from convo.errors import CorruptRecordError, InvalidContentError
+from convo.errors import CorruptRecordError, InvalidContentError, UsageError
 from convo.store._cache import TurnCache
 from convo.store._ledger import UsageTotals, usage_of
 from convo.store._mapper import corrupt, rebuild
@@ -279,7 +279,7 @@ def tenant_usage(
     for name, value in (("since", since), ("until", until)):
         if value is not None and not isinstance(value, dt.datetime):
             msg = f"{name} must be a datetime or None (got {type(value).__name__})."
-            raise TypeError(msg)
+            raise UsageError(msg)
     parent = T.alias("convo_parent_turn")
     sums = [
         func.coalesce(func.sum(T.c[name] - func.coalesce(parent.c[name], 0)), 0)
@@ -384,7 +384,7 @@ def _info_fields(row: Any) -> dict[str, Any]:
 def _check_limit(limit: object, *, what: str) -> int:
     if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 1000:
         msg = f"{what} must be an int from 1 to 1000 (got {limit!r})."
-        raise ValueError(msg)
+        raise UsageError(msg)
     return limit
 
 

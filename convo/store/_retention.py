@@ -31,6 +31,7 @@ from sqlalchemy import (
     type_coerce,
 )
 
+from convo.errors import UsageError
 from convo.store._args import check_key
 from convo.store._statements import _ID, B, C, H, T, _lock_heads, _not_found
 
@@ -136,18 +137,18 @@ def check_rule(rule: Rule) -> Rule:
     """`rule` if it names something to remove, with sane values."""
     if rule.idle_before is None and rule.keep_latest is None:
         msg = "prune needs idle= and/or keep_latest= (it would remove nothing)."
-        raise ValueError(msg)
+        raise UsageError(msg)
     keep: object = rule.keep_latest
     if keep is not None and (
         not isinstance(keep, int) or isinstance(keep, bool) or keep < 0
     ):
         msg = f"keep_latest must be a non-negative int (got {keep!r})."
-        raise ValueError(msg)
+        raise UsageError(msg)
     if rule.per_key is not None:
         check_key(rule.per_key, what="metadata key", where="per_key", limit=200)
         if rule.keep_latest is None:
             msg = "per_key needs keep_latest= (it groups the conversations kept)."
-            raise ValueError(msg)
+            raise UsageError(msg)
     return rule
 
 

@@ -22,6 +22,7 @@ from convo._graph import Conversation
 from convo._ids import TurnId
 from convo._json import check_text
 from convo._turns import Turn
+from convo.errors import UsageError
 from convo.store import _document as document
 from convo.store import _manage as manage
 from convo.store import _queries as queries
@@ -398,7 +399,7 @@ class Store:
         if given is not None:
             if not isinstance(given, dt.timedelta) or given < dt.timedelta(0):
                 msg = f"idle must be a non-negative timedelta (got {idle!r})."
-                raise ValueError(msg)
+                raise UsageError(msg)
             cutoff = ops.now() - given
         rule = retention.check_rule(
             retention.Rule(idle_before=cutoff, keep_latest=keep_latest, per_key=per_key)
