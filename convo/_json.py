@@ -43,8 +43,16 @@ def check_text(value: str, *, path: str) -> str:
     """Return `value` if every database can store it identically, else raise.
 
     Raises:
-        InvalidTextError: the text holds U+0000 or a lone surrogate.
+        InvalidTextError: the text holds U+0000 or a lone surrogate, or is no str.
     """
+    given: object = value  # checked at run time: callers are not all typed
+    if not isinstance(given, str):
+        raise InvalidTextError(
+            "Text must be a str",
+            path=path,
+            received=f"<{type(given).__name__}>",
+            fix="Pass the text as a str.",
+        )
     if "\x00" in value:
         raise InvalidTextError(
             "Text contains U+0000 (NUL), which PostgreSQL cannot store",

@@ -234,6 +234,14 @@ def get_target(name: str) -> Target:
     Raises:
         UnknownTargetError: nothing is registered under that name.
     """
+    given: object = name  # checked at run time: callers are not all typed
+    if not isinstance(given, str):
+        raise UsageError(
+            "A target name must be a str",
+            where="name",
+            received=f"<{type(given).__name__}>",
+            fix="Pass a served model's name, e.g. 'databricks-claude-sonnet-4-5'.",
+        )
     try:
         return _REGISTRY[name]
     except KeyError:

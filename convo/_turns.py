@@ -110,6 +110,18 @@ class Usage:
 
 
 def _blocks(items: Iterable[Block]) -> tuple[Block, ...]:
+    return _tuple_of_blocks(items, where="blocks")
+
+
+def _tuple_of_blocks(items: object, *, where: str) -> tuple[Block, ...]:
+    """`items` as a tuple; a value that is not a collection is a `UsageError`."""
+    if isinstance(items, str | bytes) or not isinstance(items, Iterable):
+        raise UsageError(
+            "Blocks must be a sequence of blocks",
+            where=where,
+            received=f"<{type(items).__name__}>",
+            fix="Pass a list or tuple of TextBlock, ImageBlock, ... values.",
+        )
     return tuple(items)
 
 
@@ -249,7 +261,7 @@ def _content(content: str | Block | Iterable[Block]) -> tuple[Block, ...]:
         TextBlock | ReasoningBlock | ImageBlock | ToolCallBlock | ToolResultBlock,
     ):
         return (content,)
-    return tuple(content)
+    return _tuple_of_blocks(content, where="content")
 
 
 def system(content: str | Block | Iterable[Block]) -> Turn:
