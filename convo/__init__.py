@@ -67,33 +67,24 @@ from convo.errors import ConvoError
 from convo import targets as _targets  # noqa: F401  # isort: skip
 
 if TYPE_CHECKING:
-    from convo._chat import Chat
-    from convo._chat_async import AsyncChat
-    from convo._chat_core import Reply
-    from convo._compact import COMPACT_PROMPT, Summarizer
+    from convo._chat import COMPACT_PROMPT, AsyncChat, Chat, Reply, Summarizer
 
-_LAZY = {
-    "Chat": "convo._chat",
-    "AsyncChat": "convo._chat_async",
-    "Reply": "convo._chat_core",
-    "COMPACT_PROMPT": "convo._compact",
-    "Summarizer": "convo._compact",
-}
+_LAZY = frozenset({"AsyncChat", "COMPACT_PROMPT", "Chat", "Reply", "Summarizer"})
 
 
 def __getattr__(name: str) -> Any:
     # Chat pulls in the store (SQLAlchemy) and the client (httpx): import on use.
     if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
+        return getattr(importlib.import_module("convo._chat"), name)
     msg = f"module 'convo' has no attribute {name!r}"
     raise AttributeError(msg)
 
 
 __all__ = [
+    "COMPACT_PROMPT",
     "AdaptiveThinking",
     "AsyncChat",
     "Block",
-    "COMPACT_PROMPT",
     "CacheControl",
     "Chat",
     "Conversation",

@@ -10,7 +10,7 @@ from typing import TypeAlias
 
 import attrs
 
-from convo._turns import FinishReason, PartialTurn, Turn, Usage
+from convo._turns import FinishReason, Turn, Usage
 
 __all__ = [
     "Finished",
@@ -58,11 +58,15 @@ class UsageUpdate:
 
 @attrs.frozen(kw_only=True)
 class Finished:
-    """The stream ended; `turn` is complete, or `partial` says what is missing."""
+    """The stream ended with a complete answer, `turn`.
+
+    A stream that ends without its finish never yields `Finished`: it raises
+    `StreamInterruptedError`, whose `.partial` is what arrived (the one way
+    convo reports an incomplete answer).
+    """
 
     finish_reason: FinishReason | None
-    turn: Turn | None = None
-    partial: PartialTurn | None = None
+    turn: Turn
 
 
 StreamEvent: TypeAlias = (

@@ -37,7 +37,6 @@ from convo.errors import (
     UnknownBranchError,
     UnknownTurnError,
     UsageError,
-    message,
 )
 
 __all__ = [
@@ -484,18 +483,18 @@ class _Nodes(Protocol):
 
 
 def _unknown_turn(turn_id: TurnId) -> UnknownTurnError:
-    msg = message("No turn with this id in the conversation", received=turn_id)
-    return UnknownTurnError(msg, key=turn_id)
+    return UnknownTurnError(
+        "No turn with this id in the conversation", key=turn_id, received=turn_id
+    )
 
 
-def not_a_turn(value: object) -> TypeError:
+def not_a_turn(value: object) -> UsageError:
     """The error for appending something that is not a `Turn` (a PartialTurn, say)."""
-    msg = message(
+    return UsageError(
         "Only a Turn can be appended",
         received=f"<{type(value).__name__}>",
         fix="A PartialTurn must be salvaged explicitly with .salvage() first.",
     )
-    return TypeError(msg)
 
 
 def _place(nodes: _Nodes, turn: object, parent: TurnId | None) -> Node:

@@ -12,8 +12,8 @@ import hashlib
 import re
 from typing import NewType
 
+from convo._converter import turn_bytes
 from convo._turns import Turn
-from convo.wire._converter import turn_bytes
 
 __all__ = ["ID_PATTERN", "TurnId", "compute_turn_id", "is_turn_id"]
 

@@ -71,17 +71,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar, dataclass_transform
 
 __all__ = [
+    "NOT_GIVEN",
     "APIConnectionError",
     "APIError",
     "APIStatusError",
     "APITimeoutError",
+    "AnswerConflictError",
     "AuthenticationError",
     "BadRequestError",
-    "AnswerConflictError",
     "ConflictError",
     "ContextWindowError",
     "ConvoError",
-    "NOT_GIVEN",
     "CorruptRecordError",
     "DatabaseURLError",
     "DecodeError",
@@ -247,7 +247,7 @@ NOT_GIVEN: Any = _NotGiven()
 """`received` when nothing was received (the message then says no `got ...`)."""
 
 
-def detail(*, kw_only: bool = True, default: Any = _MISSING) -> Any:
+def _detail(*, kw_only: bool = True, default: Any = _MISSING) -> Any:
     """Declare a detail with options (the type checker reads it as a field)."""
     del kw_only
     return default
@@ -282,7 +282,7 @@ def _declared(cls: type) -> tuple[tuple[str, ...], dict[str, Any]]:
 _BASE_FIELDS = frozenset({"what", "where", "received", "fix"})
 
 
-@dataclass_transform(kw_only_default=True, field_specifiers=(detail,))
+@dataclass_transform(kw_only_default=True, field_specifiers=(_detail,))
 class _ErrorType(type):
     """Collects each error class's declared details when the class is made.
 
@@ -304,7 +304,7 @@ class ConvoError(Exception, metaclass=_ErrorType):
     _where: ClassVar[str] = "path"
     """The detail that says where (a path such as `$.turns[3]`), if declared."""
 
-    what: str = detail(kw_only=False)
+    what: str = _detail(kw_only=False)
     """What is wrong, in plain words (the message adds where, received and fix)."""
     where: str | None = None
     """Where, when the class declares no `path` detail (an argument name, say)."""

@@ -221,5 +221,5 @@ class TestPartialTurn:
     def test_a_partial_turn_is_not_a_turn(self) -> None:
         partial = PartialTurn(turn=convo.assistant("x"), missing=())
         assert not isinstance(partial, Turn)
-        with pytest.raises(TypeError, match=r"salvaged explicitly with \.salvage\(\)"):
+        with pytest.raises(UsageError, match=r"salvaged explicitly with \.salvage\(\)"):
             convo.Conversation.new().user("q").append(partial)  # type: ignore[arg-type]

@@ -28,6 +28,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from convo._cli import _chat, _conversations, _db, _fake, _prune
+from convo._cli._options import EXIT_ERROR, EXIT_NOT_FOUND
 from convo.errors import ConvoError, NotFoundError, excerpt
 
 __all__ = [
@@ -43,10 +44,8 @@ __all__ = [
 ]
 
 EXIT_OK = 0
-EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_NOT_CURRENT = 3
-EXIT_NOT_FOUND = 4
 EXIT_INTERNAL = 70
 EXIT_INTERRUPTED = 130
 

@@ -17,11 +17,15 @@ import sys
 from collections.abc import Iterator
 from typing import TextIO
 
-from convo._chat import Chat
-from convo._chat_core import check_params
-from convo._cli._conversations import add_store_options, bounded_int, open_store
+from convo._chat._core import check_params
+from convo._chat._sync import Chat
+from convo._cli._options import (
+    add_params_options,
+    add_store_options,
+    open_store,
+    params_from,
+)
 from convo._events import Finished, ReasoningDelta, StreamEvent, TextDelta
-from convo._params import RequestParams, ThinkingBudget
 from convo._render import render_tree
 from convo._targets import get_target
 from convo.client import Client
@@ -72,19 +76,8 @@ def _print_events(events: Iterator[StreamEvent], *, reasoning: bool) -> None:
             print(event.text, end="", flush=True)
         elif isinstance(event, Finished):
             print()
-            if event.turn is not None:
-                for call in event.turn.tool_calls:
-                    print(f"  [tool call {call.name} {call.arguments}]")
-
-
-def params_from(args: argparse.Namespace) -> RequestParams:
-    """The request parameters of `--max-tokens` and `--thinking`."""
-    return RequestParams(
-        max_tokens=args.max_tokens,
-        reasoning=ThinkingBudget(budget_tokens=args.thinking)
-        if args.thinking
-        else None,
-    )
+            for call in event.turn.tool_calls:
+                print(f"  [tool call {call.name} {call.arguments}]")
 
 
 def _chat(args: argparse.Namespace) -> int:
@@ -153,13 +146,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     chat.add_argument("--system", help="system prompt of a new conversation")
     chat.add_argument("--title", help="title of a new conversation")
-    chat.add_argument("--max-tokens", type=bounded_int(1, 10_000_000), default=4096)
-    chat.add_argument(
-        "--thinking",
-        type=bounded_int(0, 10_000_000),
-        default=0,
-        help="thinking budget in tokens (0: off)",
-    )
+    add_params_options(chat)
     chat.add_argument(
         "--show-reasoning", action="store_true", help="print reasoning as it streams"
     )

@@ -10,74 +10,24 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
+from convo._cli._options import (
+    add_params_options,
+    add_store_options,
+    bounded_int,
+    file_path,
+    guard,
+    open_store,
+    params_from,
+)
 from convo._json import canonical_bytes
 from convo._render import render_tree
 from convo._targets import get_target
-from convo.errors import ConvoError, NotFoundError
-from convo.store import Store, UsageTotals, default_url
+from convo.store import UsageTotals
 
-__all__ = ["add_store_options", "bounded_int", "guard", "open_store", "register"]
-
-EXIT_ERROR = 1
-EXIT_NOT_FOUND = 4
-
-
-def add_store_options(parser: argparse.ArgumentParser) -> None:
-    """Add `--url` and `--tenant` to a subcommand."""
-    parser.add_argument(
-        "--url",
-        help="database URL (default: $CONVO_DATABASE_URL, else sqlite:///convo.db)",
-    )
-    parser.add_argument(
-        "--tenant", help="tenant whose conversations to use (default: $CONVO_TENANT)"
-    )
-
-
-def open_store(args: argparse.Namespace) -> Store:
-    """The store named by `--url` and `--tenant`."""
-    tenant = args.tenant or os.environ.get("CONVO_TENANT") or "default"
-    return Store(args.url or default_url(), tenant=tenant)
-
-
-def guard(
-    command: str, fn: Callable[[argparse.Namespace], int]
-) -> Callable[[argparse.Namespace], int]:
-    def run(args: argparse.Namespace) -> int:
-        try:
-            return fn(args)
-        except NotFoundError as exc:
-            print(f"convo {command}: {exc}", file=sys.stderr)
-            return EXIT_NOT_FOUND
-        except ConvoError as exc:
-            print(f"convo {command}: {exc}", file=sys.stderr)
-            return EXIT_ERROR
-        except OSError as exc:
-            print(
-                f"convo {command}: {exc.strerror or exc}: {exc.filename or ''}",
-                file=sys.stderr,
-            )
-            return EXIT_ERROR
-
-    return run
-
-
-def bounded_int(low: int, high: int) -> Callable[[str], int]:
-    """An argparse type: an integer in [low, high] (argparse reports anything else)."""
-
-    def parse(text: str) -> int:
-        value = int(text)
-        if not low <= value <= high:
-            msg = f"must be between {low} and {high}"
-            raise argparse.ArgumentTypeError(msg)
-        return value
-
-    parse.__name__ = "integer"
-    return parse
+__all__ = ["register"]
 
 
 def _ls(args: argparse.Namespace) -> int:
@@ -126,8 +76,7 @@ def _usage_line(label: str, usage: UsageTotals) -> str:
 
 
 def _payload(args: argparse.Namespace) -> int:
-    from convo._chat import Chat
-    from convo._cli._chat import params_from
+    from convo._chat._sync import Chat
     from convo.client import Client
 
     target = get_target(args.target)
@@ -189,18 +138,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--target", required=True, help="target name, e.g. databricks-claude-sonnet-4-5"
     )
     payload.add_argument("--branch", help="branch (default: the active one)")
-    payload.add_argument(
-        "--max-tokens",
-        type=bounded_int(1, 10_000_000),
-        default=4096,
-        help="max_tokens to request",
-    )
-    payload.add_argument(
-        "--thinking",
-        type=bounded_int(0, 10_000_000),
-        default=0,
-        help="thinking budget in tokens (0: off)",
-    )
+    add_params_options(payload)
     payload.add_argument(
         "--message", help="the next user message (default: what complete() would post)"
     )
@@ -216,12 +154,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     add_store_options(export)
     export.add_argument("id", help="conversation id")
-    export.add_argument("-o", "--output", help="file to write (default: stdout)")
+    export.add_argument(
+        "-o", "--output", type=file_path, help="file to write (default: stdout)"
+    )
     export.set_defaults(handler=guard("export", _export))
 
     imp = subparsers.add_parser(
         "import", help="store a canonical JSON conversation; print its id"
     )
     add_store_options(imp)
-    imp.add_argument("file", help="the file to read, or - for stdin")
+    imp.add_argument("file", type=file_path, help="the file to read, or - for stdin")
     imp.set_defaults(handler=guard("import", _import))

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from convo._cli._conversations import bounded_int
+from convo._cli._options import bounded_int
 
 __all__ = ["register", "run_fake_server"]
 

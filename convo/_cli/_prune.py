@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 
-from convo._cli._conversations import add_store_options, guard, open_store
+from convo._cli._options import add_store_options, guard, open_store
 
 __all__ = ["register"]
 

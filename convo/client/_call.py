@@ -25,7 +25,7 @@ import httpx
 
 from convo._events import Finished, StreamEvent
 from convo._targets import Target
-from convo._turns import PartialTurn, Turn
+from convo._turns import PartialTurn
 from convo.client._core import (
     GiveUp,
     Response,
@@ -223,30 +223,19 @@ class StreamFold:
         """The `Finished` event after EOF or `[DONE]`.
 
         Raises:
-            StreamInterruptedError: the stream ended before its finish.
+            StreamInterruptedError: the stream ended before its finish, even
+                cleanly (`[DONE]` without a finish reason); `.partial` holds
+                what arrived.
         """
         try:
             if not self.done:
                 self._feed(self._decoder.flush())
-            result = self._assembler.finish()
+            turn = self._assembler.finish()
         except ConvoError as exc:
             raise adding(
                 exc, request_id=self._request_id, attempts=self._attempts
             ) from exc.__cause__
-        if isinstance(result, Turn):
-            return Finished(finish_reason=result.finish_reason, turn=result)
-        if self.done or self.terminal is not None:
-            return Finished(finish_reason=None, partial=result)
-        raise StreamInterruptedError(
-            "The stream ended before its finish",
-            partial=result,
-            error_type="incomplete_stream",
-            request_id=self._request_id,
-            attempts=self._attempts,
-            received=f"<missing: {', '.join(result.missing)}>",
-            fix="Retry the request; what arrived is in .partial and must not "
-            "be stored as a complete answer.",
-        )
+        return Finished(finish_reason=turn.finish_reason, turn=turn)
 
     def interrupted(self, error: APIError) -> APIError:
         """`error` (a drop or a timeout after delivery) carrying the partial turn."""

@@ -60,13 +60,13 @@ from convo._blocks import (
     TextBlock,
     ToolResultBlock,
 )
+from convo._converter import turn_bytes
 from convo._structure import last_user_index
 from convo._targets import Target
 from convo._turns import Turn
 from convo.errors import PrefixChangedError
 from convo.policies._reasoning import without_reasoning
 from convo.policies._view import PolicyNote, RequestView
-from convo.wire._converter import turn_bytes
 
 __all__ = [
     "DIGEST_TAG",

@@ -30,19 +30,19 @@ from convo.store._retention import PruneReport
 from convo.store._sync import Store
 
 __all__ = [
-    "Store",
+    "DEFAULT_URL",
+    "HEAD",
+    "UNSET",
     "AsyncStore",
     "BranchInfo",
-    "ConversationInfo",
     "ConversationDetail",
+    "ConversationInfo",
     "Page",
     "PruneReport",
+    "Store",
     "UsageTotals",
-    "UNSET",
-    "upgrade",
-    "downgrade",
     "current_revision",
-    "HEAD",
-    "DEFAULT_URL",
     "default_url",
+    "downgrade",
+    "upgrade",
 ]

@@ -39,6 +39,7 @@ from convo.errors import (
     StoreError,
     excerpt,
 )
+from convo.store._schema import HEAD
 from convo.store._sqlite import Synchronous, configure_sqlite
 
 __all__ = [
@@ -278,8 +279,6 @@ def _missing_table(exc: sa_exc.DBAPIError, state: str | None) -> StoreError | No
     text = str(exc.orig)
     if not ((state == "42P01" or "no such table" in text) and "convo_" in text.lower()):
         return None
-    from convo.store._migrate import HEAD
-
     return SchemaOutOfDateError(
         "The database has no convo tables (or not all of them); this convo "
         f"needs revision {HEAD}",

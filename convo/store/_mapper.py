@@ -20,6 +20,7 @@ import attrs
 import immutables
 
 from convo._blocks import ImageBlock, ToolResultBlock
+from convo._converter import turn_bytes, turn_plain
 from convo._graph import Conversation
 from convo._ids import TurnId
 from convo._json import JSONObject, canonical_bytes, json_object
@@ -31,7 +32,6 @@ from convo.errors import (
     LookupFailedError,
 )
 from convo.store._cache import TurnCache
-from convo.wire._converter import turn_bytes, turn_plain
 from convo.wire.canonical import decode_turn
 
 __all__ = [

@@ -30,40 +30,40 @@ from alembic.util import CommandError
 from sqlalchemy import URL, Connection, Engine, func, select
 from sqlalchemy import exc as sa_exc
 
-import convo
 from convo.errors import SchemaOutOfDateError, StoreBusyError, StoreError
 from convo.store._engine import make_engine, translate
+from convo.store._schema import HEAD
 from convo.store._sqlite import BEGIN_OPTION
 
 __all__ = [
     "HEAD",
+    "VERSION_TABLE",
+    "alembic_config",
     "backup_path",
     "backup_sqlite",
+    "check_schema",
+    "current_revision",
+    "downgrade",
+    "head_revision",
     "known_revisions",
     "migrate_locked",
     "newer_schema_error",
     "revision_of",
     "schema_error",
-    "VERSION_TABLE",
-    "alembic_config",
-    "check_schema",
-    "current_revision",
-    "downgrade",
-    "head_revision",
     "script_location",
     "upgrade",
 ]
 
-HEAD = "0002"
-"""The newest revision this convo knows (a test checks it against the scripts)."""
 VERSION_TABLE = "convo_alembic_version"
 _LOCK_KEY = 0x636F6E766F  # "convo": one advisory lock key for every convo migration
 _LOCK_WAIT_S = 120.0
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
+"""The installed `convo` package (read here, not through `import convo`, which sits above the store)."""
 
 
 def script_location() -> Path:
     """The directory holding `env.py` and `versions/`: packaged, else the repository's."""
-    package = Path(convo.__file__).resolve().parent
+    package = PACKAGE_DIR
     for candidate in (package / "_migrations", package.parent / "migrations"):
         if (candidate / "env.py").is_file() and (candidate / "versions").is_dir():
             return candidate

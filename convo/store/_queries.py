@@ -56,14 +56,14 @@ from convo.store._statements import (
 __all__ = [
     "BranchInfo",
     "ConversationDetail",
-    "info",
-    "tenant_usage",
     "ConversationInfo",
     "Page",
     "branches",
+    "info",
     "list_conversations",
     "load",
     "load_graph",
+    "tenant_usage",
 ]
 
 

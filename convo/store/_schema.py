@@ -32,7 +32,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-__all__ = ["Base", "BlobRow", "ConversationRow", "HeadRow", "TurnRow"]
+__all__ = ["HEAD", "Base", "BlobRow", "ConversationRow", "HeadRow", "TurnRow"]
+
+HEAD = "0002"
+"""The newest revision this convo knows (a test checks it against the scripts)."""
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",

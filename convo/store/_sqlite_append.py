@@ -44,6 +44,7 @@ from typing import Any
 from sqlalchemy import URL, DateTime, Engine
 from sqlalchemy import exc as sa_exc
 
+from convo._converter import turn_bytes
 from convo._graph import check_turn
 from convo._ids import TurnId, compute_turn_id
 from convo._turns import Turn
@@ -52,7 +53,6 @@ from convo.store._engine import translate
 from convo.store._ledger import search_text, turn_usage
 from convo.store._mapper import has_images
 from convo.store._statements import now
-from convo.wire._converter import turn_bytes
 
 __all__ = ["SqliteAppender"]
 

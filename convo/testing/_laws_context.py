@@ -44,7 +44,7 @@ from hypothesis import strategies as st
 from hypothesis import target as target_score
 
 from convo._blocks import ReasoningBlock
-from convo._compact import plan_compaction, summary_text
+from convo._chat._compact import plan_compaction, summary_text
 from convo._structure import current_exchange_start
 from convo._targets import Target, get_target
 from convo._turns import Turn, user
@@ -56,6 +56,7 @@ from convo.policies._prefix import unmarked
 from convo.policies._repair import pairing_problems
 from convo.policies._summary import apply_summaries, is_summary, summary_turn
 from convo.policies._view import RequestView, compose
+from convo.testing._laws_broken import LawBroken
 from convo.testing._laws_flow import (
     FlowCase,
     flow_cases,
@@ -87,8 +88,6 @@ def default_fit(window: int) -> Fit:
 
 
 def _fail(law: str, view: RequestView, detail: str, *, by: str = "fit") -> None:
-    from convo.testing.laws import LawBroken
-
     raise LawBroken(law, f"{by} on {view.target.name}", detail, view)
 
 

@@ -52,11 +52,11 @@ from convo._tools import Tool
 from convo._turns import Turn
 from convo.errors import ConvoError
 from convo.policies._view import Policy
-from convo.testing._fake._brain import Reply, ScriptedCall
+from convo.testing._fake._brain import ScriptedCall, ScriptedReply
 from convo.testing._fake._models import default_models
 
 if TYPE_CHECKING:
-    from convo._chat import Chat
+    from convo._chat._sync import Chat
     from convo.store import Store
     from convo.testing._fake._app import FakeEndpoint
 
@@ -219,7 +219,7 @@ def _drive(
         options.streaming,
     )
     policies = options.policies
-    from convo._chat import Chat
+    from convo._chat._sync import Chat
     from convo.client import Client
 
     params = RequestParams(max_tokens=8000, reasoning=_reasoning(draw, target))
@@ -260,7 +260,7 @@ def _drive(
                         # The model takes one more step of the same tool session.
                         name = draw(st.sampled_from([t.name for t in REALISTIC_TOOLS]))
                         endpoint.add_script(
-                            Reply(
+                            ScriptedReply(
                                 text=draw(st.sampled_from([None, "One more look."])),
                                 tool_calls=(
                                     ScriptedCall(name=name, arguments={"city": "Oslo"}),
@@ -308,7 +308,9 @@ def _drive(
                     and draw(st.integers(0, 3)) == 3
                 ):
                     # Thinking shown as "omitted": a signature-only reasoning block.
-                    endpoint.add_script(Reply(text=f"Noted: {text}", reasoning=""))
+                    endpoint.add_script(
+                        ScriptedReply(text=f"Noted: {text}", reasoning="")
+                    )
                     omitted = ", thinking omitted"
                 actions.append(f"send {text!r}{how}{omitted}")
                 conversation = _exchange(chat, cid, content, None, stream, None)
@@ -355,10 +357,15 @@ def _exchange(
 
     if stream:
         finished = None
-        for event in chat.stream(cid, content, results=results, branch=branch):
+        events = (
+            chat.stream_tool_results(cid, results, branch=branch)
+            if results
+            else chat.stream(cid, content, branch=branch)
+        )
+        for event in events:
             if isinstance(event, Finished):
                 finished = event
-        if finished is None or finished.turn is None or finished.partial is not None:
+        if finished is None:
             msg = "realistic_histories: a streamed answer did not finish whole"
             raise AssertionError(msg)
         return chat.store.load(cid, branch=branch)

@@ -7,7 +7,7 @@ own encoder (so it is an honest check of what convo sends):
   `POST /serving-endpoints/chat/completions` (model in the body) and
   `POST /serving-endpoints/anthropic/v1/messages` (Claude, native Messages);
 - deterministic answers: tool calls when the user mentions a tool's subject, a
-  summary after tool results, "You said: ..." otherwise, or scripted `Reply`s;
+  summary after tool results, "You said: ..." otherwise, or scripted `ScriptedReply`s;
 - reasoning: Claude's signed with an HMAC it verifies on replay (bound to its
   exact prefix on Opus 4.5, R5), GPT OSS's unsigned; Gemini thought signatures on
   tool calls (R17);
@@ -32,28 +32,29 @@ Example:
 
 from __future__ import annotations
 
-from convo.testing._fake._app import FakeEndpoint, RawResponse, RecordedRequest
-from convo.testing._fake._brain import Reply, ScriptedCall
+from convo.testing._fake._app import FakeEndpoint
+from convo.testing._fake._brain import ScriptedCall, ScriptedReply
 from convo.testing._fake._faults import STREAM_ERROR_EVENT, Fault
 from convo.testing._fake._models import DEFAULT_MODELS, ModelSpec, default_models
+from convo.testing._fake._raw import RawResponse, RecordedRequest
 from convo.testing._fake._server import serve
 from convo.testing._fake._signing import sign, verify
 from convo.testing._fake._transport import AsyncFakeTransport, FakeTransport
 
 __all__ = [
-    "FakeEndpoint",
-    "serve",
-    "FakeTransport",
-    "AsyncFakeTransport",
-    "Fault",
-    "STREAM_ERROR_EVENT",
-    "Reply",
-    "ScriptedCall",
-    "ModelSpec",
     "DEFAULT_MODELS",
-    "default_models",
-    "RecordedRequest",
+    "STREAM_ERROR_EVENT",
+    "AsyncFakeTransport",
+    "FakeEndpoint",
+    "FakeTransport",
+    "Fault",
+    "ModelSpec",
     "RawResponse",
+    "RecordedRequest",
+    "ScriptedCall",
+    "ScriptedReply",
+    "default_models",
+    "serve",
     "sign",
     "verify",
 ]

@@ -66,8 +66,6 @@ from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 import attrs
-from hypothesis import HealthCheck, Phase, given, settings
-from hypothesis import strategies as st
 
 from convo._blocks import (
     Block,
@@ -76,9 +74,8 @@ from convo._blocks import (
     ReasoningBlock,
     SummaryText,
     TextBlock,
-    ToolCallBlock,
-    ToolResultBlock,
 )
+from convo._converter import CONVERTER, turn_plain
 from convo._graph import Conversation
 from convo._targets import CacheRules, ReasoningRules, Target, get_target
 from convo._tools import Tool
@@ -90,6 +87,8 @@ from convo.policies._prefix import prefix_digest, unmarked
 from convo.policies._repair import pairing_problems
 from convo.policies._view import Policy, RequestView, policy_name
 from convo.testing import strategies
+from convo.testing._hypothesis import HealthCheck, Phase, given, settings, st
+from convo.testing._laws_broken import LawBroken
 from convo.testing._laws_context import (
     CONTEXT_EXAMPLES,
     check_compaction,
@@ -104,7 +103,6 @@ from convo.testing._laws_flow import (
     validates_problem,
 )
 from convo.testing._strategies_realistic import RealisticHistory
-from convo.wire._converter import CONVERTER, turn_plain
 
 __all__ = [
     "CONTEXT_EXAMPLES",
@@ -166,69 +164,12 @@ LAW_TARGET = Target(
 """A Claude-like target with caching and a small minimum cacheable length."""
 
 
-class LawBroken(AssertionError):  # noqa: N818 - reads as a sentence: raise LawBroken
-    """A policy broke a law it claims; names the law and the counterexample."""
-
-    def __init__(self, law: str, policy: str, detail: str, view: RequestView) -> None:
-        super().__init__(
-            f"law {law!r} broken by {policy}: {detail}\n"
-            f"counterexample (shrunk):\n{describe(view)}"
-        )
-        self.law = law
-        self.policy = policy
-        self.detail = detail
-        self.view = view
-
-
 def claims_of(policy: object) -> tuple[str, ...]:
     """The default laws plus the ones `policy` claims in its `claims` attribute."""
     extra = getattr(policy, "claims", ())
     if not isinstance(extra, tuple):
         extra = ()
     return tuple(dict.fromkeys((*DEFAULT_CLAIMS, *extra)))
-
-
-# --------------------------------------------------------------- describing
-
-
-def _short(text: str, limit: int = 24) -> str:
-    return repr(text if len(text) <= limit else text[:limit] + "…")
-
-
-def _describe_block(block: Block) -> str:
-    if isinstance(block, TextBlock):
-        out = f"text({_short(block.text)})"
-    elif isinstance(block, ReasoningBlock):
-        family = block.provenance.family if block.provenance else None
-        signed = "signed" if block.is_signed else "unsigned"
-        out = f"reasoning({family}, {signed}, {_short(block.text)})"
-    elif isinstance(block, ToolCallBlock):
-        out = f"tool_call({block.id!r}, {block.name!r})"
-    elif isinstance(block, ToolResultBlock):
-        flags = " synthetic" if block.synthetic else ""
-        out = f"tool_result({block.call_id!r}{flags})"
-    else:
-        out = f"image({block.media_type})"
-    if block.cache_control is not None:
-        out += f"+cache({block.cache_control.ttl})"
-    return out
-
-
-def describe(view: RequestView) -> str:
-    """A compact, readable listing of a view (roles, blocks, markers)."""
-    lines = [
-        f"  target={view.target.name!r} tools={[t.name for t in view.tools]}"
-        + (
-            f" tool markers={[t.cache_control.ttl for t in view.tools if t.cache_control]}"
-            if any(t.cache_control for t in view.tools)
-            else ""
-        )
-    ]
-    for i, turn in enumerate(view.turns):
-        stamp = " generated_from=set" if turn.generated_from else ""
-        blocks = ", ".join(_describe_block(b) for b in turn.blocks)
-        lines.append(f"  [{i}] {turn.role}{stamp}: {blocks}")
-    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------- the cases
@@ -397,7 +338,7 @@ def _messages(
     return [m for t in turns for m in encode(t, view.target)]
 
 
-def serialize(*views: RequestView) -> list[tuple[list[Any], list[Any]]]:
+def _serialize(*views: RequestView) -> list[tuple[list[Any], list[Any]]]:
     """(messages, tools) of each view with markers removed, for the prefix law.
 
     All views are encoded the same way: with the chat wire when it takes every
@@ -504,7 +445,7 @@ def _check_prefix(
         case.answer, generated_from=prefix_digest(policy(asked).turns)
     )
     longer = policy(attrs.evolve(base, turns=(*asked.turns, answer)))
-    (messages, tools), (more, more_tools) = serialize(first, longer)
+    (messages, tools), (more, more_tools) = _serialize(first, longer)
     if tools != more_tools:
         raise broken("prefix_stable", "the tool definitions changed", base)
     if more[: len(messages)] != messages:

@@ -18,6 +18,7 @@ produced, made by `Chat` against the fake endpoint (law and flow tests).
 
 from __future__ import annotations
 
+from convo.testing import _hypothesis  # noqa: F401 - first: says how to install it
 from convo.testing._strategies_graph import conversations, turns
 from convo.testing._strategies_realistic import (
     FAKE_SECRET,

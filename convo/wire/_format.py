@@ -40,8 +40,12 @@ class Assembler(Protocol):
         """Take one parsed `data:` payload; return the events it completes."""
         ...
 
-    def finish(self) -> Turn | PartialTurn:
-        """The turn if the stream finished, else what arrived as a `PartialTurn`."""
+    def finish(self) -> Turn:
+        """The turn, once the stream finished.
+
+        Raises:
+            StreamInterruptedError: it did not finish; `.partial` is what arrived.
+        """
         ...
 
     def partial(self) -> PartialTurn | None:

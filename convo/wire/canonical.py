@@ -32,6 +32,8 @@ from typing import Any
 import immutables
 
 from convo._blocks import Block
+from convo._converter import CONVERTER, turn_bytes, turn_plain
+from convo._converter_base import guarded
 from convo._graph import Conversation
 from convo._ids import TurnId, is_turn_id
 from convo._json import JSONObject, canonical_bytes
@@ -42,11 +44,10 @@ from convo.errors import (
     UnsupportedVersionError,
     excerpt,
 )
-from convo.wire._base import guarded
-from convo.wire._converter import CONVERTER, turn_bytes, turn_plain
 
 __all__ = [
     "FORMAT_VERSION",
+    "SUPPORTED_VERSIONS",
     "decode_block",
     "decode_turn",
     "dumps",

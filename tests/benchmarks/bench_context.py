@@ -33,7 +33,7 @@ from convo import (
     get_target,
     user,
 )
-from convo._chat_core import plan
+from convo._chat._core import plan
 from convo.client import Client
 from convo.policies import count_view, estimate_tokens, reported_input_tokens
 from convo.policies._trim import estimate_tool_tokens

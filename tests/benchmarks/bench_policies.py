@@ -44,6 +44,7 @@ from convo import (
     tool_results,
     user,
 )
+from convo._converter import CONVERTER, turn_plain
 from convo._targets import CacheRules, ReasoningRules
 from convo.policies import (
     RequestView,
@@ -51,7 +52,6 @@ from convo.policies import (
     default_policies,
     prefix_digest,
 )
-from convo.wire._converter import CONVERTER, turn_plain
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from tests.benchmarks._report import Report, best_of

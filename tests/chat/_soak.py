@@ -35,7 +35,13 @@ from convo._events import Finished
 from convo._graph import Conversation
 from convo.errors import APIConnectionError, RateLimitError, StreamError
 from convo.store import Store
-from convo.testing.fake import FakeEndpoint, Fault, RawResponse, Reply, ScriptedCall
+from convo.testing.fake import (
+    FakeEndpoint,
+    Fault,
+    RawResponse,
+    ScriptedCall,
+    ScriptedReply,
+)
 
 __all__ = [
     "TOOLS",
@@ -338,7 +344,7 @@ class Soak:
         tool = self.rng.choice(TOOLS)
         city = self.rng.choice(CITIES)
         self.endpoint.add_script(
-            Reply(
+            ScriptedReply(
                 text=f"Round {rounds} of exchange {i}: calling {tool.name}.",
                 tool_calls=(ScriptedCall(name=tool.name, arguments={"city": city}),),
             )
@@ -397,9 +403,14 @@ class Soak:
     def _stream(
         self, text: str | None, results: list[ToolResultBlock] | None
     ) -> tuple[ToolCallBlock, ...]:
-        events = list(self.chat.stream(self.cid, text, results=results))
+        stream = (
+            self.chat.stream_tool_results(self.cid, results)
+            if results
+            else self.chat.stream(self.cid, text)
+        )
+        events = list(stream)
         last = events[-1]
-        if not isinstance(last, Finished) or last.turn is None:
+        if not isinstance(last, Finished):
             return self._recover()
         self.stats.answers.append((None, last.turn))
         self.stats.conversation = None

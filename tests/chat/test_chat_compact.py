@@ -20,7 +20,7 @@ from convo.client import AsyncClient, Client
 from convo.errors import NothingPendingError
 from convo.policies import is_summary
 from convo.store import AsyncStore, Store
-from convo.testing.fake import FakeEndpoint, Reply
+from convo.testing.fake import FakeEndpoint, ScriptedReply
 
 CLAUDE = "databricks-claude-sonnet-4-5"
 WEATHER = Tool(
@@ -61,7 +61,9 @@ class TestCompact:
             cid = chat.start(system_prompt="Be brief.")
             chat.send(cid, "My name is Ada.")
             chat.send(cid, "I live in Oslo.")
-            endpoint.add_script(Reply(text="The user is Ada, who lives in Oslo."))
+            endpoint.add_script(
+                ScriptedReply(text="The user is Ada, who lives in Oslo.")
+            )
             summary_id = chat.compact(cid)
             sent = endpoint.requests[-1].json()
             assert sent["messages"][-1]["content"].startswith(COMPACT_PROMPT)
@@ -154,7 +156,9 @@ class TestAsyncCompact:
                 )
                 cid = await chat.start(system_prompt="Be brief.")
                 for n in range(6):
-                    endpoint.add_script(Reply(text=f"Answer {n}. " + "words " * 60))
+                    endpoint.add_script(
+                        ScriptedReply(text=f"Answer {n}. " + "words " * 60)
+                    )
                     await chat.send(cid, f"Question {n}: " + "detail " * 60)
                 path = (await store.load(cid)).path()
                 return sum(1 for t in path if is_summary(t)), texts(

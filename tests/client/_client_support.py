@@ -20,6 +20,7 @@ from convo.errors import (
     RateLimitError,
     ServerError,
     StreamError,
+    StreamInterruptedError,
 )
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -147,17 +148,20 @@ class FakeAssembler:
             return [Finished(finish_reason=None, turn=self._turn())]
         return []
 
-    def finish(self) -> Turn | PartialTurn:
-        turn = self._turn()
+    def finish(self) -> Turn:
         if self.reason is None:
-            return PartialTurn(turn=turn, missing=("finish_reason",))
-        return turn
+            raise StreamInterruptedError(
+                "stream ended early",
+                partial=self.partial(),
+                error_type="incomplete_stream",
+                request_id=None,
+                attempts=1,
+            )
+        return self._turn()
 
     def partial(self) -> PartialTurn | None:
-        result = self.finish()
-        if isinstance(result, Turn):
-            return PartialTurn(turn=result, missing=("end of stream",))
-        return result
+        missing = "end of stream" if self.reason is not None else "finish_reason"
+        return PartialTurn(turn=self._turn(), missing=(missing,))
 
 
 class FakeWire:

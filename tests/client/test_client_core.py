@@ -11,10 +11,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from convo._targets import Target
-from convo.client import (
+from convo.client import RetryConfig
+from convo.client._core import (
     GiveUp,
     Retry,
-    RetryConfig,
     build_request,
     endpoint_url,
     parse_retry_after,

@@ -9,8 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from convo.client import SSEEvent, SSEParser
-from convo.client._sse import BodyDecoder
+from convo.client._sse import BodyDecoder, SSEEvent, SSEParser
 from convo.errors import DecodeError, ResponseTooLargeError
 from tests.client._client_support import stream_bytes
 

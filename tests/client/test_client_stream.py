@@ -29,7 +29,6 @@ from tests.client._client_support import (
     async_client,
     client,
     final_turn,
-    finished,
     partial_of,
     sse,
     stream_bytes,
@@ -104,13 +103,13 @@ class TestStreamSuccess:
         events = list(client(Script(response)).stream(PAYLOAD, target=TARGET))
         assert final_turn(events).text == "The average speed is 80 km/h."
 
-    def test_done_without_a_finish_reason_finishes_with_a_partial(self):
+    def test_done_without_a_finish_reason_raises_with_the_partial(self):
         script = Script(sse_response(sse({"t": "half"}, "[DONE]")))
-        events = list(client(script).stream(PAYLOAD, target=TARGET, wire=FakeWire()))
-        last = finished(events)
-        assert last.turn is None
-        assert last.partial is not None
-        assert last.partial.turn.text == "half"
+        with pytest.raises(StreamInterruptedError) as info:
+            list(client(script).stream(PAYLOAD, target=TARGET, wire=FakeWire()))
+        assert partial_of(info.value).turn.text == "half"
+        assert info.value.error_type == "incomplete_stream"
+        assert info.value.request_id == "req-s"
 
     def test_nothing_after_done_is_read(self):
         script = Script(

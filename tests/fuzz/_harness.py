@@ -8,6 +8,7 @@ secrets a caller gave it. `check(reader, case)` runs one input and returns the
 
 - `untyped`: an exception that is not a `ConvoError` subclass;
 - `slow` / `memory`: over `time_bound(size)` seconds or `memory_bound(size)` bytes;
+- `unprintable`: the value, an error or its details cannot be repr'd (too deep);
 - `secret`: a secret in the value's repr, in the str/repr/details of any
   exception in the chain, or in any log record at DEBUG (message and args).
 
@@ -24,6 +25,7 @@ import tracemalloc
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from hypothesis import strategies as st
@@ -72,7 +74,14 @@ class Reader:
     @property
     def cases(self) -> st.SearchStrategy[Case]:
         """The inputs, each wrapped in a `Case` (what tests draw)."""
-        return self.inputs.map(Case)
+        return _wrapped(self.inputs)
+
+
+@st.composite
+def _wrapped(draw: st.DrawFn, inputs: st.SearchStrategy[Any]) -> Case:
+    # Not `inputs.map(Case)`: Hypothesis prints a mapped value as the call
+    # `Case(<value>)`, recursing into a value nested thousands deep.
+    return Case(draw(inputs))
 
 
 @dataclass(frozen=True)
@@ -187,18 +196,20 @@ def _chain(exc: BaseException) -> list[BaseException]:
 
 def _texts(
     value: object, error: BaseException | None, records: Sequence[logging.LogRecord]
-) -> Iterator[tuple[str, str]]:
+) -> Iterator[tuple[str, Callable[[], str]]]:
+    """Every text a caller could see, each as a thunk (a repr may itself fail)."""
     if value is not None:
-        yield "value repr", repr(value)
+        yield "value repr", partial(repr, value)
     if error is not None:
         for link in _chain(error):
-            yield f"{type(link).__name__} str", str(link)
-            yield f"{type(link).__name__} repr", repr(link)
+            name = type(link).__name__
+            yield f"{name} str", partial(str, link)
+            yield f"{name} repr", partial(repr, link)
             if isinstance(link, ConvoError):
-                yield f"{type(link).__name__} details", repr(link.details)
+                yield f"{name} details", partial(repr, link.details)
     for record in records:
-        yield f"log {record.name}", record.getMessage()
-        yield f"log {record.name} args", repr(record.args)
+        yield f"log {record.name}", record.getMessage
+        yield f"log {record.name} args", partial(repr, record.args)
 
 
 def check(reader: Reader, case: Any, *, memory: bool = True) -> list[Failure]:
@@ -236,7 +247,13 @@ def check(reader: Reader, case: Any, *, memory: bool = True) -> list[Failure]:
                 )
     if elapsed > limit:
         failures.append(Failure("slow", f"{elapsed:.2f} s > {limit:.2f} s"))
-    for where, text in _texts(value, error, records):
+    for where, show in _texts(value, error, records):
+        try:
+            text = show()
+        except (RecursionError, MemoryError) as exc:
+            # A value or error a caller cannot even print: unbounded.
+            failures.append(Failure("unprintable", f"{where}: {type(exc).__name__}"))
+            continue
         for secret in reader.secrets:
             if secret in text:
                 failures.append(Failure("secret", f"in {where}: {text[:200]}"))

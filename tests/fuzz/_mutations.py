@@ -8,6 +8,7 @@ replace a value by one of another type, drop or add a key, or nest deeply.
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -129,11 +130,15 @@ def json_mutations(
         paths = _paths(value)
         path = draw(st.sampled_from(paths))
         kind = draw(st.sampled_from(["replace", "drop", "add", "nest", "dup"]))
-        replacement = draw(
-            st.one_of(
-                st.sampled_from(HOSTILE_VALUES),
-                st.text(max_size=8),
-                st.integers(),
+        # A copy: a later mutation may add into this value, and HOSTILE_VALUES
+        # changed in place makes generation depend on earlier cases (flaky).
+        replacement = copy.deepcopy(
+            draw(
+                st.one_of(
+                    st.sampled_from(HOSTILE_VALUES),
+                    st.text(max_size=8),
+                    st.integers(),
+                )
             )
         )
         if kind == "nest":

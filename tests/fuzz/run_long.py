@@ -10,6 +10,7 @@ reader failed. Runs are random (a new seed each time) unless --seed is given.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import faulthandler
 import os
 import sys
@@ -23,6 +24,10 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 
 from tests.fuzz._harness import check
 from tests.fuzz._readers import READERS
+
+
+class _Enough(BaseException):
+    """Raised once the time budget is spent: Hypothesis lets it through unshrunk."""
 
 
 def run(name: str, cases: int, seconds: float, memory: bool, fixed: int | None) -> int:
@@ -43,7 +48,8 @@ def run(name: str, cases: int, seconds: float, memory: bool, fixed: int | None) 
     def one(case: object) -> None:
         nonlocal count
         if time.perf_counter() - start > seconds:
-            return
+            # Not `return`: Hypothesis would go on generating every remaining case.
+            raise _Enough
         count += 1
         for failure in check(reader, case, memory=memory):
             key = f"{failure.kind}: {failure.detail.splitlines()[0][:120]}"
@@ -52,7 +58,8 @@ def run(name: str, cases: int, seconds: float, memory: bool, fixed: int | None) 
 
     if fixed is not None:
         one = seed(fixed)(one)
-    one()
+    with contextlib.suppress(_Enough):
+        one()
     elapsed = time.perf_counter() - start
     print(
         f"{name:<28} {count:>8} cases  {count / elapsed:>9.0f} cases/s  "

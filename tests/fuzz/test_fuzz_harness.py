@@ -8,7 +8,7 @@ import time
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from convo.errors import DecodeError
+from convo.errors import DecodeError, UnknownBlockTypeError
 from convo.wire import canonical
 from tests.fuzz._harness import SECRET, Case, Reader, check, input_size
 from tests.fuzz._mutations import fixtures, mutated_bytes
@@ -74,6 +74,19 @@ class TestTheHarnessCatchesPlantedBugs:
             "leaky", lambda _: {"t": SECRET}, st.nothing(), secrets=(SECRET,)
         )
         assert [f.kind for f in check(reader, b"")] == ["secret"]
+
+    def test_an_error_whose_details_cannot_be_printed_is_reported(self) -> None:
+        def deep_detail(data: bytes) -> object:
+            deep: object = "x"
+            for _ in range(5000):
+                deep = [deep]
+            raise UnknownBlockTypeError(
+                "Unknown block type", tag=deep, allowed=(), path="$", errors=()
+            )
+
+        failures = check(Reader("deep detail", deep_detail, st.nothing()), b"")
+        assert [f.kind for f in failures] == ["unprintable"]
+        assert "UnknownBlockTypeError details" in failures[0].detail
 
     def test_a_reader_slower_than_linear_is_reported(self) -> None:
         def quadratic(data: bytes) -> object:

@@ -54,7 +54,7 @@ class TestScripts:
         package = tmp_path / "convo"
         (package / "_migrations" / "versions").mkdir(parents=True)
         (package / "_migrations" / "env.py").write_text("")
-        monkeypatch.setattr(convo, "__file__", str(package / "__init__.py"))
+        monkeypatch.setattr(_migrate, "PACKAGE_DIR", package)
         assert _migrate.script_location() == package / "_migrations"
 
 

@@ -14,8 +14,8 @@ from convo.testing.fake import (
     STREAM_ERROR_EVENT,
     FakeEndpoint,
     Fault,
-    Reply,
     ScriptedCall,
+    ScriptedReply,
     default_models,
 )
 
@@ -300,7 +300,7 @@ class TestAnswers:
         self, endpoint: FakeEndpoint, post: Any
     ) -> None:
         endpoint.add_script(
-            Reply(
+            ScriptedReply(
                 text="Scripted.",
                 tool_calls=(ScriptedCall(name="lookup", arguments={"q": 1}),),
             )

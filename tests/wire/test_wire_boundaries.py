@@ -76,7 +76,7 @@ def _modules_outside_the_seam() -> list[Path]:
 class TestTheSeam:
     def test_it_scans_the_whole_package_but_the_wire_formats(self) -> None:
         modules = _modules_outside_the_seam()
-        assert ROOT / "_chat_core.py" in modules
+        assert ROOT / "_chat" / "_core.py" in modules
         assert ROOT / "testing" / "_fake" / "_app.py" in modules
         assert not any("wire" in p.relative_to(ROOT).parts[:1] for p in modules)
 
@@ -117,7 +117,7 @@ class TestTheCheckerCatchesAPlantedViolation:
         assert violations(source) == []
 
     def test_a_violation_planted_in_a_real_module_fails_the_scan(self) -> None:
-        source = (ROOT / "_chat_core.py").read_text("utf-8")
+        source = (ROOT / "_chat" / "_core.py").read_text("utf-8")
         planted = source + '\n\nif TARGET.wire == "chat":\n    pass\n'
         assert violations(source) == []
         assert violations(planted) != []

@@ -14,6 +14,7 @@ from convo import PartialTurn, Turn
 from convo.errors import DecodeError, ResponseTooLargeError
 from convo.wire import WireFormat
 from convo.wire._shared._stream import BaseStreamAssembler
+from tests.wire._outcome import outcome
 
 HERE = Path(__file__).parent
 STREAMS: dict[str, tuple[type[BaseStreamAssembler], bytes]] = {
@@ -37,7 +38,7 @@ def whole(name: str) -> Turn | PartialTurn:
     cls, data = STREAMS[name]
     assembler = cls()
     assembler.feed(data)
-    return assembler.finish()
+    return outcome(assembler)
 
 
 class TestOneShape:
@@ -69,7 +70,7 @@ class TestOneShape:
         partial = assembler.partial()
         assert isinstance(partial, PartialTurn)
         assert partial.missing
-        assert isinstance(assembler.finish(), PartialTurn)
+        assert isinstance(outcome(assembler), PartialTurn)
 
     @pytest.mark.parametrize("name", NAMES)
     def test_an_unterminated_last_event_is_never_dispatched(self, name: str) -> None:
@@ -112,4 +113,4 @@ class TestChunkingInvariance:
             assembler.feed(data[at : at + size])
             at += size
         assembler.feed(data[at:])
-        assert assembler.finish() == whole(name)
+        assert outcome(assembler) == whole(name)

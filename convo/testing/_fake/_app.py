@@ -25,11 +25,12 @@ from typing import Any
 import attrs
 
 from convo.errors import UsageError
-from convo.testing._fake._brain import Answer, Reply, think
+from convo.testing._fake._brain import Answer, ScriptedReply, think
 from convo.testing._fake._cache import PromptCache, blocks_of
 from convo.testing._fake._faults import STREAM_ERROR_EVENT, Fault
 from convo.testing._fake._models import ModelSpec, default_models
 from convo.testing._fake._prefix import prefix_digest
+from convo.testing._fake._raw import RawResponse, RecordedRequest
 from convo.testing._fake._responses import completion_tokens, usage
 from convo.testing._fake._responses_route import Served, Service, ServiceCall
 from convo.testing._fake._routes import Answered, Surface, route_for
@@ -40,51 +41,13 @@ from convo.testing._fake._rules import (
     thought_signature,
 )
 from convo.testing._fake._signing import sign, sign_bound
+from convo.testing._fake._transport import AsyncFakeTransport, FakeTransport
 from convo.testing._fake._window import over_window
 
-__all__ = ["FakeEndpoint", "RawResponse", "RecordedRequest"]
+__all__ = ["FakeEndpoint"]
 
 _HIDDEN_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
 _MAX_REQUEST_BYTES = 32 * 1024 * 1024
-
-
-@attrs.frozen(kw_only=True)
-class RecordedRequest:
-    """One request the endpoint received; credential headers are never recorded."""
-
-    method: str
-    path: str
-    headers: tuple[tuple[str, str], ...]
-    body: bytes
-
-    def json(self) -> Any:
-        """The body parsed as JSON."""
-        return json.loads(self.body)
-
-    def header(self, name: str) -> str | None:
-        """The first value of header `name` (case-insensitive), or None."""
-        lowered = name.lower()
-        return next((v for k, v in self.headers if k.lower() == lowered), None)
-
-
-@attrs.frozen(kw_only=True)
-class RawResponse:
-    """An HTTP answer: status, headers and body parts, with how they are delivered."""
-
-    status: int
-    headers: tuple[tuple[str, str], ...]
-    parts: tuple[bytes, ...]
-    streaming: bool = False
-    delay: float = 0.0
-    """Seconds to wait before each part (a slow trickle)."""
-    drop_after: int | None = None
-    """Close the connection after this many parts, without finishing the body."""
-    rule: str | None = None
-
-    @property
-    def body(self) -> bytes:
-        """All parts joined (what a complete delivery carries)."""
-        return b"".join(self.parts)
 
 
 class FakeEndpoint:
@@ -108,7 +71,7 @@ class FakeEndpoint:
         secret: bytes = b"convo-fake-endpoint",
         seed: int = 0,
         faults: Iterable[Fault] = (),
-        script: Iterable[Reply] = (),
+        script: Iterable[ScriptedReply] = (),
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         max_request_bytes: int = _MAX_REQUEST_BYTES,
@@ -121,7 +84,7 @@ class FakeEndpoint:
         self._max_request_bytes = max_request_bytes
         self._lock = threading.Lock()
         self._faults: list[list[Any]] = []
-        self._script: list[Reply] = list(script)
+        self._script: list[ScriptedReply] = list(script)
         self._requests: list[RecordedRequest] = []
         self._responses: list[RawResponse] = []
         self._cache = PromptCache(clock)
@@ -147,7 +110,7 @@ class FakeEndpoint:
         with self._lock:
             self._faults.extend([f, f.times] for f in faults if f.times > 0)
 
-    def add_script(self, *replies: Reply) -> None:
+    def add_script(self, *replies: ScriptedReply) -> None:
         """Queue scripted replies used before the heuristic model."""
         with self._lock:
             self._script.extend(replies)
@@ -165,16 +128,12 @@ class FakeEndpoint:
         """The signature this endpoint gives reasoning `text` made by `family` (for tests)."""
         return sign(self._secret, family, text)
 
-    def transport(self) -> Any:
+    def transport(self) -> FakeTransport:
         """An `httpx.BaseTransport` answering from this endpoint."""
-        from convo.testing._fake._transport import FakeTransport
-
         return FakeTransport(self)
 
-    def async_transport(self) -> Any:
+    def async_transport(self) -> AsyncFakeTransport:
         """An `httpx.AsyncBaseTransport` answering from this endpoint."""
-        from convo.testing._fake._transport import AsyncFakeTransport
-
         return AsyncFakeTransport(self)
 
     # --- the service ---------------------------------------------------------------

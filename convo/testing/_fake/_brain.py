@@ -2,7 +2,7 @@
 
 Rules, applied to the raw JSON request in this order:
 
-1. A scripted `Reply` (if the endpoint was given a script) is used as is.
+1. A scripted `ScriptedReply` (if the endpoint was given a script) is used as is.
 2. The last message is a tool result: answer with text summarising every result
    of the current tool session ("get_weather returned: ...").
 3. Tools are offered, `tool_choice` is not "none" and the last message is a user
@@ -30,7 +30,7 @@ from typing import Any
 
 import attrs
 
-__all__ = ["Answer", "Reply", "ScriptedCall", "ToolCall", "think"]
+__all__ = ["Answer", "ScriptedCall", "ScriptedReply", "ToolCall", "think"]
 
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'_-]*")
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
@@ -138,7 +138,7 @@ class ScriptedCall:
 
 
 @attrs.frozen(kw_only=True)
-class Reply:
+class ScriptedReply:
     """A scripted answer: text, tool calls and reasoning to give instead of the heuristic."""
 
     text: str | None = None
@@ -318,7 +318,7 @@ def think(
     family: str,
     reasons: bool,
     seed: int,
-    script: Reply | None = None,
+    script: ScriptedReply | None = None,
 ) -> Answer:
     """The deterministic answer to a valid request (see the module docstring for the rules)."""
     messages: Sequence[Mapping[str, Any]] = body.get("messages") or ()

@@ -23,7 +23,7 @@ from typing import Any
 
 import attrs
 
-__all__ = ["CacheUsage", "PromptCache", "Block", "blocks_of", "estimate_tokens"]
+__all__ = ["Block", "CacheUsage", "PromptCache", "blocks_of", "estimate_tokens"]
 
 _LOOKBACK = 20
 _TTL_SECONDS = {"5m": 300.0, "1h": 3600.0}

@@ -26,7 +26,7 @@ from typing import Any
 
 import attrs
 
-from convo.testing._fake._brain import Answer, Reply, think
+from convo.testing._fake._brain import Answer, ScriptedReply, think
 from convo.testing._fake._models import ModelSpec
 from convo.testing._fake._responses import completion_tokens
 from convo.testing._fake._responses_rules import (
@@ -116,7 +116,7 @@ class ServiceCall:
     secret: bytes
     seed: int
     created: int
-    script: Callable[[], Reply | None]
+    script: Callable[[], ScriptedReply | None]
     """Takes the next scripted reply, if any (only once the request is served)."""
 
 
@@ -218,7 +218,7 @@ def respond(
     rid: str,
     secret: bytes,
     seed: int,
-    script: Callable[[], Reply | None],
+    script: Callable[[], ScriptedReply | None],
     created: int,
 ) -> Served | ResponsesViolation:
     """Check and answer one request on a route (see the module docstring)."""

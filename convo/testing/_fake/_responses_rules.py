@@ -39,8 +39,8 @@ __all__ = [
     "BODY_FIELDS",
     "ResponsesViolation",
     "call_item_id",
-    "check_request",
     "chat_view",
+    "check_request",
     "gemini_call_blob",
     "reasoning_blob",
 ]

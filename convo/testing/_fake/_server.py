@@ -17,7 +17,8 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from convo.testing._fake._app import FakeEndpoint, RawResponse
+from convo.testing._fake._app import FakeEndpoint
+from convo.testing._fake._raw import RawResponse
 
 __all__ = ["serve"]
 

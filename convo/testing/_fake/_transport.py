@@ -1,4 +1,4 @@
-"""httpx transports that answer from a `FakeEndpoint` without a network.
+"""httpx transports that answer from a `FakeEndpoint` (any `Answering`) without a network.
 
 The body is delivered part by part, so a trickle waits between parts and a
 dropped connection raises `httpx.RemoteProtocolError` mid-body, exactly where a
@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import httpx
 
-from convo.testing._fake._app import FakeEndpoint, RawResponse
+from convo.testing._fake._raw import Answering, RawResponse
 
 __all__ = ["AsyncFakeTransport", "FakeTransport"]
 
@@ -23,7 +23,7 @@ _DROPPED = (
 
 
 class _SyncParts(httpx.SyncByteStream):
-    def __init__(self, endpoint: FakeEndpoint, response: RawResponse) -> None:
+    def __init__(self, endpoint: Answering, response: RawResponse) -> None:
         self._endpoint = endpoint
         self._response = response
 
@@ -62,7 +62,7 @@ def _headers(response: RawResponse) -> list[tuple[str, str]]:
 class FakeTransport(httpx.BaseTransport):
     """A sync httpx transport answering from a `FakeEndpoint`."""
 
-    def __init__(self, endpoint: FakeEndpoint) -> None:
+    def __init__(self, endpoint: Answering) -> None:
         self.endpoint = endpoint
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
@@ -84,7 +84,7 @@ class FakeTransport(httpx.BaseTransport):
 class AsyncFakeTransport(httpx.AsyncBaseTransport):
     """An async httpx transport answering from a `FakeEndpoint`."""
 
-    def __init__(self, endpoint: FakeEndpoint) -> None:
+    def __init__(self, endpoint: Answering) -> None:
         self.endpoint = endpoint
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:

@@ -16,7 +16,12 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any, NoReturn, TypeVar
 
-from convo.errors import ConvoError, DecodeError, ResponseTooLargeError
+from convo.errors import (
+    ConvoError,
+    DecodeError,
+    ResponseTooLargeError,
+    excerpt,
+)
 
 __all__ = [
     "MAX_BODY_BYTES",
@@ -27,6 +32,7 @@ __all__ = [
     "get_str",
     "guard",
     "load_json",
+    "shown_tag",
     "too_large",
 ]
 
@@ -58,6 +64,15 @@ def too_large(
         received=received,
         fix="Raise the decoder's limit if this is expected.",
     )
+
+
+def shown_tag(tag: object) -> str:
+    """A block's `type` tag as an error's `tag` detail: a string as is, else its excerpt.
+
+    The detail is typed `str`; a raw list nested thousands deep there would make
+    `repr(error.details)` (a log line, a test report) a RecursionError.
+    """
+    return tag if isinstance(tag, str) else excerpt(tag)
 
 
 def check_depth(value: object, *, limit: int, where: str) -> None:
@@ -97,8 +112,15 @@ def load_json(
 
     Raises:
         ResponseTooLargeError: the text is longer than `limit`.
-        DecodeError: the text is not UTF-8, not valid JSON, or nests too deep.
+        DecodeError: `data` is not text, not UTF-8, not valid JSON, or nests too deep.
     """
+    if not isinstance(data, bytes | bytearray | str):
+        raise fail(
+            f"{what} must be JSON text (bytes or str) or a parsed JSON object",
+            where=where,
+            received=f"<{type(data).__name__}>",
+            fix="Pass the body as received, or the dict json.loads made of it.",
+        )
     if len(data) > limit:
         raise too_large(
             f"{what} is larger than {limit} bytes",

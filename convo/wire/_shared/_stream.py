@@ -9,11 +9,17 @@
   the chunk has none; `[DONE]` ends the stream);
 - `feed_chunk(chunk)`: one parsed chunk, counted against `max_events`, handed
   to the format's `_fold`; returns the stream events it completes;
-- `finish()`: the `Turn` once the stream finished, else a `PartialTurn`
-  saying what is missing (the format's `_result`);
+- `finish()`: the `Turn` once the stream finished; before that it raises
+  `StreamInterruptedError` whose `.partial` is the `PartialTurn` naming what
+  is missing (the format's `_assemble`);
 - `partial()`: what arrived so far, always a `PartialTurn` (a finished turn is
   wrapped with `missing=("end of stream",)`), or None when what arrived does
   not decode; `finish_event()`: `finish()` as the `Finished` event.
+
+One way to report an incomplete answer, everywhere (assemblers, the client,
+`Chat`): an error whose `.partial` is a `PartialTurn` (`StreamInterruptedError`
+built by `incomplete_stream`; `StreamError` for an error payload;
+`APITimeoutError` past a deadline). `Finished` always holds a whole turn.
 
 Invariant: every failure is a `convo.errors` class; a format only folds chunks.
 """
@@ -27,7 +33,7 @@ from typing import Any
 from convo._events import Finished, StreamEvent
 from convo._targets import Target
 from convo._turns import PartialTurn, Turn
-from convo.errors import ConvoError
+from convo.errors import ConvoError, DecodeError, StreamInterruptedError
 from convo.wire._shared._json import (
     MAX_BODY_BYTES,
     MAX_DEPTH,
@@ -41,6 +47,7 @@ __all__ = [
     "MAX_EVENTS",
     "MAX_LINE_BYTES",
     "BaseStreamAssembler",
+    "incomplete_stream",
     "parse_chunk",
 ]
 
@@ -49,6 +56,18 @@ MAX_LINE_BYTES = MAX_BODY_BYTES
 
 MAX_EVENTS = 1_000_000
 """The most events one stream may carry."""
+
+
+def incomplete_stream(partial: PartialTurn) -> StreamInterruptedError:
+    """The error for a stream that ended without its finish; `.partial` is what arrived."""
+    return StreamInterruptedError(
+        "The stream ended before its finish",
+        partial=partial,
+        error_type="incomplete_stream",
+        received=f"<missing: {', '.join(partial.missing)}>",
+        fix="Retry the request; what arrived is in .partial and must not "
+        "be stored as a complete answer.",
+    )
 
 
 def parse_chunk(
@@ -73,6 +92,16 @@ def parse_chunk(
     if isinstance(chunk, dict) and "type" not in chunk and event.event:
         chunk["type"] = event.event
     return chunk
+
+
+def _unfolded(exc: Exception, doing: str) -> DecodeError:
+    """The `DecodeError` for a builtin exception a hostile stream raised in a fold."""
+    return fail(
+        f"convo could not {doing} ({type(exc).__name__})",
+        where="$",
+        fix="The stream is malformed; if it came from a conforming server, "
+        "report it with the stream attached.",
+    )
 
 
 class BaseStreamAssembler(abc.ABC):
@@ -108,11 +137,20 @@ class BaseStreamAssembler(abc.ABC):
 
         Raises:
             ResponseTooLargeError: a line, an event or the event count is over its bound.
-            DecodeError: a chunk is not valid JSON or not a chunk of this format.
+            DecodeError: `data` is not bytes; a chunk is not valid JSON or not a
+                chunk of this format.
             StreamError: an error payload arrived mid-stream (`.partial` holds what arrived).
         """
+        if not isinstance(data, bytes | bytearray):
+            raise fail(
+                "A stream assembler reads bytes",
+                where="feed()",
+                received=f"<{type(data).__name__}>",
+                fix="Pass the response body's raw bytes; feed_chunk() takes "
+                "a parsed chunk.",
+            )
         out: list[StreamEvent] = []
-        for event in self._sse.feed(data):
+        for event in self._sse.feed(bytes(data)):
             if self.done:
                 break
             chunk = parse_chunk(
@@ -142,33 +180,58 @@ class BaseStreamAssembler(abc.ABC):
             raise fail(
                 "A stream chunk must be a JSON object", where="$", received=chunk
             )
-        return self._fold(chunk)
+        try:
+            return self._fold(chunk)
+        except ConvoError:
+            raise
+        except Exception as exc:  # a hostile chunk must not escape untyped
+            raise _unfolded(exc, "fold this stream chunk") from exc
 
     @abc.abstractmethod
     def _fold(self, chunk: Mapping[str, Any]) -> list[StreamEvent]:
         """The format's fold of one chunk (an object)."""
 
     @abc.abstractmethod
-    def finish(self) -> Turn | PartialTurn:
-        """The turn if the stream finished, else a `PartialTurn` naming what is missing.
+    def _assemble(self) -> Turn | PartialTurn:
+        """The format's result: the turn if the stream finished, else a `PartialTurn`.
 
         Raises:
             DecodeError: what arrived does not decode.
         """
 
+    def finish(self) -> Turn:
+        """The turn, once the stream finished.
+
+        Raises:
+            StreamInterruptedError: it did not finish; `.partial` is what arrived.
+            DecodeError: what arrived does not decode.
+        """
+        result = self._assemble()
+        if isinstance(result, PartialTurn):
+            raise incomplete_stream(result)
+        return result
+
     def partial(self) -> PartialTurn | None:
-        """What arrived so far as a `PartialTurn`; None when it does not decode."""
+        """What arrived so far as a `PartialTurn`; None when it does not decode.
+
+        Never raises: any exception `_assemble()` raises on a hostile stream (a
+        `ConvoError` or not) means what arrived does not decode.
+        """
         try:
-            result = self.finish()
-        except ConvoError:
+            result = self._assemble()
+        except Exception:  # noqa: BLE001 - any failure: what arrived does not decode
+            # Called while another error is being raised (a timeout, a cut
+            # stream): a second, untyped exception here would replace it.
             return None
         if isinstance(result, Turn):
             return PartialTurn(turn=result, missing=("end of stream",))
         return result
 
     def finish_event(self) -> Finished:
-        """`finish()` as the `Finished` event a stream ends with."""
-        result = self.finish()
-        if isinstance(result, PartialTurn):
-            return Finished(finish_reason=None, partial=result)
-        return Finished(finish_reason=result.finish_reason, turn=result)
+        """`finish()` as the `Finished` event a stream ends with.
+
+        Raises:
+            StreamInterruptedError: the stream did not finish (`.partial`).
+        """
+        turn = self.finish()
+        return Finished(finish_reason=turn.finish_reason, turn=turn)

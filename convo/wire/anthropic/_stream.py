@@ -46,7 +46,12 @@ from convo.errors import (
     excerpt,
 )
 from convo.wire._shared._json import MAX_DEPTH, fail, guard, load_json, too_large
-from convo.wire._shared._stream import MAX_EVENTS, MAX_LINE_BYTES, BaseStreamAssembler
+from convo.wire._shared._stream import (
+    MAX_EVENTS,
+    MAX_LINE_BYTES,
+    BaseStreamAssembler,
+    incomplete_stream,
+)
 from convo.wire.anthropic._decode import turn_from_message, usage_from
 
 __all__ = ["StreamAssembler", "encode_sse", "message_events"]
@@ -282,9 +287,9 @@ class StreamAssembler(BaseStreamAssembler):
         self._stopped = True
         result = self._build()
         self._result = result
-        if isinstance(result, Turn):
-            return [Finished(finish_reason=result.finish_reason, turn=result)]
-        return [Finished(finish_reason=None, partial=result)]
+        if isinstance(result, PartialTurn):
+            raise incomplete_stream(result)
+        return [Finished(finish_reason=result.finish_reason, turn=result)]
 
     def _ping(self, _chunk: Mapping[str, Any]) -> list[StreamEvent]:
         return []
@@ -355,7 +360,7 @@ class StreamAssembler(BaseStreamAssembler):
             return PartialTurn(turn=turn, missing=tuple(missing))
         return turn
 
-    def finish(self) -> Turn | PartialTurn:
+    def _assemble(self) -> Turn | PartialTurn:
         """The turn, once `message_stop` arrived with a stop reason; else a `PartialTurn`.
 
         Raises:

@@ -34,6 +34,7 @@ from convo.wire.chat._encode import (
     encode_request,
     encode_request_bytes,
     encode_turn_messages,
+    validate_request,
 )
 from convo.wire.chat._errors import decode_error
 from convo.wire.chat._import import import_messages
@@ -41,22 +42,22 @@ from convo.wire.chat._route import NAME, endpoint_suffix
 from convo.wire.chat._sdk import to_openai_kwargs
 from convo.wire.chat._stream import StreamAssembler
 from convo.wire.chat._stream_fold import StreamSnapshot, accumulate, step
-from convo.wire.chat._validate import LargeThinkingBudgetWarning, validate_request
+from convo.wire.chat._validate import LargeThinkingBudgetWarning
 
 __all__ = [
     "NAME",
-    "endpoint_suffix",
+    "LargeThinkingBudgetWarning",
+    "StreamAssembler",
+    "StreamSnapshot",
+    "accumulate",
+    "decode_error",
+    "decode_response",
     "encode_request",
     "encode_request_bytes",
     "encode_turn_messages",
-    "validate_request",
-    "decode_response",
-    "StreamAssembler",
+    "endpoint_suffix",
     "import_messages",
-    "decode_error",
-    "to_openai_kwargs",
-    "LargeThinkingBudgetWarning",
-    "StreamSnapshot",
-    "accumulate",
     "step",
+    "to_openai_kwargs",
+    "validate_request",
 ]

@@ -46,7 +46,13 @@ from convo.errors import (
     excerpt,
 )
 from convo.wire._shared._cache import parse_cache_control
-from convo.wire._shared._json import MAX_BODY_BYTES, MAX_DEPTH, fail, load_json
+from convo.wire._shared._json import (
+    MAX_BODY_BYTES,
+    MAX_DEPTH,
+    fail,
+    load_json,
+    shown_tag,
+)
 from convo.wire._shared._provenance import provenance_for
 from convo.wire._shared._usage import UsageFields
 from convo.wire._shared._usage import parse_usage as _parse_usage
@@ -117,7 +123,7 @@ def parse_reasoning_part(item: object, *, where: str) -> ReasoningPart:
     allowed = ("summary_text", "summary_encrypted_text")
     raise UnknownBlockTypeError(
         f"Unknown reasoning part type {excerpt(kind)}",
-        tag=kind,
+        tag=shown_tag(kind),
         allowed=allowed,
         path=where,
         errors=(),
@@ -185,7 +191,7 @@ def _parse_part(item: object, *, where: str, provenance: Provenance | None) -> B
         )
     raise UnknownBlockTypeError(
         f"Unknown content part type {excerpt(kind)}",
-        tag=kind,
+        tag=shown_tag(kind),
         allowed=PART_TYPES,
         path=where,
         errors=(),

@@ -60,6 +60,7 @@ __all__ = [
     "encode_request_bytes",
     "encode_turn_messages",
     "params_fields",
+    "validate_request",
 ]
 
 
@@ -406,3 +407,19 @@ def encode_request(
     payload = dict(fields)
     payload["messages"] = [json.loads(m) for m in messages]
     return payload
+
+
+def validate_request(
+    turns: Sequence[Turn],
+    *,
+    target: Target,
+    params: RequestParams | None = None,
+    tools: Sequence[Tool] = (),
+) -> None:
+    """Raise if `target` would answer this request with a 400.
+
+    Raises:
+        RequestRejectedError: a rule is broken; `.rule` names it (e.g. "R14").
+        PayloadTooLargeError: an image or the request is over a target limit.
+    """
+    encode_request_bytes(turns, target=target, params=params, tools=tools)

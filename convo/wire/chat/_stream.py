@@ -62,6 +62,6 @@ class StreamAssembler(BaseStreamAssembler):
         )
         return list(events)
 
-    def finish(self) -> Turn | PartialTurn:
+    def _assemble(self) -> Turn | PartialTurn:
         """The assembled turn (after `[DONE]` or at EOF), or a `PartialTurn`."""
         return finish(self.snapshot, target=self.target)

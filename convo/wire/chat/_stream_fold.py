@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 import immutables
@@ -51,8 +51,6 @@ from convo._events import (
 from convo._targets import Target
 from convo._turns import PartialTurn, Turn, Usage, normalise_finish_reason
 from convo.errors import (
-    ConvoError,
-    DecodeError,
     StreamError,
 )
 from convo.wire._shared._errors import parse_envelope
@@ -95,9 +93,9 @@ class _Call:
     """(key, value) pairs in arrival order; the last value of a key wins."""
 
 
-@attrs.frozen(kw_only=True, slots=True)
-class StreamSnapshot:
-    """Everything assembled so far; each chunk gives a new snapshot."""
+@attrs.define(kw_only=True, slots=True)
+class _Fields:
+    """The fields of a snapshot, listed once (the snapshot and the scratch state share them)."""
 
     closed: Cons = ()
     """Finished content items: ("text", str, extras) | ("reasoning", parts, extras) | ("block", Block)."""
@@ -115,6 +113,14 @@ class StreamSnapshot:
     chunks: int = 0
 
 
+_FIELD_NAMES = tuple(a.name for a in attrs.fields(_Fields))
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class StreamSnapshot(_Fields):
+    """Everything assembled so far; each chunk gives a new snapshot."""
+
+
 def _close_part(
     parts: tuple[ReasoningPart, ...], part: Cons | None, sig: str | None
 ) -> tuple[ReasoningPart, ...]:
@@ -123,56 +129,26 @@ def _close_part(
     return (*parts, SummaryText(text="".join(_items(part)), signature=sig))
 
 
-class _State:
+_F = TypeVar("_F", bound=_Fields)
+
+
+def _copy(source: _Fields, into: _F) -> _F:
+    """`into` with every field of `source` (once per chunk each way: kept cheap)."""
+    for name in _FIELD_NAMES:
+        object.__setattr__(into, name, getattr(source, name))  # a frozen target too
+    return into
+
+
+@attrs.define(kw_only=True, slots=True)
+class _State(_Fields):
     """The mutable scratch copy of a snapshot used inside one `step` call only."""
 
-    __slots__ = tuple(a.name for a in attrs.fields(StreamSnapshot))
-
-    closed: Cons
-    text: Cons | None
-    text_extra: Cons
-    reasoning: tuple[ReasoningPart, ...] | None
-    reasoning_extra: Cons
-    part: Cons | None
-    part_signature: str | None
-    calls: immutables.Map[int, _Call]
-    model: str | None
-    finish_raw: str | None
-    usage: Usage | None
-    fields: Cons
-    chunks: int
-
-    def __init__(self, s: StreamSnapshot) -> None:
-        self.closed = s.closed
-        self.text = s.text
-        self.text_extra = s.text_extra
-        self.reasoning = s.reasoning
-        self.reasoning_extra = s.reasoning_extra
-        self.part = s.part
-        self.part_signature = s.part_signature
-        self.calls = s.calls
-        self.model = s.model
-        self.finish_raw = s.finish_raw
-        self.usage = s.usage
-        self.fields = s.fields
-        self.chunks = s.chunks
+    @classmethod
+    def of(cls, snapshot: StreamSnapshot) -> _State:
+        return _copy(snapshot, cls.__new__(cls))
 
     def freeze(self) -> StreamSnapshot:
-        return StreamSnapshot(
-            closed=self.closed,
-            text=self.text,
-            text_extra=self.text_extra,
-            reasoning=self.reasoning,
-            reasoning_extra=self.reasoning_extra,
-            part=self.part,
-            part_signature=self.part_signature,
-            calls=self.calls,
-            model=self.model,
-            finish_raw=self.finish_raw,
-            usage=self.usage,
-            fields=self.fields,
-            chunks=self.chunks,
-        )
+        return _copy(self, StreamSnapshot.__new__(StreamSnapshot))
 
     def close_text(self) -> None:
         if self.text is not None:
@@ -358,18 +334,8 @@ def step(
     if not isinstance(chunk, Mapping):
         raise fail("A stream chunk must be a JSON object", where="$", received=chunk)
     if _error_payload(chunk):
-        found = parse_envelope(dict(chunk))
-        partial = finish(snapshot, target=target, force_partial=True)
-        assert isinstance(partial, PartialTurn)  # noqa: S101 - force_partial guarantees it
-        raise StreamError(
-            f"The stream carried an error: {found.message or 'no message'}",
-            partial=partial,
-            error_type=found.code,
-            request_id=found.request_id,
-            received=found.code or "error",
-            fix="What arrived before the error is in .partial.",
-        )
-    s = _State(snapshot)
+        raise _stream_error(snapshot, chunk, target)
+    s = _State.of(snapshot)
     s.chunks += 1
     events: list[StreamEvent] = []
     model = chunk.get("model")
@@ -386,106 +352,140 @@ def step(
         where = f"$.choices[{ci}]"
         if not isinstance(c, dict):
             raise fail("A choice must be an object", where=where, received=c)
-        if c.get("index", 0) != choice:
-            continue
-        delta = c.get("delta")
-        if delta is None:
-            delta = {}
-        if not isinstance(delta, dict):
-            raise fail(
-                "delta must be an object", where=f"{where}.delta", received=delta
-            )
-        reasoning_content = delta.get("reasoning_content")
-        if reasoning_content:
-            if not isinstance(reasoning_content, str):
-                raise fail(
-                    "reasoning_content must be a string",
-                    where=f"{where}.delta.reasoning_content",
-                    received=reasoning_content,
-                )
-            s.add_fragment(reasoning_content, None)
-            events.append(ReasoningDelta(text=reasoning_content))
-        content = delta.get("content")
-        if isinstance(content, str):
-            if content:
-                s.add_text(content, None)
-                events.append(TextDelta(text=content))
-        elif isinstance(content, list):
-            for pi, item in enumerate(content):
-                pwhere = f"{where}.delta.content[{pi}]"
-                kind = item.get("type") if isinstance(item, dict) else None
-                if kind == "text" and isinstance(item, dict):
-                    text = item.get("text")
-                    if not isinstance(text, str):
-                        raise fail(
-                            "A text delta needs a string",
-                            where=f"{pwhere}.text",
-                            received=text,
-                        )
-                    extra = {k: v for k, v in item.items() if k not in ("type", "text")}
-                    if text or extra:
-                        s.add_text(text, extra)
-                    if text:
-                        events.append(TextDelta(text=text))
-                elif kind == "reasoning" and isinstance(item, dict):
-                    s.add_reasoning(item, pwhere, events)
-                else:
-                    block = _block(item, pwhere)
-                    s.close_text()
-                    s.close_reasoning()
-                    s.closed = (s.closed, ("block", block))
-        elif content is not None:
-            raise fail(
-                "delta content must be a string, a list or null",
-                where=f"{where}.delta.content",
-                received=content,
-            )
-        calls = delta.get("tool_calls")
-        if calls is not None:
-            if not isinstance(calls, list):
-                raise fail(
-                    "tool_calls must be a list",
-                    where=f"{where}.delta.tool_calls",
-                    received=calls,
-                )
-            for ti, item in enumerate(calls):
-                s.add_call(item, f"{where}.delta.tool_calls[{ti}]", events)
-        for key, value in delta.items():
-            if (
-                key not in _DELTA_KEYS
-                and value is not None
-                and value != []
-                and value != {}
-            ):
-                s.fields = (s.fields, (key, value))
-        finish_raw = c.get("finish_reason")
-        if finish_raw is not None:
-            if not isinstance(finish_raw, str):
-                raise fail(
-                    "finish_reason must be a string",
-                    where=f"{where}.finish_reason",
-                    received=finish_raw,
-                )
-            s.finish_raw = finish_raw
-    usage_raw = chunk.get("usage")
-    if usage_raw is not None:
-        usage = parse_usage(usage_raw, where="$.usage")
-        if usage != s.usage:
-            s.usage = usage
-            assert usage is not None  # noqa: S101 - parse_usage returns a value for a non-null input
-            events.append(UsageUpdate(usage=usage))
+        if c.get("index", 0) == choice:
+            _fold_choice(s, c, where, events)
+    _fold_usage(s, chunk.get("usage"), events)
     return s.freeze(), tuple(events)
 
 
-def _block(item: object, where: str) -> Block:
-    try:
-        return parse_part(item, where=where, provenance=None)
-    except DecodeError:
-        raise
-    except ConvoError as exc:
+def _stream_error(
+    snapshot: StreamSnapshot, chunk: Mapping[str, Any], target: Target | None
+) -> StreamError:
+    """The `StreamError` of an error payload; `.partial` is what arrived before it."""
+    found = parse_envelope(dict(chunk))
+    partial = finish(snapshot, target=target, force_partial=True)
+    assert isinstance(partial, PartialTurn)  # noqa: S101 - force_partial guarantees it
+    return StreamError(
+        f"The stream carried an error: {found.message or 'no message'}",
+        partial=partial,
+        error_type=found.code,
+        request_id=found.request_id,
+        received=found.code or "error",
+        fix="What arrived before the error is in .partial.",
+    )
+
+
+def _fold_choice(
+    s: _State, c: Mapping[str, Any], where: str, events: list[StreamEvent]
+) -> None:
+    """One choice of a chunk: its delta, kind by kind, then its finish reason."""
+    delta = c.get("delta")
+    if delta is None:
+        delta = {}
+    if not isinstance(delta, dict):
+        raise fail("delta must be an object", where=f"{where}.delta", received=delta)
+    _fold_reasoning_content(s, delta.get("reasoning_content"), where, events)
+    _fold_content(s, delta.get("content"), where, events)
+    _fold_tool_calls(s, delta.get("tool_calls"), where, events)
+    for key, value in delta.items():
+        if key not in _DELTA_KEYS and value is not None and value != [] and value != {}:
+            s.fields = (s.fields, (key, value))
+    finish_raw = c.get("finish_reason")
+    if finish_raw is not None:
+        if not isinstance(finish_raw, str):
+            raise fail(
+                "finish_reason must be a string",
+                where=f"{where}.finish_reason",
+                received=finish_raw,
+            )
+        s.finish_raw = finish_raw
+
+
+def _fold_reasoning_content(
+    s: _State, reasoning: object, where: str, events: list[StreamEvent]
+) -> None:
+    """`delta.reasoning_content`: a plain reasoning fragment (no signature)."""
+    if not reasoning:
+        return
+    if not isinstance(reasoning, str):
         raise fail(
-            f"A content part holds a value convo refuses: {exc.message}", where=where
-        ) from exc
+            "reasoning_content must be a string",
+            where=f"{where}.delta.reasoning_content",
+            received=reasoning,
+        )
+    s.add_fragment(reasoning, None)
+    events.append(ReasoningDelta(text=reasoning))
+
+
+def _fold_content(
+    s: _State, content: object, where: str, events: list[StreamEvent]
+) -> None:
+    """`delta.content`: a string of text, or a list of parts."""
+    if isinstance(content, str):
+        if content:
+            s.add_text(content, None)
+            events.append(TextDelta(text=content))
+    elif isinstance(content, list):
+        for pi, item in enumerate(content):
+            _fold_content_part(s, item, f"{where}.delta.content[{pi}]", events)
+    elif content is not None:
+        raise fail(
+            "delta content must be a string, a list or null",
+            where=f"{where}.delta.content",
+            received=content,
+        )
+
+
+def _fold_content_part(
+    s: _State, item: object, where: str, events: list[StreamEvent]
+) -> None:
+    """One part of a list `delta.content`: text, reasoning, or a whole block."""
+    kind = item.get("type") if isinstance(item, dict) else None
+    if kind == "text" and isinstance(item, dict):
+        text = item.get("text")
+        if not isinstance(text, str):
+            raise fail(
+                "A text delta needs a string", where=f"{where}.text", received=text
+            )
+        extra = {k: v for k, v in item.items() if k not in ("type", "text")}
+        if text or extra:
+            s.add_text(text, extra)
+        if text:
+            events.append(TextDelta(text=text))
+    elif kind == "reasoning" and isinstance(item, dict):
+        s.add_reasoning(item, where, events)
+    else:
+        block = parse_part(item, where=where, provenance=None)
+        s.close_text()
+        s.close_reasoning()
+        s.closed = (s.closed, ("block", block))
+
+
+def _fold_tool_calls(
+    s: _State, calls: object, where: str, events: list[StreamEvent]
+) -> None:
+    """`delta.tool_calls`: fragments of calls, grouped by index."""
+    if calls is None:
+        return
+    if not isinstance(calls, list):
+        raise fail(
+            "tool_calls must be a list",
+            where=f"{where}.delta.tool_calls",
+            received=calls,
+        )
+    for ti, item in enumerate(calls):
+        s.add_call(item, f"{where}.delta.tool_calls[{ti}]", events)
+
+
+def _fold_usage(s: _State, usage_raw: object, events: list[StreamEvent]) -> None:
+    """`usage`: the latest report replaces the last one (never summed)."""
+    if usage_raw is None:
+        return
+    usage = parse_usage(usage_raw, where="$.usage")
+    if usage != s.usage:
+        s.usage = usage
+        assert usage is not None  # noqa: S101 - parse_usage returns a value for a non-null input
+        events.append(UsageUpdate(usage=usage))
 
 
 def accumulate(snapshot: StreamSnapshot, chunk: Mapping[str, Any]) -> StreamSnapshot:
@@ -532,7 +532,7 @@ def finish(
     Raises:
         DecodeError: a finished stream holds a tool call without id or name.
     """
-    s = _State(snapshot)
+    s = _State.of(snapshot)
     unsigned = snapshot.part is not None
     s.close_text()
     s.close_reasoning()

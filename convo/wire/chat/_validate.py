@@ -14,15 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from convo._params import RequestParams
 from convo._targets import Target
-from convo._tools import Tool
-from convo._turns import Turn
 from convo.wire._shared._check import LargeThinkingBudgetWarning
 from convo.wire._shared._facts import Facts
 from convo.wire._shared._reject import reject
 
-__all__ = ["LargeThinkingBudgetWarning", "check_shape", "validate_request"]
+__all__ = ["LargeThinkingBudgetWarning", "check_shape"]
 
 
 def check_shape(target: Target, facts: Sequence[tuple[int, Facts]]) -> None:
@@ -43,21 +40,3 @@ def check_shape(target: Target, facts: Sequence[tuple[int, Facts]]) -> None:
                     path=f"$.turns[{t}].{where}",
                     fix="Send the image in a user turn after the tool results.",
                 )
-
-
-def validate_request(
-    turns: Sequence[Turn],
-    *,
-    target: Target,
-    params: RequestParams | None = None,
-    tools: Sequence[Tool] = (),
-) -> None:
-    """Raise if `target` would answer this request with a 400.
-
-    Raises:
-        RequestRejectedError: a rule is broken; `.rule` names it (e.g. "R14").
-        PayloadTooLargeError: an image or the request is over a target limit.
-    """
-    from convo.wire.chat._encode import encode_request_bytes
-
-    encode_request_bytes(turns, target=target, params=params, tools=tools)

@@ -49,10 +49,10 @@ from convo.wire._shared._usage import UsageFields, parse_usage
 __all__ = [
     "ITEMS_KEY",
     "ITEM_TYPES",
+    "USAGE_FIELDS",
     "decode_response",
     "finish_of",
     "turn_from_items",
-    "USAGE_FIELDS",
     "usage_of",
 ]
 

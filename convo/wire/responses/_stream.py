@@ -263,7 +263,7 @@ class StreamAssembler(BaseStreamAssembler):
     def _ordered(self) -> list[dict[str, Any]]:
         return [copy.deepcopy(self._items[i]) for i in sorted(self._items)]
 
-    def finish(self) -> Turn | PartialTurn:
+    def _assemble(self) -> Turn | PartialTurn:
         """The turn after a terminal event; before it, a `PartialTurn`.
 
         Raises:

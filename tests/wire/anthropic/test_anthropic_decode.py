@@ -354,3 +354,26 @@ class TestDeeplyNestedTags:
         with pytest.raises(UnknownBlockTypeError) as caught:
             decode_response(body)
         assert len(str(caught.value)) < 500
+        # The `tag` detail is a bounded string too: repr(details) is what a
+        # log line or a test report shows, and must not recurse 3000 deep.
+        assert isinstance(caught.value.tag, str)
+        assert len(repr(caught.value.details)) < 1000
+
+
+class TestArgumentTypes:
+    """Issue 13: a body that is neither JSON text nor a parsed object is a DecodeError."""
+
+    @pytest.mark.parametrize(
+        "body", [None, 42, True, 1.5, object(), [["x"]], ("{}",), {"{}"}]
+    )
+    def test_a_body_of_another_type_is_a_decode_error_naming_its_type(
+        self, body: Any
+    ) -> None:
+        with pytest.raises(DecodeError) as caught:
+            decode_response(body)
+        assert f"<{type(body).__name__}>" in str(caught.value)
+        assert caught.value.path == "$"
+
+    def test_text_and_bytes_bodies_are_read_alike(self) -> None:
+        body = (FIXTURES / "response_final_answer.json").read_bytes()
+        assert decode_response(body.decode()) == decode_response(body)

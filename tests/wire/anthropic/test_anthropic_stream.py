@@ -22,7 +22,12 @@ from convo import (
     Turn,
     UsageUpdate,
 )
-from convo.errors import DecodeError, ResponseTooLargeError, StreamError
+from convo.errors import (
+    DecodeError,
+    ResponseTooLargeError,
+    StreamError,
+    StreamInterruptedError,
+)
 from convo.testing.strategies import texts
 from convo.wire.anthropic import (
     StreamAssembler,
@@ -30,6 +35,7 @@ from convo.wire.anthropic import (
     encode_sse,
     message_events,
 )
+from tests.wire._outcome import outcome
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TOOL_USE = json.loads((FIXTURES / "response_thinking_tool_use.json").read_text("utf-8"))
@@ -47,7 +53,7 @@ def assemble(data: bytes, sizes: list[int] | None = None) -> Turn | PartialTurn:
             assembler.feed(data[start : start + size])
             start += size
         assembler.feed(data[start:])
-    return assembler.finish()
+    return outcome(assembler)
 
 
 @st.composite
@@ -172,7 +178,7 @@ class TestGoldenStream:
         assembler = StreamAssembler()
         for event in events:
             assembler.feed_chunk(event)
-        turn = assembler.finish()
+        turn = outcome(assembler)
         assert isinstance(turn, Turn)
         assert turn.usage == decode_response(FINAL).usage
 
@@ -206,14 +212,14 @@ class TestCutStreams:
         for offset in range(0, len(data) + 1, 3):
             result = StreamAssembler()
             result.feed(data[:offset])
-            outcome = result.finish()
-            if isinstance(outcome, Turn):
-                assert outcome == full
+            ended = outcome(result)
+            if isinstance(ended, Turn):
+                assert ended == full
                 continue
-            assert full.text.startswith(outcome.turn.text)
-            assert len(outcome.turn.text) >= len(previous)
-            previous = outcome.turn.text
-            assert "message_stop" in outcome.missing
+            assert full.text.startswith(ended.turn.text)
+            assert len(ended.turn.text) >= len(previous)
+            previous = ended.turn.text
+            assert "message_stop" in ended.missing
 
     def test_a_cut_tool_call_is_flagged_and_left_out_on_salvage(self) -> None:
         events = message_events(TOOL_USE, split=cutter([4] * 30))
@@ -226,10 +232,10 @@ class TestCutStreams:
         assembler = StreamAssembler()
         for event in events[:stop]:
             assembler.feed_chunk(event)
-        outcome = assembler.finish()
-        assert isinstance(outcome, PartialTurn)
-        assert "tool_call:toolu_01B arguments" in outcome.missing
-        salvaged = outcome.salvage()
+        ended = outcome(assembler)
+        assert isinstance(ended, PartialTurn)
+        assert "tool_call:toolu_01B arguments" in ended.missing
+        salvaged = ended.salvage()
         assert [c.id for c in salvaged.tool_calls] == ["toolu_01A"]
 
     def test_a_cut_thinking_block_is_reported_missing_not_kept_unsigned(self) -> None:
@@ -237,18 +243,21 @@ class TestCutStreams:
         assembler = StreamAssembler()
         for event in events[:5]:
             assembler.feed_chunk(event)
-        outcome = assembler.finish()
-        assert isinstance(outcome, PartialTurn)
-        assert outcome.turn.blocks == ()
-        assert "thinking:0" in outcome.missing
+        ended = outcome(assembler)
+        assert isinstance(ended, PartialTurn)
+        assert ended.turn.blocks == ()
+        assert "thinking:0" in ended.missing
 
-    def test_message_stop_without_a_stop_reason_is_partial(self) -> None:
+    def test_message_stop_without_a_stop_reason_raises_with_the_partial(self) -> None:
         events = [e for e in message_events(FINAL) if e["type"] != "message_delta"]
         assembler = StreamAssembler()
-        finished = [e for ev in events for e in assembler.feed_chunk(ev)][-1]
-        assert isinstance(finished, Finished)
-        assert finished.partial is not None
-        assert finished.partial.missing == ("stop_reason",)
+        for event in events[:-1]:
+            assembler.feed_chunk(event)
+        with pytest.raises(StreamInterruptedError) as info:
+            assembler.feed_chunk(events[-1])
+        assert isinstance(info.value.partial, PartialTurn)
+        assert info.value.partial.missing == ("stop_reason",)
+        assert outcome(assembler) == info.value.partial
 
     def test_an_error_event_raises_stream_error_with_the_partial_turn(self) -> None:
         data = (FIXTURES / "stream_error_midway.sse").read_bytes()
@@ -274,8 +283,8 @@ class TestCutStreams:
 
     def test_an_unterminated_last_event_is_not_dispatched(self) -> None:
         data = encode_sse(message_events(FINAL))
-        outcome = assemble(data[: data.rindex(b"\n\n") - 1])
-        assert isinstance(outcome, PartialTurn)
+        ended = assemble(data[: data.rindex(b"\n\n") - 1])
+        assert isinstance(ended, PartialTurn)
 
 
 class TestBounds:

@@ -275,6 +275,53 @@ class TestBounds:
             chat.decode_response(b'{"choices": [')
 
 
+class TestDeeplyNestedTags:
+    """Issue 13: a part type nested thousands deep is a bounded UnknownBlockTypeError."""
+
+    @staticmethod
+    def _deep(depth: int = 3000) -> object:
+        deep: object = "x"
+        for _ in range(depth):
+            deep = [deep]
+        return deep
+
+    def test_a_content_part_type_nested_3000_deep_has_bounded_details(self):
+        body = {
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {
+                        "role": "assistant",
+                        "content": [{"type": self._deep()}],
+                    },
+                    "finish_reason": "stop",
+                }
+            ]
+        }
+        with pytest.raises(DecodeError) as caught:
+            chat.decode_response(body)
+        error = caught.value
+        leaf = error.__cause__ if isinstance(error.__cause__, DecodeError) else error
+        for shown in (error, leaf):
+            assert len(repr(shown.details)) < 1000
+            assert len(str(shown)) < 1000
+
+    def test_a_reasoning_part_type_nested_3000_deep_has_bounded_details(self):
+        part = {"type": "reasoning", "summary": [{"type": self._deep()}]}
+        body = {
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": [part]},
+                    "finish_reason": "stop",
+                }
+            ]
+        }
+        with pytest.raises(DecodeError) as caught:
+            chat.decode_response(body)
+        assert len(repr(caught.value.details)) < 1000
+
+
 class TestDecodeError:
     def test_r22_the_databricks_envelope_with_nested_json_is_unwrapped(self):
         body = json.dumps(

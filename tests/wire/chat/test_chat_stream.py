@@ -27,6 +27,7 @@ from convo import (
 from convo.errors import ConvoError, DecodeError, ResponseTooLargeError, StreamError
 from convo.wire import chat
 from convo.wire.chat import StreamSnapshot, accumulate
+from tests.wire._outcome import outcome
 
 CLAUDE = get_target("databricks-claude-sonnet-4-5")
 MODEL = CLAUDE.name
@@ -251,7 +252,7 @@ def assemble(data: bytes, cuts: list[int]) -> Turn | PartialTurn:
     bounds = [0, *sorted(cuts), len(data)]
     for a, b in itertools.pairwise(bounds):
         assembler.feed(data[a:b])
-    return assembler.finish()
+    return outcome(assembler)
 
 
 # -- unit behaviour --------------------------------------------------------------
@@ -270,7 +271,7 @@ class TestReasoningFragments:
         ):
             events += assembler.feed_chunk(chunk(delta))
         events += assembler.feed_chunk(chunk({"content": "Answer"}, finish="stop"))
-        turn = assembler.finish()
+        turn = outcome(assembler)
         assert isinstance(turn, Turn)
         assert turn.reasoning[0].parts == (
             SummaryText(text="Distance 80 km/h.", signature="SIG"),
@@ -283,7 +284,7 @@ class TestReasoningFragments:
         assembler.feed_chunk(chunk(reasoning_delta("", "S1")))
         assembler.feed_chunk(chunk(reasoning_delta("", "S2")))
         assembler.feed_chunk(chunk({"content": "x"}, finish="stop"))
-        turn = assembler.finish()
+        turn = outcome(assembler)
         assert isinstance(turn, Turn)
         assert turn.reasoning[0].parts == (
             SummaryText(text="", signature="S1"),
@@ -308,7 +309,7 @@ class TestReasoningFragments:
         )
         assembler.feed_chunk(chunk({}, finish="stop"))
         assert events == [ReasoningDelta(text="", encrypted="E")]
-        turn = assembler.finish()
+        turn = outcome(assembler)
         assert isinstance(turn, Turn)
         assert turn.reasoning[0].parts == (SummaryEncryptedText(data="E"),)
 
@@ -340,7 +341,7 @@ class TestToolCallFragments:
             chunk({"tool_calls": [{"index": 0, "function": {"arguments": '"Oslo"}'}}]})
         )
         assembler.feed_chunk(chunk({}, finish="tool_calls"))
-        turn = assembler.finish()
+        turn = outcome(assembler)
         assert isinstance(turn, Turn)
         assert turn.tool_calls == (
             ToolCallBlock(id="A", name="f", arguments='{"city":"Oslo"}'),
@@ -368,7 +369,7 @@ class TestToolCallFragments:
                 chunk({"tool_calls": [{"index": 0, "function": {"arguments": frag}}]})
             )
         assembler.feed_chunk(chunk({}, finish="tool_calls"))
-        turn = assembler.finish()
+        turn = outcome(assembler)
         assert isinstance(turn, Turn)
         assert turn.tool_calls[0].arguments == '{"city":"Oslo"}'
 
@@ -382,7 +383,7 @@ class TestToolCallFragments:
                 chunk({"tool_calls": [{"index": 0, "function": {"arguments": frag}}]})
             )
         assembler.feed_chunk(chunk({}, finish="tool_calls"))
-        turn = assembler.finish()
+        turn = outcome(assembler)
         assert isinstance(turn, Turn)
         assert turn.tool_calls[0].arguments == '{"a":{}}'
 
@@ -401,7 +402,7 @@ class TestToolCallFragments:
                 }
             )
         )
-        partial = assembler.finish()
+        partial = outcome(assembler)
         assert isinstance(partial, PartialTurn)
         assert partial.missing == ("finish_reason", "tool_call:A arguments")
         assert partial.salvage().tool_calls == ()
@@ -423,7 +424,7 @@ class TestUsageAndChunks:
                 )
             )
         assembler.feed_chunk(chunk({}, finish="stop"))
-        turn = assembler.finish()
+        turn = outcome(assembler)
         assert isinstance(turn, Turn)
         assert turn.usage == Usage(
             prompt_tokens=7, completion_tokens=20, total_tokens=27
@@ -440,7 +441,7 @@ class TestUsageAndChunks:
                 ]
             )
         )
-        turn = assembler.finish()
+        turn = outcome(assembler)
         assert isinstance(turn, Turn)
         assert turn.usage == Usage(prompt_tokens=1)
 
@@ -463,7 +464,7 @@ class TestEndings:
     def test_a_stream_without_finish_is_a_partial_turn_never_a_turn(self):
         assembler = chat.StreamAssembler()
         assembler.feed(sse([chunk({"content": "hel"})], done=True))
-        partial = assembler.finish()
+        partial = outcome(assembler)
         assert isinstance(partial, PartialTurn)
         assert partial.missing[0] == "finish_reason"
         assert partial.turn.text == "hel"
@@ -471,7 +472,7 @@ class TestEndings:
     def test_an_unsigned_reasoning_part_at_the_cut_is_reported(self):
         assembler = chat.StreamAssembler()
         assembler.feed_chunk(chunk(reasoning_delta("thinking")))
-        partial = assembler.finish()
+        partial = outcome(assembler)
         assert isinstance(partial, PartialTurn)
         assert "reasoning signature" in partial.missing
 

@@ -10,6 +10,7 @@ from convo._turns import PartialTurn, Turn
 from convo.client._sse import SSEParser
 from convo.targets import route_target
 from convo.wire.responses import StreamAssembler
+from tests.wire._outcome import outcome
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -52,4 +53,4 @@ def assemble(data: bytes, *, target: Any, split: int = 0) -> Turn | PartialTurn:
     assembler = StreamAssembler(target=target)
     for chunk in sse_chunks(data, split=split):
         assembler.feed_chunk(chunk)
-    return assembler.finish()
+    return outcome(assembler)

@@ -23,6 +23,7 @@ from convo.wire.responses import (
     encode_sse,
     response_events,
 )
+from tests.wire._outcome import outcome
 from tests.wire.responses._helpers import (
     CLAUDE_OR,
     GPT5,
@@ -104,7 +105,7 @@ class TestGoldenStreams:
         assembler = StreamAssembler(target=CLAUDE_OR)
         for chunk in chunks:
             assembler.feed_chunk(chunk)
-        turn = assembler.finish()
+        turn = outcome(assembler)
         assert isinstance(turn, Turn)
         assert "gAAAAB-claude-blob-01" in json.dumps(
             [p.data for p in turn.blocks[0].parts if hasattr(p, "data")]  # type: ignore[union-attr]
@@ -127,7 +128,7 @@ class TestGoldenStreams:
         assembler = StreamAssembler(target=GPT5)
         for chunk in chunks:
             assembler.feed_chunk(chunk)
-        result = assembler.finish()
+        result = outcome(assembler)
         assert isinstance(result, PartialTurn)
         assert result.missing == ("response.completed",)
         assert result.turn.text == "Hello there."

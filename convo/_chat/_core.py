@@ -15,7 +15,6 @@ from typing import Any
 import attrs
 
 from convo._blocks import Block, ToolCallBlock, ToolResultBlock
-from convo._events import Finished
 from convo._graph import Conversation
 from convo._ids import TurnId
 from convo._params import RequestParams
@@ -27,7 +26,6 @@ from convo.errors import (
     NothingPendingError,
     PendingTurnError,
     RoleOrderError,
-    StreamInterruptedError,
     UnknownTurnError,
 )
 from convo.policies import (
@@ -52,7 +50,6 @@ __all__ = [
     "conflict_branch",
     "encode_for",
     "finish_answer",
-    "incomplete",
     "last_answer",
     "new_turn",
     "plan",
@@ -154,18 +151,6 @@ def last_answer(conversation: Conversation) -> TurnId:
             fix="Send a message first.",
         )
     return answer
-
-
-def incomplete(event: Finished) -> StreamInterruptedError:
-    """The error `Chat.stream` raises for a stream that finished without a whole answer."""
-    missing = event.partial.missing if event.partial is not None else ("answer",)
-    return StreamInterruptedError(
-        "The stream finished without a complete answer; nothing was stored for it",
-        partial=event.partial,
-        error_type="incomplete_stream",
-        received=f"<missing: {', '.join(missing)}>",
-        fix="Call complete() to ask again; what arrived is in .partial.",
-    )
 
 
 def check_params(target: Target, params: RequestParams, tools: Sequence[Tool]) -> None:

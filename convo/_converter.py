@@ -35,9 +35,9 @@ from convo._blocks import (
     ToolCallBlock,
     ToolResultBlock,
 )
+from convo._converter_base import configure_base, register_tagged_union
 from convo._json import JSONObject, canonical_bytes
 from convo._turns import Turn, Usage
-from convo.wire._base import configure_base, register_tagged_union
 
 __all__ = [
     "CONVERTER",

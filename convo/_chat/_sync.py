@@ -26,7 +26,15 @@ from typing import Any
 import attrs
 
 from convo._blocks import Block, ToolResultBlock
-from convo._chat_core import (
+from convo._chat._compact import (
+    Summarizer,
+    compactable,
+    compaction_payload,
+    over_threshold,
+    plan_compaction,
+    summary_text,
+)
+from convo._chat._core import (
     Exchange,
     Reply,
     answer_conflict,
@@ -34,18 +42,9 @@ from convo._chat_core import (
     check_params,
     conflict_branch,
     finish_answer,
-    incomplete,
     last_answer,
     new_turn,
     plan,
-)
-from convo._compact import (
-    Summarizer,
-    compactable,
-    compaction_payload,
-    over_threshold,
-    plan_compaction,
-    summary_text,
 )
 from convo._events import Finished, StreamEvent
 from convo._graph import Conversation
@@ -252,30 +251,45 @@ class Chat:
         conversation_id: str,
         content: str | Block | Iterable[Block] | None = None,
         *,
-        results: Sequence[ToolResultBlock] | None = None,
         branch: str | None = None,
     ) -> Iterator[StreamEvent]:
         """Like `send` (or `complete` with no content), yielding events as they arrive.
 
         The answer is stored when the stream finishes; the last event is
-        `Finished` with the stored turn. An incomplete answer is reported the
-        way the client reports it: `StreamInterruptedError` with `.partial`
-        (also when the stream ended cleanly without a whole answer); nothing is
-        stored for it (the question stays stored; call `complete()`).
+        `Finished` with the stored turn.
+
+        Raises:
+            StreamInterruptedError: the stream ended (even cleanly) or dropped
+                before a whole answer; `.partial` is what arrived, as the client
+                reports it. Nothing is stored for it; the question stays
+                stored, so `complete()` asks again.
         """
+        return self._stream(conversation_id, new_turn(content, None), branch)
+
+    def stream_tool_results(
+        self,
+        conversation_id: str,
+        results: Sequence[ToolResultBlock],
+        *,
+        branch: str | None = None,
+    ) -> Iterator[StreamEvent]:
+        """Like `submit_tool_results`, yielding events as they arrive (see `stream`)."""
+        return self._stream(conversation_id, new_turn(None, results), branch)
+
+    # ----------------------------------------------------------------- internals
+
+    def _stream(
+        self, conversation_id: str, turn: Turn | None, branch: str | None
+    ) -> Iterator[StreamEvent]:
         loaded = self.store.load(conversation_id, branch=branch)
-        exchange = self._plan(loaded, new_turn(content, results), stream=True)
+        exchange = self._plan(loaded, turn, stream=True)
         self._store_question(conversation_id, exchange)
         for event in self.client.stream(exchange.payload, target=self.target):
             if isinstance(event, Finished):
-                if event.turn is None:
-                    raise incomplete(event)
                 reply = self._store_answer(conversation_id, exchange, event.turn, 1)
                 yield attrs.evolve(event, turn=reply.turn)
             else:
                 yield event
-
-    # ----------------------------------------------------------------- internals
 
     def _plan(
         self, loaded: Conversation, turn: Turn | None, *, stream: bool

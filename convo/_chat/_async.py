@@ -1,6 +1,6 @@
 """`AsyncChat`: the asyncio twin of `Chat`, with the same order and contracts.
 
-See `convo._chat` for the exchange order (nothing is stored before the request
+See `convo._chat._sync` for the exchange order (nothing is stored before the request
 is built and validated), pending and answered heads, and conflict side branches.
 """
 
@@ -12,21 +12,7 @@ from typing import Any
 import attrs
 
 from convo._blocks import Block, ToolResultBlock
-from convo._chat import DEFAULT_PARAMS, first_conversation, tools_tuple
-from convo._chat_core import (
-    Exchange,
-    Reply,
-    answer_conflict,
-    check_editable,
-    check_params,
-    conflict_branch,
-    finish_answer,
-    incomplete,
-    last_answer,
-    new_turn,
-    plan,
-)
-from convo._compact import (
+from convo._chat._compact import (
     Summarizer,
     compactable,
     compaction_payload,
@@ -34,6 +20,19 @@ from convo._compact import (
     plan_compaction,
     summary_text,
 )
+from convo._chat._core import (
+    Exchange,
+    Reply,
+    answer_conflict,
+    check_editable,
+    check_params,
+    conflict_branch,
+    finish_answer,
+    last_answer,
+    new_turn,
+    plan,
+)
+from convo._chat._sync import DEFAULT_PARAMS, first_conversation, tools_tuple
 from convo._events import Finished, StreamEvent
 from convo._graph import Conversation
 from convo._ids import TurnId, compute_turn_id
@@ -172,30 +171,42 @@ class AsyncChat:
         loaded = await self.store.load(conversation_id, branch=branch)
         return self._plan(loaded, new_turn(content, results), stream=stream).payload
 
-    async def stream(
+    def stream(
         self,
         conversation_id: str,
         content: str | Block | Iterable[Block] | None = None,
         *,
-        results: Sequence[ToolResultBlock] | None = None,
         branch: str | None = None,
     ) -> AsyncIterator[StreamEvent]:
         """Like `send`, yielding events as they arrive (see `Chat.stream`)."""
+        return self._stream(conversation_id, new_turn(content, None), branch)
+
+    def stream_tool_results(
+        self,
+        conversation_id: str,
+        results: Sequence[ToolResultBlock],
+        *,
+        branch: str | None = None,
+    ) -> AsyncIterator[StreamEvent]:
+        """Like `submit_tool_results`, yielding events as they arrive."""
+        return self._stream(conversation_id, new_turn(None, results), branch)
+
+    # ----------------------------------------------------------------- internals
+
+    async def _stream(
+        self, conversation_id: str, turn: Turn | None, branch: str | None
+    ) -> AsyncIterator[StreamEvent]:
         loaded = await self.store.load(conversation_id, branch=branch)
-        exchange = self._plan(loaded, new_turn(content, results), stream=True)
+        exchange = self._plan(loaded, turn, stream=True)
         await self._store_question(conversation_id, exchange)
         async for event in self.client.stream(exchange.payload, target=self.target):
             if isinstance(event, Finished):
-                if event.turn is None:
-                    raise incomplete(event)
                 reply = await self._store_answer(
                     conversation_id, exchange, event.turn, 1
                 )
                 yield attrs.evolve(event, turn=reply.turn)
             else:
                 yield event
-
-    # ----------------------------------------------------------------- internals
 
     def _plan(
         self, loaded: Conversation, turn: Turn | None, *, stream: bool
