@@ -9,8 +9,8 @@ identity and no timestamp: its id is computed from its content and its parent
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping
-from typing import Any, Literal, TypeAlias
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Generic, Literal, TypeAlias, TypeVar
 
 import attrs
 
@@ -27,6 +27,7 @@ from convo.errors import UsageError
 
 __all__ = [
     "FinishReason",
+    "MemoKey",
     "PartialTurn",
     "Role",
     "Turn",
@@ -39,6 +40,27 @@ __all__ = [
 
 Role: TypeAlias = Literal["system", "user", "assistant", "tool"]
 _MISSING = object()
+
+_T = TypeVar("_T")
+
+
+@attrs.frozen
+class MemoKey(Generic[_T]):
+    """A typed key of `Turn.memo`, declared once next to the code that builds its value.
+
+    `DIGEST: MemoKey[bytes] = MemoKey("convo.policies.digest")`, then
+    `turn.memo(DIGEST, build)` is a `bytes` to the type checker, and `build`
+    must return one. A value that depends on options (a target, a counter)
+    lives under `KEY.variant(options)`: the same type, another name.
+    """
+
+    name: str
+
+    def variant(self, options: str) -> MemoKey[_T]:
+        """The key of the same value computed with `options` (any stable text)."""
+        return MemoKey(f"{self.name}:{options}")
+
+
 ROLES: tuple[Role, ...] = ("system", "user", "assistant", "tool")
 
 
@@ -183,12 +205,12 @@ class Turn:
         """A copy of this turn with other blocks and the same metadata."""
         return attrs.evolve(self, blocks=tuple(blocks))
 
-    def memo(self, key: str, build: Any) -> Any:
+    def memo(self, key: MemoKey[_T], build: Callable[[], _T]) -> _T:
         """Return `build()` computed once per turn and key (turns never change)."""
-        value = self._memo.get(key, _MISSING)
+        value: Any = self._memo.get(key.name, _MISSING)
         if value is _MISSING:
-            value = self._memo[key] = build()
-        return value
+            value = self._memo[key.name] = build()
+        return value  # type: ignore[no-any-return]
 
     @property
     def text(self) -> str:

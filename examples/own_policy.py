@@ -21,11 +21,12 @@ Run: `.venv/bin/python examples/own_policy.py`
 from __future__ import annotations
 
 import re
+from functools import partial
 
 import attrs
 from hypothesis import given, settings
 
-from convo import Conversation, TextBlock, Turn, assistant, user
+from convo import Conversation, MemoKey, TextBlock, Turn, assistant, user
 from convo.policies import Policy, RequestView, compose, default_policies
 from convo.testing.laws import LAW_TARGET, LawBroken, check_policy
 from convo.testing.strategies import (
@@ -35,6 +36,10 @@ from convo.testing.strategies import (
 )
 
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+
+
+REDACTED: MemoKey[Turn] = MemoKey("example.redacted")
+"""The memo key of a redacted turn: declared once, so `turn.memo` is typed."""
 
 
 def _redact_turn(turn: Turn) -> Turn:
@@ -66,9 +71,7 @@ class RedactEmails:
     def __call__(self, view: RequestView) -> RequestView:
         turns = tuple(
             # Memoized on the turn, so the next request reuses the same object.
-            t.memo("example.redacted", lambda t=t: _redact_turn(t))
-            if t.role == "user"
-            else t
+            t.memo(REDACTED, partial(_redact_turn, t)) if t.role == "user" else t
             for t in view.turns
         )
         if turns == view.turns:

@@ -41,7 +41,7 @@ import attrs
 
 from convo._blocks import Block, ReasoningBlock, TextBlock, ToolResultBlock
 from convo._structure import current_exchange_start, tool_session_start
-from convo._turns import Turn
+from convo._turns import MemoKey, Turn
 from convo.errors import ContextWindowError, PolicyError
 from convo.policies._count import CHARS, TokenCounter
 from convo.policies._trim import units
@@ -50,6 +50,10 @@ from convo.policies._view import PolicyNote, RequestView
 __all__ = ["Fit", "fit", "preview"]
 
 _OMITTED = "\n[… {n} characters omitted …]\n"
+
+
+BARE_SIZE: MemoKey[int] = MemoKey("convo.policies.fit.bare")
+"""A turn's size without its reasoning, per counter (`.variant(repr(counter))`)."""
 
 
 def preview(text: str, limit: int) -> str:
@@ -235,14 +239,13 @@ class Fit:
         """The count of `turn` without its reasoning blocks (memoized per turn)."""
         if not turn.reasoning:
             return self.counter.count_turn(turn)
-        key = f"convo.policies.fit.bare.{self.counter!r}"
+        key = BARE_SIZE.variant(repr(self.counter))
 
         def build() -> int:
             kept = [b for b in turn.blocks if not isinstance(b, ReasoningBlock)]
             return self.counter.count_turn(turn.with_blocks(kept))
 
-        size: int = turn.memo(key, build)
-        return size
+        return turn.memo(key, build)
 
     def _decide(
         self,

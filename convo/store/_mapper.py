@@ -20,7 +20,7 @@ import attrs
 import immutables
 
 from convo._blocks import ImageBlock, ToolResultBlock
-from convo._converter import turn_bytes, turn_plain
+from convo._converter import CANONICAL, turn_bytes, turn_plain
 from convo._graph import Conversation
 from convo._ids import TurnId
 from convo._json import JSONObject, canonical_bytes, json_object
@@ -210,7 +210,7 @@ def decode_payload(payload: object, blobs: Mapping[str, bytes], *, key: str) -> 
     if not inline:
         # A payload without blobs is the turn's canonical bytes as written: the
         # id check hashes exactly these bytes, so re-encoding them is not needed.
-        turn.memo("canonical", payload.encode)
+        turn.memo(CANONICAL, payload.encode)
     return turn
 
 
