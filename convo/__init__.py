@@ -52,6 +52,7 @@ from convo._targets import (
 from convo._tools import Tool
 from convo._turns import (
     FinishReason,
+    MemoKey,
     PartialTurn,
     Role,
     Turn,
@@ -93,6 +94,7 @@ __all__ = [
     "FinishReason",
     "Finished",
     "ImageBlock",
+    "MemoKey",
     "Node",
     "PartialTurn",
     "Provenance",

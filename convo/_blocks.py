@@ -23,7 +23,7 @@ from typing import Any, Literal, TypeAlias
 import attrs
 
 from convo._json import JSON, JSONObject, check_text, json_object
-from convo.errors import InvalidImageError, ToolArgumentsError, message
+from convo.errors import InvalidImageError, ToolArgumentsError
 
 __all__ = [
     "IMAGE_MAX_BASE64_BYTES",
@@ -183,27 +183,19 @@ class ReasoningBlock:
 def _image_data(value: bytes) -> bytes:
     if not isinstance(value, bytes):
         raise InvalidImageError(
-            message(
-                "Image data must be bytes",
-                where="$.data",
-                received=f"<{type(value).__name__}>",
-                fix="Use ImageBlock.from_file(), from_data_url() or from_bytes().",
-            ),
+            "Image data must be bytes",
             path="$.data",
             received=f"<{type(value).__name__}>",
+            fix="Use ImageBlock.from_file(), from_data_url() or from_bytes().",
         )
     encoded = 4 * ((len(value) + 2) // 3)
     if encoded > IMAGE_MAX_BASE64_BYTES:
         raise InvalidImageError(
-            message(
-                f"Image is {encoded} bytes as base64, over the limit of "
-                f"{IMAGE_MAX_BASE64_BYTES} bytes (5 MiB)",
-                where="$.data",
-                received=f"<{len(value)} bytes>",
-                fix="Downscale or recompress the image before attaching it.",
-            ),
+            f"Image is {encoded} bytes as base64, over the limit of "
+            f"{IMAGE_MAX_BASE64_BYTES} bytes (5 MiB)",
             path="$.data",
             received=f"<{len(value)} bytes>",
+            fix="Downscale or recompress the image before attaching it.",
         )
     return value
 
@@ -211,14 +203,10 @@ def _image_data(value: bytes) -> bytes:
 def _media_type(_instance: object, _attribute: object, value: str) -> None:
     if value not in IMAGE_MEDIA_TYPES:
         raise InvalidImageError(
-            message(
-                "Unsupported image media type",
-                where="$.media_type",
-                received=value,
-                fix=f"Use one of {', '.join(IMAGE_MEDIA_TYPES)}.",
-            ),
+            "Unsupported image media type",
             path="$.media_type",
             received=value,
+            fix=f"Use one of {', '.join(IMAGE_MEDIA_TYPES)}.",
         )
 
 
@@ -253,15 +241,10 @@ class ImageBlock:
         chosen = media_type or sniffed
         if chosen is None:
             raise InvalidImageError(
-                message(
-                    "Cannot tell the image's media type from its bytes",
-                    where="$.data",
-                    received=data[:16],
-                    fix="Pass media_type=, or convert the image to jpeg, png, gif or "
-                    "webp.",
-                ),
+                "Cannot tell the image's media type from its bytes",
                 path="$.data",
                 received=data[:16],
+                fix="Pass media_type=, or convert the image to jpeg, png, gif or webp.",
             )
         return cls(media_type=chosen, data=data)
 
@@ -279,42 +262,30 @@ class ImageBlock:
         """
         if url.startswith(("http://", "https://")):
             raise InvalidImageError(
-                message(
-                    "Image URLs are not accepted; Databricks takes only base64 data "
-                    "URLs (rule R18)",
-                    where="$.url",
-                    received=url,
-                    fix="Download the image and use ImageBlock.from_bytes(data) or "
-                    "ImageBlock.from_file(path) to inline it.",
-                ),
+                "Image URLs are not accepted; Databricks takes only base64 data "
+                "URLs (rule R18)",
                 path="$.url",
                 received=url,
+                fix="Download the image and use ImageBlock.from_bytes(data) or "
+                "ImageBlock.from_file(path) to inline it.",
             )
         head, sep, payload = url.partition(",")
         if not (sep and head.startswith("data:") and head.endswith(";base64")):
             raise InvalidImageError(
-                message(
-                    "Not a base64 data URL",
-                    where="$.url",
-                    received=url,
-                    fix="Use the form data:image/png;base64,<data>.",
-                ),
+                "Not a base64 data URL",
                 path="$.url",
                 received=url,
+                fix="Use the form data:image/png;base64,<data>.",
             )
         media_type = head[len("data:") : -len(";base64")]
         try:
             data = base64.b64decode(payload, validate=True)
         except (binascii.Error, ValueError):
             raise InvalidImageError(
-                message(
-                    "Image data is not valid base64",
-                    where="$.url",
-                    received=payload,
-                    fix="Encode the bytes with base64.b64encode.",
-                ),
+                "Image data is not valid base64",
                 path="$.url",
                 received=payload,
+                fix="Encode the bytes with base64.b64encode.",
             ) from None
         return cls(media_type=media_type, data=data)  # type: ignore[arg-type]
 
@@ -354,24 +325,15 @@ class ToolCallBlock:
             value = json.loads(self.arguments)
         except (ValueError, RecursionError):
             raise ToolArgumentsError(
-                message(
-                    f"Arguments of tool call {self.id!r} ({self.name}) are not valid "
-                    "JSON",
-                    where="$.arguments",
-                    received=self.arguments,
-                    fix="Ask the model again, or answer with an error tool result.",
-                ),
+                f"Arguments of tool call {self.id!r} ({self.name}) are not valid JSON",
                 path="$.arguments",
                 received=self.arguments,
+                fix="Ask the model again, or answer with an error tool result.",
             ) from None
         if not isinstance(value, dict):
             raise ToolArgumentsError(
-                message(
-                    f"Arguments of tool call {self.id!r} ({self.name}) are not a JSON "
-                    "object",
-                    where="$.arguments",
-                    received=self.arguments,
-                ),
+                f"Arguments of tool call {self.id!r} ({self.name}) are not a JSON "
+                "object",
                 path="$.arguments",
                 received=self.arguments,
             )

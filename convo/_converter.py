@@ -37,7 +37,7 @@ from convo._blocks import (
 )
 from convo._converter_base import configure_base, register_tagged_union
 from convo._json import JSONObject, canonical_bytes
-from convo._turns import Turn, Usage
+from convo._turns import MemoKey, Turn, Usage
 
 __all__ = [
     "CONVERTER",
@@ -151,10 +151,13 @@ def turn_plain(turn: Turn) -> JSONObject:
     return plain
 
 
+CANONICAL: MemoKey[bytes] = MemoKey("canonical")
+"""A turn's canonical bytes (`turn_bytes`); a loader may seed it with the stored bytes."""
+
+
 def turn_bytes(turn: Turn) -> bytes:
     """The canonical bytes of a turn, computed once per turn."""
-    result: bytes = turn.memo("canonical", lambda: canonical_bytes(turn_plain(turn)))
-    return result
+    return turn.memo(CANONICAL, lambda: canonical_bytes(turn_plain(turn)))
 
 
 def structure(value: Any, cls: Any) -> Any:

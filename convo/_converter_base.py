@@ -29,7 +29,6 @@ from convo.errors import (
     InvalidContentError,
     UnknownBlockTypeError,
     excerpt,
-    message,
 )
 
 __all__ = [
@@ -112,14 +111,12 @@ def register_tagged_union(
         cls = members.get(tag) if isinstance(tag, str) else None
         if cls is None:
             raise UnknownBlockTypeError(
-                message(
-                    f"Unknown {what} type {excerpt(tag)}",
-                    fix=f"Use one of: {', '.join(allowed)}.",
-                ),
+                f"Unknown {what} type {excerpt(tag)}",
                 tag=tag,
                 allowed=allowed,
                 path=None,
                 errors=(),
+                fix=f"Use one of: {', '.join(allowed)}.",
             )
         return converter.structure(value, cls)
 
@@ -245,15 +242,12 @@ def decode_errors(
     for path, leaf in leaves:
         if isinstance(leaf, UnknownBlockTypeError):
             return UnknownBlockTypeError(
-                message(
-                    f"Unknown block type {excerpt(leaf.tag)}",
-                    where=path,
-                    fix=f"Use one of: {', '.join(leaf.allowed)}.",
-                ),
+                f"Unknown block type {excerpt(leaf.tag)}",
                 tag=leaf.tag,
                 allowed=leaf.allowed,
                 path=path,
                 errors=errors,
+                fix=f"Use one of: {', '.join(leaf.allowed)}.",
             )
     detail = "; ".join(errors[:5]) + (
         f"; and {len(errors) - 5} more" if len(errors) > 5 else ""
@@ -264,13 +258,10 @@ def decode_errors(
         else "shape"
     )
     return DecodeError(
-        message(
-            f"{what} does not decode ({kind}): {detail}",
-            where=first_path,
-            received=received,
-        ),
+        f"{what} does not decode ({kind}): {detail}",
         path=first_path,
         errors=errors,
+        received=received,
     )
 
 

@@ -36,7 +36,7 @@ from convo.errors import (
     ToolPairingError,
     UnknownBranchError,
     UnknownTurnError,
-    message,
+    UsageError,
 )
 
 __all__ = [
@@ -70,8 +70,12 @@ class Node:
 
 def _branch_name(name: str) -> str:
     if not name.strip() or len(name) > 200:
-        msg = f"A branch name must be a non-empty string of at most 200 characters (got {name!r})."
-        raise ValueError(msg)
+        raise UsageError(
+            "A branch name must be a non-empty string of at most 200 characters",
+            where="name",
+            received=name,
+            fix="Pass a short name such as 'main' or 'retry-1'.",
+        )
     return name
 
 
@@ -155,16 +159,16 @@ class Conversation:
         """A new branch `name` whose head is the turn `at` (None: an empty branch).
 
         Raises:
-            ValueError: a branch of that name exists already.
+            UsageError: a branch of that name exists already.
             UnknownTurnError: `at` is not a turn of this conversation.
         """
         _branch_name(name)
         if name in self.heads:
-            msg = message(
+            raise UsageError(
                 f"A branch named {name!r} exists already",
+                where="name",
                 fix="Pick another name, or switch() to it.",
             )
-            raise ValueError(msg)
         if at is not None:
             self.node(at)
         heads = self.heads.set(name, at)
@@ -182,11 +186,11 @@ class Conversation:
         """Add `answer` as a sibling of assistant turn `of` (default: the last one) on a new branch."""
         target = of if of is not None else self.last_assistant_id()
         if target is None:
-            msg = message(
+            raise UnknownTurnError(
                 "There is no assistant turn to regenerate",
+                key="<last assistant turn>",
                 where=f"branch {self.active!r}",
             )
-            raise UnknownTurnError(msg, key="<last assistant turn>")
         return self.edit(target, answer, branch=branch)
 
     def switch(self, branch: str) -> Conversation:
@@ -197,11 +201,11 @@ class Conversation:
         """Forget branch `name` (its turns stay in the graph, reachable by id)."""
         self._branch(name)
         if name == self.active:
-            msg = message(
+            raise UsageError(
                 f"Cannot delete the active branch {name!r}",
+                where="name",
                 fix="switch() to another branch first.",
             )
-            raise ValueError(msg)
         return attrs.evolve(self, heads=self.heads.delete(name))
 
     # ----------------------------------------------------------------- reading
@@ -331,11 +335,11 @@ class Conversation:
         name = self.active if branch is None else branch
         if name not in self.heads:
             known = ", ".join(sorted(self.heads)) or "none"
-            msg = message(
+            raise UnknownBranchError(
                 f"No branch named {name!r}",
+                key=name,
                 fix=f"Known branches: {known}. Create one with fork(name, at=...).",
             )
-            raise UnknownBranchError(msg, key=name)
         return name
 
     def attach(
@@ -370,8 +374,11 @@ class Conversation:
             if head is not None:
                 self.node(head)
         if active not in heads:
-            msg = message("The active branch must be one of the heads", received=active)
-            raise UnknownBranchError(msg, key=active)
+            raise UnknownBranchError(
+                "The active branch must be one of the heads",
+                key=active,
+                received=active,
+            )
         return attrs.evolve(self, heads=immutables.Map(heads), active=active)
 
     def _with_node(self, node: Node, *, head: str) -> Conversation:
@@ -423,15 +430,19 @@ class GraphBuilder:
 
         Raises:
             UnknownTurnError: the node's parent is not in the graph.
-            ValueError: the node's depth does not follow its parent's.
+            UsageError: the node's depth does not follow its parent's.
         """
         self._check_open()
         parent = None if node.parent is None else self._nodes.get(node.parent)
         if node.parent is not None and parent is None:
             raise _unknown_turn(node.parent)
         if node.depth != (0 if parent is None else parent.depth + 1):
-            msg = f"Node {node.id} has depth {node.depth}, which does not follow its parent's."
-            raise ValueError(msg)
+            raise UsageError(
+                f"Node {node.id} has a depth that does not follow its parent's",
+                where="node.depth",
+                received=node.depth,
+                fix="Pass the node as the graph it came from built it.",
+            )
         self._add(node)
 
     def _add(self, node: Node) -> None:
@@ -444,8 +455,10 @@ class GraphBuilder:
 
     def _check_open(self) -> None:
         if self._done:
-            msg = "This GraphBuilder is finished; start another with conversation.builder()."
-            raise RuntimeError(msg)
+            raise UsageError(
+                "This GraphBuilder is finished",
+                fix="Start another with conversation.builder().",
+            )
 
     def __contains__(self, turn_id: object) -> bool:
         return turn_id in self._nodes
@@ -470,18 +483,18 @@ class _Nodes(Protocol):
 
 
 def _unknown_turn(turn_id: TurnId) -> UnknownTurnError:
-    msg = message("No turn with this id in the conversation", received=turn_id)
-    return UnknownTurnError(msg, key=turn_id)
+    return UnknownTurnError(
+        "No turn with this id in the conversation", key=turn_id, received=turn_id
+    )
 
 
-def not_a_turn(value: object) -> TypeError:
+def not_a_turn(value: object) -> UsageError:
     """The error for appending something that is not a `Turn` (a PartialTurn, say)."""
-    msg = message(
+    return UsageError(
         "Only a Turn can be appended",
         received=f"<{type(value).__name__}>",
         fix="A PartialTurn must be salvaged explicitly with .salvage() first.",
     )
-    return TypeError(msg)
 
 
 def _place(nodes: _Nodes, turn: object, parent: TurnId | None) -> Node:
@@ -509,27 +522,21 @@ def check_turn(turn: Turn, *, where: str, after: str | None) -> None:
     _check_blocks(turn, where)
     if turn.role == "system" and after is not None:
         raise RoleOrderError(
-            message(
-                "A system turn can only be the first turn of a conversation",
-                where=where,
-                received=f"after {_a(after)} turn",
-                fix="Start a new branch with fork(name, at=None) to change the system "
-                "prompt, or send instructions as a user turn.",
-            ),
+            "A system turn can only be the first turn of a conversation",
             path=where,
             turn_id=None,
+            received=f"after {_a(after)} turn",
+            fix="Start a new branch with fork(name, at=None) to change the system "
+            "prompt, or send instructions as a user turn.",
         )
     if turn.role == "assistant":
         ids = [c.id for c in turn.tool_calls]
         if len(ids) != len(set(ids)):
             raise ToolPairingError(
-                message(
-                    "Two tool calls of one turn share an id",
-                    where=where,
-                    received=ids,
-                ),
+                "Two tool calls of one turn share an id",
                 path=where,
                 turn_id=None,
+                received=ids,
             )
 
 
@@ -545,15 +552,12 @@ def _check_results(nodes: _Nodes, turn: Turn, parent: Node | None, where: str) -
         or not current.turn.tool_calls
     ):
         raise ToolPairingError(
-            message(
-                "A tool turn must follow the assistant turn whose tool calls it answers",
-                where=where,
-                received="after "
-                + ("nothing" if parent is None else f"{_a(parent.turn.role)} turn"),
-                fix="Append tool results right after the assistant turn that made the calls.",
-            ),
+            "A tool turn must follow the assistant turn whose tool calls it answers",
             path=where,
             turn_id=None,
+            received="after "
+            + ("nothing" if parent is None else f"{_a(parent.turn.role)} turn"),
+            fix="Append tool results right after the assistant turn that made the calls.",
         )
     chain.append(current.turn)
     chain.reverse()
@@ -564,25 +568,19 @@ def _check_results(nodes: _Nodes, turn: Turn, parent: Node | None, where: str) -
         block_path = f"{where}.blocks[{i}]"
         if result.call_id not in calls:
             raise ToolPairingError(
-                message(
-                    f"Tool result answers call {result.call_id!r}, which the assistant "
-                    "turn before it did not make",
-                    where=block_path,
-                    received=sorted(calls),
-                    fix="Use the id of one of that turn's tool calls.",
-                ),
+                f"Tool result answers call {result.call_id!r}, which the assistant "
+                "turn before it did not make",
                 path=block_path,
                 turn_id=None,
+                received=sorted(calls),
+                fix="Use the id of one of that turn's tool calls.",
             )
         if counts.get(result.call_id, 0) >= 1:
             raise ToolPairingError(
-                message(
-                    f"Tool call {result.call_id!r} has a result already",
-                    where=block_path,
-                    fix="Each tool call gets exactly one result (rule R10).",
-                ),
+                f"Tool call {result.call_id!r} has a result already",
                 path=block_path,
                 turn_id=None,
+                fix="Each tool call gets exactly one result (rule R10).",
             )
         counts[result.call_id] = 1
 
@@ -598,20 +596,14 @@ def _check_blocks(turn: Turn, where: str) -> None:
         if not isinstance(block, allowed):
             kinds = ", ".join(sorted({c.__name__ for c in allowed}))
             raise RoleOrderError(
-                message(
-                    f"{_a(turn.role).capitalize()} turn cannot carry a {type(block).__name__}",
-                    where=f"{where}.blocks[{i}]",
-                    fix=f"{_a(turn.role).capitalize()} turn takes {kinds}.",
-                ),
+                f"{_a(turn.role).capitalize()} turn cannot carry a {type(block).__name__}",
                 path=f"{where}.blocks[{i}]",
                 turn_id=None,
+                fix=f"{_a(turn.role).capitalize()} turn takes {kinds}.",
             )
     if not turn.blocks and turn.role != "assistant":
         raise RoleOrderError(
-            message(
-                f"{_a(turn.role).capitalize()} turn needs at least one block",
-                where=where,
-            ),
+            f"{_a(turn.role).capitalize()} turn needs at least one block",
             path=where,
             turn_id=None,
         )

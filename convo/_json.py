@@ -13,7 +13,7 @@ import math
 from collections.abc import Mapping
 from typing import Any, TypeAlias
 
-from convo.errors import InvalidTextError, message
+from convo.errors import InvalidTextError
 
 __all__ = [
     "JSON",
@@ -43,32 +43,32 @@ def check_text(value: str, *, path: str) -> str:
     """Return `value` if every database can store it identically, else raise.
 
     Raises:
-        InvalidTextError: the text holds U+0000 or a lone surrogate.
+        InvalidTextError: the text holds U+0000 or a lone surrogate, or is no str.
     """
+    given: object = value  # checked at run time: callers are not all typed
+    if not isinstance(given, str):
+        raise InvalidTextError(
+            "Text must be a str",
+            path=path,
+            received=f"<{type(given).__name__}>",
+            fix="Pass the text as a str.",
+        )
     if "\x00" in value:
         raise InvalidTextError(
-            message(
-                "Text contains U+0000 (NUL), which PostgreSQL cannot store",
-                where=path,
-                received=value,
-                fix="Remove or replace the NUL characters before building the block.",
-            ),
+            "Text contains U+0000 (NUL), which PostgreSQL cannot store",
             path=path,
             received=value,
+            fix="Remove or replace the NUL characters before building the block.",
         )
     try:
         value.encode("utf-8")
     except UnicodeEncodeError as exc:
         raise InvalidTextError(
-            message(
-                f"Text contains a lone surrogate at index {exc.start}, which is not "
-                "valid Unicode",
-                where=path,
-                received=value,
-                fix="Decode the source with errors='replace' or pair the surrogate.",
-            ),
+            f"Text contains a lone surrogate at index {exc.start}, which is not "
+            "valid Unicode",
             path=path,
             received=value,
+            fix="Decode the source with errors='replace' or pair the surrogate.",
         ) from None
     return value
 
@@ -76,7 +76,7 @@ def check_text(value: str, *, path: str) -> str:
 def _copy(value: object, path: str, depth: int) -> JSON:
     if depth > 200:
         raise InvalidTextError(
-            message("JSON value is nested deeper than 200 levels", where=path),
+            "JSON value is nested deeper than 200 levels",
             path=path,
             received="<deep value>",
         )
@@ -85,14 +85,10 @@ def _copy(value: object, path: str, depth: int) -> JSON:
     if isinstance(value, float):
         if not math.isfinite(value):
             raise InvalidTextError(
-                message(
-                    "JSON numbers must be finite",
-                    where=path,
-                    received=value,
-                    fix="Send NaN and infinities as strings or null.",
-                ),
+                "JSON numbers must be finite",
                 path=path,
                 received=value,
+                fix="Send NaN and infinities as strings or null.",
             )
         return value
     if isinstance(value, str):
@@ -104,24 +100,16 @@ def _copy(value: object, path: str, depth: int) -> JSON:
         for key, item in value.items():
             if not isinstance(key, str):
                 raise InvalidTextError(
-                    message(
-                        "JSON object keys must be strings", where=path, received=key
-                    ),
-                    path=path,
-                    received=key,
+                    "JSON object keys must be strings", path=path, received=key
                 )
             check_text(key, path=path)
             out[key] = _copy(item, f"{path}.{key}", depth + 1)
         return out
     raise InvalidTextError(
-        message(
-            "Value is not JSON",
-            where=path,
-            received=f"<{type(value).__name__}>",
-            fix="Use only None, bool, int, float, str, list and dict.",
-        ),
+        "Value is not JSON",
         path=path,
         received=f"<{type(value).__name__}>",
+        fix="Use only None, bool, int, float, str, list and dict.",
     )
 
 

@@ -12,7 +12,7 @@ from typing import Any, Literal, TypeAlias
 import attrs
 
 from convo._json import JSON, JSONObject, json_object
-from convo.errors import InvalidContentError, message
+from convo.errors import InvalidContentError, UsageError
 
 __all__ = [
     "AdaptiveThinking",
@@ -32,11 +32,25 @@ class ThinkingBudget:
     budget_tokens: int
 
 
-@attrs.frozen(kw_only=True)
-class Effort:
-    """A reasoning effort level (`reasoning_effort`, or adaptive Claude's effort)."""
+def _level(_instance: object, _attribute: object, value: str) -> None:
+    given: object = value  # checked at run time: callers are not all typed
+    if not isinstance(given, str) or not given.strip():
+        raise UsageError(
+            "An effort level must be a non-empty string",
+            where="level",
+            received=given,
+            fix="Pass the level the target takes, e.g. Effort('high').",
+        )
 
-    level: str
+
+@attrs.frozen
+class Effort:
+    """A reasoning effort level (`reasoning_effort`, or adaptive Claude's effort).
+
+    `Effort("high")` and `Effort(level="high")` are the same value.
+    """
+
+    level: str = attrs.field(validator=_level)
 
 
 @attrs.frozen(kw_only=True)
@@ -77,14 +91,10 @@ def _max_tokens(_instance: object, _attribute: object, value: int | None) -> Non
     if value is None or (not isinstance(value, bool) and value >= 1):
         return
     raise InvalidContentError(
-        message(
-            "max_tokens must be a positive integer",
-            where="$.params.max_tokens",
-            received=value,
-            fix="Pass max_tokens=1 or more, or None to leave it unset.",
-        ),
+        "max_tokens must be a positive integer",
         path="$.params.max_tokens",
         received=value,
+        fix="Pass max_tokens=1 or more, or None to leave it unset.",
     )
 
 

@@ -15,7 +15,7 @@ from typing import Literal
 
 import attrs
 
-from convo.errors import UnknownTargetError, message
+from convo.errors import UnknownTargetError, UsageError
 
 __all__ = [
     "CacheRules",
@@ -137,12 +137,12 @@ def _positive(
     _instance: object, attribute: attrs.Attribute[int], value: int | None
 ) -> None:
     if value is not None and (isinstance(value, bool) or value < 1):
-        msg = message(
+        raise UsageError(
             f"Target.{attribute.name} must be a positive number of tokens or None",
-            received=repr(value),
+            where=attribute.name,
+            received=value,
             fix="Pass the figure from the provider's model page, or None if unknown.",
         )
-        raise ValueError(msg)
 
 
 @attrs.frozen(kw_only=True)
@@ -216,14 +216,14 @@ def register_target(target: Target, *, replace: bool = False) -> Target:
     """Register `target` under its name and return it.
 
     Raises:
-        ValueError: the name is taken and `replace` is False.
+        UsageError: the name is taken and `replace` is False.
     """
     if target.name in _REGISTRY and not replace and _REGISTRY[target.name] != target:
-        msg = message(
+        raise UsageError(
             f"A different target named {target.name!r} is registered already",
+            where="target",
             fix="Pass replace=True to replace it.",
         )
-        raise ValueError(msg)
     _REGISTRY[target.name] = target
     return target
 
@@ -234,15 +234,23 @@ def get_target(name: str) -> Target:
     Raises:
         UnknownTargetError: nothing is registered under that name.
     """
+    given: object = name  # checked at run time: callers are not all typed
+    if not isinstance(given, str):
+        raise UsageError(
+            "A target name must be a str",
+            where="name",
+            received=f"<{type(given).__name__}>",
+            fix="Pass a served model's name, e.g. 'databricks-claude-sonnet-4-5'.",
+        )
     try:
         return _REGISTRY[name]
     except KeyError:
         known = ", ".join(sorted(_REGISTRY)) or "none"
-        msg = message(
+        raise UnknownTargetError(
             f"No target named {name!r}",
+            key=name,
             fix=f"Registered targets: {known}. Register yours with register_target().",
-        )
-        raise UnknownTargetError(msg, key=name) from None
+        ) from None
 
 
 def registered_targets() -> tuple[Target, ...]:

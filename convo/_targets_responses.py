@@ -18,6 +18,7 @@ from __future__ import annotations
 import attrs
 
 from convo._targets import CacheRules, ResponsesOptions, Target
+from convo.errors import UsageError
 
 __all__ = [
     "RESPONSES_FIELDS",
@@ -68,11 +69,15 @@ def responses_target(
         options: the unconfirmed format choices (default `ResponsesOptions()`).
 
     Raises:
-        ValueError: `route` is not one of the three.
+        UsageError: `route` is not one of the three.
     """
     if route not in RESPONSES_ROUTES:
-        msg = f"Unknown responses route {route!r}; use one of {', '.join(RESPONSES_ROUTES)}."
-        raise ValueError(msg)
+        raise UsageError(
+            "Unknown responses route",
+            where="route",
+            received=route,
+            fix=f"Use one of {', '.join(RESPONSES_ROUTES)}.",
+        )
     if name is None:
         name = (
             gateway_service_name(target.name) if route == "ai-gateway" else target.name

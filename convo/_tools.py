@@ -9,6 +9,7 @@ import attrs
 
 from convo._blocks import CacheControl
 from convo._json import JSON, JSONObject, check_text, json_object
+from convo.errors import UsageError
 
 __all__ = ["Tool"]
 
@@ -24,8 +25,12 @@ def _extra(value: Mapping[str, Any]) -> JSONObject:
 def _name(_instance: object, _attribute: object, value: str) -> None:
     check_text(value, path="$.name")
     if not value or len(value) > 128:
-        msg = f"A tool name must have 1 to 128 characters (got {value!r})."
-        raise ValueError(msg)
+        raise UsageError(
+            "A tool name must have 1 to 128 characters",
+            where="name",
+            received=value,
+            fix="Pass a shorter, non-empty name.",
+        )
 
 
 @attrs.frozen(kw_only=True)

@@ -9,8 +9,8 @@ identity and no timestamp: its id is computed from its content and its parent
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping
-from typing import Any, Literal, TypeAlias
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Generic, Literal, TypeAlias, TypeVar
 
 import attrs
 
@@ -23,9 +23,11 @@ from convo._blocks import (
     ToolResultBlock,
 )
 from convo._json import JSON, JSONObject, check_text, json_object
+from convo.errors import UsageError
 
 __all__ = [
     "FinishReason",
+    "MemoKey",
     "PartialTurn",
     "Role",
     "Turn",
@@ -38,6 +40,27 @@ __all__ = [
 
 Role: TypeAlias = Literal["system", "user", "assistant", "tool"]
 _MISSING = object()
+
+_T = TypeVar("_T")
+
+
+@attrs.frozen
+class MemoKey(Generic[_T]):
+    """A typed key of `Turn.memo`, declared once next to the code that builds its value.
+
+    `DIGEST: MemoKey[bytes] = MemoKey("convo.policies.digest")`, then
+    `turn.memo(DIGEST, build)` is a `bytes` to the type checker, and `build`
+    must return one. A value that depends on options (a target, a counter)
+    lives under `KEY.variant(options)`: the same type, another name.
+    """
+
+    name: str
+
+    def variant(self, options: str) -> MemoKey[_T]:
+        """The key of the same value computed with `options` (any stable text)."""
+        return MemoKey(f"{self.name}:{options}")
+
+
 ROLES: tuple[Role, ...] = ("system", "user", "assistant", "tool")
 
 
@@ -88,8 +111,12 @@ def _count(
     _instance: object, attribute: attrs.Attribute[Any], value: int | None
 ) -> None:
     if value is not None and (isinstance(value, bool) or value < 0):
-        msg = f"Usage.{attribute.name} must be a non-negative int or None (got {value!r})."
-        raise ValueError(msg)
+        raise UsageError(
+            f"Usage.{attribute.name} must be a non-negative int or None",
+            where=attribute.name,
+            received=value,
+            fix="Pass a token count of 0 or more, or None if unknown.",
+        )
 
 
 @attrs.frozen(kw_only=True)
@@ -105,6 +132,18 @@ class Usage:
 
 
 def _blocks(items: Iterable[Block]) -> tuple[Block, ...]:
+    return _tuple_of_blocks(items, where="blocks")
+
+
+def _tuple_of_blocks(items: object, *, where: str) -> tuple[Block, ...]:
+    """`items` as a tuple; a value that is not a collection is a `UsageError`."""
+    if isinstance(items, str | bytes) or not isinstance(items, Iterable):
+        raise UsageError(
+            "Blocks must be a sequence of blocks",
+            where=where,
+            received=f"<{type(items).__name__}>",
+            fix="Pass a list or tuple of TextBlock, ImageBlock, ... values.",
+        )
     return tuple(items)
 
 
@@ -122,8 +161,12 @@ def _optional_text(path: str) -> Any:
 
 def _role(_instance: object, _attribute: object, value: str) -> None:
     if value not in ROLES:
-        msg = f"Turn role must be one of {', '.join(ROLES)} (got {value!r})."
-        raise ValueError(msg)
+        raise UsageError(
+            "Unknown turn role",
+            where="role",
+            received=value,
+            fix=f"Use one of {', '.join(ROLES)}.",
+        )
 
 
 @attrs.frozen(kw_only=True)
@@ -162,12 +205,12 @@ class Turn:
         """A copy of this turn with other blocks and the same metadata."""
         return attrs.evolve(self, blocks=tuple(blocks))
 
-    def memo(self, key: str, build: Any) -> Any:
+    def memo(self, key: MemoKey[_T], build: Callable[[], _T]) -> _T:
         """Return `build()` computed once per turn and key (turns never change)."""
-        value = self._memo.get(key, _MISSING)
+        value: Any = self._memo.get(key.name, _MISSING)
         if value is _MISSING:
-            value = self._memo[key] = build()
-        return value
+            value = self._memo[key.name] = build()
+        return value  # type: ignore[no-any-return]
 
     @property
     def text(self) -> str:
@@ -240,7 +283,7 @@ def _content(content: str | Block | Iterable[Block]) -> tuple[Block, ...]:
         TextBlock | ReasoningBlock | ImageBlock | ToolCallBlock | ToolResultBlock,
     ):
         return (content,)
-    return tuple(content)
+    return _tuple_of_blocks(content, where="content")
 
 
 def system(content: str | Block | Iterable[Block]) -> Turn:

@@ -1,8 +1,9 @@
 """Every error convo raises, as one tree rooted at `ConvoError`.
 
 ```text
-ConvoError
-├── InvalidContentError(ConvoError, ValueError)   .path .received  — a value refused at construction
+ConvoError                                        .what .where .received .fix — every error
+├── UsageError(ConvoError, ValueError)                             — a caller's mistake: wrong type, name or state
+├── InvalidContentError(ConvoError, ValueError)   .path            — a value refused at construction
 │   ├── InvalidTextError                                           — NUL or a lone surrogate
 │   ├── InvalidImageError                                          — URL, media type, base64, size
 │   └── ToolArgumentsError                                         — arguments are not valid JSON
@@ -18,7 +19,7 @@ ConvoError
 ├── PolicyError(ConvoError)                         .policy .path   — a policy cannot produce a valid view
 │   ├── PrefixChangedError                                         — strict mode: signed reasoning lost its prefix
 │   └── ContextWindowError   .window .budget .minimum …            — even the minimum request is over the window
-├── RequestRejectedError(ConvoError, ValueError)    .rule .target .path — the target would answer 400
+├── RequestRejectedError(ConvoError, ValueError)    .rule .target .path .link — the target would answer 400
 │   └── PayloadTooLargeError                                       — a size limit of the target
 ├── WireError(ConvoError)
 │   └── DecodeError(WireError, ValueError)          .path .errors (+ .request_id .attempts from a client)
@@ -34,7 +35,7 @@ ConvoError
 │   └── DatabaseURLError(StoreError, ValueError)    .url           — unparsable URL or unknown scheme
 └── APIError(ConvoError)                            .request_id .attempts
     ├── APIConnectionError                                         — no response at all
-    │   └── APITimeoutError                                        — deadline, read or idle timeout
+    │   └── APITimeoutError                         .partial       — deadline, read or idle timeout
     ├── APIStatusError                              .status_code .error_code .body_excerpt
     │   ├── BadRequestError (400)
     │   ├── AuthenticationError (401)
@@ -48,18 +49,29 @@ ConvoError
     └── UnexpectedRedirectError                     .location
 ```
 
-Messages say what is wrong, then where (a path such as `$.turns[3].blocks[0]`),
-then what was received, then the fix. Every detail is also an attribute, and
-every error survives `pickle` (they cross process boundaries in backends).
+An error builds its own message from its fields, in the house order: what is
+wrong, then where (its `path` detail, such as `$.turns[3].blocks[0]`, or
+`where`), then what was received, then the fix. A raise site passes each fact
+once: `InvalidImageError("Not a base64 data URL", path="$.url", received=url,
+fix="Use the form data:image/png;base64,<data>.")`. Each class declares its
+details as annotations (drawn above); the constructor takes only those (a
+misspelt or missing detail is a `TypeError` at the raise site, and the type
+checker reads every error class as a dataclass, so mypy reports it first).
+Every detail is also an attribute, and every error survives `pickle` (they
+cross process boundaries in backends).
+
+Wire code (`convo.wire`) knows no request: what it raises carries no
+`request_id` or `attempts`; the client re-raises it with them.
 Nothing secret is ever put into a message: callers pass content excerpts
 through `excerpt()`, which bounds them.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar, dataclass_transform
 
 __all__ = [
+    "NOT_GIVEN",
     "APIConnectionError",
     "APIError",
     "APIStatusError",
@@ -104,6 +116,7 @@ __all__ = [
     "UnknownTargetError",
     "UnknownTurnError",
     "UnsupportedVersionError",
+    "UsageError",
     "WireError",
     "excerpt",
     "message",
@@ -210,38 +223,197 @@ def message(
     text = " ".join(parts)
     if received is not ...:
         text += f" (got {excerpt(received)})"
-    text += "."
+    if not text.endswith((".", "?", "!")):
+        text += "."
     if fix:
         text += f" {fix}"
     return text
 
 
-def _rebuild(cls: type[ConvoError], text: str, details: dict[str, Any]) -> ConvoError:
-    return cls(text, **details)
+_MISSING: Any = object()
 
 
-class ConvoError(Exception):
+class _NotGiven:
+    """The value of a `received` detail a raise site did not pass."""
+
+    def __repr__(self) -> str:
+        return "NOT_GIVEN"
+
+    def __reduce__(self) -> str:
+        return "NOT_GIVEN"
+
+
+NOT_GIVEN: Any = _NotGiven()
+"""`received` when nothing was received (the message then says no `got ...`)."""
+
+
+def _detail(*, kw_only: bool = True, default: Any = _MISSING) -> Any:
+    """Declare a detail with options (the type checker reads it as a field)."""
+    del kw_only
+    return default
+
+
+def _rebuild(
+    cls: type[ConvoError], facts: dict[str, Any], details: dict[str, Any]
+) -> ConvoError:
+    return cls(facts.pop("what"), **facts, **details)
+
+
+def _declared(cls: type) -> tuple[tuple[str, ...], dict[str, Any]]:
+    """The details `cls` declares (annotations along its error bases) and their defaults."""
+    names: list[str] = []
+    defaults: dict[str, Any] = {}
+    for klass in reversed(cls.__mro__):
+        if not issubclass(klass, BaseException):
+            continue
+        for name, annotation in vars(klass).get("__annotations__", {}).items():
+            if name.startswith("_") or name in _BASE_FIELDS:
+                continue
+            if "ClassVar" in str(annotation):
+                continue
+            if name not in names:
+                names.append(name)
+            default = vars(klass).get(name, _MISSING)
+            if default is not _MISSING:
+                defaults[name] = default
+    return tuple(names), defaults
+
+
+_BASE_FIELDS = frozenset({"what", "where", "received", "fix"})
+
+
+@dataclass_transform(kw_only_default=True, field_specifiers=(_detail,))
+class _ErrorType(type):
+    """Collects each error class's declared details when the class is made.
+
+    The type checker reads every error class as a dataclass: a raise site
+    that passes an undeclared (misspelt) detail, or omits a required one, is
+    a type error; at run time it is a `TypeError` at the raise site.
+    """
+
+    def __init__(cls, name: str, bases: tuple[type, ...], ns: dict[str, Any]) -> None:
+        super().__init__(name, bases, ns)
+        cls._details, cls._defaults = _declared(cls)
+
+
+class ConvoError(Exception, metaclass=_ErrorType):
     """The root of every error convo raises."""
 
-    def __init__(self, message: str, **details: Any) -> None:
-        super().__init__(message)
-        self.message = message
-        self.details = details
-        for key, value in details.items():
-            setattr(self, key, value)
+    _details: ClassVar[tuple[str, ...]]
+    _defaults: ClassVar[dict[str, Any]]
+    _where: ClassVar[str] = "path"
+    """The detail that says where (a path such as `$.turns[3]`), if declared."""
+
+    what: str = _detail(kw_only=False)
+    """What is wrong, in plain words (the message adds where, received and fix)."""
+    where: str | None = None
+    """Where, when the class declares no `path` detail (an argument name, say)."""
+    received: object = NOT_GIVEN
+    """The offending value as received (shown through `excerpt()`), if any."""
+    fix: str | None = None
+    """How to fix it, when the caller can."""
+
+    if not TYPE_CHECKING:
+
+        def __init__(
+            self,
+            what: str,
+            /,
+            *,
+            where: str | None = None,
+            received: object = NOT_GIVEN,
+            fix: str | None = None,
+            **details: Any,
+        ):
+            cls = type(self)
+            unknown = sorted(set(details) - set(cls._details))
+            if unknown:
+                declared = ", ".join(cls._details) or "none"
+                msg = (
+                    f"{cls.__name__} has no detail {unknown[0]!r} (its details: "
+                    f"{declared}). Pass only the details the class declares."
+                )
+                raise TypeError(msg)
+            values: dict[str, Any] = {}
+            for name in cls._details:
+                if name in details:
+                    values[name] = details[name]
+                elif name in cls._defaults:
+                    values[name] = cls._defaults[name]
+                else:
+                    msg = (
+                        f"{cls.__name__} needs the detail {name!r}. Pass "
+                        f"{name}=... where it is raised."
+                    )
+                    raise TypeError(msg)
+            if where is not None and cls._where in cls._details:
+                msg = f"{cls.__name__} says where in {cls._where}=, not where=."
+                raise TypeError(msg)
+            self._set(what, where, received, fix, values)
+            super().__init__(self._message)
+
+    def _set(
+        self,
+        what: str,
+        where: str | None,
+        received: object,
+        fix: str | None,
+        values: dict[str, Any],
+    ) -> None:
+        self.what = what
+        self.where = where
+        self.received = received
+        self.fix = fix
+        self._values = values
+        for name, value in values.items():
+            setattr(self, name, value)
+        self._message = self._render()
+
+    @property
+    def message(self) -> str:
+        """The whole message: what is wrong, where, what was received, the fix."""
+        return self._message
+
+    @message.setter
+    def message(self, text: str) -> None:
+        self._message = text
+
+    @property
+    def details(self) -> dict[str, Any]:
+        """Every declared detail by name (each is also an attribute)."""
+        return self._values
+
+    def _render(self) -> str:
+        """The message, built from the fields: what, where, received, fix."""
+        where = self.details.get(self._where, self.where)
+        return message(
+            self.what,
+            where=where if isinstance(where, str) else None,
+            received=... if self.received is NOT_GIVEN else self.received,
+            fix=self.fix,
+        )
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild, (type(self), self.message, self.details))
+        facts = {
+            "what": self.what,
+            "where": self.where,
+            "received": self.received,
+            "fix": self.fix,
+        }
+        return (_rebuild, (type(self), facts, self.details))
 
     def __str__(self) -> str:
         return self.message
 
 
+class UsageError(ConvoError, ValueError):
+    """A caller passed a value the function cannot take: a wrong type, name or state."""
+
+
 class InvalidContentError(ConvoError, ValueError):
     """A block or turn was built from a value convo refuses to hold."""
 
-    path: str | None
-    received: object
+    path: str | None = None
 
 
 class InvalidTextError(InvalidContentError):
@@ -259,8 +431,8 @@ class ToolArgumentsError(InvalidContentError):
 class InvalidConversationError(ConvoError, ValueError):
     """Appending a turn would break a structural invariant of the graph."""
 
-    path: str | None
-    turn_id: str | None
+    path: str | None = None
+    turn_id: str | None = None
 
 
 class ToolPairingError(InvalidConversationError):
@@ -324,7 +496,18 @@ class RequestRejectedError(ConvoError, ValueError):
 
     rule: str
     target: str
-    path: str | None
+    path: str | None = None
+    link: str | None = None
+    """Where the rule is documented, when it is a known provider rule."""
+
+    def _render(self) -> str:
+        text = message(
+            f"{self.what} (rule {self.rule}, target {self.target!r})",
+            where=self.path,
+            received=... if self.received is NOT_GIVEN else self.received,
+            fix=self.fix,
+        )
+        return text if self.link is None else f"{text} See {self.link}."
 
 
 class PayloadTooLargeError(RequestRejectedError):
@@ -347,7 +530,7 @@ class DecodeError(WireError, ValueError):
 class UnknownBlockTypeError(DecodeError):
     """A block carries a `type` tag the format does not know."""
 
-    tag: str
+    tag: object
     allowed: tuple[str, ...]
 
 
@@ -372,8 +555,10 @@ class NotFoundError(StoreError, LookupError):
 class ConflictError(StoreError):
     """A branch head moved since the writer read it (from `append`: and the turn is not on it); nothing was written."""
 
-    expected: str | None
-    actual: str | None
+    expected: str | int | None
+    """The head turn id (or the metadata version) the writer read."""
+    actual: str | int | None
+    """The head turn id (or the metadata version) found at write time."""
 
 
 class AnswerConflictError(ConflictError):
@@ -411,8 +596,8 @@ class DatabaseURLError(StoreError, ValueError):
 class APIError(ConvoError):
     """Sending a request to a serving endpoint failed."""
 
-    request_id: str | None
-    attempts: int
+    request_id: str | None = None
+    attempts: int | None = None
 
 
 class APIConnectionError(APIError):
@@ -421,6 +606,8 @@ class APIConnectionError(APIError):
 
 class APITimeoutError(APIConnectionError):
     """The total deadline, a read timeout or the stream's idle timeout passed."""
+
+    partial: object = None
 
 
 class APIStatusError(APIError):

@@ -40,7 +40,7 @@ from convo._targets import (
     register_target,
 )
 from convo._targets_responses import responses_target
-from convo.errors import UnknownTargetError, message
+from convo.errors import UnknownTargetError
 
 __all__ = [
     "AI_GATEWAY_TARGETS",
@@ -339,8 +339,8 @@ def route_target(route: str, name: str) -> Target:
         return _BY_ROUTE[(route, name)]
     except KeyError:
         known = ", ".join(sorted(f"{r}:{n}" for r, n in _BY_ROUTE))
-        msg = message(
+        raise UnknownTargetError(
             f"No built-in target {name!r} on the route {route!r}",
+            key=f"{route}:{name}",
             fix=f"Built in: {known}. Or derive one with responses_target().",
-        )
-        raise UnknownTargetError(msg, key=f"{route}:{name}") from None
+        ) from None

@@ -21,12 +21,13 @@ Run: `.venv/bin/python examples/own_policy.py`
 from __future__ import annotations
 
 import re
+from functools import partial
 
 import attrs
 from hypothesis import given, settings
 
-from convo import Conversation, TextBlock, Turn, assistant, user
-from convo.policies import Policy, RequestView, apply, default_policies
+from convo import Conversation, MemoKey, TextBlock, Turn, assistant, user
+from convo.policies import Policy, RequestView, compose, default_policies
 from convo.testing.laws import LAW_TARGET, LawBroken, check_policy
 from convo.testing.strategies import (
     RealisticHistory,
@@ -35,6 +36,10 @@ from convo.testing.strategies import (
 )
 
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+
+
+REDACTED: MemoKey[Turn] = MemoKey("example.redacted")
+"""The memo key of a redacted turn: declared once, so `turn.memo` is typed."""
 
 
 def _redact_turn(turn: Turn) -> Turn:
@@ -66,9 +71,7 @@ class RedactEmails:
     def __call__(self, view: RequestView) -> RequestView:
         turns = tuple(
             # Memoized on the turn, so the next request reuses the same object.
-            t.memo("example.redacted", lambda t=t: _redact_turn(t))
-            if t.role == "user"
-            else t
+            t.memo(REDACTED, partial(_redact_turn, t)) if t.role == "user" else t
             for t in view.turns
         )
         if turns == view.turns:
@@ -89,7 +92,7 @@ def sent_text_holds_no_address(history: RealisticHistory) -> None:
     """Our own property, over histories a served model could have produced."""
     turns = (*history.conversation.path(), user("Write to bo@example.org"))
     view = RequestView(turns=turns, tools=history.tools, target=history.target)
-    sent = apply(view, RedactEmails(), *default_policies(history.target))
+    sent = compose(RedactEmails(), *default_policies(history.target))(view)
     assert not any(EMAIL.search(t.text) for t in sent.turns if t.role == "user")
 
 
@@ -104,7 +107,7 @@ def main() -> int:
         [user("Mail me at ana@example.com"), assistant("Sure."), user("Thanks!")]
     )
     chain: tuple[Policy, ...] = (redact, *default_policies(LAW_TARGET))
-    view = apply(RequestView(turns=conversation.path(), target=LAW_TARGET), *chain)
+    view = compose(*chain)(RequestView(turns=conversation.path(), target=LAW_TARGET))
     print("sent:", view.turns[0].text)
     print("stored:", conversation.path()[0].text)
 

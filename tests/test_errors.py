@@ -145,3 +145,98 @@ class TestMessages:
 
     def test_str_of_an_error_is_its_message(self) -> None:
         assert str(ConvoError("Plain.")) == "Plain."
+
+
+class TestDeclaredDetails:
+    """Each error class declares its details; the constructor takes only those."""
+
+    @pytest.mark.parametrize("cls", ERRORS, ids=lambda c: c.__name__)
+    def test_every_detail_is_a_declared_annotation(self, cls: type[ConvoError]) -> None:
+        assert list(cls._details) == _attributes(cls)
+
+    @pytest.mark.parametrize("cls", ERRORS, ids=lambda c: c.__name__)
+    def test_every_detail_becomes_an_attribute(self, cls: type[ConvoError]) -> None:
+        details = {name: _SAMPLES.get(name, f"<{name}>") for name in cls._details}
+        error = cls("Something is wrong", **details)
+        for name, value in details.items():
+            assert getattr(error, name) == value
+        assert error.details == details
+
+    def test_a_misspelt_detail_is_a_type_error_at_the_raise_site(self) -> None:
+        with pytest.raises(TypeError, match="has no detail 'pth'"):
+            errors.InvalidTextError("Bad text", pth="$.text")  # type: ignore[call-arg]
+
+    def test_a_missing_required_detail_is_a_type_error(self) -> None:
+        with pytest.raises(TypeError, match="needs the detail 'retry_after'"):
+            errors.RateLimitError(  # type: ignore[call-arg]
+                "Slow down", status_code=429, error_code=None, body_excerpt=""
+            )
+
+    def test_the_root_declares_no_details(self) -> None:
+        with pytest.raises(TypeError, match="has no detail"):
+            ConvoError("Plain", path="$")  # type: ignore[call-arg]
+
+    def test_a_class_with_a_path_says_where_through_it(self) -> None:
+        with pytest.raises(TypeError, match="path="):
+            errors.InvalidTextError("Bad text", where="$.text")
+
+
+class TestMessagesBuiltFromFields:
+    def test_the_message_is_what_where_received_fix(self) -> None:
+        error = errors.InvalidImageError(
+            "Not a base64 data URL",
+            path="$.url",
+            received="http://x",
+            fix="Use the form data:image/png;base64,<data>.",
+        )
+        assert str(error) == (
+            "Not a base64 data URL at $.url (got 'http://x'). "
+            "Use the form data:image/png;base64,<data>."
+        )
+        assert (error.what, error.path, error.received) == (
+            "Not a base64 data URL",
+            "$.url",
+            "http://x",
+        )
+
+    def test_where_is_used_by_a_class_without_a_path(self) -> None:
+        error = errors.UsageError("keep_last must be 0 or more", where="keep_last")
+        assert str(error) == "keep_last must be 0 or more at keep_last."
+
+    def test_nothing_received_says_no_got(self) -> None:
+        assert "got" not in str(errors.UsageError("Wrong"))
+
+    def test_a_received_none_is_shown(self) -> None:
+        assert str(errors.UsageError("Wrong", received=None)) == "Wrong (got None)."
+
+    def test_a_rejected_request_names_rule_target_and_link(self) -> None:
+        error = errors.RequestRejectedError(
+            "Too many markers", rule="R6", target="t", link="docs/provider-rules.md#r6"
+        )
+        assert str(error) == (
+            "Too many markers (rule R6, target 't'). See docs/provider-rules.md#r6."
+        )
+
+    def test_every_fact_survives_pickle(self) -> None:
+        error = errors.UsageError(
+            "Wrong", where="name", received="x", fix="Pass another."
+        )
+        copy: Any = pickle.loads(pickle.dumps(error))  # noqa: S301 - our own bytes
+        assert (copy.what, copy.where, copy.received, copy.fix) == (
+            "Wrong",
+            "name",
+            "x",
+            "Pass another.",
+        )
+        assert str(copy) == str(error)
+
+    def test_usage_error_is_a_value_error_and_a_convo_error(self) -> None:
+        assert issubclass(errors.UsageError, ValueError)
+        assert issubclass(errors.UsageError, ConvoError)
+
+    def test_effort_takes_its_level_positionally(self) -> None:
+        assert convo.Effort("high") == convo.Effort(level="high")
+
+    def test_an_effort_level_that_is_no_string_is_a_usage_error(self) -> None:
+        with pytest.raises(errors.UsageError, match="effort level"):
+            convo.Effort(3)  # type: ignore[arg-type]

@@ -26,6 +26,7 @@ from convo.errors import (
     ToolPairingError,
     UnknownBranchError,
     UnknownTurnError,
+    UsageError,
 )
 from convo.testing import strategies as cst
 from convo.testing.strategies import png_bytes
@@ -241,7 +242,7 @@ class TestAppendRefusals:
             Conversation.new().user("q").assistant([CALL_A, CALL_A])
 
     def test_only_a_turn_can_be_appended(self) -> None:
-        with pytest.raises(TypeError, match="Only a Turn can be appended"):
+        with pytest.raises(UsageError, match="Only a Turn can be appended"):
             Conversation.new().append("hello")  # type: ignore[arg-type]
 
     def test_a_refused_append_leaves_the_conversation_unchanged(self) -> None:

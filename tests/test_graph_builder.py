@@ -9,7 +9,7 @@ import convo
 from convo import Conversation, ToolCallBlock, ToolResultBlock
 from convo._graph import Node
 from convo._ids import compute_turn_id
-from convo.errors import RoleOrderError, ToolPairingError, UnknownTurnError
+from convo.errors import RoleOrderError, ToolPairingError, UnknownTurnError, UsageError
 from convo.testing.strategies import conversations
 
 
@@ -108,5 +108,5 @@ class TestBuilderChecks:
     def test_a_finished_builder_refuses_more_work(self):
         builder = Conversation.new().builder()
         builder.finish()
-        with pytest.raises(RuntimeError, match="finished"):
+        with pytest.raises(UsageError, match="finished"):
             builder.attach(convo.user("hi"), parent=None)

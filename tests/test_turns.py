@@ -21,7 +21,8 @@ from convo import (
     Turn,
     Usage,
 )
-from convo._turns import normalise_finish_reason
+from convo._turns import MemoKey, normalise_finish_reason
+from convo.errors import UsageError
 from convo.testing import strategies as cst
 from convo.testing.strategies import png_bytes
 
@@ -69,7 +70,7 @@ class TestUsage:
 
 class TestTurn:
     def test_an_unknown_role_is_refused(self) -> None:
-        with pytest.raises(ValueError, match="Turn role must be one of"):
+        with pytest.raises(UsageError, match="Unknown turn role"):
             Turn(role="robot", blocks=())  # type: ignore[arg-type]
 
     def test_blocks_become_a_tuple(self) -> None:
@@ -130,14 +131,23 @@ class TestTurn:
             calls.append(1)
             return 42
 
-        assert turn.memo("k", build) == 42
-        assert turn.memo("k", build) == 42
+        key: MemoKey[int] = MemoKey("k")
+        assert turn.memo(key, build) == 42
+        assert turn.memo(key, build) == 42
         assert calls == [1]
 
     def test_evolved_copies_do_not_share_the_memo(self) -> None:
         turn = convo.user("x")
-        turn.memo("k", lambda: "old")
-        assert attrs.evolve(turn).memo("k", lambda: "new") == "new"
+        key: MemoKey[str] = MemoKey("k")
+        turn.memo(key, lambda: "old")
+        assert attrs.evolve(turn).memo(key, lambda: "new") == "new"
+
+    def test_a_variant_key_holds_its_own_value(self) -> None:
+        turn = convo.user("x")
+        key: MemoKey[str] = MemoKey("k")
+        turn.memo(key, lambda: "plain")
+        assert turn.memo(key.variant("bare"), lambda: "bare") == "bare"
+        assert turn.memo(key, lambda: "other") == "plain"
 
     def test_metadata_is_copied_and_takes_part_in_equality(self) -> None:
         source: dict[str, Any] = {"tags": ["a"]}
@@ -220,5 +230,5 @@ class TestPartialTurn:
     def test_a_partial_turn_is_not_a_turn(self) -> None:
         partial = PartialTurn(turn=convo.assistant("x"), missing=())
         assert not isinstance(partial, Turn)
-        with pytest.raises(TypeError, match=r"salvaged explicitly with \.salvage\(\)"):
+        with pytest.raises(UsageError, match=r"salvaged explicitly with \.salvage\(\)"):
             convo.Conversation.new().user("q").append(partial)  # type: ignore[arg-type]

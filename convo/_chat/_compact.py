@@ -24,7 +24,7 @@ from convo._ids import TurnId
 from convo._params import RequestParams
 from convo._targets import Target
 from convo._turns import Turn, user
-from convo.errors import NothingPendingError, message
+from convo.errors import NothingPendingError, UsageError
 from convo.policies import RequestView, apply_summaries, count_view, is_summary
 from convo.policies._trim import units
 from convo.wire import wire_for
@@ -78,42 +78,40 @@ def plan_compaction(
     Raises:
         NothingPendingError: the head is not a finished answer (a tool session
             or a question is pending), or there is nothing to summarise.
-        ValueError: `keep_last` is negative.
+        UsageError: `keep_last` is negative.
     """
     if keep_last < 0:
-        msg = f"keep_last must be 0 or more (got {keep_last!r})."
-        raise ValueError(msg)
+        raise UsageError(
+            "keep_last must be 0 or more",
+            where="keep_last",
+            received=keep_last,
+            fix="Pass how many of the newest exchanges to keep verbatim.",
+        )
     path = conversation.path()
     where = f"branch {conversation.active!r}"
     last = path[-1] if path else None
     if last is None or last.role != "assistant" or last.tool_calls:
         raise NothingPendingError(
-            message(
-                "Compaction needs a branch whose head is a finished answer; a "
-                "question or a tool session is still open",
-                where=where,
-                received=last.role if last else "<empty>",
-                fix="Finish the exchange (answer the tool calls, or complete()) first.",
-            ),
-            path=None,
+            "Compaction needs a branch whose head is a finished answer; a "
+            "question or a tool session is still open",
             turn_id=conversation.head(),
+            path=where,
+            received=last.role if last else "<empty>",
+            fix="Finish the exchange (answer the tool calls, or complete()) first.",
         )
     bounds = [b for b in units(path) if not is_summary(path[b[0]])]
     kept = bounds[len(bounds) - keep_last :] if keep_last else []
     covers = kept[0][0] if kept else len(path)
-    view = apply_summaries(RequestView(turns=path[:covers], target=target))
+    view = apply_summaries()(RequestView(turns=path[:covers], target=target))
     head = 1 if path[0].role == "system" else 0
     turns = view.turns[head:]
     if not turns:
         raise NothingPendingError(
-            message(
-                "There is nothing to compact before the exchanges kept verbatim",
-                where=where,
-                received=f"<keep_last={keep_last}>",
-                fix="Lower keep_last, or compact after more exchanges.",
-            ),
-            path=None,
+            "There is nothing to compact before the exchanges kept verbatim",
             turn_id=conversation.head(),
+            path=where,
+            received=f"<keep_last={keep_last}>",
+            fix="Lower keep_last, or compact after more exchanges.",
         )
     return CompactionPlan(covers=covers, turns=turns, head=conversation.head())
 

@@ -27,13 +27,12 @@ from convo.errors import (
     PendingTurnError,
     RoleOrderError,
     UnknownTurnError,
-    message,
 )
 from convo.policies import (
     Policy,
     PolicyNote,
     RequestView,
-    apply,
+    compose,
     default_policies,
     is_summary,
     prefix_digest,
@@ -113,7 +112,7 @@ def prepare(
     """
     chain = tuple(default_policies(target) if policies is None else policies)
     source = conversation.path()
-    view = apply(RequestView(turns=source, tools=tuple(tools), target=target), *chain)
+    view = compose(*chain)(RequestView(turns=source, tools=tuple(tools), target=target))
     # Refuse here, before anything is sent, what the target would answer with a 400.
     validate(view, source=source)
     return view
@@ -145,12 +144,12 @@ def last_answer(conversation: Conversation) -> TurnId:
     """
     answer = conversation.last_assistant_id()
     if answer is None:
-        msg = message(
+        raise UnknownTurnError(
             "There is no answer to regenerate on this branch",
+            key="<last assistant turn>",
             where=f"branch {conversation.active!r}",
             fix="Send a message first.",
         )
-        raise UnknownTurnError(msg, key="<last assistant turn>")
     return answer
 
 
@@ -192,15 +191,12 @@ def check_head(conversation: Conversation, turn: Turn | None) -> None:
         if turn.is_genuine_user and last is not None and _pending(last):
             kind = "tool results" if last.role == "tool" else "a user turn"
             raise PendingTurnError(
-                message(
-                    f"The branch head is {kind} still waiting for its answer; "
-                    "sending would put two user messages in a row",
-                    where=where,
-                    received=turn.text,
-                    fix="Call complete() to answer the pending turn first, then send.",
-                ),
-                path=None,
+                f"The branch head is {kind} still waiting for its answer; "
+                "sending would put two user messages in a row",
                 turn_id=head,
+                path=where,
+                received=turn.text,
+                fix="Call complete() to answer the pending turn first, then send.",
             )
         return
     if last is None or not _pending(last):
@@ -214,11 +210,11 @@ def check_head(conversation: Conversation, turn: Turn | None) -> None:
                 "to the last question."
             )
         raise NothingPendingError(
-            message(
-                what, where=where, received=last.role if last else "<empty>", fix=fix
-            ),
-            path=None,
+            what,
             turn_id=head,
+            path=where,
+            received=last.role if last else "<empty>",
+            fix=fix,
         )
 
 
@@ -235,14 +231,11 @@ def check_editable(conversation: Conversation, turn_id: TurnId) -> None:
             "tool results" if turn.role in ("tool", "user") else f"a {turn.role} turn"
         )
         raise RoleOrderError(
-            message(
-                "Only a user message can be edited",
-                where=f"turn {turn_id}",
-                received=f"<{kind}>",
-                fix="Pass the id of a user turn; use regenerate() for a new answer.",
-            ),
-            path=None,
+            "Only a user message can be edited",
             turn_id=turn_id,
+            path=f"turn {turn_id}",
+            received=f"<{kind}>",
+            fix="Pass the id of a user turn; use regenerate() for a new answer.",
         )
 
 
@@ -297,25 +290,25 @@ def conflict_branch(answer_id: TurnId, attempt: int) -> str:
 
 
 def answer_conflict(
-    reply: Reply, *, branch: str, answered: TurnId | None, moved_to: str | None
+    reply: Reply,
+    *,
+    branch: str,
+    answered: TurnId | None,
+    moved_to: str | int | None,
 ) -> AnswerConflictError:
     """The error saying where a paid-for answer went, and how to reach it."""
     return AnswerConflictError(
-        message(
-            "Another writer moved the branch while the request was in flight; "
-            f"the answer is stored on the side branch {branch!r}, forked at the "
-            "turn it answered",
-            where=f"conversation {reply.conversation_id!r}",
-            received=f"<head {moved_to}>",
-            fix=(
-                f"Continue from it with branch={branch!r} (or store.switch), or "
-                "stay on the moved branch and read the answer from .reply; the "
-                "question is stored already, so do not send it again."
-            ),
-        ),
+        "Another writer moved the branch while the request was in flight; "
+        f"the answer is stored on the side branch {branch!r}, forked at the "
+        "turn it answered",
         expected=answered,
         actual=moved_to,
         reply=reply,
         branch=branch,
         turn_id=reply.turn_id,
+        where=f"conversation {reply.conversation_id!r}",
+        received=f"<head {moved_to}>",
+        fix=f"Continue from it with branch={branch!r} (or store.switch), or "
+        "stay on the moved branch and read the answer from .reply; the "
+        "question is stored already, so do not send it again.",
     )

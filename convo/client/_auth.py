@@ -23,7 +23,7 @@ from collections.abc import AsyncGenerator, Callable, Generator, Mapping
 
 import httpx
 
-from convo.errors import AuthenticationError, excerpt, message
+from convo.errors import AuthenticationError, UsageError, excerpt
 
 __all__ = [
     "BearerToken",
@@ -49,9 +49,7 @@ class BearerToken(httpx.Auth):
 
     def __init__(self, token: str) -> None:
         if not token:
-            raise ValueError(
-                message("The bearer token is empty", fix="Pass a non-empty token.")
-            )
+            raise UsageError("The bearer token is empty", fix="Pass a non-empty token.")
         self._token = token
 
     def auth_flow(
@@ -92,11 +90,9 @@ class OAuthM2M(httpx.Auth):
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not client_id or not client_secret:
-            raise ValueError(
-                message(
-                    "OAuth M2M needs a client id and a client secret",
-                    fix="Pass both (or set DATABRICKS_CLIENT_ID and DATABRICKS_CLIENT_SECRET).",
-                )
+            raise UsageError(
+                "OAuth M2M needs a client id and a client secret",
+                fix="Pass both (or set DATABRICKS_CLIENT_ID and DATABRICKS_CLIENT_SECRET).",
             )
         self.token_url = f"{normalise_host(host)}/oidc/v1/token"
         self.client_id = client_id
@@ -142,20 +138,14 @@ class OAuthM2M(httpx.Auth):
                 raw = parsed.get("error_description") or parsed.get("error")
                 detail = raw if isinstance(raw, str) else None
             raise AuthenticationError(
-                message(
-                    f"The OAuth token endpoint answered {response.status_code}"
-                    + (f": {excerpt(detail)}" if detail else " without a token"),
-                    fix="Check the client id, the client secret and the workspace host.",
-                ),
+                f"The OAuth token endpoint answered {response.status_code}"
+                + (f": {excerpt(detail)}" if detail else " without a token"),
                 status_code=response.status_code,
-                error_code=(
-                    parsed.get("error")
-                    if isinstance(parsed, dict) and isinstance(parsed.get("error"), str)
-                    else None
-                ),
+                error_code=parsed.get("error")
+                if isinstance(parsed, dict) and isinstance(parsed.get("error"), str)
+                else None,
                 body_excerpt="<token endpoint body withheld>",
-                request_id=None,
-                attempts=1,
+                fix="Check the client id, the client secret and the workspace host.",
             )
         lifetime = parsed.get("expires_in") if isinstance(parsed, dict) else None
         seconds = (

@@ -43,6 +43,7 @@ from convo.client._core import (
     strip_query,
     timeout_error,
 )
+from convo.client._errors import adding
 from convo.client._protocol import Assembler, WireFormat
 from convo.client._sse import BodyDecoder, SSEParser
 from convo.errors import (
@@ -51,9 +52,9 @@ from convo.errors import (
     APITimeoutError,
     ConvoError,
     DecodeError,
+    ResponseTooLargeError,
     StreamError,
     StreamInterruptedError,
-    message,
 )
 from convo.wire._format import wire_for
 from convo.wire._shared._stream import parse_chunk
@@ -117,14 +118,6 @@ def _encoding(response: httpx.Response) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _with(error: ConvoError, **details: Any) -> ConvoError:
-    """A copy of `error` with more details (same class and message)."""
-    copy = type(error)(error.message, **{**error.details, **details})
-    copy.__cause__ = error.__cause__
-    copy.__traceback__ = error.__traceback__
-    return copy
-
-
 class StreamFold:
     """Raw response bytes in, stream events out, then the final `Finished`."""
 
@@ -146,7 +139,8 @@ class StreamFold:
         self._sse = SSEParser(
             max_line_bytes=settings.max_line_bytes, max_events=settings.max_events
         )
-        self._ids = {"request_id": request_id, "attempts": attempts}
+        self._request_id = request_id
+        self._attempts = attempts
         self.done = False
         """`[DONE]` arrived; nothing after it is read."""
         self.terminal: Finished | None = None
@@ -165,7 +159,9 @@ class StreamFold:
         try:
             return self._feed(self._decoder.decode(raw))
         except ConvoError as exc:
-            raise _with(exc, **self._ids) from exc.__cause__
+            raise adding(
+                exc, request_id=self._request_id, attempts=self._attempts
+            ) from exc.__cause__
 
     def _feed(self, pieces: list[bytes]) -> list[StreamEvent]:
         out: list[StreamEvent] = []
@@ -184,7 +180,9 @@ class StreamFold:
                     if not out:
                         raise
                     # Deliver what arrived first; the error follows right after.
-                    self._pending = _with(exc, **self._ids)
+                    self._pending = adding(
+                        exc, request_id=self._request_id, attempts=self._attempts
+                    )
                     self.delivered = True
                     return out
                 for item in items:
@@ -207,15 +205,14 @@ class StreamFold:
         silent = self._clock() - self._last_event
         if silent > self._idle_timeout:
             raise APITimeoutError(
-                message(
-                    f"The stream sent no event for {silent:.1f} s, more than its "
-                    f"idle timeout of {self._idle_timeout:g} s",
-                    received="<keep-alive comments or an unfinished line only>",
-                    fix="Retry the request, or raise the client's idle_timeout for "
-                    "models that think long between events.",
-                ),
+                f"The stream sent no event for {silent:.1f} s, more than its "
+                f"idle timeout of {self._idle_timeout:g} s",
                 partial=self.partial(),
-                **self._ids,
+                request_id=self._request_id,
+                attempts=self._attempts,
+                received="<keep-alive comments or an unfinished line only>",
+                fix="Retry the request, or raise the client's idle_timeout for "
+                "models that think long between events.",
             )
 
     def partial(self) -> PartialTurn | None:
@@ -235,7 +232,9 @@ class StreamFold:
                 self._feed(self._decoder.flush())
             turn = self._assembler.finish()
         except ConvoError as exc:
-            raise _with(exc, **self._ids) from exc.__cause__
+            raise adding(
+                exc, request_id=self._request_id, attempts=self._attempts
+            ) from exc.__cause__
         return Finished(finish_reason=turn.finish_reason, turn=turn)
 
     def interrupted(self, error: APIError) -> APIError:
@@ -244,18 +243,17 @@ class StreamFold:
             return error
         partial = self.partial()
         if isinstance(error, APITimeoutError):
-            copy = _with(error, partial=partial)
+            copy = adding(error, partial=partial)
             assert isinstance(copy, APITimeoutError)  # noqa: S101 - same class
             return copy
         interrupted = StreamInterruptedError(
-            message(
-                "The connection dropped in the middle of the stream",
-                fix="Retry the request; what arrived is in .partial and must not "
-                "be stored as a complete answer.",
-            ),
+            "The connection dropped in the middle of the stream",
             partial=partial,
             error_type="connection_dropped",
-            **self._ids,
+            request_id=self._request_id,
+            attempts=self._attempts,
+            fix="Retry the request; what arrived is in .partial and must not "
+            "be stored as a complete answer.",
         )
         interrupted.__cause__ = error
         return interrupted
@@ -398,9 +396,9 @@ class Call:
         try:
             raw = load_body(body)
             turn = self.wire.decode_response(raw, target=self.target)
-        except DecodeError as exc:
+        except (DecodeError, ResponseTooLargeError) as exc:
             # Which call it was matters to whoever reads the log: say so.
-            raise _with(
+            raise adding(
                 exc, request_id=self.request_id, attempts=self.attempt
             ) from exc.__cause__
         return Response(
@@ -469,7 +467,7 @@ class Call:
             getattr(error, "request_id", None) is None and self.request_id is not None
         )
         if stale:
-            fresh = _with(error, attempts=self.attempt, request_id=self.request_id)
+            fresh = adding(error, attempts=self.attempt, request_id=self.request_id)
             assert isinstance(fresh, APIError)  # noqa: S101 - same class
             error = fresh
         if fold is not None and fold.delivered:

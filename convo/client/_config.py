@@ -22,7 +22,7 @@ from convo.client._auth import (
 )
 from convo.client._call import Settings
 from convo.client._core import RetryConfig, strip_query
-from convo.errors import message
+from convo.errors import UsageError
 
 __all__ = [
     "DEFAULT_IDLE_TIMEOUT",
@@ -70,15 +70,13 @@ def resolve(
     """(settings, auth) from constructor arguments and the environment.
 
     Raises:
-        ValueError: no endpoint or no credentials could be found, or both a
+        UsageError: no endpoint or no credentials could be found, or both a
             host and a base URL were given.
     """
     if host is not None and base_url is not None:
-        raise ValueError(
-            message(
-                "Pass either host (Databricks) or base_url (OpenAI style), not both",
-                fix="Drop one of them.",
-            )
+        raise UsageError(
+            "Pass either host (Databricks) or base_url (OpenAI style), not both",
+            fix="Drop one of them.",
         )
     env_host, env_auth = (None, None)
     if (host is None and base_url is None) or (token is None and auth is None):
@@ -86,44 +84,36 @@ def resolve(
     if host is None and base_url is None:
         host = env_host
     if host is None and base_url is None:
-        raise ValueError(
-            message(
-                "No endpoint configured",
-                fix="Pass host= (a Databricks workspace), base_url= (an "
-                "OpenAI-style API), or set DATABRICKS_HOST.",
-            )
+        raise UsageError(
+            "No endpoint configured",
+            fix="Pass host= (a Databricks workspace), base_url= (an "
+            "OpenAI-style API), or set DATABRICKS_HOST.",
         )
     if auth is not None and token is not None:
-        raise ValueError(
-            message("Pass either token or auth, not both", fix="Drop one of them.")
-        )
+        raise UsageError("Pass either token or auth, not both", fix="Drop one of them.")
     resolved: httpx.Auth | None = auth
     if resolved is None and token is not None:
         resolved = BearerToken(token)
     if resolved is None:
         resolved = env_auth
     if resolved is None:
-        raise ValueError(
-            message(
-                "No credentials configured",
-                fix="Pass token= or auth= (e.g. convo.client.OAuthM2M), or set "
-                "DATABRICKS_TOKEN (or DATABRICKS_CLIENT_ID and "
-                "DATABRICKS_CLIENT_SECRET).",
-            )
+        raise UsageError(
+            "No credentials configured",
+            fix="Pass token= or auth= (e.g. convo.client.OAuthM2M), or set "
+            "DATABRICKS_TOKEN (or DATABRICKS_CLIENT_ID and "
+            "DATABRICKS_CLIENT_SECRET).",
         )
     idle: object = idle_timeout  # checked at run time: callers are not all typed
     if not (isinstance(idle, int | float) and math.isfinite(idle) and idle > 0):
-        raise ValueError(
-            message(
-                "idle_timeout must be a positive number of seconds",
-                received=idle_timeout,
-                fix=f"The default is {DEFAULT_IDLE_TIMEOUT} s; raise it for models "
-                "that think long before their first token.",
-            )
+        raise UsageError(
+            "idle_timeout must be a positive number of seconds",
+            received=idle_timeout,
+            fix=f"The default is {DEFAULT_IDLE_TIMEOUT} s; raise it for models "
+            "that think long before their first token.",
         )
     if deadline is not None and not (math.isfinite(deadline) and deadline > 0):
-        raise ValueError(
-            message("deadline must be a positive number of seconds", received=deadline)
+        raise UsageError(
+            "deadline must be a positive number of seconds", received=deadline
         )
     extra = dict(headers or {})
     secrets = (

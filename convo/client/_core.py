@@ -31,7 +31,6 @@ from convo.errors import (
     APITimeoutError,
     DecodeError,
     UnexpectedRedirectError,
-    message,
 )
 from convo.wire._format import wire_for
 
@@ -322,15 +321,13 @@ def redirect_error(
         except (httpx.InvalidURL, ValueError, TypeError):
             safe = "<unparseable location>"
     return UnexpectedRedirectError(
-        message(
-            f"The endpoint answered {status} with a redirect",
-            received=safe if safe else ...,
-            fix="convo never follows redirects with credentials; point the client "
-            "at the final host (check the host / base_url).",
-        ),
+        f"The endpoint answered {status} with a redirect",
         location=safe,
         request_id=request_id_of(headers),
         attempts=attempts,
+        received=safe if safe else ...,
+        fix="convo never follows redirects with credentials; point the client "
+        "at the final host (check the host / base_url).",
     )
 
 
@@ -339,14 +336,12 @@ def timeout_error(
 ) -> APITimeoutError:
     """The error for a passed total deadline."""
     return APITimeoutError(
-        message(
-            "The request passed its total deadline",
-            received=f"<{deadline} s>" if deadline is not None else ...,
-            fix="Raise the client's deadline, or stream the answer.",
-        ),
+        "The request passed its total deadline",
         request_id=request_id,
         attempts=attempts,
         **details,
+        received=f"<{deadline} s>" if deadline is not None else ...,
+        fix="Raise the client's deadline, or stream the answer.",
     )
 
 
@@ -364,11 +359,7 @@ def load_body(body: bytes) -> dict[str, Any]:
     else:
         what = "The response body is not a JSON object"
     if not isinstance(value, dict):
-        raise DecodeError(
-            message(what, where="$", received=body[:200]),
-            path="$",
-            errors=(f"{what} @ $",),
-        )
+        raise DecodeError(what, path="$", errors=(f"{what} @ $",), received=body[:200])
     return value
 
 

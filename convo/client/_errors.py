@@ -27,7 +27,7 @@ from typing import Any
 
 import httpx
 
-from convo.errors import APIConnectionError, APITimeoutError, ConvoError, message
+from convo.errors import APIConnectionError, APITimeoutError, ConvoError
 
 __all__ = [
     "SAFE_HEADERS",
@@ -98,6 +98,29 @@ def _describe(exc: Exception) -> str:
     return f"The HTTP transport failed ({type(exc).__name__})"
 
 
+def adding(error: ConvoError, **details: Any) -> ConvoError:
+    """A copy of `error` with more details (same class, same facts).
+
+    Wire code knows no request; the client re-raises what it raised with the
+    request's `request_id` and `attempts` through this.
+    """
+    copy = type(error)(
+        error.what,
+        where=error.where,
+        received=error.received,
+        fix=error.fix,
+        **{**error.details, **details},
+    )
+    copy.__cause__ = error.__cause__
+    copy.__traceback__ = error.__traceback__
+    return copy
+
+
+def _lacks_request(error: ConvoError) -> bool:
+    """Whether `error` declares request facts that nobody filled in yet."""
+    return "attempts" in error.details and error.details["attempts"] is None
+
+
 @contextmanager
 def translating(
     *,
@@ -115,10 +138,11 @@ def translating(
     except httpx.TimeoutException as exc:
         scrub(exc, secrets)
         raise APITimeoutError(
-            message(_describe(exc), fix="Retry later, or raise the client's timeout."),
+            _describe(exc),
             request_id=request_id,
             attempts=attempts,
             **details,
+            fix="Retry later, or raise the client's timeout.",
         ) from exc
     except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
         scrub(exc, secrets)
@@ -128,13 +152,14 @@ def translating(
             else "Retry later; check the host and the network."
         )
         raise APIConnectionError(
-            message(_describe(exc), fix=fix),
-            request_id=request_id,
-            attempts=attempts,
-            **details,
+            _describe(exc), request_id=request_id, attempts=attempts, **details, fix=fix
         ) from exc
     except ConvoError as exc:
         scrub(exc, secrets)
+        if _lacks_request(exc):
+            raise adding(exc, request_id=request_id, attempts=attempts) from (
+                exc.__cause__
+            )
         raise
 
 

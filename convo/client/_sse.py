@@ -10,7 +10,7 @@ from __future__ import annotations
 import zlib
 from typing import Final
 
-from convo.errors import DecodeError, ResponseTooLargeError, message
+from convo.errors import DecodeError, ResponseTooLargeError
 from convo.wire._shared._sse import SSEEvent, SSEParser
 
 __all__ = ["BodyDecoder", "SSEEvent", "SSEParser", "too_large"]
@@ -21,14 +21,10 @@ _PIECE: Final = 64 * 1024
 def too_large(what: str, limit: int) -> ResponseTooLargeError:
     """The error for a response that passed the bound `limit` on `what`."""
     return ResponseTooLargeError(
-        message(
-            f"The response passed its bound on {what}",
-            received=f"<more than {limit}>",
-            fix="Raise the client's limit if this answer is legitimate.",
-        ),
+        f"The response passed its bound on {what}",
         limit=limit,
-        request_id=None,
-        attempts=1,
+        received=f"<more than {limit}>",
+        fix="Raise the client's limit if this answer is legitimate.",
     )
 
 
@@ -43,9 +39,7 @@ class BodyDecoder:
         if len(codings) > 1 or (codings and codings[0] not in ("gzip", "deflate")):
             what = "The response uses a content encoding convo does not decode"
             raise DecodeError(
-                message(what, where="$", received=encoding),
-                path="$",
-                errors=(f"{what} @ $",),
+                what, path="$", errors=(f"{what} @ $",), received=encoding
             )
         self._coding = codings[0] if codings else None
         self._zlib: zlib._Decompress | None = None
@@ -82,9 +76,7 @@ class BodyDecoder:
             return self._inflate(data)
         except zlib.error as exc:
             what = "The compressed response body is corrupt"
-            raise DecodeError(
-                message(what, where="$"), path="$", errors=(f"{what} @ $",)
-            ) from exc
+            raise DecodeError(what, path="$", errors=(f"{what} @ $",)) from exc
 
     def flush(self) -> list[bytes]:
         """Whatever the decompressor still holds."""

@@ -1,7 +1,14 @@
 """Payload policies: what of the stored history goes into the next request.
 
-A policy is one pure callable `RequestView -> RequestView`; `compose` chains
-policies left to right and `apply` runs them. Policies act on the request view
+A policy is one pure callable `RequestView -> RequestView`. Every built-in
+policy is a value built by a factory called with its options:
+`drop_reasoning()`, `keep_last_reasoning()`, `drop_foreign_reasoning()`,
+`repair_tool_pairs()`, `apply_summaries()`, `trim(max_tokens=...)`, `fit()`,
+`bind_prefixes()`, `cache_breakpoints()`. The factory is the one way to build
+one; the classes it returns (`DropReasoning`, `Trim`, ...) are exported only as
+types, for annotations and `isinstance`. `compose(*policies)` is the one way to
+chain: it returns one policy applying them left to right, so
+`compose(a, b)(view)` runs both. Policies act on the request view
 only, never on stored history. Every built-in states its laws (deterministic,
 pure, keeps tool pairing, and where claimed idempotent and prefix stable) in
 its docstring and in its `claims`, and proves them with Hypothesis
@@ -46,11 +53,9 @@ from convo.policies._summary import (
 from convo.policies._trim import Trim, estimate_tokens, trim
 from convo.policies._validate import validate
 from convo.policies._view import (
-    Chain,
     Policy,
     PolicyNote,
     RequestView,
-    apply,
     compose,
 )
 
@@ -60,7 +65,6 @@ __all__ = [
     "BindPrefixes",
     "CacheBreakpoints",
     "CachePlan",
-    "Chain",
     "CharCounter",
     "DropForeignReasoning",
     "DropReasoning",
@@ -73,7 +77,6 @@ __all__ = [
     "TokenCounter",
     "Trim",
     "ViewCount",
-    "apply",
     "apply_summaries",
     "bind_prefixes",
     "cache_breakpoints",

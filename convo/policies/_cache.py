@@ -41,8 +41,8 @@ from convo._blocks import (
 )
 from convo._structure import last_assistant_index
 from convo._tools import Tool
-from convo._turns import Turn
-from convo.errors import PolicyError, message
+from convo._turns import MemoKey, Turn
+from convo.errors import PolicyError
 from convo.policies._trim import estimate_tokens, estimate_tool_tokens
 from convo.policies._view import PolicyNote, RequestView
 
@@ -95,6 +95,12 @@ def markable(block: Block) -> bool:
     return not isinstance(block, ReasoningBlock) and not _blank(block)
 
 
+MARKERS: MemoKey[tuple[tuple[int, int, CacheControl, bool], ...]] = MemoKey(
+    "convo.policies.markers"
+)
+"""A turn's cache markers: (block, inner part, control, on a non-blank part)."""
+
+
 def _turn_markers(turn: Turn) -> tuple[tuple[int, int, CacheControl, bool], ...]:
     def build() -> tuple[tuple[int, int, CacheControl, bool], ...]:
         found: list[tuple[int, int, CacheControl, bool]] = []
@@ -109,10 +115,7 @@ def _turn_markers(turn: Turn) -> tuple[tuple[int, int, CacheControl, bool], ...]
                         found.append((j, k, inner.cache_control, not _blank(inner)))
         return tuple(found)
 
-    result: tuple[tuple[int, int, CacheControl, bool], ...] = turn.memo(
-        "convo.policies.markers", build
-    )
-    return result
+    return turn.memo(MARKERS, build)
 
 
 def markers(turns: Sequence[Turn], tools: Sequence[Tool] = ()) -> list[Marker]:
@@ -243,14 +246,11 @@ class CacheBreakpoints:
         if self.ttl is not None and self.ttl not in rules.ttls:
             where = "cache_breakpoints(ttl=...)"
             raise PolicyError(
-                message(
-                    f"Target {view.target.name!r} does not take cache ttl {self.ttl!r}",
-                    where=where,
-                    received=self.ttl,
-                    fix=f"Use one of {', '.join(rules.ttls)} or None.",
-                ),
+                f"Target {view.target.name!r} does not take cache ttl {self.ttl!r}",
                 policy=self.name,
                 path=where,
+                received=self.ttl,
+                fix=f"Use one of {', '.join(rules.ttls)} or None.",
             )
         marks: dict[Position, Ttl] = {}
         system_positions: set[Position] = set()

@@ -49,10 +49,10 @@ def default_policies(target: Target, *, fit: Fit | None = None) -> tuple[Policy,
       budget, in the right places and ttl order (R6-R9); last, because it only
       decorates.
     """
-    chain: list[Policy] = [apply_summaries]
+    chain: list[Policy] = [apply_summaries()]
     if not target.keeps_reasoning_in_context:
-        chain.append(keep_last_reasoning)
-    chain.extend((drop_foreign_reasoning, repair_tool_pairs))
+        chain.append(keep_last_reasoning())
+    chain.extend((drop_foreign_reasoning(), repair_tool_pairs()))
     if fit is not None:
         chain.append(fit)
     chain.append(bind_prefixes())

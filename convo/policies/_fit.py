@@ -41,8 +41,8 @@ import attrs
 
 from convo._blocks import Block, ReasoningBlock, TextBlock, ToolResultBlock
 from convo._structure import current_exchange_start, tool_session_start
-from convo._turns import Turn
-from convo.errors import ContextWindowError, PolicyError, message
+from convo._turns import MemoKey, Turn
+from convo.errors import ContextWindowError, PolicyError
 from convo.policies._count import CHARS, TokenCounter
 from convo.policies._trim import units
 from convo.policies._view import PolicyNote, RequestView
@@ -50,6 +50,10 @@ from convo.policies._view import PolicyNote, RequestView
 __all__ = ["Fit", "fit", "preview"]
 
 _OMITTED = "\n[… {n} characters omitted …]\n"
+
+
+BARE_SIZE: MemoKey[int] = MemoKey("convo.policies.fit.bare")
+"""A turn's size without its reasoning, per counter (`.variant(repr(counter))`)."""
 
 
 def preview(text: str, limit: int) -> str:
@@ -137,13 +141,13 @@ class Fit:
         target = view.target
         window = self.window if self.window is not None else target.context_window
         if window is None:
-            msg = message(
+            raise PolicyError(
                 f"fit needs a context window and target {target.name!r} has none",
-                where="$.target.context_window",
+                policy=self.name,
+                path="$.target.context_window",
                 received=None,
                 fix="Pass fit(window=...) or register the target with context_window=.",
             )
-            raise PolicyError(msg, policy=self.name, path="$.target.context_window")
         max_output = (
             self.max_output
             if self.max_output is not None
@@ -235,14 +239,13 @@ class Fit:
         """The count of `turn` without its reasoning blocks (memoized per turn)."""
         if not turn.reasoning:
             return self.counter.count_turn(turn)
-        key = f"convo.policies.fit.bare.{self.counter!r}"
+        key = BARE_SIZE.variant(repr(self.counter))
 
         def build() -> int:
             kept = [b for b in turn.blocks if not isinstance(b, ReasoningBlock)]
             return self.counter.count_turn(turn.with_blocks(kept))
 
-        size: int = turn.memo(key, build)
-        return size
+        return turn.memo(key, build)
 
     def _decide(
         self,
@@ -337,16 +340,10 @@ class Fit:
             kept = "the tool session in progress outgrew its reserve: the history it "
             kept += "was answered with"
         return ContextWindowError(
-            message(
-                f"The request does not fit the context window: {kept} and the last "
-                f"{self.keep_last} exchange(s) need ~{minimum} tokens, the budget is "
-                f"{budget} (window {window} - max_output {max_output} - tools {tools} "
-                f"- margin {margin})",
-                where="$.turns",
-                fix="Lower max_tokens, shorten the last message or its tool results, "
-                "lower keep_last, raise fit(reserve=...) for long tool sessions, or "
-                "compact the conversation (Chat.compact).",
-            ),
+            f"The request does not fit the context window: {kept} and the last "
+            f"{self.keep_last} exchange(s) need ~{minimum} tokens, the budget is "
+            f"{budget} (window {window} - max_output {max_output} - tools {tools} "
+            f"- margin {margin})",
             policy=self.name,
             path="$.turns",
             window=window,
@@ -355,6 +352,9 @@ class Fit:
             margin=margin,
             budget=budget,
             minimum=minimum,
+            fix="Lower max_tokens, shorten the last message or its tool results, "
+            "lower keep_last, raise fit(reserve=...) for long tool sessions, or "
+            "compact the conversation (Chat.compact).",
         )
 
 

@@ -63,9 +63,9 @@ from convo._blocks import (
 from convo._converter import turn_bytes
 from convo._structure import last_user_index
 from convo._targets import Target
-from convo._turns import Turn
-from convo.errors import PrefixChangedError, message
-from convo.policies._reasoning import without_reasoning
+from convo._turns import MemoKey, Turn
+from convo.errors import PrefixChangedError
+from convo.policies._reasoning import WITHOUT_REASONING, without_reasoning
 from convo.policies._view import PolicyNote, RequestView
 
 __all__ = [
@@ -110,14 +110,19 @@ def unmarked(turn: Turn) -> Turn:
     return turn.with_blocks(_unmark(b) if _has_marker(b) else b for b in turn.blocks)
 
 
+DIGEST: MemoKey[bytes] = MemoKey("convo.policies.digest")
+"""A turn's digest without cache markers (`turn_digest`)."""
+VISIBLE_DIGEST: MemoKey[bytes] = MemoKey("convo.policies.visible_digest")
+"""The digest of what a stripping server sees of a turn (`visible_turn_digest`)."""
+
+
 def turn_digest(turn: Turn) -> bytes:
     """blake2b-256 of the turn's canonical bytes, markers removed (memoized)."""
 
     def build() -> bytes:
         return hashlib.blake2b(turn_bytes(unmarked(turn)), digest_size=32).digest()
 
-    digest: bytes = turn.memo("convo.policies.digest", build)
-    return digest
+    return turn.memo(DIGEST, build)
 
 
 def _never(_block: ReasoningBlock) -> bool:
@@ -132,15 +137,12 @@ def visible_turn_digest(turn: Turn) -> bytes:
     """
 
     def build() -> bytes:
-        derived, dropped = without_reasoning(
-            turn, key="convo.policies.no_reasoning", keep=_never
-        )
+        derived, dropped = without_reasoning(turn, key=WITHOUT_REASONING, keep=_never)
         if not dropped:
             return turn_digest(turn)
         return b"" if derived is None else turn_digest(derived)
 
-    digest: bytes = turn.memo("convo.policies.visible_digest", build)
-    return digest
+    return turn.memo(VISIBLE_DIGEST, build)
 
 
 def _sees_all(target: Target | None) -> bool:
@@ -249,21 +251,18 @@ class BindPrefixes:
                     if self.strict:
                         where = f"$.turns[{i}]"
                         raise PrefixChangedError(
-                            message(
-                                "The content before this reasoning changed since it "
-                                "was generated, so the server would refuse or ignore "
-                                "it (R5)",
-                                where=where,
-                                received=current,
-                                fix="Restore the earlier turns, regenerate the answer, "
-                                "or use bind_prefixes(strict=False) to drop the "
-                                "reasoning.",
-                            ),
+                            "The content before this reasoning changed since it "
+                            "was generated, so the server would refuse or ignore "
+                            "it (R5)",
                             policy=self.name,
                             path=where,
+                            received=current,
+                            fix="Restore the earlier turns, regenerate the answer, "
+                            "or use bind_prefixes(strict=False) to drop the "
+                            "reasoning.",
                         )
                     derived, _ = without_reasoning(
-                        turn, key="convo.policies.no_reasoning", keep=_never
+                        turn, key=WITHOUT_REASONING, keep=_never
                     )
                     action = "remove_turn" if derived is None else "drop_reasoning"
                     notes.append(

@@ -24,7 +24,7 @@ import attrs
 
 from convo._blocks import ReasoningBlock, SummaryText
 from convo._structure import last_assistant_index, last_user_index
-from convo._turns import Turn
+from convo._turns import MemoKey, Turn
 from convo.policies._view import PolicyNote, RequestView
 
 __all__ = [
@@ -40,8 +40,17 @@ __all__ = [
 _UNCHANGED: tuple[Turn | None, int] = (None, 0)
 
 
+WITHOUT_REASONING: MemoKey[tuple[Turn | None, int]] = MemoKey(
+    "convo.policies.no_reasoning"
+)
+"""A turn minus the reasoning a policy refuses; `.variant(...)` per refusal rule."""
+
+
 def without_reasoning(
-    turn: Turn, *, key: str, keep: Callable[[ReasoningBlock], bool]
+    turn: Turn,
+    *,
+    key: MemoKey[tuple[Turn | None, int]],
+    keep: Callable[[ReasoningBlock], bool],
 ) -> tuple[Turn | None, int]:
     """`turn` minus the reasoning blocks `keep` refuses, memoized under `key`.
 
@@ -61,15 +70,14 @@ def without_reasoning(
             return (None, dropped)
         return (turn.with_blocks(blocks), dropped)
 
-    result: tuple[Turn | None, int] = turn.memo(key, build)
-    return result
+    return turn.memo(key, build)
 
 
 def strip(
     view: RequestView,
     *,
     policy: str,
-    key: str,
+    key: MemoKey[tuple[Turn | None, int]],
     keep: Callable[[ReasoningBlock], bool],
     stop: int | None = None,
     reason: str,
@@ -143,7 +151,7 @@ class DropReasoning:
         return strip(
             view,
             policy=self.name,
-            key="convo.policies.no_reasoning",
+            key=WITHOUT_REASONING,
             keep=_never,
             reason="drop_reasoning sends no reasoning",
         )
@@ -176,7 +184,7 @@ class KeepLastReasoning:
         return strip(
             view,
             policy=self.name,
-            key="convo.policies.no_reasoning",
+            key=WITHOUT_REASONING,
             keep=_never,
             stop=boundary,
             reason=f"it precedes the last user turn before the last answer "
@@ -237,7 +245,9 @@ class DropForeignReasoning:
         return strip(
             view,
             policy=self.name,
-            key=f"convo.policies.foreign:{family}:{signed}:{target.wire}:{route}",
+            key=WITHOUT_REASONING.variant(
+                f"foreign:{family}:{signed}:{target.wire}:{route}"
+            ),
             keep=keep,
             reason=f"not produced by the {family!r} family"
             + (" with a signature" if signed else "")
@@ -250,9 +260,19 @@ class DropForeignReasoning:
         )
 
 
-drop_reasoning = DropReasoning()
-"""Policy: send no reasoning at all."""
-keep_last_reasoning = KeepLastReasoning()
-"""Policy: send only the last exchange's reasoning."""
-drop_foreign_reasoning = DropForeignReasoning()
-"""Policy: send only reasoning the target's own family signed."""
+def drop_reasoning() -> DropReasoning:
+    """The policy that sends no reasoning at all (R13); see `DropReasoning`."""
+    return DropReasoning()
+
+
+def keep_last_reasoning() -> KeepLastReasoning:
+    """The policy that sends only the last exchange's reasoning; see `KeepLastReasoning`."""
+    return KeepLastReasoning()
+
+
+def drop_foreign_reasoning() -> DropForeignReasoning:
+    """The policy that sends only reasoning the target's own family signed (R4).
+
+    See `DropForeignReasoning`.
+    """
+    return DropForeignReasoning()

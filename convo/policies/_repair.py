@@ -18,10 +18,16 @@ from collections.abc import Sequence
 import attrs
 
 from convo._blocks import ToolCallBlock, ToolResultBlock
-from convo._turns import Turn
+from convo._turns import MemoKey, Turn
 from convo.policies._view import PolicyNote, RequestView
 
 __all__ = ["RepairToolPairs", "pairing_problems", "repair_tool_pairs"]
+
+
+TOOL_IDS: MemoKey[tuple[tuple[str, ...], tuple[str, ...]]] = MemoKey(
+    "convo.policies.tool_ids"
+)
+"""A turn's tool call ids and tool result call ids."""
 
 
 def _ids(turn: Turn) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -34,10 +40,7 @@ def _ids(turn: Turn) -> tuple[tuple[str, ...], tuple[str, ...]]:
         )
         return calls, results
 
-    ids: tuple[tuple[str, ...], tuple[str, ...]] = turn.memo(
-        "convo.policies.tool_ids", build
-    )
-    return ids
+    return turn.memo(TOOL_IDS, build)
 
 
 def _complete(turns: Sequence[Turn], start: int, end: int) -> bool:
@@ -272,5 +275,9 @@ class RepairToolPairs:
         return view.with_turns(out, notes)
 
 
-repair_tool_pairs = RepairToolPairs()
-"""Policy: every tool call gets exactly one result; orphan results are removed."""
+def repair_tool_pairs() -> RepairToolPairs:
+    """The policy giving every tool call one result and removing orphans (R10).
+
+    See `RepairToolPairs`.
+    """
+    return RepairToolPairs()

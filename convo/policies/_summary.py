@@ -27,6 +27,7 @@ import attrs
 from convo._blocks import TextBlock
 from convo._json import JSON
 from convo._turns import Turn
+from convo.errors import UsageError
 from convo.policies._view import PolicyNote, RequestView
 
 __all__ = [
@@ -45,8 +46,12 @@ SUMMARY_KEY = "convo.summary"
 def summary_turn(text: str, *, covers: int) -> Turn:
     """A summary turn standing in for the first `covers` turns of its path."""
     if covers < 0:
-        msg = f"A summary covers a non-negative number of turns (got {covers!r})."
-        raise ValueError(msg)
+        raise UsageError(
+            "A summary covers a non-negative number of turns",
+            where="covers",
+            received=covers,
+            fix="Pass 0 or more.",
+        )
     return Turn(
         role="user",
         blocks=(TextBlock(text=text),),
@@ -123,5 +128,9 @@ class ApplySummaries:
         return view.with_turns((*turns[:head], *body), (note,))
 
 
-apply_summaries = ApplySummaries()
-"""The summary policy (see `ApplySummaries`)."""
+def apply_summaries() -> ApplySummaries:
+    """The summary policy: the newest summary stands in for the turns it covers.
+
+    See `ApplySummaries`.
+    """
+    return ApplySummaries()

@@ -31,8 +31,8 @@ from convo._blocks import (
     ToolResultBlock,
 )
 from convo._tools import Tool
-from convo._turns import Turn
-from convo.errors import PolicyError, message
+from convo._turns import MemoKey, Turn
+from convo.errors import PolicyError
 from convo.policies._view import PolicyNote, RequestView
 
 __all__ = [
@@ -76,6 +76,10 @@ def _chars(turn: Turn) -> tuple[int, int]:
     return chars, images
 
 
+TOKENS: MemoKey[int] = MemoKey("convo.policies.tokens")
+"""A turn's estimated tokens (`estimate_tokens`)."""
+
+
 def estimate_tokens(turn: Turn) -> int:
     """About how many tokens `turn` costs: chars / 4, 1,600 per image, 4 per block."""
 
@@ -87,8 +91,7 @@ def estimate_tokens(turn: Turn) -> int:
             + _BLOCK_OVERHEAD * (len(turn.blocks) + 1)
         )
 
-    tokens: int = turn.memo("convo.policies.tokens", build)
-    return tokens
+    return turn.memo(TOKENS, build)
 
 
 def estimate_tool_tokens(tools: Sequence[Tool]) -> int:
@@ -156,15 +159,12 @@ class Trim:
             where = f"$.turns[{bounds[-1][0]}:]" if bounds else "$.turns"
             if self.on_overflow == "raise":
                 raise PolicyError(
-                    message(
-                        f"The system turn, the tools and the last exchange alone are "
-                        f"about {total} tokens, over max_tokens={self.max_tokens}",
-                        where=where,
-                        fix="Raise max_tokens, shorten the last message, or use "
-                        "on_overflow='note'.",
-                    ),
+                    f"The system turn, the tools and the last exchange alone are "
+                    f"about {total} tokens, over max_tokens={self.max_tokens}",
                     policy=self.name,
                     path=where,
+                    fix="Raise max_tokens, shorten the last message, or use "
+                    "on_overflow='note'.",
                 )
             notes.append(
                 PolicyNote(

@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from convo._blocks import ReasoningBlock
 from convo._structure import open_tool_calls
 from convo._turns import Turn
-from convo.errors import PolicyError, RequestRejectedError, message
+from convo.errors import PolicyError, RequestRejectedError
 from convo.policies._cache import markers, position_path, ttl_rank
 from convo.policies._repair import pairing_problems
 from convo.policies._view import RequestView
@@ -39,10 +39,7 @@ __all__ = ["validate"]
 
 def _reject(view: RequestView, rule: str, what: str, where: str, fix: str) -> None:
     raise RequestRejectedError(
-        message(f"{what} ({rule})", where=where, fix=fix),
-        rule=rule,
-        target=view.target.name,
-        path=where,
+        f"{what} ({rule})", rule=rule, target=view.target.name, path=where, fix=fix
     )
 
 
@@ -146,13 +143,10 @@ def validate(view: RequestView, *, source: Sequence[Turn] | None = None) -> None
         if turn.role == "system" and i:
             where = f"$.turns[{i}]"
             raise PolicyError(
-                message(
-                    "A system turn stands after the first turn of the view",
-                    where=where,
-                    fix="Keep the system turn first; policies never move it.",
-                ),
+                "A system turn stands after the first turn of the view",
                 policy="validate",
                 path=where,
+                fix="Keep the system turn first; policies never move it.",
             )
         if (
             turn.role == "assistant"

@@ -22,7 +22,7 @@ from convo._targets import Target
 from convo._tools import Tool
 from convo._turns import Turn
 
-__all__ = ["Chain", "Policy", "PolicyNote", "RequestView", "apply", "compose"]
+__all__ = ["Policy", "PolicyNote", "RequestView", "compose"]
 
 
 @attrs.frozen(kw_only=True)
@@ -86,8 +86,8 @@ Policy: TypeAlias = Callable[[RequestView], RequestView]
 
 
 @attrs.frozen(kw_only=True)
-class Chain:
-    """Policies applied left to right; build one with `compose(...)`."""
+class _Chain:
+    """Policies applied left to right; built only by `compose(...)`."""
 
     policies: tuple[Policy, ...]
 
@@ -98,21 +98,18 @@ class Chain:
 
 
 def compose(*policies: Policy) -> Policy:
-    """One policy that applies `policies` left to right (nested chains are flattened)."""
+    """One policy that applies `policies` left to right (nested chains are flattened).
+
+    The one way to chain policies: `compose(a, b)(view)` is `b(a(view))`, and
+    `compose()` is the identity.
+    """
     flat: list[Policy] = []
     for policy in policies:
-        if isinstance(policy, Chain):
+        if isinstance(policy, _Chain):
             flat.extend(policy.policies)
         else:
             flat.append(policy)
-    return Chain(policies=tuple(flat))
-
-
-def apply(view: RequestView, *policies: Policy) -> RequestView:
-    """Apply `policies` to `view`, left to right, and return the final view."""
-    for policy in policies:
-        view = policy(view)
-    return view
+    return _Chain(policies=tuple(flat))
 
 
 def policy_name(policy: object) -> str:

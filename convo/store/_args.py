@@ -1,8 +1,9 @@
 """Checks of the arguments every store operation takes, before any of them reaches a driver.
 
 A value no database could store the same way (a lone surrogate, NUL), a value
-of the wrong type, or one longer than its column is refused here with a typed
-`InvalidContentError` naming the argument, so no driver ever raises
+or one longer than its column is refused here with a typed
+`InvalidContentError` naming the argument (a value of the wrong type or range
+is the caller's mistake: `UsageError`), so no driver ever raises
 `UnicodeEncodeError` or `TypeError` at a caller. A conversation id that is not
 of the store's form is simply not found (`NotFoundError`), like any other
 unknown id.
@@ -12,9 +13,9 @@ from __future__ import annotations
 
 from convo._ids import TurnId, is_turn_id
 from convo._json import check_text
-from convo.errors import InvalidContentError, message
+from convo.errors import InvalidContentError, UsageError
 
-__all__ = ["check_branch", "check_expected_head", "check_key", "invalid"]
+__all__ = ["check_branch", "check_expected_head", "check_key", "invalid", "usage"]
 
 BRANCH_CHARS = 200
 """The longest branch name (the column's width)."""
@@ -23,11 +24,13 @@ BRANCH_CHARS = 200
 def invalid(what: str, where: str, received: object, fix: str) -> InvalidContentError:
     """The `InvalidContentError` for an argument: a string shown as is, else its type."""
     shown = received if isinstance(received, str) else f"<{type(received).__name__}>"
-    return InvalidContentError(
-        message(what, where=where, received=shown, fix=fix),
-        path=where,
-        received=shown[:80],
-    )
+    return InvalidContentError(what, path=where, received=shown[:80], fix=fix)
+
+
+def usage(what: str, where: str, received: object, fix: str) -> UsageError:
+    """The `UsageError` for an argument of the wrong type or range (shown as `invalid` does)."""
+    shown = received if isinstance(received, str) else f"<{type(received).__name__}>"
+    return UsageError(what, where=where, received=shown[:80], fix=fix)
 
 
 def check_key(value: object, *, what: str, where: str, limit: int = 64) -> str:

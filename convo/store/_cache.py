@@ -25,6 +25,7 @@ from collections import OrderedDict
 
 from convo._graph import Node
 from convo._ids import TurnId
+from convo.errors import UsageError
 
 __all__ = ["DEFAULT_CACHE_CHARS", "TurnCache", "turn_cache"]
 
@@ -49,7 +50,7 @@ class TurnCache:
     def __init__(self, max_chars: int = DEFAULT_CACHE_CHARS) -> None:
         if type(max_chars) is not int or max_chars < 0:
             msg = f"The turn cache size must be a non-negative int (got {max_chars!r}); 0 turns it off."
-            raise ValueError(msg)
+            raise UsageError(msg)
         self.max_chars = max_chars
         self._entries: OrderedDict[TurnId, tuple[str, Node]] = OrderedDict()
         self._chars = 0

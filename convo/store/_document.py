@@ -18,7 +18,7 @@ from typing import Any
 
 from convo._graph import Conversation
 from convo._json import JSON, canonical_bytes
-from convo.errors import DecodeError, message
+from convo.errors import DecodeError
 from convo.wire.canonical import dumps, loads_conversation
 
 __all__ = ["KIND", "read", "write"]
@@ -46,14 +46,11 @@ def write(
 
 def _error(what: str, where: str, received: object) -> DecodeError:
     return DecodeError(
-        message(
-            what,
-            where=where,
-            received=received,
-            fix="Pass a document Store.export wrote (or a conversation document).",
-        ),
+        what,
         path=where,
         errors=(f"{what} @ {where}",),
+        received=received,
+        fix="Pass a document Store.export wrote (or a conversation document).",
     )
 
 

@@ -38,7 +38,6 @@ from convo.errors import (
     StoreBusyError,
     StoreError,
     excerpt,
-    message,
 )
 from convo.store._schema import HEAD
 from convo.store._sqlite import Synchronous, configure_sqlite
@@ -93,38 +92,32 @@ def parse_url(url: object) -> URL:
         except (sa_exc.ArgumentError, ValueError, TypeError):
             scheme = _scheme_of(url)
             raise DatabaseURLError(
-                message(
-                    "Database URL does not parse",
-                    received=f"<{scheme}://…>" if scheme else "<unparsable URL>",
-                    fix=_URL_FIX,
-                ),
+                "Database URL does not parse",
                 url=f"{scheme}://…" if scheme else "<unparsable URL>",
+                received=f"<{scheme}://…>" if scheme else "<unparsable URL>",
+                fix=_URL_FIX,
             ) from None
     else:
         raise DatabaseURLError(
-            message(
-                "Database URL must be a string",
-                received=f"<{type(url).__name__}>",
-                fix=_URL_FIX,
-            ),
+            "Database URL must be a string",
             url=f"<{type(url).__name__}>",
+            received=f"<{type(url).__name__}>",
+            fix=_URL_FIX,
         )
     shown = parsed.render_as_string(hide_password=True)
     try:
         parsed.get_dialect()
     except (sa_exc.NoSuchModuleError, ImportError) as exc:
         raise DatabaseURLError(
-            message(
-                "Database URL names a database or driver convo cannot load",
-                received=excerpt(parsed.drivername),
-                fix=f"convo stores in SQLite and PostgreSQL. {_URL_FIX}"
-                + (
-                    f" ({type(exc).__name__}: {exc.name})"
-                    if isinstance(exc, ImportError)
-                    else ""
-                ),
-            ),
+            "Database URL names a database or driver convo cannot load",
             url=shown,
+            received=excerpt(parsed.drivername),
+            fix=f"convo stores in SQLite and PostgreSQL. {_URL_FIX}"
+            + (
+                f" ({type(exc).__name__}: {exc.name})"
+                if isinstance(exc, ImportError)
+                else ""
+            ),
         ) from None
     return parsed
 
@@ -136,12 +129,10 @@ def _refused(parsed: URL, exc: Exception) -> DatabaseURLError:
     if password:
         reason = reason.replace(str(password), "***")
     return DatabaseURLError(
-        message(
-            "Database URL is refused by its dialect",
-            received=f"<{excerpt(reason, limit=160)}>",
-            fix=_URL_FIX,
-        ),
+        "Database URL is refused by its dialect",
         url=parsed.render_as_string(hide_password=True),
+        received=f"<{excerpt(reason, limit=160)}>",
+        fix=_URL_FIX,
     )
 
 
@@ -228,61 +219,49 @@ def translate(exc: BaseException, *, operation: str) -> StoreError:
         return exc
     if isinstance(exc, sa_exc.TimeoutError):
         return StoreBusyError(
-            message(
-                f"No database connection became free for {operation}",
-                fix="Raise the engine's pool_size or pool_timeout, or retry later.",
-            )
+            f"No database connection became free for {operation}",
+            fix="Raise the engine's pool_size or pool_timeout, or retry later.",
         )
     if isinstance(exc, sa_exc.DBAPIError):
         state = _sqlstate(exc)
         driver = type(exc.orig).__name__
         if _sqlite_busy(exc) or state in _BUSY_STATES or state in _RETRY_STATES:
             return StoreBusyError(
-                message(
-                    f"The database stayed locked during {operation}",
-                    received=f"<{driver} {state or 'SQLITE_BUSY'}>",
-                    fix="Retry later; the store remains usable. A long-running "
-                    "writer elsewhere holds the lock.",
-                )
+                f"The database stayed locked during {operation}",
+                received=f"<{driver} {state or 'SQLITE_BUSY'}>",
+                fix="Retry later; the store remains usable. A long-running "
+                "writer elsewhere holds the lock.",
             )
         if state == "23505" or isinstance(exc, sa_exc.IntegrityError):
             return ConflictError(
-                message(
-                    f"A concurrent writer got there first during {operation}; "
-                    "nothing was written",
-                    received=f"<{driver} {state or 'constraint'}>",
-                    fix="Load the conversation again and retry only what it does "
-                    "not contain yet.",
-                ),
+                f"A concurrent writer got there first during {operation}; "
+                "nothing was written",
                 expected=None,
                 actual=None,
+                received=f"<{driver} {state or 'constraint'}>",
+                fix="Load the conversation again and retry only what it does "
+                "not contain yet.",
             )
         missing = _missing_table(exc, state)
         if missing is not None:
             return missing
         if isinstance(exc, sa_exc.OperationalError) and exc.statement is None:
             return StoreError(
-                message(
-                    f"Could not connect to the database during {operation}",
-                    received=f"<{driver}: {_reason(exc)}>",
-                    fix="Check that the server is running and reachable at the "
-                    "URL's host and port, or for SQLite that the file's directory "
-                    "exists and is writable.",
-                )
+                f"Could not connect to the database during {operation}",
+                received=f"<{driver}: {_reason(exc)}>",
+                fix="Check that the server is running and reachable at the "
+                "URL's host and port, or for SQLite that the file's directory "
+                "exists and is writable.",
             )
         return StoreError(
-            message(
-                f"The database failed during {operation}",
-                received=f"<{driver} {state or ''}>".replace(" >", ">"),
-                fix="Check that the database is reachable and upgraded "
-                "(convo db upgrade --url ...).",
-            )
+            f"The database failed during {operation}",
+            received=f"<{driver} {state or ''}>".replace(" >", ">"),
+            fix="Check that the database is reachable and upgraded "
+            "(convo db upgrade --url ...).",
         )
     return StoreError(
-        message(
-            f"The database layer failed during {operation}",
-            received=f"<{type(exc).__name__}>",
-        )
+        f"The database layer failed during {operation}",
+        received=f"<{type(exc).__name__}>",
     )
 
 
@@ -301,12 +280,10 @@ def _missing_table(exc: sa_exc.DBAPIError, state: str | None) -> StoreError | No
     if not ((state == "42P01" or "no such table" in text) and "convo_" in text.lower()):
         return None
     return SchemaOutOfDateError(
-        message(
-            "The database has no convo tables (or not all of them); this convo "
-            f"needs revision {HEAD}",
-            fix="Run `convo db upgrade --url ...` or convo.store.upgrade(url), or "
-            "open it with Store(url, create=True) / AsyncStore.open(url, create=True).",
-        ),
+        "The database has no convo tables (or not all of them); this convo "
+        f"needs revision {HEAD}",
         current=None,
         head=HEAD,
+        fix="Run `convo db upgrade --url ...` or convo.store.upgrade(url), or "
+        "open it with Store(url, create=True) / AsyncStore.open(url, create=True).",
     )

@@ -21,8 +21,8 @@ from typing import Any
 from sqlalchemy import Connection, delete, select, update
 
 from convo._json import check_text
-from convo.errors import ConflictError, InvalidConversationError, message
-from convo.store._args import check_branch, invalid
+from convo.errors import ConflictError, InvalidConversationError
+from convo.store._args import check_branch, usage
 from convo.store._mapper import metadata_plain
 from convo.store._statements import (
     CONVERSATIONS,
@@ -57,7 +57,7 @@ def update_conversation(
 ) -> int:
     """Set title and/or metadata if the version is still `expected_version`; the new version."""
     if not isinstance(expected_version, int) or isinstance(expected_version, bool):
-        raise invalid(
+        raise usage(
             "expected_version must be an int",
             "expected_version",
             expected_version,
@@ -67,7 +67,7 @@ def update_conversation(
     if title is not UNSET:
         if title is not None:
             if not isinstance(title, str):
-                raise invalid(
+                raise usage(
                     "title must be a str or None", "title", title, "Pass a str."
                 )
             check_text(title, path="$.title")
@@ -80,14 +80,12 @@ def update_conversation(
     ).scalar_one()
     if current != expected_version:
         raise ConflictError(
-            message(
-                "The conversation's title or metadata changed since it was read; "
-                "nothing was written",
-                received=f"version {current} (expected {expected_version})",
-                fix="Read info() again and apply the change to what it shows.",
-            ),
+            "The conversation's title or metadata changed since it was read; "
+            "nothing was written",
             expected=expected_version,
             actual=current,
+            received=f"version {current} (expected {expected_version})",
+            fix="Read info() again and apply the change to what it shows.",
         )
     if not values:
         return int(current)
@@ -125,13 +123,11 @@ def delete_branch(conn: Connection, *, tenant: str, cid: str, name: str) -> None
     _, row = _locked_head(conn, tenant, cid, name)
     if row.active_branch == name:
         raise InvalidConversationError(
-            message(
-                f"Branch {name!r} is the active branch and cannot be deleted",
-                where="name",
-                received=name,
-                fix="Switch to another branch first; a conversation keeps at "
-                "least one branch.",
-            )
+            f"Branch {name!r} is the active branch and cannot be deleted",
+            path="name",
+            received=name,
+            fix="Switch to another branch first; a conversation keeps at "
+            "least one branch.",
         )
     conn.execute(
         delete(HEADS).where(HEADS.c.conversation_id == cid, HEADS.c.branch == name)
@@ -153,14 +149,12 @@ def rename_branch(
     taken = _one_head(conn, cid, new_name)
     if taken is not None:
         raise ConflictError(
-            message(
-                f"A branch named {new_name!r} exists already",
-                where="new_name",
-                received=new_name,
-                fix="Pick another name, or delete that branch first.",
-            ),
+            f"A branch named {new_name!r} exists already",
             expected=None,
             actual=taken.turn_id,
+            where="new_name",
+            received=new_name,
+            fix="Pick another name, or delete that branch first.",
         )
     conn.execute(
         update(HEADS)

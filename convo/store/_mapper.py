@@ -20,7 +20,7 @@ import attrs
 import immutables
 
 from convo._blocks import ImageBlock, ToolResultBlock
-from convo._converter import turn_bytes, turn_plain
+from convo._converter import CANONICAL, turn_bytes, turn_plain
 from convo._graph import Conversation
 from convo._ids import TurnId
 from convo._json import JSONObject, canonical_bytes, json_object
@@ -30,7 +30,6 @@ from convo.errors import (
     CorruptRecordError,
     InvalidConversationError,
     LookupFailedError,
-    message,
 )
 from convo.store._args import invalid
 from convo.store._cache import TurnCache
@@ -73,14 +72,12 @@ def corrupt(
 ) -> CorruptRecordError:
     """The error for a stored row that is not convo data."""
     return CorruptRecordError(
-        message(
-            f"Stored row is not valid convo data: {what}",
-            where=f"{table}[{key}]",
-            received=received,
-            fix="Restore the row from a backup or an export; convo substitutes nothing.",
-        ),
+        f"Stored row is not valid convo data: {what}",
         table=table,
         key=key,
+        where=f"{table}[{key}]",
+        received=received,
+        fix="Restore the row from a backup or an export; convo substitutes nothing.",
     )
 
 
@@ -217,7 +214,7 @@ def decode_payload(payload: object, blobs: Mapping[str, bytes], *, key: str) -> 
     if not inline:
         # A payload without blobs is the turn's canonical bytes as written: the
         # id check hashes exactly these bytes, so re-encoding them is not needed.
-        turn.memo("canonical", payload.encode)
+        turn.memo(CANONICAL, payload.encode)
     return turn
 
 

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import URL, Connection, Engine, column, func, inspect, select, table
 from sqlalchemy import exc as sa_exc
 
-from convo.errors import SchemaOutOfDateError, StoreBusyError, StoreError, message
+from convo.errors import SchemaOutOfDateError, StoreBusyError, StoreError
 from convo.store._engine import make_engine, translate
 from convo.store._schema import HEAD
 from convo.store._sqlite import BEGIN_OPTION
@@ -72,11 +72,9 @@ def script_location() -> Path:
         if (candidate / "env.py").is_file() and (candidate / "versions").is_dir():
             return candidate
     raise StoreError(
-        message(
-            "convo's migrations are missing",
-            where=str(package / "_migrations"),
-            fix="Reinstall convo from its wheel, or run from a full source checkout.",
-        )
+        "convo's migrations are missing",
+        where=str(package / "_migrations"),
+        fix="Reinstall convo from its wheel, or run from a full source checkout.",
     )
 
 
@@ -175,15 +173,13 @@ def newer_schema_error(current: str) -> SchemaOutOfDateError | None:
     if current in known_revisions():
         return None
     return SchemaOutOfDateError(
-        message(
-            f"The database is at revision {current}, newer than this convo "
-            f"({HEAD}); upgrade convo",
-            fix=f"A newer convo migrated it (this one knows revisions up to {HEAD}): "
-            "install that convo here too; do not downgrade the database while "
-            "the newer convo still uses it.",
-        ),
+        f"The database is at revision {current}, newer than this convo "
+        f"({HEAD}); upgrade convo",
         current=current,
         head=HEAD,
+        fix=f"A newer convo migrated it (this one knows revisions up to {HEAD}): "
+        "install that convo here too; do not downgrade the database while "
+        "the newer convo still uses it.",
     )
 
 
@@ -197,13 +193,11 @@ def schema_error(current: str | None, *, url_hint: str) -> SchemaOutOfDateError 
             return newer
     state = "has no convo tables" if current is None else f"is at revision {current}"
     return SchemaOutOfDateError(
-        message(
-            f"The database {state}; this convo needs revision {HEAD}",
-            fix=f"Run `convo db upgrade --url {url_hint}` or "
-            f"convo.store.upgrade({url_hint!r}), or open it with Store(url, create=True).",
-        ),
+        f"The database {state}; this convo needs revision {HEAD}",
         current=current,
         head=HEAD,
+        fix=f"Run `convo db upgrade --url {url_hint}` or "
+        f"convo.store.upgrade({url_hint!r}), or open it with Store(url, create=True).",
     )
 
 
@@ -266,11 +260,9 @@ def migrate_locked(connection: Connection, revision: str, *, down: bool) -> bool
             command.upgrade(config, revision)
     except CommandError as exc:
         raise StoreError(
-            message(
-                f"Migrating the schema {'down' if down else 'up'} to {revision} failed",
-                received=f"<{before or 'no revision'}: {exc}>",
-                fix="Name a revision among convo's migrations (or 'head'/'base').",
-            )
+            f"Migrating the schema {'down' if down else 'up'} to {revision} failed",
+            received=f"<{before or 'no revision'}: {exc}>",
+            fix="Name a revision among convo's migrations (or 'head'/'base').",
         ) from exc
     return before != _revision(connection)
 

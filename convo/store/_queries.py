@@ -35,8 +35,8 @@ from sqlalchemy import (
 from convo._graph import Conversation
 from convo._ids import TurnId
 from convo._json import JSON, check_text
-from convo.errors import CorruptRecordError, InvalidContentError, message
-from convo.store._args import invalid
+from convo.errors import CorruptRecordError, InvalidContentError
+from convo.store._args import usage
 from convo.store._cache import TurnCache
 from convo.store._ledger import UsageTotals, usage_of
 from convo.store._mapper import corrupt, rebuild
@@ -340,7 +340,7 @@ def tenant_usage(
     """
     for name, value in (("since", since), ("until", until)):
         if value is not None and not isinstance(value, dt.datetime):
-            raise invalid(
+            raise usage(
                 f"{name} must be a datetime or None",
                 name,
                 value,
@@ -463,7 +463,7 @@ def _info_fields(row: Any) -> dict[str, Any]:
 
 def _check_limit(limit: object, *, what: str) -> int:
     if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 1000:
-        raise invalid(
+        raise usage(
             f"The {what} must be an int from 1 to 1000",
             what,
             limit if isinstance(limit, str) else repr(limit)[:40],
@@ -495,14 +495,10 @@ def _decode_cursor(cursor: object) -> tuple[dt.datetime, str]:
     except (ValueError, TypeError, binascii.Error, UnicodeError, RecursionError):
         shown = cursor if isinstance(cursor, str) else f"<{type(cursor).__name__}>"
         raise InvalidContentError(
-            message(
-                "Not a cursor this store returned",
-                where="cursor",
-                received=shown,
-                fix="Pass the next_cursor of the previous page, or None.",
-            ),
+            "Not a cursor this store returned",
             path="cursor",
             received=shown[:80],
+            fix="Pass the next_cursor of the previous page, or None.",
         ) from None
 
 
@@ -550,14 +546,10 @@ def list_conversations(
     if text is not None:
         if not isinstance(text, str):
             raise InvalidContentError(
-                message(
-                    "Search text must be a string",
-                    where="text",
-                    received=f"<{type(text).__name__}>",
-                    fix="Pass the words to look for as a str.",
-                ),
+                "Search text must be a string",
                 path="text",
-                received=type(text).__name__,
+                received=f"<{type(text).__name__}>",
+                fix="Pass the words to look for as a str.",
             )
         check_text(text, path="text")
     if text:

@@ -31,7 +31,7 @@ from sqlalchemy import (
     type_coerce,
 )
 
-from convo.store._args import check_key, invalid
+from convo.store._args import check_key, usage
 from convo.store._statements import (
     _ID,
     BLOBS,
@@ -154,7 +154,7 @@ def _matching(conn: Connection, tenant: str, rule: Rule) -> Any:
 def check_rule(rule: Rule) -> Rule:
     """`rule` if it names something to remove, with sane values."""
     if rule.idle_before is None and rule.keep_latest is None:
-        raise invalid(
+        raise usage(
             "prune needs idle= and/or keep_latest= (it would remove nothing)",
             "prune",
             "<neither>",
@@ -164,7 +164,7 @@ def check_rule(rule: Rule) -> Rule:
     if keep is not None and (
         not isinstance(keep, int) or isinstance(keep, bool) or not 0 <= keep < 2**31
     ):
-        raise invalid(
+        raise usage(
             "keep_latest must be a non-negative int (below 2**31)",
             "keep_latest",
             keep if isinstance(keep, str) else repr(keep)[:40],
@@ -173,7 +173,7 @@ def check_rule(rule: Rule) -> Rule:
     if rule.per_key is not None:
         check_key(rule.per_key, what="metadata key", where="per_key", limit=200)
         if rule.keep_latest is None:
-            raise invalid(
+            raise usage(
                 "per_key needs keep_latest= (it groups the conversations kept)",
                 "per_key",
                 rule.per_key,

@@ -27,6 +27,8 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection, Engine, event
 
+from convo.errors import UsageError
+
 __all__ = ["BEGIN_OPTION", "Synchronous", "configure_sqlite", "is_sqlite"]
 
 Synchronous = Literal["OFF", "NORMAL", "FULL", "EXTRA"]
@@ -72,7 +74,7 @@ def configure_sqlite(
     """Install the connect and begin listeners on `engine` (once per engine)."""
     if synchronous not in ("OFF", "NORMAL", "FULL", "EXTRA"):
         msg = f"synchronous must be OFF, NORMAL, FULL or EXTRA (got {synchronous!r})."
-        raise ValueError(msg)
+        raise UsageError(msg)
     if engine.dialect.name != "sqlite" or getattr(engine, _CONFIGURED, False):
         return
     timeout = int(busy_timeout_ms)

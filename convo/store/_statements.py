@@ -62,7 +62,6 @@ from convo.errors import (
     ConflictError,
     InvalidConversationError,
     NotFoundError,
-    message,
 )
 from convo.store._args import check_branch, check_expected_head, check_key
 from convo.store._ledger import search_text, turn_usage
@@ -198,13 +197,11 @@ def new_conversation_id() -> str:
 
 def _not_found(kind: str, key: str) -> NotFoundError:
     return NotFoundError(
-        message(
-            f"No such {kind}",
-            received=key,
-            fix="Check the id, and that it belongs to this store's tenant.",
-        ),
+        f"No such {kind}",
         kind=kind,
         key=key,
+        received=key,
+        fix="Check the id, and that it belongs to this store's tenant.",
     )
 
 
@@ -556,14 +553,12 @@ def _conflict(
     name: str, expected: TurnId | None, actual: TurnId | None
 ) -> ConflictError:
     return ConflictError(
-        message(
-            f"Branch {name!r} moved since it was loaded; nothing was written",
-            received=f"head {actual} (expected {expected})",
-            fix="Load the conversation again and re-apply only what it does "
-            "not contain yet.",
-        ),
+        f"Branch {name!r} moved since it was loaded; nothing was written",
         expected=expected,
         actual=actual,
+        received=f"head {actual} (expected {expected})",
+        fix="Load the conversation again and re-apply only what it does "
+        "not contain yet.",
     )
 
 
@@ -572,15 +567,13 @@ def _append_conflict(
 ) -> ConflictError:
     """A stale append: the head moved and the turn is not on the branch's path."""
     return ConflictError(
-        message(
-            f"Branch {name!r} moved since it was loaded and the turn is not on it; "
-            "nothing was written",
-            received=f"head {actual} (expected {expected})",
-            fix="Reload the branch: the turn is not stored on it. Append it after "
-            "the new head (the error's .actual) only if it still applies.",
-        ),
+        f"Branch {name!r} moved since it was loaded and the turn is not on it; "
+        "nothing was written",
         expected=expected,
         actual=actual,
+        received=f"head {actual} (expected {expected})",
+        fix="Reload the branch: the turn is not stored on it. Append it after "
+        "the new head (the error's .actual) only if it still applies.",
     )
 
 
@@ -607,15 +600,12 @@ def _move_head(
     )
     if result.rowcount != 1:  # only if the lock taken before was not kept
         raise ConflictError(
-            message(
-                f"Branch {branch!r} moved while it was being written; "
-                "nothing was written",
-                received=f"head version {version} no longer current",
-                fix="Load the conversation again and re-apply only what it does "
-                "not contain yet.",
-            ),
+            f"Branch {branch!r} moved while it was being written; nothing was written",
             expected=head,
             actual=None,
+            received=f"head version {version} no longer current",
+            fix="Load the conversation again and re-apply only what it does "
+            "not contain yet.",
         )
 
 
@@ -760,13 +750,11 @@ def fork(
     if existing is not None:
         if existing.turn_id != at:
             raise ConflictError(
-                message(
-                    f"A branch named {name!r} exists already with another head",
-                    received=existing.turn_id,
-                    fix="Pick another name.",
-                ),
+                f"A branch named {name!r} exists already with another head",
                 expected=at,
                 actual=_tid(existing.turn_id),
+                received=existing.turn_id,
+                fix="Pick another name.",
             )
     else:
         conn.execute(

@@ -27,7 +27,7 @@ from convo.store import _manage as manage
 from convo.store import _queries as queries
 from convo.store import _retention as retention
 from convo.store import _statements as ops
-from convo.store._args import check_branch, check_expected_head, check_key, invalid
+from convo.store._args import check_branch, check_expected_head, check_key, usage
 from convo.store._cache import DEFAULT_CACHE_CHARS, TurnCache, turn_cache
 from convo.store._engine import (
     MAX_ATTEMPTS,
@@ -426,7 +426,7 @@ class Store:
         given: object = idle
         if given is not None:
             if not isinstance(given, dt.timedelta) or given < dt.timedelta(0):
-                raise invalid(
+                raise usage(
                     "idle must be a non-negative timedelta",
                     "idle",
                     given,

@@ -55,7 +55,7 @@ from convo.policies._fit import Fit, fit
 from convo.policies._prefix import unmarked
 from convo.policies._repair import pairing_problems
 from convo.policies._summary import apply_summaries, is_summary, summary_turn
-from convo.policies._view import RequestView, apply
+from convo.policies._view import RequestView, compose
 from convo.testing._laws_broken import LawBroken
 from convo.testing._laws_flow import (
     FlowCase,
@@ -99,8 +99,8 @@ def _split(policy: Fit, view: RequestView) -> tuple[RequestView, RequestView, in
     """(view reaching fit, view leaving the chain, index of fit in the chain)."""
     chain = default_policies(view.target, fit=policy)
     at = chain.index(policy)
-    before = apply(view, *chain[:at])
-    return before, apply(before, *chain[at:]), at
+    before = compose(*chain[:at])(view)
+    return before, compose(*chain[at:])(before), at
 
 
 def check_fit(
@@ -230,7 +230,7 @@ def _check_compaction_case(
     question = user("And tomorrow?")
     grown = conversation.append(summary).append(question)
     view = RequestView(turns=grown.path(), tools=history.tools, target=target)
-    sent = apply(view, *default_policies(target))
+    sent = compose(*default_policies(target))(view)
     problem = validates_problem(FlowCase(history=history, view=view), sent)
     if problem is not None:
         _fail("validates", view, problem, by="compaction")
@@ -245,7 +245,7 @@ def _check_compaction_case(
         _fail("replaces", view, "a summary turn reached the request", by="compaction")
     path = conversation.path()
     kept = [t for t in path[plan.covers :] if not is_summary(t)]
-    compacted = apply_summaries(view)
+    compacted = apply_summaries()(view)
     head = 1 if path and path[0].role == "system" else 0
     body = compacted.turns[head:]
     expected = (*kept[1:], question) if kept else ()
@@ -253,7 +253,7 @@ def _check_compaction_case(
         _fail(
             "verbatim", view, "a turn after the covered prefix changed", by="compaction"
         )
-    if apply_summaries(compacted) is not compacted:
+    if apply_summaries()(compacted) is not compacted:
         _fail(
             "idempotent",
             view,

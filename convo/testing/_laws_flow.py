@@ -45,7 +45,7 @@ from convo.errors import ConvoError
 from convo.policies._defaults import default_policies
 from convo.policies._prefix import prefix_digest, unmarked
 from convo.policies._validate import validate
-from convo.policies._view import Policy, RequestView, apply
+from convo.policies._view import Policy, RequestView, compose
 from convo.testing._strategies_realistic import (
     RealisticHistory,
     realistic_histories,
@@ -103,7 +103,7 @@ def flow_cases(
 
 def sent_view(policy: Policy, view: RequestView) -> RequestView:
     """`policy`, then the target's default chain: the view that would be sent."""
-    return apply(policy(view), *default_policies(view.target))
+    return compose(*default_policies(view.target))(policy(view))
 
 
 def validates_problem(case: FlowCase, sent: RequestView) -> str | None:

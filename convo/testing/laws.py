@@ -80,7 +80,7 @@ from convo._graph import Conversation
 from convo._targets import CacheRules, ReasoningRules, Target, get_target
 from convo._tools import Tool
 from convo._turns import Turn, assistant, user
-from convo.errors import ConvoError
+from convo.errors import ConvoError, UsageError
 from convo.policies._cache import markers, position_path, ttl_rank
 from convo.policies._defaults import default_policies
 from convo.policies._prefix import prefix_digest, unmarked
@@ -514,23 +514,27 @@ def check_policy(
 
     Raises:
         LawBroken: the first law broken, with the shrunk counterexample.
-        ValueError: a claim is not a law name, or a whole-flow law is claimed
+        UsageError: a claim is not a law name, or a whole-flow law is claimed
             with no realistic targets.
     """
     chosen = tuple(claims_of(policy) if claims is None else claims)
     unknown = [c for c in chosen if c not in LAWS]
     if unknown:
-        msg = f"Unknown law(s) {unknown!r}; the laws are {', '.join(LAWS)}."
-        raise ValueError(msg)
+        raise UsageError(
+            "Unknown law(s)",
+            where="claims",
+            received=unknown,
+            fix=f"The laws are {', '.join(LAWS)}.",
+        )
     ordered = tuple(law for law in LAWS if law in chosen)
     whole_flow = [law for law in ordered if law in WHOLE_FLOW_LAWS]
     if whole_flow and not targets:
-        msg = (
+        raise UsageError(
             f"The whole-flow law(s) {whole_flow!r} run on realistic histories, "
-            "but targets=() names none; pass targets=LAW_TARGETS or a built-in "
-            "target name."
+            "but targets=() names none",
+            where="targets",
+            fix="Pass targets=LAW_TARGETS or a built-in target name.",
         )
-        raise ValueError(msg)
     overrides: dict[str, Any] = {
         "deadline": None,
         "database": None,

@@ -43,7 +43,6 @@ from convo.errors import (
     InvalidConversationError,
     UnsupportedVersionError,
     excerpt,
-    message,
 )
 
 __all__ = [
@@ -161,9 +160,7 @@ def _decode_error(
     what: str, received: object = ..., fix: str | None = None
 ) -> DecodeError:
     return DecodeError(
-        message(what, where="$", received=received, fix=fix),
-        path="$",
-        errors=(f"{what} @ $",),
+        what, path="$", errors=(f"{what} @ $",), received=received, fix=fix
     )
 
 
@@ -218,7 +215,7 @@ def _text(data: object) -> str:
 def _envelope(data: object, kind: str) -> tuple[int, Any]:
     if isinstance(data, str | bytes | bytearray) and len(data) > _MAX_DOCUMENT_BYTES:
         raise DecodeError(
-            message(f"Document is larger than {_MAX_DOCUMENT_BYTES} bytes", where="$"),
+            f"Document is larger than {_MAX_DOCUMENT_BYTES} bytes",
             path="$",
             errors=("too large @ $",),
         )
@@ -229,42 +226,36 @@ def _envelope(data: object, kind: str) -> tuple[int, Any]:
         )
     except (ValueError, RecursionError) as exc:
         raise DecodeError(
-            message("Document is not valid JSON", where="$", received=str(exc)),
+            "Document is not valid JSON",
             path="$",
             errors=(f"{exc} @ $",),
+            received=str(exc),
         ) from None
     if not isinstance(document, dict) or set(document) != {"convo", "kind", "value"}:
         raise DecodeError(
-            message(
-                "Not a convo canonical document",
-                where="$",
-                received=list(document) if isinstance(document, dict) else document,
-                fix='A document is {"convo": 2, "kind": ..., "value": ...}.',
-            ),
+            "Not a convo canonical document",
             path="$",
             errors=("not a convo document @ $",),
+            received=list(document) if isinstance(document, dict) else document,
+            fix='A document is {"convo": 2, "kind": ..., "value": ...}.',
         )
     version = document["convo"]
     if type(version) is not int or version not in SUPPORTED_VERSIONS:
         raise UnsupportedVersionError(
-            message(
-                "Canonical format version is not supported by this convo",
-                where="$.convo",
-                received=version,
-                fix="Upgrade convo to read documents written by a newer version.",
-            ),
+            "Canonical format version is not supported by this convo",
             path="$.convo",
             errors=("unsupported version @ $.convo",),
             version=version,
             supported=SUPPORTED_VERSIONS,
+            received=version,
+            fix="Upgrade convo to read documents written by a newer version.",
         )
     if document["kind"] != kind:
         raise DecodeError(
-            message(
-                f"Expected a {kind} document", where="$.kind", received=document["kind"]
-            ),
+            f"Expected a {kind} document",
             path="$.kind",
             errors=(f"expected {kind} @ $.kind",),
+            received=document["kind"],
         )
     return version, document["value"]
 
@@ -281,9 +272,7 @@ def loads_turn(data: bytes | str) -> Turn:
 
 def _shape_error(what: str, where: str, received: object) -> DecodeError:
     return DecodeError(
-        message(what, where=where, received=received),
-        path=where,
-        errors=(f"{what} @ {where}",),
+        what, path=where, errors=(f"{what} @ {where}",), received=received
     )
 
 
@@ -291,15 +280,12 @@ def _check_digest(value: Mapping[str, Any], ids: list[str]) -> None:
     expected = _digest(value["active"], value["branches"], ids)
     if value["digest"] != expected:
         raise DecodeError(
-            message(
-                "Conversation digest does not match its branches and turns",
-                where="$.value.digest",
-                received=value["digest"],
-                fix="The branch map or the turn list was changed after the document "
-                "was written; export the conversation again.",
-            ),
+            "Conversation digest does not match its branches and turns",
             path="$.value.digest",
             errors=("digest mismatch @ $.value.digest",),
+            received=value["digest"],
+            fix="The branch map or the turn list was changed after the document "
+            "was written; export the conversation again.",
         )
 
 

@@ -48,7 +48,7 @@ from convo._converter import CONVERTER, turn_plain
 from convo._targets import CacheRules, ReasoningRules
 from convo.policies import (
     RequestView,
-    apply,
+    compose,
     default_policies,
     prefix_digest,
 )
@@ -106,7 +106,7 @@ def _conversation(target: Target) -> tuple[Conversation, tuple[Tool, ...]]:
     exchange = 0
 
     def answer(blocks: list[object]) -> Turn:
-        view = apply(RequestView(turns=path, tools=tools, target=target), *chain)
+        view = compose(*chain)(RequestView(turns=path, tools=tools, target=target))
         return assistant(blocks, generated_from=prefix_digest(view.turns))  # type: ignore[arg-type]
 
     while len(path) < TURNS:
@@ -145,15 +145,15 @@ def _measure(report: Report, *, keeps: bool) -> bool:
         json.dumps(plain)
 
     def steady() -> None:
-        apply(RequestView(turns=turns, tools=tools, target=target), *chain)
+        compose(*chain)(RequestView(turns=turns, tools=tools, target=target))
 
     def cold() -> None:
-        apply(RequestView(turns=fresh.pop(), tools=tools, target=target), *chain)
+        compose(*chain)(RequestView(turns=fresh.pop(), tools=tools, target=target))
 
     def after_load() -> None:
-        apply(RequestView(turns=loaded.pop(), tools=tools, target=target), *chain)
+        compose(*chain)(RequestView(turns=loaded.pop(), tools=tools, target=target))
 
-    result = apply(RequestView(turns=turns, tools=tools, target=target), *chain)
+    result = compose(*chain)(RequestView(turns=turns, tools=tools, target=target))
     marks = sum(
         1
         for t in result.turns

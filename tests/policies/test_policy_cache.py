@@ -24,7 +24,7 @@ from convo import (
 )
 from convo._targets import CacheRules
 from convo.errors import PolicyError
-from convo.policies import CacheBreakpoints, RequestView, cache_breakpoints
+from convo.policies import RequestView, cache_breakpoints
 from convo.policies._cache import markers, position_path
 from convo.testing.strategies import conversations
 
@@ -158,7 +158,7 @@ class TestPlacement:
         assert place(once).tools == once.tools
 
     def test_configuration_switches_off_candidates(self):
-        policy = CacheBreakpoints(tools=False, system=False)
+        policy = cache_breakpoints(tools=False, system=False)
         assert paths(policy(view(*CONVERSATION, tools=TOOLS))) == [
             "$.turns[1].blocks[0]",
             "$.turns[3].blocks[0]",
@@ -194,7 +194,9 @@ class TestBudget:
         tools = tuple(
             Tool(name=f"t{i}", cache_control=CacheControl()) for i in range(5)
         )
-        out = CacheBreakpoints(rolling=False)(view(system("s"), user("q"), tools=tools))
+        out = cache_breakpoints(rolling=False)(
+            view(system("s"), user("q"), tools=tools)
+        )
         assert paths(out) == ["$.tools[1]", "$.tools[2]", "$.tools[3]", "$.tools[4]"]
 
     def test_respects_a_smaller_budget_of_the_target(self):
@@ -218,7 +220,7 @@ class TestBudget:
 class TestTtlOrder:
     def test_raises_an_earlier_shorter_ttl_to_the_later_longer_one_r8(self):
         """R8: an earlier breakpoint may not have a shorter ttl than a later one."""
-        policy = CacheBreakpoints(ttl="1h", system=False)
+        policy = cache_breakpoints(ttl="1h", system=False)
         out = policy(view(system([marked("sys", "5m")]), user("q")))
         assert ttls(out) == ["1h", "1h"]
         assert [n.action for n in out.notes].count("raise_ttl") == 1

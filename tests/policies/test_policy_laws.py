@@ -40,10 +40,10 @@ LAW_EXAMPLES = 60
 """Examples per policy: generating conversations dominates, so fewer than the profile's."""
 
 BUILT_IN: dict[str, Policy] = {
-    "drop_reasoning": drop_reasoning,
-    "keep_last_reasoning": keep_last_reasoning,
-    "drop_foreign_reasoning": drop_foreign_reasoning,
-    "repair_tool_pairs": repair_tool_pairs,
+    "drop_reasoning": drop_reasoning(),
+    "keep_last_reasoning": keep_last_reasoning(),
+    "drop_foreign_reasoning": drop_foreign_reasoning(),
+    "repair_tool_pairs": repair_tool_pairs(),
     "trim": trim(max_tokens=120),
     "bind_prefixes": bind_prefixes(),
     "cache_breakpoints": cache_breakpoints(),
@@ -65,8 +65,8 @@ class TestBuiltInPoliciesKeepTheirLaws:
         check_policy(BUILT_IN[name], target=NO_CACHE, max_examples=25)
 
     def test_claims_are_stated(self):
-        assert "prefix_stable" in claims_of(drop_reasoning)
-        assert "prefix_stable" not in claims_of(keep_last_reasoning)
+        assert "prefix_stable" in claims_of(drop_reasoning())
+        assert "prefix_stable" not in claims_of(keep_last_reasoning())
         assert "places_markers" in claims_of(cache_breakpoints())
         assert "idempotent" in claims_of(trim(max_tokens=1))
 

@@ -29,8 +29,8 @@ from convo.errors import PrefixChangedError
 from convo.policies import (
     Policy,
     RequestView,
-    apply,
     bind_prefixes,
+    compose,
     default_policies,
     prefix_digest,
     trim,
@@ -63,7 +63,7 @@ def answer_to(
     chain=(),
 ) -> Turn:
     """What Chat does: stamp the answer with the digest of the view it answered."""
-    sent = apply(RequestView(turns=turns, target=KEEPS), *chain)
+    sent = compose(*chain)(RequestView(turns=turns, target=KEEPS))
     return assistant(blocks, generated_from=prefix_digest(sent.turns))
 
 
@@ -177,7 +177,7 @@ class TestBindPrefixesOnAStrippingServer:
         call = ToolCallBlock(id="c1", name="get_weather", arguments='{"city":"Oslo"}')
         turns.append(answer_to_on(turns, [thinking("t1"), call]))
         turns.append(tool_results(ToolResultBlock(call_id="c1", content="3 C")))
-        out = apply(view_on(turns), *self.chain)
+        out = compose(*self.chain)(view_on(turns))
         assert [n for n in out.notes if n.policy == "bind_prefixes"] == []
         assert out.turns[4].blocks[0] == thinking("t1")
         assert not out.turns[2].reasoning
@@ -188,7 +188,7 @@ class TestBindPrefixesOnAStrippingServer:
             turns.append(user(f"q{i}"))
             turns.append(answer_to_on(turns, [thinking(f"t{i}"), TextBlock(text="a")]))
         turns.append(user("q4"))
-        out = apply(view_on(turns), *self.chain)
+        out = compose(*self.chain)(view_on(turns))
         assert [n for n in out.notes if n.policy == "bind_prefixes"] == []
         assert [i for i, t in enumerate(out.turns) if t.reasoning] == [8]
         assert out.turns[8].blocks[0] == thinking("t3")
@@ -199,7 +199,7 @@ class TestBindPrefixesOnAStrippingServer:
         turns.append(user("q1"))
         turns.append(answer_to_on(turns, [thinking("t1"), TextBlock(text="a1")]))
         turns[0] = user("q0, edited")
-        out = apply(view_on(turns), *self.chain)
+        out = compose(*self.chain)(view_on(turns))
         assert not any(t.reasoning for t in out.turns)
         assert [n.path for n in out.notes if n.policy == "bind_prefixes"] == [
             "$.turns[3]"
@@ -236,7 +236,7 @@ def answer_to_on(
     turns: list[Turn], blocks: list[ReasoningBlock | TextBlock | ToolCallBlock]
 ) -> Turn:
     """What Chat does on the stripping target: stamp with the visible digest."""
-    sent = apply(view_on(turns), *default_policies(STRIPS))
+    sent = compose(*default_policies(STRIPS))(view_on(turns))
     return assistant(blocks, generated_from=prefix_digest(sent.turns, target=STRIPS))
 
 
@@ -289,7 +289,7 @@ class TestBindPrefixes:
 
     def test_trimming_unbinds_the_reasoning_that_followed_the_trimmed_turns(self):
         turns = chat(3)
-        out = apply(view(turns), trim(max_tokens=30), bind)
+        out = compose(trim(max_tokens=30), bind)(view(turns))
         assert len(out.turns) < len(turns)
         assert not any(t.reasoning for t in out.turns)
         assert [n.policy for n in out.notes if n.policy == "bind_prefixes"]
@@ -297,7 +297,7 @@ class TestBindPrefixes:
     def test_markers_placed_after_generation_do_not_unbind(self):
         chain = default_policies(KEEPS)
         turns = chat(4, chain)
-        out = apply(view(turns), *chain)
+        out = compose(*chain)(view(turns))
         assert [n for n in out.notes if n.policy == "bind_prefixes"] == []
         assert sum(1 for t in out.turns if t.reasoning) == 4
 
@@ -312,7 +312,7 @@ class TestBindPrefixes:
             answer_to(turns, [thinking("s2"), ToolCallBlock(id="c2", name="f")], chain)
         )
         turns.append(tool_results(ToolResultBlock(call_id="c2", content="r2")))
-        out = apply(view(turns), *chain)
+        out = compose(*chain)(view(turns))
         assert [n for n in out.notes if n.policy == "bind_prefixes"] == []
         assert [i for i, t in enumerate(out.turns) if t.reasoning] == [1, 3]
 
@@ -324,7 +324,7 @@ def stamp_like_chat(
     out: list[Turn] = []
     for turn in turns:
         if turn.role == "assistant":
-            sent = apply(RequestView(turns=out, target=target), *chain)
+            sent = compose(*chain)(RequestView(turns=out, target=target))
             turn = attrs.evolve(
                 turn, generated_from=prefix_digest(sent.turns, target=target)
             )
@@ -341,7 +341,7 @@ class TestChatStamping:
         """With the keeps-reasoning default chain, every stamped answer stays bound (R5)."""
         chain = default_policies(KEEPS)
         turns = stamp_like_chat(conversation.path(), chain, KEEPS)
-        out = apply(RequestView(turns=turns, target=KEEPS), *chain)
+        out = compose(*chain)(RequestView(turns=turns, target=KEEPS))
         assert [n for n in out.notes if n.policy == "bind_prefixes"] == []
 
     @settings(max_examples=40)
@@ -350,5 +350,5 @@ class TestChatStamping:
         """With the stripping default chain too: dropping older reasoning unbinds nothing (R5)."""
         chain = default_policies(STRIPS)
         turns = stamp_like_chat(conversation.path(), chain, STRIPS)
-        out = apply(RequestView(turns=turns, target=STRIPS), *chain)
+        out = compose(*chain)(RequestView(turns=turns, target=STRIPS))
         assert [n for n in out.notes if n.policy == "bind_prefixes"] == []

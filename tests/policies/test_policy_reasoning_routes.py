@@ -37,7 +37,7 @@ def _answer(route: str | None) -> Turn:
 
 def _kept(target: Target, route: str | None) -> bool:
     user = Turn(role="user", blocks=(TextBlock(text="hi"),))
-    sent = drop_foreign_reasoning(
+    sent = drop_foreign_reasoning()(
         RequestView(turns=(user, _answer(route)), target=target)
     )
     return any(isinstance(b, ReasoningBlock) for b in sent.turns[1].blocks)
@@ -64,7 +64,7 @@ class TestRoutes:
 
     def test_the_note_names_the_route_and_the_rule(self) -> None:
         user = Turn(role="user", blocks=(TextBlock(text="hi"),))
-        sent = drop_foreign_reasoning(
+        sent = drop_foreign_reasoning()(
             RequestView(turns=(user, _answer(None)), target=OPEN)
         )
         (note,) = sent.notes
@@ -74,7 +74,7 @@ class TestRoutes:
 
     def test_the_text_of_the_answer_stays(self) -> None:
         user = Turn(role="user", blocks=(TextBlock(text="hi"),))
-        sent = drop_foreign_reasoning(
+        sent = drop_foreign_reasoning()(
             RequestView(turns=(user, _answer(None)), target=OPEN)
         )
         assert sent.turns[1].blocks == (TextBlock(text="ok"),)

@@ -52,7 +52,9 @@ class TestDanglingCalls:
         self,
     ):
         """R10: every tool call has exactly one result before the next user message."""
-        out = repair_tool_pairs(view(user("q"), assistant([call("c1")]), user("next")))
+        out = repair_tool_pairs()(
+            view(user("q"), assistant([call("c1")]), user("next"))
+        )
         assert shape(out) == [
             ("user",),
             ("assistant", "c1"),
@@ -71,7 +73,7 @@ class TestDanglingCalls:
             tool_results(res("a")),
             user("n"),
         )
-        out = repair_tool_pairs(view(*turns))
+        out = repair_tool_pairs()(view(*turns))
         assert shape(out) == [
             ("user",),
             ("assistant", "a", "b"),
@@ -81,15 +83,15 @@ class TestDanglingCalls:
 
     def test_a_final_call_without_any_result_is_pending_and_left_alone(self):
         v = view(user("q"), assistant([call("c1")]))
-        assert repair_tool_pairs(v) is v
+        assert repair_tool_pairs()(v) is v
 
     def test_a_final_partial_answer_is_completed(self):
         turns = (user("q"), assistant([call("a"), call("b")]), tool_results(res("a")))
-        out = repair_tool_pairs(view(*turns))
+        out = repair_tool_pairs()(view(*turns))
         assert shape(out)[-1] == ("tool", "a", "~b")
 
     def test_notes_every_insertion(self):
-        out = repair_tool_pairs(
+        out = repair_tool_pairs()(
             view(user("q"), assistant([call("c1"), call("c2")]), user("n"))
         )
         assert [(n.action, n.path) for n in out.notes] == [
@@ -101,12 +103,12 @@ class TestDanglingCalls:
 class TestOrphansAndDuplicates:
     def test_removes_a_tool_turn_that_follows_no_call(self):
         turns = (user("q"), assistant("a"), tool_results(res("x")), user("n"))
-        out = repair_tool_pairs(view(*turns))
+        out = repair_tool_pairs()(view(*turns))
         assert shape(out) == [("user",), ("assistant",), ("user",)]
 
     def test_removes_a_result_for_a_call_the_turn_did_not_make(self):
         turns = (user("q"), assistant([call("a")]), tool_results(res("a"), res("zzz")))
-        out = repair_tool_pairs(view(*turns))
+        out = repair_tool_pairs()(view(*turns))
         assert shape(out)[-1] == ("tool", "a")
         assert out.notes[0].action == "remove_result"
 
@@ -117,7 +119,7 @@ class TestOrphansAndDuplicates:
             tool_results(res("a", "1")),
             tool_results(res("a", "2")),
         )
-        out = repair_tool_pairs(view(*turns))
+        out = repair_tool_pairs()(view(*turns))
         assert shape(out)[2:] == [("tool", "a")]
         assert out.turns[2].tool_results[0].text == "1"
 
@@ -131,7 +133,7 @@ class TestOrphansAndDuplicates:
             user("n"),
         )
         v = view(*turns)
-        assert repair_tool_pairs(v) is v
+        assert repair_tool_pairs()(v) is v
         assert pairing_problems(v.turns, pending_ok=False) == []
 
 
@@ -140,15 +142,15 @@ class TestLaws:
     @given(conversations())
     def test_output_always_has_valid_pairing(self, conversation):
         """repair_tool_pairs(v) has no pairing problem except a pending final group."""
-        out = repair_tool_pairs(view(*conversation.path()))
+        out = repair_tool_pairs()(view(*conversation.path()))
         assert pairing_problems(out.turns) == []
 
     @settings(max_examples=40)
     @given(conversations())
     def test_is_idempotent(self, conversation):
         """repair(repair(v)) == repair(v) for every conversation."""
-        once = repair_tool_pairs(view(*conversation.path()))
-        assert repair_tool_pairs(once).turns == once.turns
+        once = repair_tool_pairs()(view(*conversation.path()))
+        assert repair_tool_pairs()(once).turns == once.turns
 
     @settings(max_examples=40)
     @given(conversations())
@@ -156,7 +158,7 @@ class TestLaws:
         """Every result in the output was in the input, or is flagged synthetic."""
         turns = conversation.path()
         before = {id(b) for t in turns for b in t.blocks}
-        out = repair_tool_pairs(view(*turns))
+        out = repair_tool_pairs()(view(*turns))
         for turn in out.turns:
             for block in turn.tool_results:
                 assert id(block) in before or (block.synthetic and block.is_error)

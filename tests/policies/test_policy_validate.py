@@ -26,7 +26,7 @@ from convo._targets import CacheRules
 from convo.errors import PolicyError, RequestRejectedError
 from convo.policies import (
     RequestView,
-    apply,
+    compose,
     default_policies,
     drop_reasoning,
     validate,
@@ -93,7 +93,7 @@ class TestValidate:
     def test_r2_refuses_a_tool_loop_whose_reasoning_a_policy_dropped(self):
         """R2: the source shows the turn had reasoning; the view lost it."""
         source = (user("q"), assistant([thinking(), call()]), result())
-        view = drop_reasoning(RequestView(turns=source, target=CLAUDE))
+        view = drop_reasoning()(RequestView(turns=source, target=CLAUDE))
         with pytest.raises(RequestRejectedError) as info:
             validate(view, source=source)
         assert info.value.rule == "R2"
@@ -102,7 +102,7 @@ class TestValidate:
     def test_r2_does_not_apply_to_targets_that_do_not_require_it(self):
         source = (user("q"), assistant([thinking(), call()]), result())
         target = attrs.evolve(CLAUDE, reasoning_required_in_tool_loop=False)
-        view = drop_reasoning(RequestView(turns=source, target=target))
+        view = drop_reasoning()(RequestView(turns=source, target=target))
         validate(view, source=source)
 
     def test_r6_at_most_four_markers(self):
@@ -172,7 +172,9 @@ class TestValidate:
     ):
         """After the default chain a view passes, unless calls are pending or the loop lost its reasoning."""
         turns = conversation.path()
-        view = apply(RequestView(turns=turns, target=CLAUDE), *default_policies(CLAUDE))
+        view = compose(*default_policies(CLAUDE))(
+            RequestView(turns=turns, target=CLAUDE)
+        )
         rule = None
         try:
             validate(view)

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import attrs
 
+import convo.policies
 from convo import Target, Turn, assistant, user
 from convo._targets import CacheRules
 from convo.policies import (
     CacheBreakpoints,
-    Chain,
     DropForeignReasoning,
     KeepLastReasoning,
     PolicyNote,
     RequestView,
-    apply,
     compose,
     default_policies,
 )
@@ -57,15 +58,52 @@ class TestCompose:
         )
         assert [n.policy for n in view.notes] == ["a", "b"]
 
-    def test_apply_is_the_same_as_calling_the_composition(self):
+    def test_the_composition_is_the_policies_called_in_turn(self):
         view = RequestView(turns=[user("q")], target=TARGET)
-        assert apply(view, tag("a"), tag("b")) == compose(tag("a"), tag("b"))(view)
+        a, b = tag("a"), tag("b")
+        assert compose(a, b)(view) == b(a(view))
 
-    def test_flattens_nested_chains(self):
+    def test_composing_nothing_is_the_identity(self):
+        view = RequestView(turns=[user("q")], target=TARGET)
+        assert compose()(view) == view
+
+    def test_nested_chains_run_as_one_flat_chain(self):
         a, b, c = tag("a"), tag("b"), tag("c")
-        chain = compose(a, compose(b, c))
-        assert isinstance(chain, Chain)
-        assert chain.policies == (a, b, c)
+        view = RequestView(turns=[user("q")], target=TARGET)
+        assert compose(a, compose(b, c))(view) == compose(a, b, c)(view)
+
+
+class TestOnePolicyShape:
+    """Every built-in policy is built by a factory; `compose` is the one chain."""
+
+    def test_no_ready_made_policy_value_is_exported(self):
+        ready = [
+            name
+            for name in convo.policies.__all__
+            if not isinstance(getattr(convo.policies, name), type)
+            and hasattr(getattr(convo.policies, name), "claims")
+        ]
+        assert ready == []
+
+    def test_every_factory_builds_a_policy_with_a_name_and_claims(self):
+        built: list[Any] = [
+            convo.policies.apply_summaries(),
+            convo.policies.drop_reasoning(),
+            convo.policies.keep_last_reasoning(),
+            convo.policies.drop_foreign_reasoning(),
+            convo.policies.repair_tool_pairs(),
+            convo.policies.trim(max_tokens=100),
+            convo.policies.fit(),
+            convo.policies.bind_prefixes(),
+            convo.policies.cache_breakpoints(),
+        ]
+        for policy in built:
+            assert isinstance(policy.name, str)
+            assert isinstance(policy.claims, tuple)
+
+    def test_apply_and_chain_are_not_public(self):
+        assert "apply" not in convo.policies.__all__
+        assert "Chain" not in convo.policies.__all__
 
 
 class TestDefaultPolicies:
@@ -101,5 +139,5 @@ class TestDefaultPolicies:
     def test_the_default_chain_never_touches_its_input_turns(self):
         turns: tuple[Turn, ...] = (user("q"), assistant("a"), user("q2"))
         view = RequestView(turns=turns, target=TARGET)
-        apply(view, *default_policies(TARGET))
+        compose(*default_policies(TARGET))(view)
         assert view.turns == turns

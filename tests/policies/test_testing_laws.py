@@ -118,13 +118,13 @@ class TestCheckPolicy:
         assert broken_law(drop_first_turn, claims=("idempotent",)).law == "idempotent"
 
     def test_catches_a_policy_that_is_not_prefix_stable(self):
-        error = broken_law(keep_last_reasoning, claims=("prefix_stable",))
+        error = broken_law(keep_last_reasoning(), claims=("prefix_stable",))
         assert error.law == "prefix_stable"
         assert error.policy == "keep_last_reasoning"
 
     def test_catches_markers_left_over_budget_by_a_policy_claiming_to_place_them(self):
         assert (
-            broken_law(drop_reasoning, claims=("places_markers",)).law
+            broken_law(drop_reasoning(), claims=("places_markers",)).law
             == "places_markers"
         )
 
@@ -134,7 +134,7 @@ class TestCheckPolicy:
 
     def test_claims_of_adds_the_policy_claims_to_the_defaults(self):
         assert claims_of(identity) == DEFAULT_CLAIMS
-        assert claims_of(drop_reasoning) == (
+        assert claims_of(drop_reasoning()) == (
             *DEFAULT_CLAIMS,
             "idempotent",
             "prefix_stable",
@@ -159,11 +159,11 @@ def old_default_chain(view: RequestView) -> RequestView:
     it with the full digest of the new view, where `keep_last_reasoning` has
     since dropped one more exchange's reasoning, and unbound what differed.
     """
-    kept = keep_last_reasoning(view)
+    kept = keep_last_reasoning()(view)
     out: list[Turn] = []
     for i, turn in enumerate(kept.turns):
         if turn.role == "assistant" and turn.reasoning and turn.generated_from:
-            then = keep_last_reasoning(attrs.evolve(view, turns=view.turns[:i]))
+            then = keep_last_reasoning()(attrs.evolve(view, turns=view.turns[:i]))
             if prefix_digest(then.turns) != prefix_digest(out):
                 unbound = _without_reasoning(turn)
                 if unbound is None:
@@ -233,7 +233,7 @@ class TestWholeFlowLaws:
         self,
     ):
         error = broken_on(
-            drop_reasoning, "keeps_visible_reasoning", "databricks-claude-opus-4-5"
+            drop_reasoning(), "keeps_visible_reasoning", "databricks-claude-opus-4-5"
         )
         assert error.law == "keeps_visible_reasoning"
         assert error.view.target.name == "databricks-claude-opus-4-5"

@@ -19,6 +19,7 @@ from convo.errors import (
     StoreBusyError,
     StoreError,
     ToolPairingError,
+    UsageError,
 )
 from convo.store import Store
 from convo.store._document import write
@@ -184,7 +185,7 @@ class TestAppend:
     def test_a_partial_turn_cannot_be_appended(self, store):
         cid = store.create()
         partial = convo.PartialTurn(turn=convo.assistant("cut"), missing=("x",))
-        with pytest.raises(TypeError):
+        with pytest.raises(UsageError):
             store.append(cid, partial, expected_head=None)
 
 

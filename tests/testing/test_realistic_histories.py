@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, Phase, find, given, settings
 from hypothesis.errors import InvalidArgument
 
 from convo import ReasoningBlock, SummaryText, get_target
-from convo.policies import Policy, apply, default_policies, drop_reasoning
+from convo.policies import Policy, compose, default_policies, drop_reasoning
 from convo.testing._laws_flow import FlowCase, flow_cases, validates_problem
 from convo.testing.fake import FakeEndpoint
 from convo.testing.strategies import (
@@ -58,7 +58,7 @@ class TestRealisticHistories:
         @FAST
         @given(flow_cases(realistic_histories(target=name, max_actions=4)))
         def run(case: FlowCase) -> None:
-            sent = apply(case.view, *default_policies(case.view.target))
+            sent = compose(*default_policies(case.view.target))(case.view)
             assert validates_problem(case, sent) is None
 
         run()
@@ -92,7 +92,7 @@ class TestRealisticHistories:
             signature_only,
             settings=SEARCH,
         )
-        sent = apply(case.view, *default_policies(case.view.target))
+        sent = compose(*default_policies(case.view.target))(case.view)
         assert validates_problem(case, sent) is None
 
     def test_gpt_oss_reasoning_is_unsigned(self) -> None:
@@ -161,7 +161,7 @@ class TestRealisticHistories:
             lambda c: multi_step_session(c.history),
             settings=SEARCH,
         )
-        sent = apply(case.view, *default_policies(case.view.target))
+        sent = compose(*default_policies(case.view.target))(case.view)
         assert validates_problem(case, sent) is None
 
     def test_every_answer_carries_usage_and_a_stamp(self) -> None:
@@ -196,7 +196,7 @@ class TestRealisticHistories:
     ) -> None:
         target = "databricks-claude-sonnet-4-5"
         chain: tuple[Policy, ...] = (
-            drop_reasoning,
+            drop_reasoning(),
             *default_policies(get_target(target)),
         )
         history = find(

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from convo import ReasoningBlock
-from convo.policies import apply, default_policies
+from convo.policies import compose, default_policies
 from convo.targets import route_target
 from convo.testing._laws_flow import FlowCase, flow_cases, validates_problem
 from convo.testing.strategies import RealisticHistory, realistic_histories
@@ -34,7 +34,7 @@ class TestRealisticHistoriesOnResponsesRoutes:
         @FAST
         @given(flow_cases(realistic_histories(target=target, max_actions=4)))  # type: ignore[arg-type]
         def run(case: FlowCase) -> None:
-            sent = apply(case.view, *default_policies(case.view.target))
+            sent = compose(*default_policies(case.view.target))(case.view)
             assert validates_problem(case, sent) is None
 
         run()

@@ -24,7 +24,7 @@ from typing import Any
 
 import attrs
 
-from convo.errors import message
+from convo.errors import UsageError
 from convo.testing._fake._brain import Answer, ScriptedReply, think
 from convo.testing._fake._cache import PromptCache, blocks_of
 from convo.testing._fake._faults import STREAM_ERROR_EVENT, Fault
@@ -348,12 +348,11 @@ def _specs(models: Iterable[str | ModelSpec] | None) -> list[ModelSpec]:
         elif model in known:
             chosen.append(known[model])
         else:
-            text = message(
+            raise UsageError(
                 f"The fake endpoint has no built-in model named {model!r}",
                 fix=f"Use one of {', '.join(known)}, or pass a ModelSpec "
                 "(e.g. attrs.evolve(spec, name=...)).",
             )
-            raise ValueError(text)
     return chosen
 
 

@@ -37,7 +37,6 @@ from convo.errors import (
     PermissionDeniedError,
     RateLimitError,
     ServerError,
-    message,
 )
 
 __all__ = [
@@ -221,4 +220,4 @@ def decode_error(
     }
     if cls is RateLimitError:
         details["retry_after"] = retry_after
-    return cls(message(what, fix=fix), **details)
+    return cls(what, fix=fix, **details)

@@ -21,7 +21,7 @@ from convo._blocks import (
     TextBlock,
     ToolResultBlock,
 )
-from convo._turns import Turn
+from convo._turns import MemoKey, Turn
 
 __all__ = ["NO_FACTS", "Facts", "facts_of", "notable_facts", "turn_facts"]
 
@@ -88,13 +88,13 @@ def turn_facts(turn: Turn) -> Facts:
     return BLANK
 
 
-_MEMO_KEY = "convo.facts"
+FACTS: MemoKey[Facts] = MemoKey("convo.facts")
+"""A turn's facts (`turn_facts`); they never depend on the target."""
 
 
 def facts_of(turn: Turn) -> Facts:
     """`turn_facts(turn)`, memoized on the turn (facts never depend on the target)."""
-    facts: Facts = turn.memo(_MEMO_KEY, lambda: turn_facts(turn))
-    return facts
+    return turn.memo(FACTS, lambda: turn_facts(turn))
 
 
 def notable_facts(turns: Sequence[Turn]) -> list[tuple[int, Facts]]:

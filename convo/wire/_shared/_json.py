@@ -21,7 +21,6 @@ from convo.errors import (
     DecodeError,
     ResponseTooLargeError,
     excerpt,
-    message,
 )
 
 __all__ = [
@@ -51,9 +50,7 @@ def fail(
 ) -> DecodeError:
     """A `DecodeError` in the house message order (what, where, received, fix)."""
     return DecodeError(
-        message(what, where=where, received=received, fix=fix),
-        path=where,
-        errors=(f"{what} @ {where}",),
+        what, path=where, errors=(f"{what} @ {where}",), received=received, fix=fix
     )
 
 
@@ -62,14 +59,10 @@ def too_large(
 ) -> ResponseTooLargeError:
     """A `ResponseTooLargeError`: a body, line or count over a decoder's limit."""
     return ResponseTooLargeError(
-        message(
-            what,
-            received=received,
-            fix="Raise the decoder's limit if this is expected.",
-        ),
+        what,
         limit=limit,
-        request_id=None,
-        attempts=1,
+        received=received,
+        fix="Raise the decoder's limit if this is expected.",
     )
 
 

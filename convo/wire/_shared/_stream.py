@@ -33,7 +33,7 @@ from typing import Any
 from convo._events import Finished, StreamEvent
 from convo._targets import Target
 from convo._turns import PartialTurn, Turn
-from convo.errors import ConvoError, DecodeError, StreamInterruptedError, message
+from convo.errors import ConvoError, DecodeError, StreamInterruptedError
 from convo.wire._shared._json import (
     MAX_BODY_BYTES,
     MAX_DEPTH,
@@ -61,16 +61,12 @@ MAX_EVENTS = 1_000_000
 def incomplete_stream(partial: PartialTurn) -> StreamInterruptedError:
     """The error for a stream that ended without its finish; `.partial` is what arrived."""
     return StreamInterruptedError(
-        message(
-            "The stream ended before its finish",
-            received=f"<missing: {', '.join(partial.missing)}>",
-            fix="Retry the request; what arrived is in .partial and must not "
-            "be stored as a complete answer.",
-        ),
+        "The stream ended before its finish",
         partial=partial,
         error_type="incomplete_stream",
-        request_id=None,
-        attempts=1,
+        received=f"<missing: {', '.join(partial.missing)}>",
+        fix="Retry the request; what arrived is in .partial and must not "
+        "be stored as a complete answer.",
     )
 
 

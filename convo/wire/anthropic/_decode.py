@@ -49,7 +49,7 @@ from convo._blocks import (
 from convo._json import canonical_bytes
 from convo._targets import Target
 from convo._turns import Turn, Usage, normalise_finish_reason
-from convo.errors import UnknownBlockTypeError, excerpt, message
+from convo.errors import UnknownBlockTypeError, excerpt
 from convo.wire._shared._cache import parse_cache_control
 from convo.wire._shared._json import fail, get_str, guard, load_json, shown_tag
 from convo.wire._shared._usage import UsageFields, parse_usage
@@ -237,15 +237,12 @@ _BUILDERS: dict[str, Callable[[Mapping[str, Any], str], Block]] = {
 
 def _unknown(tag: object, where: str, allowed: Sequence[str]) -> UnknownBlockTypeError:
     return UnknownBlockTypeError(
-        message(
-            f"Unknown content block type {excerpt(tag)}",
-            where=where,
-            fix=f"Use one of: {', '.join(allowed)}.",
-        ),
+        f"Unknown content block type {excerpt(tag)}",
         tag=shown_tag(tag),
         allowed=tuple(allowed),
         path=where,
         errors=(f"unknown block type {excerpt(tag)} @ {where}",),
+        fix=f"Use one of: {', '.join(allowed)}.",
     )
 
 

@@ -40,7 +40,7 @@ from convo._blocks import (
 )
 from convo._json import canonical_bytes
 from convo._targets import Target
-from convo._turns import Turn
+from convo._turns import MemoKey, Turn
 from convo.wire._shared._cache import cache_control_json
 from convo.wire._shared._reject import reject
 
@@ -55,7 +55,9 @@ __all__ = [
 Encoded: TypeAlias = tuple[dict[str, Any], bytes]
 """One Messages content block and its canonical bytes."""
 
-_MEMO_KEY = "anthropic.blocks"
+BLOCKS: MemoKey[tuple[Encoded, ...]] = MemoKey("anthropic.blocks")
+"""A turn's encoded Messages blocks; `.variant("bare")` without tool-call extras."""
+_BARE = BLOCKS.variant("bare")
 
 
 def is_blank(text: str) -> bool:
@@ -201,6 +203,4 @@ def encode_turn_blocks(
                 out.append((item, canonical_bytes(item)))
         return tuple(out)
 
-    key = _MEMO_KEY if target.echoes_tool_call_extras else f"{_MEMO_KEY}.bare"
-    encoded: tuple[Encoded, ...] = turn.memo(key, build)
-    return encoded
+    return turn.memo(BLOCKS if target.echoes_tool_call_extras else _BARE, build)

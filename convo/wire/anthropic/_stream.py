@@ -45,7 +45,6 @@ from convo._turns import PartialTurn, Turn
 from convo.errors import (
     StreamError,
     excerpt,
-    message,
 )
 from convo.wire._shared._json import MAX_DEPTH, fail, guard, load_json, too_large
 from convo.wire._shared._stream import (
@@ -303,17 +302,13 @@ class StreamAssembler(BaseStreamAssembler):
         text = error.get("message")
         partial = self.partial()  # None when what arrived does not decode
         raise StreamError(
-            message(
-                "The stream carried an error after it began"
-                + (f": {excerpt(text)}" if isinstance(text, str) else ""),
-                received=error_type if isinstance(error_type, str) else ...,
-                fix="Retry the request; what arrived is in .partial and must not "
-                "be stored as a complete answer.",
-            ),
+            "The stream carried an error after it began"
+            + (f": {excerpt(text)}" if isinstance(text, str) else ""),
             partial=partial,
             error_type=error_type if isinstance(error_type, str) else None,
-            request_id=None,
-            attempts=1,
+            received=error_type if isinstance(error_type, str) else ...,
+            fix="Retry the request; what arrived is in .partial and must not "
+            "be stored as a complete answer.",
         )
 
     # ------------------------------------------------------------------ results

@@ -44,7 +44,6 @@ from convo.errors import (
     ResponseTooLargeError,
     UnknownBlockTypeError,
     excerpt,
-    message,
 )
 from convo.wire._shared._cache import parse_cache_control
 from convo.wire._shared._json import (
@@ -123,15 +122,12 @@ def parse_reasoning_part(item: object, *, where: str) -> ReasoningPart:
         return SummaryEncryptedText(data=_str(item.get("data"), where=f"{where}.data"))
     allowed = ("summary_text", "summary_encrypted_text")
     raise UnknownBlockTypeError(
-        message(
-            f"Unknown reasoning part type {excerpt(kind)}",
-            where=where,
-            fix=f"Use one of: {', '.join(allowed)}.",
-        ),
+        f"Unknown reasoning part type {excerpt(kind)}",
         tag=shown_tag(kind),
         allowed=allowed,
         path=where,
         errors=(),
+        fix=f"Use one of: {', '.join(allowed)}.",
     )
 
 
@@ -194,15 +190,12 @@ def _parse_part(item: object, *, where: str, provenance: Provenance | None) -> B
             extra=_extra(item, _REASONING_KEYS),
         )
     raise UnknownBlockTypeError(
-        message(
-            f"Unknown content part type {excerpt(kind)}",
-            where=where,
-            fix=f"Known types: {', '.join(PART_TYPES)}.",
-        ),
+        f"Unknown content part type {excerpt(kind)}",
         tag=shown_tag(kind),
         allowed=PART_TYPES,
         path=where,
         errors=(),
+        fix=f"Known types: {', '.join(PART_TYPES)}.",
     )
 
 
@@ -405,14 +398,10 @@ def decode_response(
     if isinstance(body, bytes | bytearray):
         if len(body) > max_bytes:
             raise ResponseTooLargeError(
-                message(
-                    "The response body is too large",
-                    received=f"<{len(body)} bytes>",
-                    fix="Raise max_bytes if this is expected.",
-                ),
+                "The response body is too large",
                 limit=max_bytes,
-                request_id=None,
-                attempts=1,
+                received=f"<{len(body)} bytes>",
+                fix="Raise max_bytes if this is expected.",
             )
         parsed = load_json(bytes(body), where="$", max_depth=max_depth)
     else:
@@ -423,16 +412,11 @@ def decode_response(
         raise
     except ConvoError as exc:
         raise DecodeError(
-            message(
-                f"The response holds a value convo refuses: {exc.message}",
-                where=getattr(exc, "path", None) or "$",
-            ),
+            f"The response holds a value convo refuses: {exc.message}",
             path=getattr(exc, "path", None) or "$",
             errors=(exc.message,),
         ) from exc
     except (ValueError, TypeError, RecursionError) as exc:
         raise DecodeError(
-            message(f"The response does not decode: {exc}", where="$"),
-            path="$",
-            errors=(str(exc),),
+            f"The response does not decode: {exc}", path="$", errors=(str(exc),)
         ) from exc

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import Any
 
 from convo._blocks import (
@@ -46,7 +47,7 @@ from convo._json import canonical_bytes
 from convo._params import RequestParams
 from convo._targets import Target
 from convo._tools import Tool
-from convo._turns import Turn
+from convo._turns import MemoKey, Turn
 from convo.wire._shared._cache import cache_control_json
 from convo.wire._shared._check import check_request, check_size
 from convo.wire._shared._facts import NO_FACTS, Facts, turn_facts
@@ -65,13 +66,14 @@ __all__ = [
 
 
 _DEFAULT_PARAMS = RequestParams()
-MEMO_PREFIX = "chat:"
+WIRE: MemoKey[_Wire] = MemoKey("chat")
+"""A turn's encoded messages and facts, per target (`.variant(...)` of its rules)."""
 
 
-_KEYS: dict[int, tuple[Target, str]] = {}
+_KEYS: dict[int, tuple[Target, MemoKey[_Wire]]] = {}
 
 
-def _memo_key(target: Target) -> str:
+def _memo_key(target: Target) -> MemoKey[_Wire]:
     cached = _KEYS.get(id(target))
     if cached is not None and cached[0] is target:
         return cached[1]
@@ -82,9 +84,9 @@ def _memo_key(target: Target) -> str:
     return key
 
 
-def _make_key(target: Target) -> str:
-    return (
-        f"{MEMO_PREFIX}{target.name}:{int(target.rejects_empty_text)}"
+def _make_key(target: Target) -> MemoKey[_Wire]:
+    return WIRE.variant(
+        f"{target.name}:{int(target.rejects_empty_text)}"
         f"{int(target.tool_results_need_preceding_call)}"
         f"{int(target.echoes_tool_call_extras)}{target.empty_assistant_content}"
         f"{','.join(sorted(target.rejected_message_fields))}"
@@ -265,8 +267,7 @@ def _build_wire(turn: Turn, target: Target) -> _Wire:
 
 def _encoded(turn: Turn, target: Target) -> _Wire:
     """The turn's memoized encoded messages for `target`, and its facts."""
-    wire: _Wire = turn.memo(_memo_key(target), lambda: _build_wire(turn, target))
-    return wire
+    return turn.memo(_memo_key(target), lambda: _build_wire(turn, target))
 
 
 def encode_turn_messages(turn: Turn, *, target: Target) -> list[dict[str, Any]]:
@@ -284,8 +285,7 @@ def messages_bytes(
     facts: list[tuple[int, Facts]] = []
     wires: list[_Wire] = []
     for turn in turns:
-        wire: _Wire = turn.memo(key, lambda turn=turn: _build_wire(turn, target))
-        wires.append(wire)
+        wires.append(turn.memo(key, partial(_build_wire, turn, target)))
     for t, (_, f) in enumerate(wires):
         if f is not NO_FACTS:
             facts.append((t, f))

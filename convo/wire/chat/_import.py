@@ -22,7 +22,7 @@ from typing import Any
 from convo._blocks import ImageBlock, TextBlock, ToolResultBlock
 from convo._targets import Target
 from convo._turns import Turn
-from convo.errors import ConvoError, DecodeError, message
+from convo.errors import ConvoError, DecodeError
 from convo.wire._shared._json import fail
 from convo.wire._shared._provenance import provenance_for
 from convo.wire.chat._decode import message_blocks, message_fields, parse_part
@@ -136,8 +136,6 @@ def import_messages(
     except (ConvoError, ValueError, TypeError) as exc:
         text = exc.message if isinstance(exc, ConvoError) else str(exc)
         raise DecodeError(
-            message(f"A message holds a value convo refuses: {text}", where="$"),
-            path="$",
-            errors=(text,),
+            f"A message holds a value convo refuses: {text}", path="$", errors=(text,)
         ) from exc
     return tuple(turns)

@@ -52,7 +52,6 @@ from convo._targets import Target
 from convo._turns import PartialTurn, Turn, Usage, normalise_finish_reason
 from convo.errors import (
     StreamError,
-    message,
 )
 from convo.wire._shared._errors import parse_envelope
 from convo.wire._shared._json import fail
@@ -367,15 +366,12 @@ def _stream_error(
     partial = finish(snapshot, target=target, force_partial=True)
     assert isinstance(partial, PartialTurn)  # noqa: S101 - force_partial guarantees it
     return StreamError(
-        message(
-            f"The stream carried an error: {found.message or 'no message'}",
-            received=found.code or "error",
-            fix="What arrived before the error is in .partial.",
-        ),
+        f"The stream carried an error: {found.message or 'no message'}",
         partial=partial,
         error_type=found.code,
         request_id=found.request_id,
-        attempts=1,
+        received=found.code or "error",
+        fix="What arrived before the error is in .partial.",
     )
 
 

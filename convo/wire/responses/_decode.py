@@ -41,7 +41,7 @@ from convo._blocks import (
 from convo._json import JSON
 from convo._targets import Target
 from convo._turns import FinishReason, Turn, Usage
-from convo.errors import ServerError, UnknownBlockTypeError, excerpt, message
+from convo.errors import ServerError, UnknownBlockTypeError, excerpt
 from convo.wire._shared._json import fail, get_str, guard, load_json, shown_tag
 from convo.wire._shared._provenance import provenance_for
 from convo.wire._shared._usage import UsageFields, parse_usage
@@ -123,16 +123,13 @@ def _message(
         kind = part.get("type") if isinstance(part, dict) else None
         if not isinstance(part, dict) or kind not in ("output_text", "refusal"):
             raise UnknownBlockTypeError(
-                message(
-                    "A message part of an unknown type",
-                    where=at,
-                    received=kind,
-                    fix="Only output_text and refusal parts are decoded.",
-                ),
+                "A message part of an unknown type",
                 path=at,
                 errors=(f"unknown part type @ {at}",),
                 tag=shown_tag(kind),
                 allowed=("output_text", "refusal"),
+                received=kind,
+                fix="Only output_text and refusal parts are decoded.",
             )
         key = "text" if kind == "output_text" else "refusal"
         text = get_str(part, key, where=at)
@@ -183,16 +180,13 @@ def turn_from_items(
             calls[call.id] = meta
         else:
             raise UnknownBlockTypeError(
-                message(
-                    "An output item of a type convo does not decode",
-                    where=at,
-                    received=kind,
-                    fix="Offer only function tools; built-in tools are not supported.",
-                ),
+                "An output item of a type convo does not decode",
                 path=at,
                 errors=(f"unknown item type @ {at}",),
                 tag=shown_tag(kind),
                 allowed=ITEM_TYPES,
+                received=kind,
+                fix="Offer only function tools; built-in tools are not supported.",
             )
     out: dict[str, JSON] = {"messages": messages, "calls": calls}
     if any(isinstance(b, ReasoningBlock) for b in blocks):
@@ -248,16 +242,11 @@ def failure(body: Mapping[str, Any]) -> ServerError:
     code = error.get("code") if isinstance(error, dict) else None
     text = error.get("message") if isinstance(error, dict) else None
     return ServerError(
-        message(
-            f"The response failed ({_said(code, 'no code')}: "
-            f"{_said(text, 'no message')})",
-            fix="Retrying may succeed; the error came from the model's side.",
-        ),
+        f"The response failed ({_said(code, 'no code')}: {_said(text, 'no message')})",
         status_code=200,
         error_code=code if isinstance(code, str) else None,
         body_excerpt="",
-        request_id=None,
-        attempts=1,
+        fix="Retrying may succeed; the error came from the model's side.",
     )
 
 

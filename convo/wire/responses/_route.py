@@ -17,7 +17,7 @@ from typing import Final
 
 from convo._targets import Target
 from convo._targets_responses import RESPONSES_ROUTES
-from convo.errors import LookupFailedError, message
+from convo.errors import LookupFailedError
 
 __all__ = ["NAME", "ROUTES", "endpoint_suffix", "route_of"]
 
@@ -41,14 +41,12 @@ def route_of(target: Target) -> str:
     route = target.route
     if route is None or route not in RESPONSES_ROUTES:
         raise LookupFailedError(
-            message(
-                f"Target {target.name!r} speaks the responses format but names no "
-                "route of it",
-                received=route,
-                fix=f"Set Target.route to one of {', '.join(sorted(ROUTES))}, or use "
-                "convo.targets.responses_target().",
-            ),
+            f"Target {target.name!r} speaks the responses format but names no "
+            "route of it",
             key=str(route),
+            received=route,
+            fix=f"Set Target.route to one of {', '.join(sorted(ROUTES))}, or use "
+            "convo.targets.responses_target().",
         )
     return route
 

@@ -38,7 +38,7 @@ from convo._events import (
 )
 from convo._targets import Target
 from convo._turns import PartialTurn, Turn
-from convo.errors import StreamError, excerpt, message
+from convo.errors import StreamError, excerpt
 from convo.wire._shared._json import MAX_DEPTH, fail
 from convo.wire._shared._stream import MAX_EVENTS, MAX_LINE_BYTES, BaseStreamAssembler
 from convo.wire.responses._decode import decode_response
@@ -238,17 +238,13 @@ class StreamAssembler(BaseStreamAssembler):
         code = error.get("code")
         text = error.get("message")
         raise StreamError(
-            message(
-                "The stream carried an error after it began"
-                + (f": {excerpt(text)}" if isinstance(text, str) else ""),
-                received=code if isinstance(code, str) else ...,
-                fix="Retry the request; what arrived is in .partial and must not "
-                "be stored as a complete answer.",
-            ),
+            "The stream carried an error after it began"
+            + (f": {excerpt(text)}" if isinstance(text, str) else ""),
             partial=self.partial(),
             error_type=code if isinstance(code, str) else None,
-            request_id=None,
-            attempts=1,
+            received=code if isinstance(code, str) else ...,
+            fix="Retry the request; what arrived is in .partial and must not "
+            "be stored as a complete answer.",
         )
 
     # ------------------------------------------------------------------ public

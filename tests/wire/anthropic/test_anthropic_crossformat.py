@@ -19,7 +19,7 @@ from convo import (
     user,
 )
 from convo.errors import RequestRejectedError
-from convo.policies import RequestView, apply, default_policies
+from convo.policies import RequestView, compose, default_policies
 from convo.wire import anthropic, chat
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -177,8 +177,8 @@ class TestReasoningGoesOnlyWhereItCanBeVerified:
         with pytest.raises(RequestRejectedError) as info:
             anthropic.validate_request(turns, target=claude, params=PARAMS)
         assert info.value.rule == "R4"
-        view = apply(
-            RequestView(turns=turns, tools=(), target=claude), *default_policies(claude)
+        view = compose(*default_policies(claude))(
+            RequestView(turns=turns, tools=(), target=claude)
         )
         payload = anthropic.encode_request(view.turns, target=claude, params=PARAMS)
         assert messages_parts(payload) == []

@@ -1,0 +1,247 @@
+"""The walk test: no public callable lets a bare built-in exception escape for wrong arguments.
+
+Every public callable of every public namespace is called with wrong arguments
+(every required parameter filled with the same wrong value: None, a number, a
+hostile string, an object of no known kind, an empty container). What may
+escape is a `ConvoError` (a `UsageError`, or the more specific class the
+function documents); a bare `ValueError`, `TypeError`, `AttributeError`,
+`KeyError` ... is a failure. A `TypeError` from Python's own arity check (a
+wrong NUMBER of arguments) is acceptable and never produced here: the
+arguments are bound to the signature first, and a callable whose signature
+they do not fit is not called with them.
+
+Registries the walk fills (targets, wire formats) are restored after it.
+Coroutine functions are not awaited (their checks run on first await) and
+the few callables that block or serve forever are listed in `_NOT_CALLED`
+with the reason. `KNOWN_ESCAPES` lists what still escapes today, each with
+the exception it lets out; the test fails when a listed escape is fixed (so
+the list only shrinks) and when a new one appears.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from convo._targets import _REGISTRY as TARGETS
+from convo.errors import ConvoError, UsageError
+from convo.wire._format import _MODULES as WIRES
+
+NAMESPACES = (
+    "convo",
+    "convo.policies",
+    "convo.rules",
+    "convo.targets",
+    "convo.wire",
+    "convo.wire.canonical",
+    "convo.wire.chat",
+    "convo.wire.anthropic",
+    "convo.wire.responses",
+    "convo.store",
+    "convo.client",
+    "convo.testing",
+    "convo.testing.fake",
+    "convo.testing.laws",
+)
+
+WRONG: tuple[tuple[str, object], ...] = (
+    ("None", None),
+    ("a number", 42),
+    ("a NUL string", "\x00hostile"),
+    ("a lone surrogate", "\ud800"),
+    ("an object", object()),
+    ("an empty list", []),
+)
+
+_NOT_CALLED: dict[str, str] = {
+    "convo.testing.fake.serve": "serves HTTP until interrupted",
+    "convo.testing.laws.check_policy": "runs Hypothesis for minutes per call",
+    "convo.testing.laws.check_context_policy": "runs Hypothesis for minutes",
+}
+
+
+def _callables() -> Iterator[tuple[str, Callable[..., Any]]]:
+    seen: set[int] = set()
+    for namespace in NAMESPACES:
+        module = importlib.import_module(namespace)
+        for name in sorted(getattr(module, "__all__", ())):
+            value = getattr(module, name)
+            qualified = f"{namespace}.{name}"
+            if id(value) in seen or qualified in _NOT_CALLED:
+                continue
+            if isinstance(value, type) and issubclass(value, BaseException):
+                continue
+            if not callable(value) or inspect.iscoroutinefunction(value):
+                continue
+            seen.add(id(value))
+            yield qualified, value
+
+
+def _bound(
+    func: Callable[..., Any], wrong: object
+) -> tuple[list[Any], dict[str, Any]] | None:
+    """Every required parameter set to `wrong`; None if there is none to set."""
+    try:
+        signature = inspect.signature(func)
+    except (TypeError, ValueError):
+        return None
+    args: list[Any] = []
+    kwargs: dict[str, Any] = {}
+    for parameter in signature.parameters.values():
+        if parameter.default is not inspect.Parameter.empty:
+            continue
+        if (
+            parameter.kind is inspect.Parameter.POSITIONAL_ONLY
+            or parameter.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
+        ):
+            args.append(wrong)
+        elif parameter.kind is inspect.Parameter.KEYWORD_ONLY:
+            kwargs[parameter.name] = wrong
+    if not args and not kwargs:
+        return None
+    return args, kwargs
+
+
+def escape(func: Callable[..., Any], wrong: object) -> str | None:
+    """The bare built-in exception `func` lets out for `wrong`, by name; None if none."""
+    bound = _bound(func, wrong)
+    if bound is None:
+        return None
+    args, kwargs = bound
+    try:
+        result = func(*args, **kwargs)
+        if inspect.isgenerator(result):
+            next(result, None)
+        elif inspect.iscoroutine(result):
+            result.close()
+    except ConvoError:
+        return None
+    except Exception as exc:  # noqa: BLE001 - what escapes is what is measured
+        return type(exc).__name__
+    return None
+
+
+def _escapes() -> dict[str, str]:
+    """What escapes, by callable; the registries the walk may fill are restored."""
+    saved_targets, saved_wires = dict(TARGETS), dict(WIRES)
+    found: dict[str, str] = {}
+    try:
+        for qualified, func in _callables():
+            for label, wrong in WRONG:
+                name = escape(func, wrong)
+                if name is not None:
+                    found[qualified] = f"{name} for {label}"
+                    break
+    finally:
+        TARGETS.clear()
+        TARGETS.update(saved_targets)
+        WIRES.clear()
+        WIRES.update(saved_wires)
+    return found
+
+
+KNOWN_ESCAPES: dict[str, str] = {
+    "convo.AsyncChat": "AttributeError for None",
+    "convo.Chat": "AttributeError for None",
+    "convo.FinishReason": "ValueError for None",
+    "convo.ReasoningBlock": "TypeError for None",
+    "convo.ToolResultBlock": "TypeError for None",
+    "convo.client.OAuthM2M": "AttributeError for a number",
+    "convo.policies.RequestView": "TypeError for None",
+    "convo.policies.count_view": "TypeError for None",
+    "convo.policies.default_policies": "AttributeError for None",
+    "convo.policies.estimate_tokens": "AttributeError for None",
+    "convo.policies.is_summary": "AttributeError for None",
+    "convo.policies.prefix_digest": "TypeError for None",
+    "convo.policies.preview": "TypeError for None",
+    "convo.policies.reported_input_tokens": "AttributeError for a number",
+    "convo.policies.summary_covers": "AttributeError for None",
+    "convo.policies.summary_turn": "TypeError for None",
+    "convo.policies.validate": "AttributeError for None",
+    "convo.register_target": "AttributeError for None",
+    "convo.render_tree": "AttributeError for None",
+    "convo.rules.rule": "TypeError for an empty list",
+    "convo.targets.route_target": "TypeError for an empty list",
+    "convo.testing.fake.sign": "TypeError for None",
+    "convo.testing.fake.verify": "TypeError for None",
+    "convo.wire.anthropic.anthropic_target": "AttributeError for None",
+    "convo.wire.anthropic.encode_request": "AttributeError for None",
+    "convo.wire.anthropic.encode_request_bytes": "AttributeError for None",
+    "convo.wire.anthropic.encode_sse": "TypeError for None",
+    "convo.wire.anthropic.message_events": "AttributeError for None",
+    "convo.wire.anthropic.validate_request": "AttributeError for None",
+    "convo.wire.canonical.dumps": "UnicodeEncodeError for a lone surrogate",
+    "convo.wire.canonical.encode_turn": "AttributeError for None",
+    "convo.wire.canonical.turn_bytes": "AttributeError for None",
+    "convo.wire.chat.decode_error": "TypeError for None",
+    "convo.wire.chat.encode_request": "AttributeError for None",
+    "convo.wire.chat.encode_request_bytes": "AttributeError for None",
+    "convo.wire.chat.encode_turn_messages": "AttributeError for None",
+    "convo.wire.chat.endpoint_suffix": "AttributeError for a number",
+    "convo.wire.chat.to_openai_kwargs": "AttributeError for None",
+    "convo.wire.chat.validate_request": "AttributeError for None",
+    "convo.wire.register_wire": "TypeError for an empty list",
+    "convo.wire.responses.encode_request": "AttributeError for None",
+    "convo.wire.responses.encode_request_bytes": "AttributeError for None",
+    "convo.wire.responses.encode_sse": "TypeError for None",
+    "convo.wire.responses.endpoint_suffix": "AttributeError for None",
+    "convo.wire.responses.import_messages": "TypeError for None",
+    "convo.wire.responses.response_events": "TypeError for None",
+    "convo.wire.responses.validate_request": "AttributeError for None",
+    "convo.wire.wire_for": "AttributeError for None",
+}
+"""What escapes today (issue 17 follow-up): callables that read attributes of a
+value they never check. Fix one, then remove its line; the list only shrinks."""
+
+
+class TestWrongArguments:
+    def test_no_public_callable_lets_a_bare_exception_escape(self) -> None:
+        found = _escapes()
+        new = {k: v for k, v in found.items() if k not in KNOWN_ESCAPES}
+        assert new == {}
+
+    def test_every_known_escape_still_escapes(self) -> None:
+        found = _escapes()
+        fixed = sorted(set(KNOWN_ESCAPES) - set(found))
+        assert fixed == [], "remove these from KNOWN_ESCAPES: they are fixed"
+
+    def test_the_walk_reaches_the_public_namespaces(self) -> None:
+        names = {qualified for qualified, _ in _callables()}
+        assert len(names) > 100
+        assert "convo.policies.trim" in names
+        assert "convo.client.Client" in names
+
+
+class TestTheWalkCatchesAPlantedEscape:
+    """The walk is a real check: a bare `ValueError` planted in a public function is caught."""
+
+    def test_a_planted_bare_value_error_is_reported(self) -> None:
+        def planted(name: str) -> str:
+            if not isinstance(name, str):
+                raise ValueError(name)
+            return name
+
+        assert escape(planted, None) == "ValueError"
+
+    def test_a_usage_error_is_not_reported(self) -> None:
+        def careful(name: str) -> str:
+            if not isinstance(name, str):
+                raise UsageError("name must be a str", where="name", received=name)
+            return name
+
+        assert escape(careful, None) is None
+
+    def test_a_planted_escape_in_a_public_namespace_is_reported(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        import convo.policies
+
+        def summary_turn(text: str, *, covers: int) -> object:
+            raise ValueError(text)
+
+        monkeypatch.setattr(convo.policies, "summary_turn", summary_turn)
+        assert "convo.policies.summary_turn" in _escapes()
