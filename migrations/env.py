@@ -15,10 +15,10 @@ from alembic import context
 
 from convo.store._engine import make_engine
 from convo.store._migrate import VERSION_TABLE
-from convo.store._schema import Base
+from convo.store._schema import METADATA
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = METADATA
 
 
 def include_name(name: str | None, type_: str, _parents: Any) -> bool:

@@ -24,9 +24,8 @@ from convo._json import check_text
 from convo.errors import ConflictError, InvalidConversationError
 from convo.store._args import check_branch, usage
 from convo.store._mapper import metadata_plain
+from convo.store._schema import CONVERSATIONS, HEADS
 from convo.store._statements import (
-    CONVERSATIONS,
-    HEADS,
     _conversation,
     _id_form,
     _not_found,

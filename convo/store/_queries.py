@@ -40,13 +40,11 @@ from convo.store._args import usage
 from convo.store._cache import TurnCache
 from convo.store._ledger import UsageTotals, usage_of
 from convo.store._mapper import corrupt, rebuild
+from convo.store._schema import CONVERSATIONS, HEADS, TURNS
 from convo.store._statements import (
     _ID,
-    CONVERSATIONS,
-    HEADS,
     LEDGER,
     PATH_LEDGER,
-    TURNS,
     _blobs_for,
     _conversation,
     _heads,

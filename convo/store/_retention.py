@@ -32,12 +32,9 @@ from sqlalchemy import (
 )
 
 from convo.store._args import check_key, usage
+from convo.store._schema import BLOBS, CONVERSATIONS, HEADS, TURNS
 from convo.store._statements import (
     _ID,
-    BLOBS,
-    CONVERSATIONS,
-    HEADS,
-    TURNS,
     _lock_heads,
     _not_found,
 )

@@ -38,7 +38,7 @@ import datetime as dt
 import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, cast
+from typing import Any
 
 import immutables
 from sqlalchemy import (
@@ -46,7 +46,6 @@ from sqlalchemy import (
     DateTime,
     Integer,
     String,
-    Table,
     bindparam,
     delete,
     insert,
@@ -73,13 +72,7 @@ from convo.store._mapper import (
     encode_turn,
     metadata_plain,
 )
-from convo.store._schema import (
-    USAGE_KINDS,
-    BlobRow,
-    ConversationRow,
-    HeadRow,
-    TurnRow,
-)
+from convo.store._schema import BLOBS, CONVERSATIONS, HEADS, TURNS, USAGE_KINDS
 
 __all__ = [
     "append",
@@ -91,11 +84,6 @@ __all__ = [
     "save",
     "switch",
 ]
-
-CONVERSATIONS = cast(Table, ConversationRow.__table__)
-TURNS = cast(Table, TurnRow.__table__)
-HEADS = cast(Table, HeadRow.__table__)
-BLOBS = cast(Table, BlobRow.__table__)
 
 _ID = re.compile(r"cv_[0-9a-f]{32}")
 

@@ -56,7 +56,7 @@ from convo import Conversation, ReasoningBlock, SummaryText, TextBlock
 from convo._ids import TurnId, compute_turn_id
 from convo.store import Store
 from convo.store._mapper import encode_turn
-from convo.store._schema import TurnRow
+from convo.store._schema import TURNS
 from convo.store._sqlite_append import _BUMP, _INSERT, _MOVE_HEAD
 from convo.store._statements import now
 
@@ -239,7 +239,7 @@ def timed(fn: Callable[[], object]) -> float:
 
 def turn_rows(store: Store) -> int:
     with store.engine.connect() as conn:
-        return int(conn.scalar(select(func.count()).select_from(TurnRow)) or 0)
+        return int(conn.scalar(select(func.count()).select_from(TURNS)) or 0)
 
 
 def main(argv: list[str] | None = None) -> int:

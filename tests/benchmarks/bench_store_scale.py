@@ -36,7 +36,8 @@ import convo
 import convo.store
 from convo import Conversation
 from convo.store import Store
-from convo.store._statements import CONVERSATIONS, HEADS, TURNS, now
+from convo.store._schema import CONVERSATIONS, HEADS, TURNS
+from convo.store._statements import now
 from tests.benchmarks._report import Report
 
 

@@ -14,7 +14,7 @@ import convo.store
 from convo import Conversation, Usage
 from convo._cli import main
 from convo.store import Store
-from convo.store._schema import ConversationRow
+from convo.store._schema import CONVERSATIONS
 
 
 @pytest.fixture
@@ -35,8 +35,8 @@ def stored(url: str, *, days_idle: int) -> str:
         )
         with store.engine.begin() as conn:
             conn.execute(
-                update(ConversationRow)
-                .where(ConversationRow.id == cid)
+                update(CONVERSATIONS)
+                .where(CONVERSATIONS.c.id == cid)
                 .values(updated_at=stamp)
             )
     return cid

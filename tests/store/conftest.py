@@ -16,7 +16,7 @@ from sqlalchemy import update
 
 import convo.store
 from convo.store import Store
-from convo.store._schema import TurnRow
+from convo.store._schema import TURNS
 
 FreshDatabase = Callable[[str, Path], str]
 
@@ -73,8 +73,8 @@ def tamper() -> Tamper:
     def run(store: Store, cid: str, turn_id: str, **values: object) -> None:
         with store.engine.begin() as conn:
             conn.execute(
-                update(TurnRow)
-                .where(TurnRow.conversation_id == cid, TurnRow.id == turn_id)
+                update(TURNS)
+                .where(TURNS.c.conversation_id == cid, TURNS.c.id == turn_id)
                 .values(**values)
             )
 

@@ -16,7 +16,7 @@ from convo.errors import (
     NotFoundError,
 )
 from convo.store import Store
-from convo.store._schema import ConversationRow
+from convo.store._schema import CONVERSATIONS
 
 SURROGATE = "a\ud800b"
 
@@ -78,9 +78,9 @@ class TestTamperedRows:
                 )
             else:
                 conn.execute(
-                    update(ConversationRow)
-                    .where(ConversationRow.id == bad)
-                    .values(metadata_=["a list"])
+                    update(CONVERSATIONS)
+                    .where(CONVERSATIONS.c.id == bad)
+                    .values(metadata=["a list"])
                 )
         page = store.list()
         assert [i.id for i in page.items] == [good]

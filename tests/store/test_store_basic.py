@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import Table, func, select, text
 
 import convo
 from convo import Conversation, ImageBlock, TextBlock, ToolCallBlock, ToolResultBlock
@@ -23,7 +23,7 @@ from convo.errors import (
 )
 from convo.store import Store
 from convo.store._document import write
-from convo.store._schema import BlobRow, TurnRow
+from convo.store._schema import BLOBS, TURNS
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40
 
@@ -35,8 +35,7 @@ def chat(*texts: str) -> Conversation:
     return conversation
 
 
-def count(store: Store, row: type, conversation_id: str) -> int:
-    table = row.__table__  # type: ignore[attr-defined]
+def count(store: Store, table: Table, conversation_id: str) -> int:
     with store.engine.connect() as conn:
         return int(
             conn.scalar(
@@ -117,12 +116,12 @@ class TestAppend:
         cid = store.create(chat("hi"))
         head = store.load(cid).head()
         winner = store.append(cid, convo.assistant("first"), expected_head=head)
-        before = count(store, TurnRow, cid)
+        before = count(store, TURNS, cid)
         with pytest.raises(ConflictError) as info:
             store.append(cid, convo.assistant("second"), expected_head=head)
         assert info.value.expected == head
         assert info.value.actual == winner
-        assert count(store, TurnRow, cid) == before
+        assert count(store, TURNS, cid) == before
         assert store.load(cid).head() == winner
 
     def test_a_stale_writer_stays_rejected_on_a_second_attempt(self, store):
@@ -196,7 +195,7 @@ class TestSave:
         longer = conversation.user("more").assistant("sure")
         store.save(cid, longer)
         store.save(cid, longer)
-        assert count(store, TurnRow, cid) == 5
+        assert count(store, TURNS, cid) == 5
         assert store.load_graph(cid) == longer
 
     def test_save_of_a_stale_copy_conflicts_and_writes_nothing(self, store):
@@ -205,7 +204,7 @@ class TestSave:
         store.save(cid, conversation.assistant("from writer A"))
         with pytest.raises(ConflictError):
             store.save(cid, conversation.assistant("from writer B"))
-        assert count(store, TurnRow, cid) == 3
+        assert count(store, TURNS, cid) == 3
         assert store.load(cid).path()[-1].text == "from writer A"
 
     def test_save_adds_new_branches(self, store):
@@ -231,9 +230,9 @@ class TestForkAndBranches:
     def test_fork_stores_no_turns_and_lists_the_branch(self, store):
         conversation = chat("hi", "hello", "again")
         cid = store.create(conversation)
-        before = count(store, TurnRow, cid)
+        before = count(store, TURNS, cid)
         store.fork(cid, "alt", at=conversation.path_ids()[1])
-        assert count(store, TurnRow, cid) == before
+        assert count(store, TURNS, cid) == before
         branches = {b.name: b for b in store.branches(cid)}
         assert branches["alt"].head == conversation.path_ids()[1]
         assert branches["main"].active
@@ -269,7 +268,7 @@ class TestForkAndBranches:
         at = conversation.path_ids()[1]
         store.fork(cid, "alt", at=at)
         store.append(cid, convo.assistant("other"), branch="alt", expected_head=at)
-        assert count(store, TurnRow, cid) == 4
+        assert count(store, TURNS, cid) == 4
 
 
 class TestImages:
@@ -277,10 +276,10 @@ class TestImages:
         image = ImageBlock(media_type="image/png", data=PNG)
         conversation = chat().user([TextBlock(text="look"), image, image])
         cid = store.create(conversation)
-        assert count(store, BlobRow, cid) == 1
+        assert count(store, BLOBS, cid) == 1
         with store.engine.connect() as conn:
             payloads = conn.scalars(
-                select(TurnRow.payload).where(TurnRow.conversation_id == cid)
+                select(TURNS.c.payload).where(TURNS.c.conversation_id == cid)
             ).all()
         assert all(image.base64[:40] not in p for p in payloads)
         assert store.load(cid) == conversation
@@ -296,7 +295,7 @@ class TestImages:
             )
         )
         cid = store.create(conversation)
-        assert count(store, BlobRow, cid) == 1
+        assert count(store, BLOBS, cid) == 1
         assert store.load(cid) == conversation
 
 
@@ -353,8 +352,8 @@ class TestDelete:
         image = ImageBlock(media_type="image/png", data=PNG)
         cid = store.create(chat().user([TextBlock(text="x"), image]))
         store.delete(cid)
-        assert count(store, TurnRow, cid) == 0
-        assert count(store, BlobRow, cid) == 0
+        assert count(store, TURNS, cid) == 0
+        assert count(store, BLOBS, cid) == 0
         for call in (store.load, store.load_graph, store.delete, store.export):
             with pytest.raises(NotFoundError):
                 call(cid)
@@ -372,7 +371,7 @@ class TestDelete:
             store.save(cid, loaded.assistant("late"))
         with pytest.raises(NotFoundError):
             store.fork(cid, "late", at=None)
-        assert count(store, TurnRow, cid) == 0
+        assert count(store, TURNS, cid) == 0
 
 
 class TestExportImport:
@@ -596,7 +595,7 @@ class TestInterleavings:
         writer.join(10)
         assert len(outcome) == 1
         assert isinstance(outcome[0], NotFoundError)
-        assert count(store, TurnRow, cid) == 0
+        assert count(store, TURNS, cid) == 0
 
     def test_a_delete_waiting_on_an_append_in_flight_removes_it_too(self, store):
         import threading
@@ -621,7 +620,7 @@ class TestInterleavings:
         conn.close()
         deleter.join(10)
         assert not deleter.is_alive()
-        assert count(store, TurnRow, cid) == 0
+        assert count(store, TURNS, cid) == 0
         with pytest.raises(NotFoundError):
             store.load(cid)
 

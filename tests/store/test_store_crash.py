@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, func, select, text
 import convo.store
 from convo.store import Store
 from convo.store._mapper import blob_refs
-from convo.store._schema import BlobRow, TurnRow
+from convo.store._schema import BLOBS, TURNS
 
 sys.path.insert(0, str(Path(__file__).parent))
 import convo_store_worker as worker  # type: ignore[import-not-found]
@@ -60,14 +60,14 @@ def check_consistent(url: str, tenant: str, cid: str, acked: list[str]) -> int:
         path_ids = graph.path_ids()
         with store.engine.connect() as conn:
             rows = conn.execute(
-                select(func.count()).where(TurnRow.conversation_id == cid)
+                select(func.count()).where(TURNS.c.conversation_id == cid)
             ).scalar()
             payloads = conn.scalars(
-                select(TurnRow.payload).where(TurnRow.conversation_id == cid)
+                select(TURNS.c.payload).where(TURNS.c.conversation_id == cid)
             ).all()
             blobs = set(
                 conn.scalars(
-                    select(BlobRow.sha256).where(BlobRow.conversation_id == cid)
+                    select(BLOBS.c.sha256).where(BLOBS.c.conversation_id == cid)
                 )
             )
     assert rows == len(graph)

@@ -29,7 +29,7 @@ from convo._converter import turn_bytes
 from convo.errors import ConvoError
 from convo.store import Store
 from convo.store import _mapper as mapper
-from convo.store._schema import TurnRow
+from convo.store._schema import TURNS
 from convo.testing.strategies import conversations, turns
 from convo.wire import _canonical_fast as fast
 from convo.wire.canonical import decode_turn
@@ -219,8 +219,8 @@ class TestFastLoad:
                 plain = data.draw(tampered(_plain(node.turn)))
                 with store.engine.begin() as conn:
                     conn.execute(
-                        update(TurnRow)
-                        .where(TurnRow.conversation_id == cid, TurnRow.id == node.id)
+                        update(TURNS)
+                        .where(TURNS.c.conversation_id == cid, TURNS.c.id == node.id)
                         .values(payload=json.dumps(plain, sort_keys=True))
                     )
             for load in (lambda: store.load(cid), lambda: store.load_graph(cid)):

@@ -15,7 +15,7 @@ import convo
 from convo import Conversation, ImageBlock, TextBlock
 from convo.errors import CorruptRecordError
 from convo.store import Store
-from convo.store._schema import ConversationRow, HeadRow
+from convo.store._schema import CONVERSATIONS, HEADS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -144,8 +144,8 @@ class TestHostileRows:
         )
         with store.engine.begin() as conn:
             conn.execute(
-                update(ConversationRow)
-                .where(ConversationRow.id == cid)
+                update(CONVERSATIONS)
+                .where(CONVERSATIONS.c.id == cid)
                 .values(turn_count=2)
             )
         for branch in ("main", "other"):
@@ -167,9 +167,9 @@ class TestHostileRows:
         cid, _ = stored_chat(store)
         with store.engine.begin() as conn:
             conn.execute(
-                update(HeadRow)
-                .where(HeadRow.conversation_id == cid)
-                .values(version=HeadRow.version + 1)
+                update(HEADS)
+                .where(HEADS.c.conversation_id == cid)
+                .values(version=HEADS.c.version + 1)
             )
         # A version bump alone is harmless: the head still names a stored turn.
         assert len(store.load(cid).path()) == 2

@@ -18,7 +18,7 @@ import convo
 from convo import Conversation
 from convo.errors import ConflictError
 from convo.store import AsyncStore, Store
-from convo.store._schema import ConversationRow, TurnRow
+from convo.store._schema import CONVERSATIONS, TURNS
 
 
 def chat() -> Conversation:
@@ -29,10 +29,10 @@ def rows(store: Store, cid: str) -> tuple[int, int]:
     """(turn rows stored, the conversation's turn count) of `cid`."""
     with store.engine.connect() as conn:
         stored = conn.execute(
-            select(func.count()).where(TurnRow.conversation_id == cid)
+            select(func.count()).where(TURNS.c.conversation_id == cid)
         ).scalar_one()
         counted = conn.execute(
-            select(ConversationRow.turn_count).where(ConversationRow.id == cid)
+            select(CONVERSATIONS.c.turn_count).where(CONVERSATIONS.c.id == cid)
         ).scalar_one()
     return int(stored), int(counted)
 

@@ -11,7 +11,7 @@ import convo
 from convo import Conversation, ImageBlock
 from convo.errors import NotFoundError
 from convo.store import Store
-from convo.store._schema import ConversationRow
+from convo.store._schema import CONVERSATIONS
 
 PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
@@ -40,8 +40,8 @@ def age(store: Store, cid: str, days: int) -> None:
     stamp = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(days=days)
     with store.engine.begin() as conn:
         conn.execute(
-            update(ConversationRow)
-            .where(ConversationRow.id == cid)
+            update(CONVERSATIONS)
+            .where(CONVERSATIONS.c.id == cid)
             .values(updated_at=stamp, created_at=stamp)
         )
 
@@ -138,7 +138,7 @@ class TestPrune:
         with store.engine.connect() as conn:
             assert (
                 conn.execute(
-                    select(func.count()).where(ConversationRow.id == cid)
+                    select(func.count()).where(CONVERSATIONS.c.id == cid)
                 ).scalar_one()
                 == 1
             )
