@@ -239,20 +239,32 @@ def import_cost(module: str) -> float:
     """CPU seconds of `import <module>` in a fresh interpreter (median of rounds).
 
     CPU time of the importing process, for the reason given above: wall time
-    on this shared machine measures the neighbours too.
+    on this shared machine measures the neighbours too. The interpreter may
+    write and read bytecode caches (in a private `PYTHONPYCACHEPREFIX`, warmed
+    by one uncounted run), as an installed package always has them: with
+    `PYTHONDONTWRITEBYTECODE` set, as on these machines, every import would
+    compile convo's sources again and the figure would time the compiler.
     """
     code = (
         "import time; started = time.process_time(); "
         f"import {module}; print(time.process_time() - started)"
     )
+    with tempfile.TemporaryDirectory() as cache:
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        env["PYTHONPYCACHEPREFIX"] = cache
 
-    def run() -> float:
-        out = subprocess.run(
-            [sys.executable, "-c", code], check=True, capture_output=True, text=True
-        ).stdout
-        return float(out.strip())
+        def run() -> float:
+            out = subprocess.run(
+                [sys.executable, "-c", code],
+                check=True,
+                capture_output=True,
+                text=True,
+                env=env,
+            ).stdout
+            return float(out.strip())
 
-    return statistics.median(run() for _ in range(IMPORT_ROUNDS))
+        run()  # writes the caches
+        return statistics.median(run() for _ in range(IMPORT_ROUNDS))
 
 
 def seed_sqlite(tmp: Path) -> tuple[str, str]:
