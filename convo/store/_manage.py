@@ -25,8 +25,8 @@ from convo.errors import ConflictError, InvalidConversationError, message
 from convo.store._args import check_branch, invalid
 from convo.store._mapper import metadata_plain
 from convo.store._statements import (
-    C,
-    H,
+    CONVERSATIONS,
+    HEADS,
     _conversation,
     _id_form,
     _not_found,
@@ -75,7 +75,9 @@ def update_conversation(
     if metadata is not UNSET:
         values["metadata"] = metadata_plain(metadata)
     _conversation(conn, tenant, cid, lock=True)
-    current = conn.execute(select(C.c.version).where(C.c.id == cid)).scalar_one()
+    current = conn.execute(
+        select(CONVERSATIONS.c.version).where(CONVERSATIONS.c.id == cid)
+    ).scalar_one()
     if current != expected_version:
         raise ConflictError(
             message(
@@ -90,8 +92,8 @@ def update_conversation(
     if not values:
         return int(current)
     conn.execute(
-        update(C)
-        .where(C.c.id == cid)
+        update(CONVERSATIONS)
+        .where(CONVERSATIONS.c.id == cid)
         .values(version=current + 1, updated_at=now(), **values)
     )
     return int(current) + 1
@@ -101,15 +103,15 @@ def _locked_head(conn: Connection, tenant: str, cid: str, name: str) -> Any:
     """Lock branch `name`'s head row, then the conversation row; both rows."""
     _id_form(cid)
     head = conn.execute(
-        select(H.c.turn_id, H.c.version)
-        .join(C, C.c.id == H.c.conversation_id)
+        select(HEADS.c.turn_id, HEADS.c.version)
+        .join(CONVERSATIONS, CONVERSATIONS.c.id == HEADS.c.conversation_id)
         .where(
-            H.c.conversation_id == cid,
-            H.c.branch == name,
-            C.c.tenant == tenant,
-            C.c.deleted_at.is_(None),
+            HEADS.c.conversation_id == cid,
+            HEADS.c.branch == name,
+            CONVERSATIONS.c.tenant == tenant,
+            CONVERSATIONS.c.deleted_at.is_(None),
         )
-        .with_for_update(of=H)
+        .with_for_update(of=HEADS)
     ).first()
     row = _conversation(conn, tenant, cid, lock=True)
     if head is None:
@@ -131,8 +133,12 @@ def delete_branch(conn: Connection, *, tenant: str, cid: str, name: str) -> None
                 "least one branch.",
             )
         )
-    conn.execute(delete(H).where(H.c.conversation_id == cid, H.c.branch == name))
-    conn.execute(update(C).where(C.c.id == cid).values(updated_at=now()))
+    conn.execute(
+        delete(HEADS).where(HEADS.c.conversation_id == cid, HEADS.c.branch == name)
+    )
+    conn.execute(
+        update(CONVERSATIONS).where(CONVERSATIONS.c.id == cid).values(updated_at=now())
+    )
 
 
 def rename_branch(
@@ -157,9 +163,13 @@ def rename_branch(
             actual=taken.turn_id,
         )
     conn.execute(
-        update(H)
-        .where(H.c.conversation_id == cid, H.c.branch == name)
+        update(HEADS)
+        .where(HEADS.c.conversation_id == cid, HEADS.c.branch == name)
         .values(branch=new_name)
     )
     extra = {"active_branch": new_name} if row.active_branch == name else {}
-    conn.execute(update(C).where(C.c.id == cid).values(updated_at=now(), **extra))
+    conn.execute(
+        update(CONVERSATIONS)
+        .where(CONVERSATIONS.c.id == cid)
+        .values(updated_at=now(), **extra)
+    )

@@ -34,6 +34,7 @@ from convo.errors import (
 )
 from convo.store._args import invalid
 from convo.store._cache import TurnCache
+from convo.wire._canonical_fast import fast_turn
 from convo.wire.canonical import decode_turn
 
 __all__ = [
@@ -207,10 +208,12 @@ def decode_payload(payload: object, blobs: Mapping[str, bytes], *, key: str) -> 
     if inline:
         for block in _blocks_of(plain):
             _inline(block, blobs, key)
-    try:
-        turn = decode_turn(plain, path="$.payload")
-    except ConvoError as exc:
-        raise corrupt("convo_turns", key, exc.message) from exc
+    turn = None if inline else fast_turn(plain)
+    if turn is None:
+        try:
+            turn = decode_turn(plain, path="$.payload")
+        except ConvoError as exc:
+            raise corrupt("convo_turns", key, exc.message) from exc
     if not inline:
         # A payload without blobs is the turn's canonical bytes as written: the
         # id check hashes exactly these bytes, so re-encoding them is not needed.
