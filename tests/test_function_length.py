@@ -19,8 +19,6 @@ ROOT = Path(convo.__file__).parent
 
 LONG: frozenset[str] = frozenset(
     {
-        "client/_config.py:resolve",
-        "policies/_cache.py:_plan",
         "testing/_fake/_anthropic.py:message_stream",
         "testing/_fake/_responses.py:stream_events",
         "testing/_fake/_responses_rules.py:_check_items",
