@@ -19,8 +19,6 @@ ROOT = Path(convo.__file__).parent
 
 LONG: frozenset[str] = frozenset(
     {
-        "testing/_fake/_anthropic.py:message_stream",
-        "testing/_fake/_responses.py:stream_events",
         "testing/_fake/_responses_rules.py:_check_items",
         "testing/_strategies_realistic.py:_drive",
     }
