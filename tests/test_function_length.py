@@ -19,7 +19,6 @@ ROOT = Path(convo.__file__).parent
 
 LONG: frozenset[str] = frozenset(
     {
-        "testing/_fake/_responses_rules.py:_check_items",
         "testing/_strategies_realistic.py:_drive",
     }
 )
