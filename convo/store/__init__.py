@@ -20,7 +20,8 @@ store's tenant: another tenant's id answers exactly like a missing one.
 
 from __future__ import annotations
 
-from convo.store._async import AsyncStore
+from typing import TYPE_CHECKING, Any
+
 from convo.store._engine import DEFAULT_URL, default_url
 from convo.store._ledger import UsageTotals
 from convo.store._manage import UNSET
@@ -28,6 +29,9 @@ from convo.store._migrate import HEAD, current_revision, downgrade, upgrade
 from convo.store._queries import BranchInfo, ConversationDetail, ConversationInfo, Page
 from convo.store._retention import PruneReport
 from convo.store._sync import Store
+
+if TYPE_CHECKING:
+    from convo.store._async import AsyncStore
 
 __all__ = [
     "DEFAULT_URL",
@@ -46,3 +50,14 @@ __all__ = [
     "downgrade",
     "upgrade",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """`AsyncStore`, imported on first use: most hosts never need the async machinery."""
+    if name == "AsyncStore":
+        from convo.store._async import AsyncStore
+
+        globals()["AsyncStore"] = AsyncStore
+        return AsyncStore
+    msg = f"module {__name__!r} has no attribute {name!r}"
+    raise AttributeError(msg)

@@ -13,7 +13,7 @@ import datetime as dt
 import functools
 import time
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 import attrs
 from sqlalchemy import Connection
@@ -60,6 +60,7 @@ from convo.store._sync import backoff, check_append, check_tenant, url_hint
 __all__ = ["AsyncStore"]
 
 R = TypeVar("R")
+P = ParamSpec("P")
 
 
 @attrs.define(eq=False, init=False)
@@ -221,12 +222,16 @@ class AsyncStore:
         await self.close()
 
     async def _run(
-        self, operation: str, fn: Callable[..., R], *, write: bool, **kwargs: Any
+        self,
+        operation: str,
+        fn: Callable[Concatenate[Connection, P], R],
+        write: bool,
+        /,
+        *args: P.args,
+        **kwargs: P.kwargs,
     ) -> R:
-        tenant = self.tenant
-
         def call(conn: Connection) -> R:
-            return fn(conn, tenant=tenant, **kwargs)
+            return fn(conn, *args, **kwargs)
 
         attempt = 0
         while True:
@@ -255,7 +260,8 @@ class AsyncStore:
         await self._run(
             "create",
             ops.create,
-            write=True,
+            True,
+            tenant=self.tenant,
             cid=cid,
             conversation=conversation,
             title=title,
@@ -274,7 +280,8 @@ class AsyncStore:
         await self._run(
             "save",
             ops.save,
-            write=True,
+            True,
+            tenant=self.tenant,
             cid=conversation_id,
             conversation=conversation,
             expected_heads=expected_heads,
@@ -316,7 +323,8 @@ class AsyncStore:
         return await self._run(
             "append",
             ops.append,
-            write=True,
+            True,
+            tenant=self.tenant,
             cid=conversation_id,
             turn=turn,
             branch=branch,
@@ -335,7 +343,8 @@ class AsyncStore:
         await self._run(
             "fork",
             ops.fork,
-            write=True,
+            True,
+            tenant=self.tenant,
             cid=conversation_id,
             name=name,
             at=at,
@@ -345,13 +354,22 @@ class AsyncStore:
     async def switch(self, conversation_id: str, branch: str) -> None:
         """Make `branch` the default branch of `load()`."""
         await self._run(
-            "switch", ops.switch, write=True, cid=conversation_id, branch=branch
+            "switch",
+            ops.switch,
+            True,
+            tenant=self.tenant,
+            cid=conversation_id,
+            branch=branch,
         )
 
     async def delete(self, conversation_id: str) -> None:
         """Delete a conversation, fencing out late writers."""
         await self._run(
-            "delete", ops.delete_conversation, write=True, cid=conversation_id
+            "delete",
+            ops.delete_conversation,
+            True,
+            tenant=self.tenant,
+            cid=conversation_id,
         )
 
     async def import_(self, data: bytes | str) -> str:
@@ -384,7 +402,8 @@ class AsyncStore:
         return await self._run(
             "update",
             manage.update_conversation,
-            write=True,
+            True,
+            tenant=self.tenant,
             cid=conversation_id,
             title=title,
             metadata=metadata,
@@ -396,7 +415,8 @@ class AsyncStore:
         await self._run(
             "delete_branch",
             manage.delete_branch,
-            write=True,
+            True,
+            tenant=self.tenant,
             cid=conversation_id,
             name=name,
         )
@@ -408,7 +428,8 @@ class AsyncStore:
         await self._run(
             "rename_branch",
             manage.rename_branch,
-            write=True,
+            True,
+            tenant=self.tenant,
             cid=conversation_id,
             name=name,
             new_name=new_name,
@@ -416,18 +437,27 @@ class AsyncStore:
 
     async def erase(self, conversation_id: str) -> None:
         """Remove every row of the conversation (see `Store.erase`)."""
-        await self._run("erase", retention.erase, write=True, cid=conversation_id)
+        await self._run(
+            "erase", retention.erase, True, tenant=self.tenant, cid=conversation_id
+        )
 
     async def info(self, conversation_id: str) -> ConversationDetail:
         """Everything but the turns, in one query (see `Store.info`)."""
-        return await self._run("info", queries.info, write=False, cid=conversation_id)
+        return await self._run(
+            "info", queries.info, False, tenant=self.tenant, cid=conversation_id
+        )
 
     async def usage(
         self, *, since: dt.datetime | None = None, until: dt.datetime | None = None
     ) -> UsageTotals:
         """The tenant's token sums over turns stored in `[since, until)`."""
         return await self._run(
-            "usage", queries.tenant_usage, write=False, since=since, until=until
+            "usage",
+            queries.tenant_usage,
+            False,
+            tenant=self.tenant,
+            since=since,
+            until=until,
         )
 
     async def load(
@@ -439,7 +469,8 @@ class AsyncStore:
         return await self._run(
             "load",
             queries.load,
-            write=False,
+            False,
+            tenant=self.tenant,
             cid=conversation_id,
             branch=branch,
             cache=self._cache,
@@ -450,7 +481,8 @@ class AsyncStore:
         return await self._run(
             "load_graph",
             queries.load_graph,
-            write=False,
+            False,
+            tenant=self.tenant,
             cid=conversation_id,
             cache=self._cache,
         )
@@ -466,7 +498,8 @@ class AsyncStore:
         return await self._run(
             "branches",
             queries.branches,
-            write=False,
+            False,
+            tenant=self.tenant,
             cid=conversation_id,
             limit=limit,
             after=after,
@@ -477,7 +510,8 @@ class AsyncStore:
         return await self._run(
             "list",
             queries.list_conversations,
-            write=False,
+            False,
+            tenant=self.tenant,
             limit=limit,
             cursor=cursor,
             text=None,
@@ -490,7 +524,8 @@ class AsyncStore:
         return await self._run(
             "search",
             queries.list_conversations,
-            write=False,
+            False,
+            tenant=self.tenant,
             limit=limit,
             cursor=cursor,
             text=text,

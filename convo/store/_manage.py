@@ -21,13 +21,14 @@ from typing import Any
 from sqlalchemy import Connection, delete, select, update
 
 from convo._json import check_text
-from convo.errors import ConflictError, InvalidConversationError, UsageError
-from convo.store._args import check_branch
+from convo.errors import ConflictError, InvalidConversationError
+from convo.store._args import check_branch, usage
 from convo.store._mapper import metadata_plain
 from convo.store._statements import (
-    C,
-    H,
+    CONVERSATIONS,
+    HEADS,
     _conversation,
+    _id_form,
     _not_found,
     _one_head,
     now,
@@ -56,22 +57,27 @@ def update_conversation(
 ) -> int:
     """Set title and/or metadata if the version is still `expected_version`; the new version."""
     if not isinstance(expected_version, int) or isinstance(expected_version, bool):
-        msg = (
-            f"expected_version must be an int (got {type(expected_version).__name__})."
+        raise usage(
+            "expected_version must be an int",
+            "expected_version",
+            expected_version,
+            "Pass the version info() returned.",
         )
-        raise UsageError(msg)
     values: dict[str, Any] = {}
     if title is not UNSET:
         if title is not None:
             if not isinstance(title, str):
-                msg = f"title must be a str or None (got {type(title).__name__})."
-                raise UsageError(msg)
+                raise usage(
+                    "title must be a str or None", "title", title, "Pass a str."
+                )
             check_text(title, path="$.title")
         values["title"] = title
     if metadata is not UNSET:
         values["metadata"] = metadata_plain(metadata)
     _conversation(conn, tenant, cid, lock=True)
-    current = conn.execute(select(C.c.version).where(C.c.id == cid)).scalar_one()
+    current = conn.execute(
+        select(CONVERSATIONS.c.version).where(CONVERSATIONS.c.id == cid)
+    ).scalar_one()
     if current != expected_version:
         raise ConflictError(
             "The conversation's title or metadata changed since it was read; "
@@ -84,8 +90,8 @@ def update_conversation(
     if not values:
         return int(current)
     conn.execute(
-        update(C)
-        .where(C.c.id == cid)
+        update(CONVERSATIONS)
+        .where(CONVERSATIONS.c.id == cid)
         .values(version=current + 1, updated_at=now(), **values)
     )
     return int(current) + 1
@@ -93,16 +99,17 @@ def update_conversation(
 
 def _locked_head(conn: Connection, tenant: str, cid: str, name: str) -> Any:
     """Lock branch `name`'s head row, then the conversation row; both rows."""
+    _id_form(cid)
     head = conn.execute(
-        select(H.c.turn_id, H.c.version)
-        .join(C, C.c.id == H.c.conversation_id)
+        select(HEADS.c.turn_id, HEADS.c.version)
+        .join(CONVERSATIONS, CONVERSATIONS.c.id == HEADS.c.conversation_id)
         .where(
-            H.c.conversation_id == cid,
-            H.c.branch == name,
-            C.c.tenant == tenant,
-            C.c.deleted_at.is_(None),
+            HEADS.c.conversation_id == cid,
+            HEADS.c.branch == name,
+            CONVERSATIONS.c.tenant == tenant,
+            CONVERSATIONS.c.deleted_at.is_(None),
         )
-        .with_for_update(of=H)
+        .with_for_update(of=HEADS)
     ).first()
     row = _conversation(conn, tenant, cid, lock=True)
     if head is None:
@@ -122,8 +129,12 @@ def delete_branch(conn: Connection, *, tenant: str, cid: str, name: str) -> None
             fix="Switch to another branch first; a conversation keeps at "
             "least one branch.",
         )
-    conn.execute(delete(H).where(H.c.conversation_id == cid, H.c.branch == name))
-    conn.execute(update(C).where(C.c.id == cid).values(updated_at=now()))
+    conn.execute(
+        delete(HEADS).where(HEADS.c.conversation_id == cid, HEADS.c.branch == name)
+    )
+    conn.execute(
+        update(CONVERSATIONS).where(CONVERSATIONS.c.id == cid).values(updated_at=now())
+    )
 
 
 def rename_branch(
@@ -146,9 +157,13 @@ def rename_branch(
             fix="Pick another name, or delete that branch first.",
         )
     conn.execute(
-        update(H)
-        .where(H.c.conversation_id == cid, H.c.branch == name)
+        update(HEADS)
+        .where(HEADS.c.conversation_id == cid, HEADS.c.branch == name)
         .values(branch=new_name)
     )
     extra = {"active_branch": new_name} if row.active_branch == name else {}
-    conn.execute(update(C).where(C.c.id == cid).values(updated_at=now(), **extra))
+    conn.execute(
+        update(CONVERSATIONS)
+        .where(CONVERSATIONS.c.id == cid)
+        .values(updated_at=now(), **extra)
+    )

@@ -31,7 +31,9 @@ from convo.errors import (
     InvalidConversationError,
     LookupFailedError,
 )
+from convo.store._args import invalid
 from convo.store._cache import TurnCache
+from convo.wire._canonical_fast import fast_turn
 from convo.wire.canonical import decode_turn
 
 __all__ = [
@@ -203,10 +205,12 @@ def decode_payload(payload: object, blobs: Mapping[str, bytes], *, key: str) -> 
     if inline:
         for block in _blocks_of(plain):
             _inline(block, blobs, key)
-    try:
-        turn = decode_turn(plain, path="$.payload")
-    except ConvoError as exc:
-        raise corrupt("convo_turns", key, exc.message) from exc
+    turn = None if inline else fast_turn(plain)
+    if turn is None:
+        try:
+            turn = decode_turn(plain, path="$.payload")
+        except ConvoError as exc:
+            raise corrupt("convo_turns", key, exc.message) from exc
     if not inline:
         # A payload without blobs is the turn's canonical bytes as written: the
         # id check hashes exactly these bytes, so re-encoding them is not needed.
@@ -265,4 +269,11 @@ def _turn_id(value: str | None) -> TurnId | None:
 
 def metadata_plain(value: Mapping[str, Any] | None) -> JSONObject:
     """Application metadata as a validated JSON object (a deep copy)."""
+    if value is not None and not isinstance(value, Mapping):
+        raise invalid(
+            "metadata must be a mapping (a JSON object) or None",
+            "$.metadata",
+            value,
+            "Pass a dict.",
+        )
     return json_object(value or {}, path="$.metadata")

@@ -12,28 +12,32 @@ first takes a lock: `pg_advisory_xact_lock` on PostgreSQL (released at commit),
 transactional). So five processes starting at once apply each migration
 exactly once, and the others find the work done. Nothing here ever upgrades a
 database implicitly: `Store` refuses an out-of-date schema and names the command.
+
+Alembic is imported only to migrate or to list the scripts: opening a store
+reads the revision with one plain query (`revision_of`), so `import
+convo.store` and `Store(url)` never load it (issue 18: import cost).
 """
 
 from __future__ import annotations
 
 import contextlib
 import sqlite3
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError
-from sqlalchemy import URL, Connection, Engine, func, select
+from sqlalchemy import URL, Connection, Engine, column, func, inspect, select, table
 from sqlalchemy import exc as sa_exc
 
 from convo.errors import SchemaOutOfDateError, StoreBusyError, StoreError
 from convo.store._engine import make_engine, translate
 from convo.store._schema import HEAD
 from convo.store._sqlite import BEGIN_OPTION
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 __all__ = [
     "HEAD",
@@ -78,7 +82,11 @@ def alembic_config(
     connection: Connection | None = None, *, url: str | None = None
 ) -> Config:
     """An Alembic `Config` for convo's migrations, bound to `connection` if given."""
-    config = Config()
+    from alembic.config import Config
+
+    # Alembic's default stdout is the one of the moment it was first imported,
+    # which, imported lazily, may be a stream closed since: name today's.
+    config = Config(stdout=sys.stdout)
     config.set_main_option("script_location", str(script_location()).replace("%", "%%"))
     if url is not None:
         config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -89,6 +97,8 @@ def alembic_config(
 
 def head_revision() -> str:
     """The head revision of the migration scripts."""
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert head is not None  # noqa: S101 - convo ships at least one revision
     return head
@@ -106,11 +116,29 @@ def _engine(url_or_engine: str | Engine) -> Iterator[Engine]:
         engine.dispose()
 
 
+_VERSION = table(VERSION_TABLE, column("version_num"))
+
+
 def _revision(connection: Connection) -> str | None:
-    context = MigrationContext.configure(
-        connection, opts={"version_table": VERSION_TABLE}
-    )
-    return context.get_current_revision()
+    """The revision in convo's version table, read without Alembic.
+
+    What Alembic's `MigrationContext.get_current_revision` answers: None when
+    the table is missing or empty; a table with several rows (several heads,
+    which convo never writes) is left to Alembic, for its own error.
+    """
+    if not inspect(connection).has_table(VERSION_TABLE):
+        return None
+    rows = connection.execute(select(_VERSION.c.version_num).limit(2)).all()
+    if len(rows) > 1:
+        from alembic.runtime.migration import (
+            MigrationContext,
+        )
+
+        context = MigrationContext.configure(
+            connection, opts={"version_table": VERSION_TABLE}
+        )
+        return context.get_current_revision()
+    return None if not rows else str(rows[0].version_num)
 
 
 def current_revision(url_or_engine: str | Engine) -> str | None:
@@ -134,6 +162,8 @@ def current_revision(url_or_engine: str | Engine) -> str | None:
 
 def known_revisions() -> frozenset[str]:
     """Every revision among this convo's migration scripts."""
+    from alembic.script import ScriptDirectory
+
     scripts = ScriptDirectory.from_config(alembic_config())
     return frozenset(script.revision for script in scripts.walk_revisions())
 
@@ -219,6 +249,9 @@ def migrate_locked(connection: Connection, revision: str, *, down: bool) -> bool
             raise newer
     if before is not None and before != target:
         backup_sqlite(connection, before)
+    from alembic import command
+    from alembic.util import CommandError
+
     config = alembic_config(connection)
     try:
         if down:

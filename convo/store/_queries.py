@@ -35,20 +35,22 @@ from sqlalchemy import (
 from convo._graph import Conversation
 from convo._ids import TurnId
 from convo._json import JSON, check_text
-from convo.errors import CorruptRecordError, InvalidContentError, UsageError
+from convo.errors import CorruptRecordError, InvalidContentError
+from convo.store._args import usage
 from convo.store._cache import TurnCache
 from convo.store._ledger import UsageTotals, usage_of
 from convo.store._mapper import corrupt, rebuild
 from convo.store._statements import (
     _ID,
+    CONVERSATIONS,
+    HEADS,
     LEDGER,
     PATH_LEDGER,
-    C,
-    H,
-    T,
+    TURNS,
     _blobs_for,
     _conversation,
     _heads,
+    _id_form,
     _not_found,
     check_key,
 )
@@ -129,22 +131,84 @@ def load(
     branch: str | None,
     cache: TurnCache | None = None,
 ) -> Conversation:
-    """The path of `branch` (default: the active one), loaded by one recursive query."""
+    """The path of `branch` (default: the active one), every row verified.
+
+    Read by one recursive query, or, when the conversation's turns are exactly
+    that path, by one scan in depth order (`_whole_chain`).
+    """
     row = _conversation(conn, tenant, cid, lock=False)
     name = row.active_branch if branch is None else branch
     head = conn.execute(
-        select(H.c.turn_id).where(H.c.conversation_id == cid, H.c.branch == name)
+        select(HEADS.c.turn_id, TURNS.c.depth)
+        .select_from(
+            HEADS.outerjoin(
+                TURNS,
+                and_(
+                    TURNS.c.conversation_id == HEADS.c.conversation_id,
+                    TURNS.c.id == HEADS.c.turn_id,
+                ),
+            )
+        )
+        .where(HEADS.c.conversation_id == cid, HEADS.c.branch == name)
     ).first()
     if head is None:
         raise _not_found("branch", name)
     if head.turn_id is None:
         return Conversation.new(branch=name)
+    rows = None
+    # SQLite keeps whatever a tampering hand stored: only integers take the fast scan.
+    depth, count = head.depth, row.turn_count
+    if isinstance(depth, int) and isinstance(count, int) and count == depth + 1:
+        rows = _whole_chain(conn, cid, head.turn_id, row.turn_count)
+    if rows is None:
+        rows = _path_rows(conn, cid, head.turn_id)
+    if not rows or rows[0][1] is not None or rows[-1][0] != head.turn_id:
+        raise corrupt("convo_turns", head.turn_id, "the branch's path is broken")
+    blobs = _blobs_for(conn, cid, (payload for _, _, payload in rows))
+    graph = rebuild(rows, blobs, cache=cache)
+    try:
+        return graph.with_heads({name: TurnId(head.turn_id)}, active=name)
+    except (LookupError, ValueError) as exc:
+        raise corrupt("convo_heads", name, str(exc)) from exc
+
+
+def _whole_chain(
+    conn: Connection, cid: str, head: str, count: int
+) -> list[tuple[str, str | None, str]] | None:
+    """Every turn of the conversation, when they are exactly the path to `head`.
+
+    The common case (one branch, never forked): when the conversation holds
+    as many turns as the head is deep, one indexed scan in depth order reads
+    the path without the recursive query. The rows are taken only if they
+    really form that chain (each the child of the one before, ending at
+    `head`); anything else (a tampered count or depth) answers None and the
+    recursive query runs.
+    """
+    rows = conn.execute(
+        select(TURNS.c.id, TURNS.c.parent_id, TURNS.c.payload)
+        .where(TURNS.c.conversation_id == cid)
+        .order_by(TURNS.c.depth)
+    ).all()
+    if len(rows) != count or not rows or rows[-1][0] != head:
+        return None
+    parent = None
+    for turn_id, parent_id, _ in rows:
+        if parent_id != parent:
+            return None
+        parent = turn_id
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
+def _path_rows(
+    conn: Connection, cid: str, head: str
+) -> list[tuple[str, str | None, str]]:
+    """The path to `head`, root first, by one recursive query (depth strictly decreasing)."""
     anchor = (
-        select(T.c.id, T.c.parent_id, T.c.depth, T.c.payload)
-        .where(T.c.conversation_id == cid, T.c.id == head.turn_id)
+        select(TURNS.c.id, TURNS.c.parent_id, TURNS.c.depth, TURNS.c.payload)
+        .where(TURNS.c.conversation_id == cid, TURNS.c.id == head)
         .cte("convo_path", recursive=True)
     )
-    parent = T.alias("convo_parent")
+    parent = TURNS.alias("convo_parent")
     path = anchor.union_all(
         select(parent.c.id, parent.c.parent_id, parent.c.depth, parent.c.payload).where(
             parent.c.conversation_id == cid,
@@ -156,14 +220,7 @@ def load(
     rows = conn.execute(
         select(path.c.id, path.c.parent_id, path.c.payload).order_by(path.c.depth)
     ).all()
-    if not rows or rows[0].parent_id is not None or rows[-1].id != head.turn_id:
-        raise corrupt("convo_turns", head.turn_id, "the branch's path is broken")
-    blobs = _blobs_for(conn, cid, (r.payload for r in rows))
-    graph = rebuild(((r.id, r.parent_id, r.payload) for r in rows), blobs, cache=cache)
-    try:
-        return graph.with_heads({name: TurnId(head.turn_id)}, active=name)
-    except (LookupError, ValueError) as exc:
-        raise corrupt("convo_heads", name, str(exc)) from exc
+    return [(r[0], r[1], r[2]) for r in rows]
 
 
 def load_graph(
@@ -173,9 +230,9 @@ def load_graph(
     row = _conversation(conn, tenant, cid, lock=False)
     heads = _heads(conn, cid)
     rows = conn.execute(
-        select(T.c.id, T.c.parent_id, T.c.payload)
-        .where(T.c.conversation_id == cid)
-        .order_by(T.c.seq)
+        select(TURNS.c.id, TURNS.c.parent_id, TURNS.c.payload)
+        .where(TURNS.c.conversation_id == cid)
+        .order_by(TURNS.c.seq)
     ).all()
     blobs = _blobs_for(conn, cid, (r.payload for r in rows))
     graph = rebuild(((r.id, r.parent_id, r.payload) for r in rows), blobs, cache=cache)
@@ -188,11 +245,11 @@ def load_graph(
         raise corrupt("convo_heads", cid, str(exc)) from exc
 
 
-_PATH = T.alias("convo_head_turn")
+_PATH = TURNS.alias("convo_head_turn")
 _HEAD_COLUMNS = (
-    H.c.branch,
-    H.c.turn_id,
-    H.c.version.label("head_version"),
+    HEADS.c.branch,
+    HEADS.c.turn_id,
+    HEADS.c.version.label("head_version"),
     *(_PATH.c[name] for name in PATH_LEDGER),
 )
 
@@ -220,26 +277,31 @@ def branches(
     One indexed range scan of the head rows (the primary key starts with the
     conversation id), so a page costs the same however many branches exist.
     """
+    _id_form(cid)
     if limit is not None:
         _check_limit(limit, what="limit")
     if after is not None:
         check_key(after, what="branch name", where="after")
     stmt = (
-        select(C.c.active_branch, *_HEAD_COLUMNS)
-        .select_from(C)
-        .join(H, H.c.conversation_id == C.c.id)
+        select(CONVERSATIONS.c.active_branch, *_HEAD_COLUMNS)
+        .select_from(CONVERSATIONS)
+        .join(HEADS, HEADS.c.conversation_id == CONVERSATIONS.c.id)
         .outerjoin(
             _PATH,
             and_(
-                _PATH.c.conversation_id == H.c.conversation_id,
-                _PATH.c.id == H.c.turn_id,
+                _PATH.c.conversation_id == HEADS.c.conversation_id,
+                _PATH.c.id == HEADS.c.turn_id,
             ),
         )
-        .where(C.c.id == cid, C.c.tenant == tenant, C.c.deleted_at.is_(None))
-        .order_by(H.c.branch)
+        .where(
+            CONVERSATIONS.c.id == cid,
+            CONVERSATIONS.c.tenant == tenant,
+            CONVERSATIONS.c.deleted_at.is_(None),
+        )
+        .order_by(HEADS.c.branch)
     )
     if after is not None:
-        stmt = stmt.where(H.c.branch > after)
+        stmt = stmt.where(HEADS.c.branch > after)
     if limit is not None:
         stmt = stmt.limit(cast(int, limit))
     rows = conn.execute(stmt).all()
@@ -278,30 +340,34 @@ def tenant_usage(
     """
     for name, value in (("since", since), ("until", until)):
         if value is not None and not isinstance(value, dt.datetime):
-            msg = f"{name} must be a datetime or None (got {type(value).__name__})."
-            raise UsageError(msg)
-    parent = T.alias("convo_parent_turn")
+            raise usage(
+                f"{name} must be a datetime or None",
+                name,
+                value,
+                "Pass a timezone-aware datetime.",
+            )
+    parent = TURNS.alias("convo_parent_turn")
     sums = [
-        func.coalesce(func.sum(T.c[name] - func.coalesce(parent.c[name], 0)), 0)
+        func.coalesce(func.sum(TURNS.c[name] - func.coalesce(parent.c[name], 0)), 0)
         for name in PATH_LEDGER
     ]
     stmt = (
         select(*sums)
-        .select_from(T)
-        .join(C, C.c.id == T.c.conversation_id)
+        .select_from(TURNS)
+        .join(CONVERSATIONS, CONVERSATIONS.c.id == TURNS.c.conversation_id)
         .outerjoin(
             parent,
             and_(
-                parent.c.conversation_id == T.c.conversation_id,
-                parent.c.id == T.c.parent_id,
+                parent.c.conversation_id == TURNS.c.conversation_id,
+                parent.c.id == TURNS.c.parent_id,
             ),
         )
-        .where(C.c.tenant == tenant, C.c.deleted_at.is_(None))
+        .where(CONVERSATIONS.c.tenant == tenant, CONVERSATIONS.c.deleted_at.is_(None))
     )
     if isinstance(since, dt.datetime):
-        stmt = stmt.where(T.c.created_at >= _naive(since))
+        stmt = stmt.where(TURNS.c.created_at >= _naive(since))
     if isinstance(until, dt.datetime):
-        stmt = stmt.where(T.c.created_at < _naive(until))
+        stmt = stmt.where(TURNS.c.created_at < _naive(until))
     row = conn.execute(stmt).one()
     return usage_of(int(v) for v in row)
 
@@ -314,16 +380,17 @@ def _naive(value: dt.datetime) -> dt.datetime:
 
 
 _CONVERSATION_COLUMNS = (
-    C.c.id,
-    C.c.title,
+    CONVERSATIONS.c.id,
+    CONVERSATIONS.c.title,
     # As stored: decoded here, so a damaged row is reported, not raised by the driver.
-    type_coerce(C.c.metadata, Text).label("metadata"),
-    C.c.active_branch,
-    C.c.turn_count,
-    C.c.created_at,
-    C.c.updated_at,
-    C.c.version,
-    *(C.c[name] for name in LEDGER),
+    type_coerce(CONVERSATIONS.c.metadata, Text).label("metadata"),
+    CONVERSATIONS.c.active_branch,
+    CONVERSATIONS.c.turn_count,
+    # As stored too: SQLite's date parsing raised inside the fetch, for every row.
+    type_coerce(CONVERSATIONS.c.created_at, Text).label("created_at"),
+    type_coerce(CONVERSATIONS.c.updated_at, Text).label("updated_at"),
+    CONVERSATIONS.c.version,
+    *(CONVERSATIONS.c[name] for name in LEDGER),
 )
 
 
@@ -341,22 +408,35 @@ def _info_statement() -> Any:
     """`info`'s one statement, built once (building it costs more than running it)."""
     return (
         select(*_CONVERSATION_COLUMNS, *_HEAD_COLUMNS)
-        .select_from(C)
-        .outerjoin(H, H.c.conversation_id == C.c.id)
+        .select_from(CONVERSATIONS)
+        .outerjoin(HEADS, HEADS.c.conversation_id == CONVERSATIONS.c.id)
         .outerjoin(
             _PATH,
             and_(
-                _PATH.c.conversation_id == H.c.conversation_id,
-                _PATH.c.id == H.c.turn_id,
+                _PATH.c.conversation_id == HEADS.c.conversation_id,
+                _PATH.c.id == HEADS.c.turn_id,
             ),
         )
         .where(
-            C.c.id == bindparam("cid"),
-            C.c.tenant == bindparam("tenant"),
-            C.c.deleted_at.is_(None),
+            CONVERSATIONS.c.id == bindparam("cid"),
+            CONVERSATIONS.c.tenant == bindparam("tenant"),
+            CONVERSATIONS.c.deleted_at.is_(None),
         )
-        .order_by(H.c.branch)
+        .order_by(HEADS.c.branch)
     )
+
+
+def _stored_time(row: Any, column: str) -> dt.datetime:
+    """A conversation's `column` time: a datetime (PostgreSQL) or ISO text (SQLite)."""
+    raw = row._mapping[column]
+    if isinstance(raw, dt.datetime):
+        return raw
+    try:
+        return dt.datetime.fromisoformat(raw)
+    except (TypeError, ValueError):
+        raise corrupt(
+            "convo_conversations", row.id, f"{column} is not a date", received=raw
+        ) from None
 
 
 def _info_fields(row: Any) -> dict[str, Any]:
@@ -374,8 +454,8 @@ def _info_fields(row: Any) -> dict[str, Any]:
         "metadata": metadata,
         "active_branch": row.active_branch,
         "turn_count": row.turn_count,
-        "created_at": row.created_at,
-        "updated_at": row.updated_at,
+        "created_at": _stored_time(row, "created_at"),
+        "updated_at": _stored_time(row, "updated_at"),
         "version": row.version,
         "usage": usage_of(row._mapping[name] for name in LEDGER),
     }
@@ -383,8 +463,12 @@ def _info_fields(row: Any) -> dict[str, Any]:
 
 def _check_limit(limit: object, *, what: str) -> int:
     if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 1000:
-        msg = f"{what} must be an int from 1 to 1000 (got {limit!r})."
-        raise UsageError(msg)
+        raise usage(
+            f"The {what} must be an int from 1 to 1000",
+            what,
+            limit if isinstance(limit, str) else repr(limit)[:40],
+            "Pass a page size from 1 to 1000.",
+        )
     return limit
 
 
@@ -449,14 +533,14 @@ def list_conversations(
     """
     _check_limit(limit, what="limit")
     stmt = select(*_CONVERSATION_COLUMNS).where(
-        C.c.tenant == tenant, C.c.deleted_at.is_(None)
+        CONVERSATIONS.c.tenant == tenant, CONVERSATIONS.c.deleted_at.is_(None)
     )
     if cursor is not None:
         created, after = _decode_cursor(cursor)
         stmt = stmt.where(
             or_(
-                C.c.created_at < created,
-                and_(C.c.created_at == created, C.c.id < after),
+                CONVERSATIONS.c.created_at < created,
+                and_(CONVERSATIONS.c.created_at == created, CONVERSATIONS.c.id < after),
             )
         )
     if text is not None:
@@ -472,17 +556,19 @@ def list_conversations(
         needle = text.lower()
         stmt = stmt.where(
             or_(
-                _icontains(conn, C.c.title, text),
+                _icontains(conn, CONVERSATIONS.c.title, text),
                 exists(
-                    select(T.c.id).where(
-                        T.c.conversation_id == C.c.id,
-                        T.c.search_text.contains(needle, autoescape=True),
+                    select(TURNS.c.id).where(
+                        TURNS.c.conversation_id == CONVERSATIONS.c.id,
+                        TURNS.c.search_text.contains(needle, autoescape=True),
                     )
                 ),
             )
         )
     rows = conn.execute(
-        stmt.order_by(C.c.created_at.desc(), C.c.id.desc()).limit(cast(int, limit) + 1)
+        stmt.order_by(
+            CONVERSATIONS.c.created_at.desc(), CONVERSATIONS.c.id.desc()
+        ).limit(cast(int, limit) + 1)
     ).all()
     shown = rows[: cast(int, limit)]
     items: list[ConversationInfo] = []
@@ -492,9 +578,16 @@ def list_conversations(
             items.append(ConversationInfo(**_info_fields(r)))
         except CorruptRecordError:
             skipped.append(r.id)
-    next_cursor = (
-        _encode_cursor(shown[-1].created_at, shown[-1].id)
-        if len(rows) > len(shown)
-        else None
-    )
+    next_cursor = None
+    if len(rows) > len(shown):
+        # After the last row whose time reads (a damaged row after it shows
+        # again, skipped, on the next page); none on the page: refused.
+        last = items[-1] if items else None
+        if last is None:
+            raise corrupt(
+                "convo_conversations",
+                shown[-1].id,
+                "no conversation on this page has a readable created_at",
+            )
+        next_cursor = _encode_cursor(last.created_at, last.id)
     return Page(items=tuple(items), next_cursor=next_cursor, skipped=tuple(skipped))

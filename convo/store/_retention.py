@@ -31,9 +31,16 @@ from sqlalchemy import (
     type_coerce,
 )
 
-from convo.errors import UsageError
-from convo.store._args import check_key
-from convo.store._statements import _ID, B, C, H, T, _lock_heads, _not_found
+from convo.store._args import check_key, usage
+from convo.store._statements import (
+    _ID,
+    BLOBS,
+    CONVERSATIONS,
+    HEADS,
+    TURNS,
+    _lock_heads,
+    _not_found,
+)
 
 __all__ = ["PruneReport", "Rule", "erase", "erase_many", "prune_candidates"]
 
@@ -72,7 +79,9 @@ def erase(conn: Connection, *, tenant: str, cid: object) -> None:
         raise _not_found("conversation", str(cid)[:80])
     _lock_heads(conn, tenant, cid)
     found = conn.execute(
-        select(C.c.id).where(C.c.id == cid, C.c.tenant == tenant).with_for_update()
+        select(CONVERSATIONS.c.id)
+        .where(CONVERSATIONS.c.id == cid, CONVERSATIONS.c.tenant == tenant)
+        .with_for_update()
     ).first()
     if found is None:
         raise _not_found("conversation", cid)
@@ -81,15 +90,15 @@ def erase(conn: Connection, *, tenant: str, cid: object) -> None:
 
 def _erase_rows(conn: Connection, cids: Sequence[str]) -> None:
     # Children first: foreign keys hold at every statement on both databases.
-    conn.execute(delete(H).where(H.c.conversation_id.in_(cids)))
-    conn.execute(delete(T).where(T.c.conversation_id.in_(cids)))
-    conn.execute(delete(B).where(B.c.conversation_id.in_(cids)))
-    conn.execute(delete(C).where(C.c.id.in_(cids)))
+    conn.execute(delete(HEADS).where(HEADS.c.conversation_id.in_(cids)))
+    conn.execute(delete(TURNS).where(TURNS.c.conversation_id.in_(cids)))
+    conn.execute(delete(BLOBS).where(BLOBS.c.conversation_id.in_(cids)))
+    conn.execute(delete(CONVERSATIONS).where(CONVERSATIONS.c.id.in_(cids)))
 
 
 def _group_key(conn: Connection, key: str) -> Any:
     """The metadata value of `key` as text (NULL when absent or the row is damaged)."""
-    raw = type_coerce(C.c.metadata, Text)
+    raw = type_coerce(CONVERSATIONS.c.metadata, Text)
     if conn.dialect.name == "sqlite":
         return case(
             (
@@ -98,7 +107,7 @@ def _group_key(conn: Connection, key: str) -> Any:
             ),
             else_=None,
         )
-    return C.c.metadata[key].as_string()
+    return CONVERSATIONS.c.metadata[key].as_string()
 
 
 def _quoted(key: str) -> str:
@@ -109,46 +118,67 @@ def _matching(conn: Connection, tenant: str, rule: Rule) -> Any:
     """A select of the ids the rule removes (without order or limit)."""
     parts = []
     if rule.idle_before is not None:
-        parts.append(C.c.updated_at < rule.idle_before)
+        parts.append(CONVERSATIONS.c.updated_at < rule.idle_before)
     if rule.keep_latest is not None:
-        partition = [C.c.tenant]
+        partition = [CONVERSATIONS.c.tenant]
         if rule.per_key is not None:
             partition.append(_group_key(conn, rule.per_key))
         ranked = (
             select(
-                C.c.id,
+                CONVERSATIONS.c.id,
                 func.row_number()
                 .over(
                     partition_by=partition,
-                    order_by=(C.c.created_at.desc(), C.c.id.desc()),
+                    order_by=(
+                        CONVERSATIONS.c.created_at.desc(),
+                        CONVERSATIONS.c.id.desc(),
+                    ),
                 )
                 .label("rank"),
             )
-            .where(C.c.tenant == tenant, C.c.deleted_at.is_(None))
+            .where(
+                CONVERSATIONS.c.tenant == tenant, CONVERSATIONS.c.deleted_at.is_(None)
+            )
             .subquery("convo_ranked")
         )
         parts.append(
-            C.c.id.in_(select(ranked.c.id).where(ranked.c.rank > rule.keep_latest))
+            CONVERSATIONS.c.id.in_(
+                select(ranked.c.id).where(ranked.c.rank > rule.keep_latest)
+            )
         )
-    return select(C.c.id).where(C.c.tenant == tenant, or_(*parts))
+    return select(CONVERSATIONS.c.id).where(
+        CONVERSATIONS.c.tenant == tenant, or_(*parts)
+    )
 
 
 def check_rule(rule: Rule) -> Rule:
     """`rule` if it names something to remove, with sane values."""
     if rule.idle_before is None and rule.keep_latest is None:
-        msg = "prune needs idle= and/or keep_latest= (it would remove nothing)."
-        raise UsageError(msg)
+        raise usage(
+            "prune needs idle= and/or keep_latest= (it would remove nothing)",
+            "prune",
+            "<neither>",
+            "Pass idle=, keep_latest= or both.",
+        )
     keep: object = rule.keep_latest
     if keep is not None and (
-        not isinstance(keep, int) or isinstance(keep, bool) or keep < 0
+        not isinstance(keep, int) or isinstance(keep, bool) or not 0 <= keep < 2**31
     ):
-        msg = f"keep_latest must be a non-negative int (got {keep!r})."
-        raise UsageError(msg)
+        raise usage(
+            "keep_latest must be a non-negative int (below 2**31)",
+            "keep_latest",
+            keep if isinstance(keep, str) else repr(keep)[:40],
+            "Pass how many conversations to keep.",
+        )
     if rule.per_key is not None:
         check_key(rule.per_key, what="metadata key", where="per_key", limit=200)
         if rule.keep_latest is None:
-            msg = "per_key needs keep_latest= (it groups the conversations kept)."
-            raise UsageError(msg)
+            raise usage(
+                "per_key needs keep_latest= (it groups the conversations kept)",
+                "per_key",
+                rule.per_key,
+                "Pass keep_latest= too.",
+            )
     return rule
 
 
@@ -158,8 +188,8 @@ def prune_candidates(
     """Up to `limit` ids the rule removes, in id order, after the id `after`."""
     stmt = _matching(conn, tenant, rule)
     if after is not None:
-        stmt = stmt.where(C.c.id > after)
-    return tuple(conn.scalars(stmt.order_by(C.c.id).limit(limit)))
+        stmt = stmt.where(CONVERSATIONS.c.id > after)
+    return tuple(conn.scalars(stmt.order_by(CONVERSATIONS.c.id).limit(limit)))
 
 
 def erase_many(
@@ -170,15 +200,19 @@ def erase_many(
         return ()
     # Head rows before conversation rows, in the order every writer takes them.
     conn.execute(
-        select(H.c.branch)
-        .where(H.c.conversation_id.in_(cids))
-        .order_by(H.c.conversation_id, H.c.branch)
+        select(HEADS.c.branch)
+        .where(HEADS.c.conversation_id.in_(cids))
+        .order_by(HEADS.c.conversation_id, HEADS.c.branch)
         .with_for_update()
     ).all()
-    locked = select(C.c.id).where(C.c.id.in_(cids), C.c.tenant == tenant)
-    conn.execute(locked.order_by(C.c.id).with_for_update()).all()
+    locked = select(CONVERSATIONS.c.id).where(
+        CONVERSATIONS.c.id.in_(cids), CONVERSATIONS.c.tenant == tenant
+    )
+    conn.execute(locked.order_by(CONVERSATIONS.c.id).with_for_update()).all()
     still = tuple(
-        conn.scalars(_matching(conn, tenant, rule).where(and_(C.c.id.in_(cids))))
+        conn.scalars(
+            _matching(conn, tenant, rule).where(and_(CONVERSATIONS.c.id.in_(cids)))
+        )
     )
     if still:
         _erase_rows(conn, still)

@@ -92,55 +92,60 @@ __all__ = [
     "switch",
 ]
 
-C = cast(Table, ConversationRow.__table__)
-T = cast(Table, TurnRow.__table__)
-H = cast(Table, HeadRow.__table__)
-B = cast(Table, BlobRow.__table__)
+CONVERSATIONS = cast(Table, ConversationRow.__table__)
+TURNS = cast(Table, TurnRow.__table__)
+HEADS = cast(Table, HeadRow.__table__)
+BLOBS = cast(Table, BlobRow.__table__)
 
 _ID = re.compile(r"cv_[0-9a-f]{32}")
 
 # The hot path's statements, built once: building a statement costs more than
 # running it on SQLite. Values are always bound, never put into SQL text.
 _LOCK_HEAD = (
-    select(H.c.version)
-    .join(C, C.c.id == H.c.conversation_id)
+    select(HEADS.c.version)
+    .join(CONVERSATIONS, CONVERSATIONS.c.id == HEADS.c.conversation_id)
     .where(
-        H.c.conversation_id == bindparam("cid"),
-        H.c.branch == bindparam("branch"),
-        H.c.turn_id.is_not_distinct_from(bindparam("expected", type_=String)),
-        C.c.tenant == bindparam("tenant"),
-        C.c.deleted_at.is_(None),
+        HEADS.c.conversation_id == bindparam("cid"),
+        HEADS.c.branch == bindparam("branch"),
+        HEADS.c.turn_id.is_not_distinct_from(bindparam("expected", type_=String)),
+        CONVERSATIONS.c.tenant == bindparam("tenant"),
+        CONVERSATIONS.c.deleted_at.is_(None),
     )
-    .with_for_update(of=H)
+    .with_for_update(of=HEADS)
 )
-_FIND_TWO = select(T.c.id, T.c.parent_id, T.c.role, T.c.depth).where(
-    T.c.conversation_id == bindparam("cid"),
-    T.c.id.in_([bindparam("first"), bindparam("second")]),
+_FIND_TWO = select(TURNS.c.id, TURNS.c.parent_id, TURNS.c.role, TURNS.c.depth).where(
+    TURNS.c.conversation_id == bindparam("cid"),
+    TURNS.c.id.in_([bindparam("first"), bindparam("second")]),
 )
 _BUMP = (
-    update(C)
-    .where(C.c.id == bindparam("b_cid"))
+    update(CONVERSATIONS)
+    .where(CONVERSATIONS.c.id == bindparam("b_cid"))
     .values(
-        turn_count=C.c.turn_count + bindparam("b_added", type_=Integer),
+        turn_count=CONVERSATIONS.c.turn_count + bindparam("b_added", type_=Integer),
         updated_at=bindparam("b_stamp", type_=DateTime),
     )
-    .returning(C.c.turn_count)
+    .returning(CONVERSATIONS.c.turn_count)
 )
 LEDGER = tuple(f"{kind}_tokens" for kind in USAGE_KINDS)
 """The conversation's ledger columns, in ledger order."""
 PATH_LEDGER = tuple(f"path_{kind}_tokens" for kind in USAGE_KINDS)
 """A turn's path ledger columns, in ledger order."""
 _ADD_USAGE = (
-    update(C)
-    .where(C.c.id == bindparam("u_cid"))
-    .values({C.c[name]: C.c[name] + bindparam(f"u_{name}") for name in LEDGER})
+    update(CONVERSATIONS)
+    .where(CONVERSATIONS.c.id == bindparam("u_cid"))
+    .values(
+        {
+            CONVERSATIONS.c[name]: CONVERSATIONS.c[name] + bindparam(f"u_{name}")
+            for name in LEDGER
+        }
+    )
 )
 _MOVE_HEAD = (
-    update(H)
+    update(HEADS)
     .where(
-        H.c.conversation_id == bindparam("b_cid"),
-        H.c.branch == bindparam("b_branch"),
-        H.c.version == bindparam("b_version"),
+        HEADS.c.conversation_id == bindparam("b_cid"),
+        HEADS.c.branch == bindparam("b_branch"),
+        HEADS.c.version == bindparam("b_version"),
     )
     .values(
         turn_id=bindparam("b_head", type_=String), version=bindparam("b_next_version")
@@ -151,19 +156,19 @@ _MOVE_HEAD = (
 # the walk is bounded by how far the head moved past it. One statement; when
 # :new is not stored the floor is NULL and only the head row is looked at.
 _floor = (
-    select(T.c.depth)
-    .where(T.c.conversation_id == bindparam("cid"), T.c.id == bindparam("new"))
+    select(TURNS.c.depth)
+    .where(TURNS.c.conversation_id == bindparam("cid"), TURNS.c.id == bindparam("new"))
     .scalar_subquery()
 )
 _walk = (
-    select(T.c.id, T.c.parent_id, T.c.depth, _floor.label("floor"))
+    select(TURNS.c.id, TURNS.c.parent_id, TURNS.c.depth, _floor.label("floor"))
     .where(
-        T.c.conversation_id == bindparam("cid"),
-        T.c.id == bindparam("head"),
+        TURNS.c.conversation_id == bindparam("cid"),
+        TURNS.c.id == bindparam("head"),
     )
     .cte("convo_walk", recursive=True)
 )
-_up = T.alias("convo_up")
+_up = TURNS.alias("convo_up")
 _walk = _walk.union_all(
     select(_up.c.id, _up.c.parent_id, _up.c.depth, _walk.c.floor).where(
         _up.c.conversation_id == bindparam("cid"),
@@ -200,12 +205,25 @@ def _not_found(kind: str, key: str) -> NotFoundError:
     )
 
 
-def _conversation(conn: Connection, tenant: str, cid: object, *, lock: bool) -> Any:
-    """The live conversation row of this tenant, locked for writing if `lock`."""
+def _id_form(cid: object) -> str:
+    """`cid` if it has the form of a conversation id, else `NotFoundError` (as unknown).
+
+    Checked before a query: a lone surrogate or an int never reaches the driver.
+    """
     if not (isinstance(cid, str) and _ID.fullmatch(cid)):
         raise _not_found("conversation", str(cid)[:80])
-    stmt = select(C.c.id, C.c.active_branch, C.c.turn_count).where(
-        C.c.id == cid, C.c.tenant == tenant, C.c.deleted_at.is_(None)
+    return cid
+
+
+def _conversation(conn: Connection, tenant: str, cid: object, *, lock: bool) -> Any:
+    """The live conversation row of this tenant, locked for writing if `lock`."""
+    cid = _id_form(cid)
+    stmt = select(
+        CONVERSATIONS.c.id, CONVERSATIONS.c.active_branch, CONVERSATIONS.c.turn_count
+    ).where(
+        CONVERSATIONS.c.id == cid,
+        CONVERSATIONS.c.tenant == tenant,
+        CONVERSATIONS.c.deleted_at.is_(None),
     )
     if lock:
         stmt = stmt.with_for_update()
@@ -217,7 +235,9 @@ def _conversation(conn: Connection, tenant: str, cid: object, *, lock: bool) -> 
 
 def _heads(conn: Connection, cid: str) -> dict[str, tuple[TurnId | None, int]]:
     rows = conn.execute(
-        select(H.c.branch, H.c.turn_id, H.c.version).where(H.c.conversation_id == cid)
+        select(HEADS.c.branch, HEADS.c.turn_id, HEADS.c.version).where(
+            HEADS.c.conversation_id == cid
+        )
     )
     return {r.branch: (_tid(r.turn_id), r.version) for r in rows}
 
@@ -229,15 +249,15 @@ def _lock_heads(
     if not (isinstance(cid, str) and _ID.fullmatch(cid)):
         raise _not_found("conversation", str(cid)[:80])
     rows = conn.execute(
-        select(H.c.branch, H.c.turn_id, H.c.version)
-        .join(C, C.c.id == H.c.conversation_id)
+        select(HEADS.c.branch, HEADS.c.turn_id, HEADS.c.version)
+        .join(CONVERSATIONS, CONVERSATIONS.c.id == HEADS.c.conversation_id)
         .where(
-            H.c.conversation_id == cid,
-            C.c.tenant == tenant,
-            C.c.deleted_at.is_(None),
+            HEADS.c.conversation_id == cid,
+            CONVERSATIONS.c.tenant == tenant,
+            CONVERSATIONS.c.deleted_at.is_(None),
         )
-        .order_by(H.c.branch)
-        .with_for_update(of=H)
+        .order_by(HEADS.c.branch)
+        .with_for_update(of=HEADS)
     )
     return {r.branch: (_tid(r.turn_id), r.version) for r in rows}
 
@@ -245,8 +265,8 @@ def _lock_heads(
 def _one_head(conn: Connection, cid: str, branch: str) -> Any:
     """The head row of one branch (cid already tenant-checked), or None."""
     return conn.execute(
-        select(H.c.turn_id, H.c.version).where(
-            H.c.conversation_id == cid, H.c.branch == branch
+        select(HEADS.c.turn_id, HEADS.c.version).where(
+            HEADS.c.conversation_id == cid, HEADS.c.branch == branch
         )
     ).first()
 
@@ -261,7 +281,9 @@ def _existing_ids(conn: Connection, cid: str, ids: Sequence[str]) -> set[str]:
         chunk = ids[start : start + _CHUNK]
         found.update(
             conn.scalars(
-                select(T.c.id).where(T.c.conversation_id == cid, T.c.id.in_(chunk))
+                select(TURNS.c.id).where(
+                    TURNS.c.conversation_id == cid, TURNS.c.id.in_(chunk)
+                )
             )
         )
     return found
@@ -273,8 +295,8 @@ def _store_blobs(conn: Connection, cid: str, blobs: Iterable[Blob]) -> None:
         return
     have = set(
         conn.scalars(
-            select(B.c.sha256).where(
-                B.c.conversation_id == cid, B.c.sha256.in_(list(wanted))
+            select(BLOBS.c.sha256).where(
+                BLOBS.c.conversation_id == cid, BLOBS.c.sha256.in_(list(wanted))
             )
         )
     )
@@ -289,7 +311,7 @@ def _store_blobs(conn: Connection, cid: str, blobs: Iterable[Blob]) -> None:
         if sha not in have
     ]
     if rows:
-        conn.execute(insert(B), rows)
+        conn.execute(insert(BLOBS), rows)
 
 
 def _stored_paths(
@@ -297,11 +319,12 @@ def _stored_paths(
 ) -> dict[str, tuple[int, ...]]:
     """The path ledger of stored turns `ids`."""
     found: dict[str, tuple[int, ...]] = {}
-    columns = [T.c[name] for name in PATH_LEDGER]
+    columns = [TURNS.c[name] for name in PATH_LEDGER]
     for start in range(0, len(ids), _CHUNK):
         rows = conn.execute(
-            select(T.c.id, *columns).where(
-                T.c.conversation_id == cid, T.c.id.in_(ids[start : start + _CHUNK])
+            select(TURNS.c.id, *columns).where(
+                TURNS.c.conversation_id == cid,
+                TURNS.c.id.in_(ids[start : start + _CHUNK]),
             )
         )
         found.update({r[0]: tuple(r[1:]) for r in rows})
@@ -361,15 +384,15 @@ def _insert_nodes(
             }
         )
     _store_blobs(conn, cid, blobs)
-    conn.execute(insert(T), rows)
+    conn.execute(insert(TURNS), rows)
     add_usage(conn, cid, total)
     return len(rows)
 
 
 def _touch(conn: Connection, cid: str, *, turn_count: int, **values: Any) -> None:
     conn.execute(
-        update(C)
-        .where(C.c.id == cid)
+        update(CONVERSATIONS)
+        .where(CONVERSATIONS.c.id == cid)
         .values(updated_at=now(), turn_count=turn_count, **values)
     )
 
@@ -381,8 +404,8 @@ def _blobs_for(conn: Connection, cid: str, payloads: Iterable[str]) -> dict[str,
     if not refs:
         return {}
     rows = conn.execute(
-        select(B.c.sha256, B.c.data).where(
-            B.c.conversation_id == cid, B.c.sha256.in_(sorted(refs))
+        select(BLOBS.c.sha256, BLOBS.c.data).where(
+            BLOBS.c.conversation_id == cid, BLOBS.c.sha256.in_(sorted(refs))
         )
     )
     return {r.sha256: bytes(r.data) for r in rows}
@@ -406,7 +429,7 @@ def create(
         check_text(title, path="$.title")
     stamp = now()
     conn.execute(
-        insert(C).values(
+        insert(CONVERSATIONS).values(
             id=cid,
             tenant=tenant,
             title=title,
@@ -421,7 +444,7 @@ def create(
     count = _insert_nodes(conn, cid, list(graph.walk()), first_seq=0)
     if graph.heads:
         conn.execute(
-            insert(H),
+            insert(HEADS),
             [
                 {"conversation_id": cid, "branch": name, "turn_id": head, "version": 1}
                 for name, head in graph.heads.items()
@@ -512,7 +535,7 @@ def save(
         _move_head(conn, cid, name, head, version)
     if fresh:
         conn.execute(
-            insert(H),
+            insert(HEADS),
             [
                 {"conversation_id": cid, "branch": n, "turn_id": h, "version": 1}
                 for n, h in fresh
@@ -616,24 +639,24 @@ def _check_placement(conn: Connection, cid: str, parent: Any, turn: Turn) -> Non
 def _turn_row(
     conn: Connection, cid: str, turn_id: str, *, payload: bool = False
 ) -> Any:
-    columns = [T.c.id, T.c.parent_id, T.c.role, T.c.depth]
+    columns = [TURNS.c.id, TURNS.c.parent_id, TURNS.c.role, TURNS.c.depth]
     if payload:
-        columns.append(T.c.payload)
+        columns.append(TURNS.c.payload)
     return conn.execute(
-        select(*columns).where(T.c.conversation_id == cid, T.c.id == turn_id)
+        select(*columns).where(TURNS.c.conversation_id == cid, TURNS.c.id == turn_id)
     ).first()
 
 
 def _head(conn: Connection, tenant: str, cid: str, branch: str) -> Any:
     """The head row of `branch`, tenant-checked through the conversation row."""
     return conn.execute(
-        select(H.c.turn_id, H.c.version)
-        .join(C, C.c.id == H.c.conversation_id)
+        select(HEADS.c.turn_id, HEADS.c.version)
+        .join(CONVERSATIONS, CONVERSATIONS.c.id == HEADS.c.conversation_id)
         .where(
-            H.c.conversation_id == cid,
-            H.c.branch == branch,
-            C.c.tenant == tenant,
-            C.c.deleted_at.is_(None),
+            HEADS.c.conversation_id == cid,
+            HEADS.c.branch == branch,
+            CONVERSATIONS.c.tenant == tenant,
+            CONVERSATIONS.c.deleted_at.is_(None),
         )
     ).first()
 
@@ -735,7 +758,9 @@ def fork(
             )
     else:
         conn.execute(
-            insert(H).values(conversation_id=cid, branch=name, turn_id=at, version=1)
+            insert(HEADS).values(
+                conversation_id=cid, branch=name, turn_id=at, version=1
+            )
         )
     extra = {"active_branch": name} if switch else {}
     _touch(conn, cid, turn_count=row.turn_count, **extra)
@@ -754,13 +779,13 @@ def delete_conversation(conn: Connection, *, tenant: str, cid: str) -> None:
     """Remove every turn, head and blob and leave a fence that refuses late writers."""
     _lock_heads(conn, tenant, cid)
     _conversation(conn, tenant, cid, lock=True)
-    conn.execute(delete(H).where(H.c.conversation_id == cid))
-    conn.execute(delete(T).where(T.c.conversation_id == cid))
-    conn.execute(delete(B).where(B.c.conversation_id == cid))
+    conn.execute(delete(HEADS).where(HEADS.c.conversation_id == cid))
+    conn.execute(delete(TURNS).where(TURNS.c.conversation_id == cid))
+    conn.execute(delete(BLOBS).where(BLOBS.c.conversation_id == cid))
     stamp = now()
     conn.execute(
-        update(C)
-        .where(C.c.id == cid)
+        update(CONVERSATIONS)
+        .where(CONVERSATIONS.c.id == cid)
         .values(
             title=None, metadata={}, turn_count=0, updated_at=stamp, deleted_at=stamp
         )

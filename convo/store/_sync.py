@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import attrs
 from sqlalchemy import Connection, Engine
@@ -22,13 +22,12 @@ from convo._graph import Conversation
 from convo._ids import TurnId
 from convo._json import check_text
 from convo._turns import Turn
-from convo.errors import UsageError
 from convo.store import _document as document
 from convo.store import _manage as manage
 from convo.store import _queries as queries
 from convo.store import _retention as retention
 from convo.store import _statements as ops
-from convo.store._args import check_branch, check_expected_head, check_key
+from convo.store._args import check_branch, check_expected_head, check_key, usage
 from convo.store._cache import DEFAULT_CACHE_CHARS, TurnCache, turn_cache
 from convo.store._engine import (
     MAX_ATTEMPTS,
@@ -48,6 +47,7 @@ from convo.store._sqlite_append import SqliteAppender
 __all__ = ["Store", "check_append", "check_tenant", "url_hint"]
 
 R = TypeVar("R")
+P = ParamSpec("P")
 
 
 def check_tenant(tenant: object) -> str:
@@ -181,7 +181,13 @@ class Store:
     # ----------------------------------------------------------------- running
 
     def _run(
-        self, operation: str, fn: Callable[..., R], *, write: bool, **kwargs: Any
+        self,
+        operation: str,
+        fn: Callable[Concatenate[Connection, P], R],
+        write: bool,
+        /,
+        *args: P.args,
+        **kwargs: P.kwargs,
     ) -> R:
         attempt = 0
         while True:
@@ -191,7 +197,7 @@ class Store:
                     if write:
                         conn.execution_options(**{BEGIN_OPTION: "IMMEDIATE"})
                     with conn.begin():
-                        return _call(fn, conn, self.tenant, kwargs)
+                        return fn(conn, *args, **kwargs)
             except sa_exc.SQLAlchemyError as exc:
                 if retryable(exc) and attempt < MAX_ATTEMPTS:
                     time.sleep(backoff(attempt))
@@ -212,7 +218,8 @@ class Store:
         self._run(
             "create",
             ops.create,
-            write=True,
+            True,
+            tenant=self.tenant,
             cid=cid,
             conversation=conversation,
             title=title,
@@ -239,7 +246,8 @@ class Store:
         self._run(
             "save",
             ops.save,
-            write=True,
+            True,
+            tenant=self.tenant,
             cid=conversation_id,
             conversation=conversation,
             expected_heads=expected_heads,
@@ -287,7 +295,8 @@ class Store:
         return self._run(
             "append",
             ops.append,
-            write=True,
+            True,
+            tenant=self.tenant,
             cid=conversation_id,
             turn=turn,
             branch=branch,
@@ -306,7 +315,8 @@ class Store:
         self._run(
             "fork",
             ops.fork,
-            write=True,
+            True,
+            tenant=self.tenant,
             cid=conversation_id,
             name=name,
             at=at,
@@ -315,11 +325,24 @@ class Store:
 
     def switch(self, conversation_id: str, branch: str) -> None:
         """Make `branch` the branch `load()` returns by default."""
-        self._run("switch", ops.switch, write=True, cid=conversation_id, branch=branch)
+        self._run(
+            "switch",
+            ops.switch,
+            True,
+            tenant=self.tenant,
+            cid=conversation_id,
+            branch=branch,
+        )
 
     def delete(self, conversation_id: str) -> None:
         """Delete a conversation; writers that loaded it earlier get NotFoundError."""
-        self._run("delete", ops.delete_conversation, write=True, cid=conversation_id)
+        self._run(
+            "delete",
+            ops.delete_conversation,
+            True,
+            tenant=self.tenant,
+            cid=conversation_id,
+        )
 
     def update(
         self,
@@ -337,7 +360,8 @@ class Store:
         return self._run(
             "update",
             manage.update_conversation,
-            write=True,
+            True,
+            tenant=self.tenant,
             cid=conversation_id,
             title=title,
             metadata=metadata,
@@ -352,7 +376,8 @@ class Store:
         self._run(
             "delete_branch",
             manage.delete_branch,
-            write=True,
+            True,
+            tenant=self.tenant,
             cid=conversation_id,
             name=name,
         )
@@ -362,7 +387,8 @@ class Store:
         self._run(
             "rename_branch",
             manage.rename_branch,
-            write=True,
+            True,
+            tenant=self.tenant,
             cid=conversation_id,
             name=name,
             new_name=new_name,
@@ -374,7 +400,9 @@ class Store:
         Unlike `delete`, nothing is left behind, not even a tombstone; it also
         erases what `delete` left. Raises `NotFoundError` for an unknown id.
         """
-        self._run("erase", retention.erase, write=True, cid=conversation_id)
+        self._run(
+            "erase", retention.erase, True, tenant=self.tenant, cid=conversation_id
+        )
 
     def prune(
         self,
@@ -398,8 +426,12 @@ class Store:
         given: object = idle
         if given is not None:
             if not isinstance(given, dt.timedelta) or given < dt.timedelta(0):
-                msg = f"idle must be a non-negative timedelta (got {idle!r})."
-                raise UsageError(msg)
+                raise usage(
+                    "idle must be a non-negative timedelta",
+                    "idle",
+                    given,
+                    "Pass a datetime.timedelta, e.g. timedelta(days=30).",
+                )
             cutoff = ops.now() - given
         rule = retention.check_rule(
             retention.Rule(idle_before=cutoff, keep_latest=keep_latest, per_key=per_key)
@@ -413,7 +445,8 @@ class Store:
             picked = self._run(
                 "prune",
                 retention.prune_candidates,
-                write=False,
+                False,
+                tenant=self.tenant,
                 rule=rule,
                 after=after,
                 limit=size,
@@ -426,7 +459,12 @@ class Store:
                 continue
             started = time.perf_counter()
             erased = self._run(
-                "prune", retention.erase_many, write=True, rule=rule, cids=picked
+                "prune",
+                retention.erase_many,
+                True,
+                tenant=self.tenant,
+                rule=rule,
+                cids=picked,
             )
             held = (time.perf_counter() - started) * 1000
             longest = max(longest, held)
@@ -467,7 +505,8 @@ class Store:
         return self._run(
             "load",
             queries.load,
-            write=False,
+            False,
+            tenant=self.tenant,
             cid=conversation_id,
             branch=branch,
             cache=self._cache,
@@ -478,7 +517,8 @@ class Store:
         return self._run(
             "load_graph",
             queries.load_graph,
-            write=False,
+            False,
+            tenant=self.tenant,
             cid=conversation_id,
             cache=self._cache,
         )
@@ -499,7 +539,8 @@ class Store:
         return self._run(
             "branches",
             queries.branches,
-            write=False,
+            False,
+            tenant=self.tenant,
             cid=conversation_id,
             limit=limit,
             after=after,
@@ -514,14 +555,21 @@ class Store:
             NotFoundError: no such conversation for this tenant.
             CorruptRecordError: the conversation's row is damaged (e.g. its metadata).
         """
-        return self._run("info", queries.info, write=False, cid=conversation_id)
+        return self._run(
+            "info", queries.info, False, tenant=self.tenant, cid=conversation_id
+        )
 
     def usage(
         self, *, since: dt.datetime | None = None, until: dt.datetime | None = None
     ) -> UsageTotals:
         """The tenant's token sums over turns stored in `[since, until)` (UTC)."""
         return self._run(
-            "usage", queries.tenant_usage, write=False, since=since, until=until
+            "usage",
+            queries.tenant_usage,
+            False,
+            tenant=self.tenant,
+            since=since,
+            until=until,
         )
 
     def list(self, *, limit: int = 50, cursor: str | None = None) -> Page:
@@ -529,7 +577,8 @@ class Store:
         return self._run(
             "list",
             queries.list_conversations,
-            write=False,
+            False,
+            tenant=self.tenant,
             limit=limit,
             cursor=cursor,
             text=None,
@@ -540,7 +589,8 @@ class Store:
         return self._run(
             "search",
             queries.list_conversations,
-            write=False,
+            False,
+            tenant=self.tenant,
             limit=limit,
             cursor=cursor,
             text=text,
@@ -555,9 +605,3 @@ class Store:
             title=detail.title,
             metadata=detail.metadata,
         )
-
-
-def _call(
-    fn: Callable[..., R], conn: Connection, tenant: str, kwargs: dict[str, Any]
-) -> R:
-    return fn(conn, tenant=tenant, **kwargs)

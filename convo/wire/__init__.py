@@ -26,7 +26,8 @@ one role (a module a format does not need is absent, never a stub):
   encoding (docs/provider-rules.md, `convo.rules`);
 - `_decode.py`: `decode_response`, a response body to a `Turn`;
 - `_stream.py`: `StreamAssembler`, SSE bytes or parsed events in, stream
-  events out, `finish()` for the `Turn` or the `PartialTurn`;
+  events out, `finish()` for the `Turn` (a stream that did not finish raises
+  `StreamInterruptedError` whose `.partial` is the `PartialTurn`);
   `_stream_<part>.py` are its helpers (`_stream_fold`: the pure fold);
 - `_import.py`: `import_messages`, a history written in this format to turns;
 - `_errors.py`: `decode_error`, an error response to a typed `APIStatusError`;

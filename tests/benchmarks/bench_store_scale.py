@@ -36,7 +36,7 @@ import convo
 import convo.store
 from convo import Conversation
 from convo.store import Store
-from convo.store._statements import C, H, T, now
+from convo.store._statements import CONVERSATIONS, HEADS, TURNS, now
 from tests.benchmarks._report import Report
 
 
@@ -58,7 +58,7 @@ def with_branches(store: Store, count: int) -> tuple[str, str]:
     assert head is not None
     with store.engine.begin() as conn:
         conn.execute(
-            insert(H),
+            insert(HEADS),
             [
                 {
                     "conversation_id": cid,
@@ -88,12 +88,12 @@ def idle_conversations(store: Store, count: int) -> None:
     with store.engine.connect() as conn:
         turns = [
             dict(r._mapping)
-            for r in conn.execute(T.select().where(T.c.conversation_id == cid))
+            for r in conn.execute(TURNS.select().where(TURNS.c.conversation_id == cid))
         ]
     ids = [f"cv_{i:032x}" for i in range(count)]
     with store.engine.begin() as conn:
         conn.execute(
-            insert(C),
+            insert(CONVERSATIONS),
             [
                 {
                     "id": c,
@@ -110,11 +110,11 @@ def idle_conversations(store: Store, count: int) -> None:
             ],
         )
         conn.execute(
-            insert(T),
+            insert(TURNS),
             [{**t, "conversation_id": c} for c in ids for t in turns],
         )
         conn.execute(
-            insert(H),
+            insert(HEADS),
             [
                 {
                     "conversation_id": c,
@@ -163,7 +163,9 @@ def main() -> int:
 
             def row_through_the_engine() -> None:
                 with store.engine.connect() as conn, conn.begin():
-                    conn.execute(select(C).where(C.c.id == cid)).all()
+                    conn.execute(
+                        select(CONVERSATIONS).where(CONVERSATIONS.c.id == cid)
+                    ).all()
 
             engine_row = per_call(row_through_the_engine)
             info = per_call(lambda: store.info(cid))

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from convo import Block, Conversation, Target, Turn
 from convo.client import Client
 from convo.client._sse import SSEParser
-from convo.wire import anthropic, canonical, chat
+from convo.wire import anthropic, canonical, chat, responses
 from tests.fuzz._harness import SECRET, Reader
 from tests.fuzz._mutations import fixtures, json_mutations, mutated_bytes, pieces
 
@@ -35,6 +35,11 @@ ANTHROPIC_REQUESTS = fixtures("wire/anthropic/fixtures/request_*.json")
 CHAT_STREAMS = fixtures("client/fixtures/*.sse", "wire/chat/fixtures/*.sse")
 ANTHROPIC_STREAMS = fixtures("wire/anthropic/fixtures/*.sse")
 ERRORS = fixtures("wire/anthropic/fixtures/error_*.json")
+RESPONSES_RESPONSES = fixtures("wire/responses/fixtures/response_*.json")
+RESPONSES_REQUESTS = fixtures("wire/responses/fixtures/request_*.json")
+RESPONSES_ITEMS = fixtures("wire/responses/fixtures/import_items.json")
+RESPONSES_STREAMS = fixtures("wire/responses/fixtures/*.sse")
+GPT_RESPONSES = Target(name="databricks-gpt-5-1", wire="responses", family="gpt")
 
 CLAUDE = Target(name="databricks-claude-sonnet-4-5", wire="chat", family="claude")
 GPT = Target(name="databricks-gpt-5-1", wire="chat", family="gpt")
@@ -47,14 +52,14 @@ def _parsed(seeds: list[bytes]) -> list[Any]:
     return [json.loads(s) for s in seeds]
 
 
-def _messages(seeds: list[bytes]) -> list[Any]:
-    """The `messages` of request fixtures (bare, or under `body` with a note)."""
+def _messages(seeds: list[bytes], key: str = "messages") -> list[Any]:
+    """The `key` list of request fixtures (bare, or under `body` with a note)."""
     out = []
     for seed in seeds:
         document = json.loads(seed)
         body = document.get("body", document)
-        if isinstance(body, dict) and isinstance(body.get("messages"), list):
-            out.append(body["messages"])
+        if isinstance(body, dict) and isinstance(body.get(key), list):
+            out.append(body[key])
     return out
 
 
@@ -123,6 +128,19 @@ chat_import_inputs = st.one_of(
 anthropic_import_inputs = st.one_of(
     json_mutations(_messages(ANTHROPIC_REQUESTS)),
     st.sampled_from([None, 42, "messages", {"role": "user"}]),
+)
+responses_response_inputs = st.tuples(
+    st.sampled_from([None, GPT_RESPONSES]),
+    st.one_of(
+        _as_body(json_mutations(_parsed(RESPONSES_RESPONSES))),
+        mutated_bytes(RESPONSES_RESPONSES),
+    ),
+)
+responses_import_inputs = st.one_of(
+    json_mutations(
+        _messages(RESPONSES_REQUESTS, key="input") + _parsed(RESPONSES_ITEMS)
+    ),
+    st.sampled_from([None, 42, "input", {"type": "message"}]),
 )
 
 
@@ -226,6 +244,21 @@ READERS: dict[str, Reader] = {
             "anthropic.StreamAssembler",
             _assemble(lambda: anthropic.StreamAssembler(target=MESSAGES_API)),
             _pieces_of(ANTHROPIC_STREAMS),
+        ),
+        Reader(
+            "responses.decode_response",
+            lambda c: responses.decode_response(c[1], target=c[0]),
+            responses_response_inputs,
+        ),
+        Reader(
+            "responses.import_messages",
+            responses.import_messages,
+            responses_import_inputs,
+        ),
+        Reader(
+            "responses.StreamAssembler",
+            _assemble(lambda: responses.StreamAssembler(target=GPT_RESPONSES)),
+            _pieces_of(RESPONSES_STREAMS),
         ),
         Reader("client.SSEParser", _sse, _pieces_of(CHAT_STREAMS + ANTHROPIC_STREAMS)),
         Reader("Client.send/stream", _client, _server_answers(), secrets=(SECRET,)),

@@ -24,6 +24,8 @@ from tests.fuzz._harness import Reader, check
 from tests.fuzz._mutations import fixtures, mutated_bytes
 
 ALLOWED_RETURNS = {0, 1, 2, 3, 4}
+CID = "<the stored conversation's id>"
+"""A word the run replaces by the id of the conversation the fixture stored."""
 ALLOWED_EXITS = {0, 2}
 
 WORDS = [
@@ -47,6 +49,14 @@ WORDS = [
     "--thinking",
     "--message",
     "--pretty",
+    "--idle-days",
+    "--keep-latest",
+    "--per-key",
+    "--dry-run",
+    "--id",
+    "--system",
+    "--title",
+    "--show-reasoning",
     "-o",
     "-",
     "--",
@@ -65,6 +75,8 @@ WORDS = [
     "\udcff",
     "\x00",
     "c_" + "0" * 32,
+    "cv_" + "0" * 32,
+    CID,
     "not a url",
     "postgress://u:FAKE-PW@h/x",
     "sqlite:///",
@@ -78,9 +90,10 @@ WORDS = [
 class CLIRun:
     """Runs `main(argv)` with stdout/stderr captured; the result is the exit code."""
 
-    def __init__(self, url: str, workdir: Path) -> None:
+    def __init__(self, url: str, workdir: Path, cid: str) -> None:
         self.url = url
         self.workdir = workdir
+        self.cid = cid
 
     @contextmanager
     def _captured(self) -> Iterator[tuple[io.BytesIO, io.StringIO]]:
@@ -98,6 +111,7 @@ class CLIRun:
             sys.stdout, sys.stdin = saved_stdout, saved_stdin
 
     def __call__(self, argv: list[str]) -> object:
+        argv = [self.cid if word == CID else word for word in argv]
         with self._captured() as (_raw, err):
             try:
                 code: Any = main(argv)
@@ -122,13 +136,13 @@ def cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CLIRun]:
     workdir = tmp_path_factory.mktemp("cli")
     url = f"sqlite:///{workdir / 'cli.db'}"
     with Store(url, tenant="default", create=True) as store:
-        store.create(Conversation.new().user("hi").assistant("hello"), title="hi")
+        cid = store.create(Conversation.new().user("hi").assistant("hello"), title="hi")
     saved = Path.cwd()
     mp = pytest.MonkeyPatch()
     mp.setenv("CONVO_DATABASE_URL", url)
     mp.chdir(workdir)
     try:
-        yield CLIRun(url, workdir)
+        yield CLIRun(url, workdir, cid)
     finally:
         mp.undo()
         assert Path.cwd() == saved
@@ -145,6 +159,11 @@ COMMANDS = st.sampled_from(
         ["payload"],
         ["export"],
         ["import"],
+        ["prune"],
+        ["prune", "--dry-run"],
+        # Offline (the fake endpoint), stdin empty: starts, then ends at EOF.
+        ["chat"],
+        # Not "fake-server": it serves until interrupted.
     ]
 )
 FLAGS = [w for w in WORDS if w.startswith("-")]

@@ -15,7 +15,7 @@ import convo
 from convo import Conversation, ImageBlock, TextBlock
 from convo.errors import CorruptRecordError
 from convo.store import Store
-from convo.store._schema import HeadRow
+from convo.store._schema import ConversationRow, HeadRow
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -130,6 +130,28 @@ class TestHostileRows:
         tamper(store, cid, conversation.path_ids()[1], depth=0)
         with pytest.raises(CorruptRecordError):
             store.load(cid)
+
+    def test_a_lying_turn_count_never_loads_turns_off_the_path(self, store):
+        """A count equal to the head's depth + 1 takes the one-scan read; it must check the chain."""
+        base = Conversation.new().user("hi").assistant("hello")
+        cid = store.create(base)
+        store.fork(cid, "other", at=base.path_ids()[0])
+        store.append(
+            cid,
+            convo.assistant("another"),
+            branch="other",
+            expected_head=base.path_ids()[0],
+        )
+        with store.engine.begin() as conn:
+            conn.execute(
+                update(ConversationRow)
+                .where(ConversationRow.id == cid)
+                .values(turn_count=2)
+            )
+        for branch in ("main", "other"):
+            loaded = store.load(cid, branch=branch)
+            assert len(loaded.nodes) == 2
+            assert loaded.path()[0].text == "hi"
 
     def test_a_missing_blob_is_corrupt_not_an_empty_image(self, store):
         image = ImageBlock(

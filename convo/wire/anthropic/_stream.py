@@ -15,8 +15,9 @@ Invariants:
   response gives (chunking invariance);
 - a thinking block keeps its appended text and its last non-empty signature,
   so the closing signature-only delta is never lost (R21);
-- a `Turn` comes only after `message_stop` with a stop reason; anything less is
-  a `PartialTurn` listing what is missing, whose text is what fully arrived;
+- a `Turn` comes only after `message_stop` with a stop reason; anything less
+  raises `StreamInterruptedError` whose `.partial` is a `PartialTurn` listing
+  what is missing, whose text is what fully arrived;
 - memory is bounded: line length, event count and block count are capped
   (`ResponseTooLargeError`); an unterminated last event is never dispatched.
 """
@@ -65,7 +66,7 @@ _DELTA_FIELDS = {
 
 
 class StreamAssembler(BaseStreamAssembler):
-    """Fold Messages API stream events into a `Turn` (or a `PartialTurn`).
+    """Fold Messages API stream events into a `Turn` (`.partial` of the error if cut).
 
     Use `feed(bytes)` for raw SSE bytes split anywhere, or `feed_chunk(event)`
     for already-parsed event objects; then `finish()` (the shared shape,

@@ -41,8 +41,8 @@ from convo._blocks import (
 from convo._json import JSON
 from convo._targets import Target
 from convo._turns import FinishReason, Turn, Usage
-from convo.errors import ServerError, UnknownBlockTypeError
-from convo.wire._shared._json import fail, get_str, guard, load_json
+from convo.errors import ServerError, UnknownBlockTypeError, excerpt
+from convo.wire._shared._json import fail, get_str, guard, load_json, shown_tag
 from convo.wire._shared._provenance import provenance_for
 from convo.wire._shared._usage import UsageFields, parse_usage
 
@@ -126,7 +126,7 @@ def _message(
                 "A message part of an unknown type",
                 path=at,
                 errors=(f"unknown part type @ {at}",),
-                tag=str(kind),
+                tag=shown_tag(kind),
                 allowed=("output_text", "refusal"),
                 received=kind,
                 fix="Only output_text and refusal parts are decoded.",
@@ -183,7 +183,7 @@ def turn_from_items(
                 "An output item of a type convo does not decode",
                 path=at,
                 errors=(f"unknown item type @ {at}",),
-                tag=str(kind),
+                tag=shown_tag(kind),
                 allowed=ITEM_TYPES,
                 received=kind,
                 fix="Offer only function tools; built-in tools are not supported.",
@@ -229,13 +229,20 @@ def finish_of(
     return None, None
 
 
+def _said(value: object, absent: str) -> str:
+    """A server's code or message for our message: text as is, else a bounded excerpt."""
+    if not value:
+        return absent
+    return value if isinstance(value, str) else excerpt(value)
+
+
 def failure(body: Mapping[str, Any]) -> ServerError:
     """The error a `failed` response carries."""
     error = body.get("error")
     code = error.get("code") if isinstance(error, dict) else None
     text = error.get("message") if isinstance(error, dict) else None
     return ServerError(
-        f"The response failed ({code or 'no code'}: {text or 'no message'})",
+        f"The response failed ({_said(code, 'no code')}: {_said(text, 'no message')})",
         status_code=200,
         error_code=code if isinstance(code, str) else None,
         body_excerpt="",

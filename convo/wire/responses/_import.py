@@ -108,6 +108,9 @@ def import_messages(
     Raises:
         DecodeError: an item or part is not of this format.
     """
+    raw: object = messages
+    if isinstance(raw, str | bytes) or not isinstance(raw, Sequence):
+        raise fail("input must be a list of items", where="$", received=messages)
     turns: list[Turn] = []
     pending: list[dict[str, Any]] = []
     start = 0

@@ -18,8 +18,8 @@ Invariants:
   terminal event's response, so a stream gives the very turn the
   non-streamed response gives; when a relay sends the terminal response with
   an empty `output`, the items rebuilt from the events are used;
-- a `Turn` comes only after a terminal event; before it, `finish()` gives a
-  `PartialTurn` whose blocks are what arrived.
+- a `Turn` comes only after a terminal event; before it, `finish()` raises
+  `StreamInterruptedError` whose `.partial` is a `PartialTurn` of what arrived.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ _MAX_ITEMS = 10_000
 
 
 class StreamAssembler(BaseStreamAssembler):
-    """Fold Responses stream events into a `Turn` (or a `PartialTurn`).
+    """Fold Responses stream events into a `Turn` (`.partial` of the error if cut).
 
     Feed raw SSE bytes to `feed`, or parsed events to `feed_chunk`; then call
     `finish()` (the shared design, `convo.wire._shared._stream`).

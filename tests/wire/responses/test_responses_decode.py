@@ -187,3 +187,46 @@ class TestDecodeError:
         error = decode_error(502, b"<html>bad gateway</html>")
         assert isinstance(error, ServerError)
         assert json.dumps(error.body_excerpt)
+
+
+def _nested(depth: int = 3000) -> object:
+    deep: object = "x"
+    for _ in range(depth):
+        deep = [deep]
+    return deep
+
+
+class TestDeeplyNestedValues:
+    """Issue 13 (found by the fuzz harness): server values nested thousands deep
+    are named in bounded messages and details, never a RecursionError."""
+
+    def test_a_failed_response_with_a_deep_error_code_is_a_bounded_server_error(
+        self,
+    ) -> None:
+        body = {
+            "id": "resp_x",
+            "object": "response",
+            "status": "failed",
+            "error": {"code": _nested(), "message": _nested()},
+            "output": [],
+        }
+        with pytest.raises(ServerError) as caught:
+            decode_response(body)
+        assert len(str(caught.value)) < 1000
+        assert caught.value.error_code is None
+
+    def test_a_failed_response_keeps_a_text_code_and_message_as_sent(self) -> None:
+        body = {
+            "status": "failed",
+            "error": {"code": "server_error", "message": "boom"},
+            "output": [],
+        }
+        with pytest.raises(ServerError, match=r"\(server_error: boom\)"):
+            decode_response(body)
+
+    def test_an_output_item_type_nested_deep_has_bounded_details(self) -> None:
+        body = {"status": "completed", "output": [{"type": _nested()}]}
+        with pytest.raises(UnknownBlockTypeError) as caught:
+            decode_response(body)
+        assert isinstance(caught.value.tag, str)
+        assert len(repr(caught.value.details)) < 1000

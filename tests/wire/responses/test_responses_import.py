@@ -51,3 +51,12 @@ class TestImportMessages:
         with pytest.raises(DecodeError) as caught:
             import_messages([{"type": "item_reference", "id": "msg_1"}])
         assert caught.value.path == "$[0]"
+
+
+class TestImportArgumentTypes:
+    """Issue 13 (found by the fuzz harness): `input` that is not a list is a DecodeError."""
+
+    @pytest.mark.parametrize("items", [None, 42, True, "input", b"[]"])
+    def test_input_that_is_not_a_list_is_a_decode_error(self, items: object) -> None:
+        with pytest.raises(DecodeError, match="must be a list"):
+            import_messages(items)  # type: ignore[arg-type]

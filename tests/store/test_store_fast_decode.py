@@ -1,0 +1,235 @@
+"""The fast turn decoder equals the strict reference decoder, tampered input included (issue 18).
+
+`convo.wire._canonical_fast.fast_turn` builds turns without cattrs; it must
+build exactly the turn `decode_turn` builds, or nothing (then the reference
+decides, errors included). Checked on every generated turn, on turns whose
+canonical plain form was tampered with at any place, and through the store:
+a load with the fast path equals a load with the reference path alone, the same
+conversation or the same error class, for generated conversations with and
+without a tampered row.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import update
+
+import convo.store
+from convo import Conversation, Turn
+from convo._converter import turn_bytes
+from convo.errors import ConvoError
+from convo.store import Store
+from convo.store import _mapper as mapper
+from convo.store._schema import TurnRow
+from convo.testing.strategies import conversations, turns
+from convo.wire import _canonical_fast as fast
+from convo.wire.canonical import decode_turn
+
+# Values a tamperer could put anywhere: every JSON type, look-alikes of the
+# canonical ones (1 for true, "1" for 1), texts the validators refuse, and tags.
+ODD_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-3, max_value=3),
+    st.floats(allow_nan=False, allow_infinity=False, width=32),
+    st.sampled_from(
+        [
+            "",
+            "\x00",
+            "\ud800",
+            "text",
+            "tool",
+            "stop",
+            "ephemeral",
+            "summary_text",
+            "summary_encrypted_text",
+            "reasoning",
+            "image",
+            "1h",
+        ]
+    ),
+    st.just([]),
+    st.just({}),
+    st.just([{"type": "text", "text": "x"}]),
+    st.just({"type": "text", "text": "x"}),
+)
+
+
+def _places(value: Any, out: list[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
+    """Every (container, key or index) in a plain JSON value, outermost first."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            out.append((value, key))
+            _places(item, out)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            out.append((value, index))
+            _places(item, out)
+    return out
+
+
+@st.composite
+def tampered(draw: st.DrawFn, plain: Any) -> Any:
+    """A copy of `plain` with one change: a value replaced, a key removed, or added."""
+    plain = copy.deepcopy(plain)
+    containers = [c for c, _ in _places(plain, [])] + [plain]
+    places = _places(plain, [])
+    action = draw(st.sampled_from(["replace", "remove", "add"]))
+    if action == "replace" and places:
+        container, key = draw(st.sampled_from(places))
+        container[key] = copy.deepcopy(draw(ODD_VALUES))
+        return plain
+    dicts = [c for c in containers if isinstance(c, dict)]
+    if action == "remove" and places:
+        container, key = draw(st.sampled_from(places))
+        del container[key]
+        return plain
+    target = draw(st.sampled_from(dicts))
+    name = draw(st.sampled_from(["extra", "metadata", "cache_control", "x", "usage"]))
+    target[name] = copy.deepcopy(draw(ODD_VALUES))
+    return plain
+
+
+def _plain(turn: Turn) -> Any:
+    return json.loads(turn_bytes(turn))
+
+
+def reference(plain: Any) -> Turn | type[BaseException]:
+    """The reference decoder's turn, or the class of the error it raises."""
+    try:
+        return decode_turn(plain)
+    except ConvoError as exc:
+        return type(exc)
+
+
+class TestFastTurn:
+    def test_the_fast_path_is_enabled_for_the_current_value_classes(self) -> None:
+        assert fast.ENABLED
+
+    @settings(max_examples=300)
+    @given(turns(cache_control=True))
+    def test_it_builds_the_reference_turn_or_nothing(self, turn: Turn) -> None:
+        built = fast.fast_turn(_plain(turn))
+        assert built is None or built == decode_turn(_plain(turn)) == turn
+
+    @settings(max_examples=300)
+    @given(turns(images=False))
+    def test_it_takes_every_turn_without_images_or_cache_markers(
+        self, turn: Turn
+    ) -> None:
+        # Without this, "None" everywhere would pass the property above.
+        built = fast.fast_turn(_plain(turn))
+        assert built == turn
+        assert built is not None
+        assert built.metadata == turn.metadata
+        assert [getattr(b, "extra", None) for b in built.blocks] == [
+            getattr(b, "extra", None) for b in turn.blocks
+        ]
+
+    @settings(max_examples=600, suppress_health_check=[HealthCheck.too_slow])
+    @given(st.data(), turns(cache_control=True, images=False))
+    def test_on_a_tampered_turn_it_never_accepts_what_the_reference_refuses(
+        self, data: st.DataObject, turn: Turn
+    ) -> None:
+        plain = data.draw(tampered(_plain(turn)))
+        expected = reference(json.loads(json.dumps(plain)))
+        built = fast.fast_turn(plain)
+        if isinstance(expected, type):
+            assert built is None
+        else:
+            assert built is None or built == expected
+
+    def test_a_value_class_with_another_field_turns_the_fast_path_off(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # The guard ENABLED is computed from FIELDS: a planted extra field breaks it.
+        changed = {**fast.FIELDS, Turn: fast.FIELDS[Turn] | {"new_field"}}
+        import attrs
+
+        assert not all(
+            frozenset(a.name for a in attrs.fields(cls)) == names
+            for cls, names in changed.items()
+        )
+        monkeypatch.setattr(fast, "ENABLED", False)
+        assert fast.fast_turn(_plain(convo.user("hi"))) is None
+
+
+@contextmanager
+def reference_only() -> Iterator[None]:
+    """Loads through the reference decoder alone (the fast path answers None)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(mapper, "fast_turn", lambda _plain: None)
+        yield
+
+
+def outcome(load: Callable[[], Conversation]) -> object:
+    """A comparable picture of a load: its turns, ids and heads, or its error class."""
+    try:
+        conversation = load()
+    except ConvoError as exc:
+        return type(exc)
+    return (
+        [(node.id, node.parent, node.turn) for node in conversation.walk()],
+        dict(conversation.heads.items()),
+        conversation.active,
+    )
+
+
+@pytest.fixture(scope="module")
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('fast') / 'fast.db'}"
+    convo.store.upgrade(url)
+    return url
+
+
+class TestFastLoad:
+    @settings(
+        max_examples=60,
+        deadline=None,
+        suppress_health_check=[
+            HealthCheck.function_scoped_fixture,
+            HealthCheck.too_slow,
+        ],
+    )
+    @given(
+        conversations(min_turns=1, max_turns=8, cache_control=True),
+        st.data(),
+        st.booleans(),
+    )
+    def test_a_load_equals_the_reference_load_including_tampered_rows(
+        self,
+        sqlite_url: str,
+        conversation: Conversation,
+        data: st.DataObject,
+        tamper: bool,
+    ) -> None:
+        with Store(sqlite_url, cache_chars=0) as store:
+            cid = store.create(conversation)
+            if tamper:
+                node = data.draw(st.sampled_from(list(conversation.walk())))
+                plain = data.draw(tampered(_plain(node.turn)))
+                with store.engine.begin() as conn:
+                    conn.execute(
+                        update(TurnRow)
+                        .where(TurnRow.conversation_id == cid, TurnRow.id == node.id)
+                        .values(payload=json.dumps(plain, sort_keys=True))
+                    )
+            for load in (lambda: store.load(cid), lambda: store.load_graph(cid)):
+                fast_result = outcome(load)
+                with reference_only():
+                    assert outcome(load) == fast_result
+
+
+def test_the_store_module_uses_the_fast_decoder() -> None:
+    # reference_only() above patches this name; a rename would make it a no-op.
+    assert vars(mapper)["fast_turn"] is fast.fast_turn
+    assert Path(mapper.__file__).name == "_mapper.py"
