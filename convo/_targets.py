@@ -233,6 +233,7 @@ def get_target(name: str) -> Target:
 
     Raises:
         UnknownTargetError: nothing is registered under that name.
+        UsageError: `name` is not a str.
     """
     given: object = name  # checked at run time: callers are not all typed
     if not isinstance(given, str):

@@ -189,7 +189,6 @@ KNOWN_ESCAPES: dict[str, str] = {
     "convo.wire.responses.encode_request_bytes": "AttributeError for None",
     "convo.wire.responses.encode_sse": "TypeError for None",
     "convo.wire.responses.endpoint_suffix": "AttributeError for None",
-    "convo.wire.responses.import_messages": "TypeError for None",
     "convo.wire.responses.response_events": "TypeError for None",
     "convo.wire.responses.validate_request": "AttributeError for None",
     "convo.wire.wire_for": "AttributeError for None",

@@ -73,48 +73,12 @@ def resolve(
         UsageError: no endpoint or no credentials could be found, or both a
             host and a base URL were given.
     """
-    if host is not None and base_url is not None:
-        raise UsageError(
-            "Pass either host (Databricks) or base_url (OpenAI style), not both",
-            fix="Drop one of them.",
-        )
     env_host, env_auth = (None, None)
     if (host is None and base_url is None) or (token is None and auth is None):
         env_host, env_auth = from_environment(environ)
-    if host is None and base_url is None:
-        host = env_host
-    if host is None and base_url is None:
-        raise UsageError(
-            "No endpoint configured",
-            fix="Pass host= (a Databricks workspace), base_url= (an "
-            "OpenAI-style API), or set DATABRICKS_HOST.",
-        )
-    if auth is not None and token is not None:
-        raise UsageError("Pass either token or auth, not both", fix="Drop one of them.")
-    resolved: httpx.Auth | None = auth
-    if resolved is None and token is not None:
-        resolved = BearerToken(token)
-    if resolved is None:
-        resolved = env_auth
-    if resolved is None:
-        raise UsageError(
-            "No credentials configured",
-            fix="Pass token= or auth= (e.g. convo.client.OAuthM2M), or set "
-            "DATABRICKS_TOKEN (or DATABRICKS_CLIENT_ID and "
-            "DATABRICKS_CLIENT_SECRET).",
-        )
-    idle: object = idle_timeout  # checked at run time: callers are not all typed
-    if not (isinstance(idle, int | float) and math.isfinite(idle) and idle > 0):
-        raise UsageError(
-            "idle_timeout must be a positive number of seconds",
-            received=idle_timeout,
-            fix=f"The default is {DEFAULT_IDLE_TIMEOUT} s; raise it for models "
-            "that think long before their first token.",
-        )
-    if deadline is not None and not (math.isfinite(deadline) and deadline > 0):
-        raise UsageError(
-            "deadline must be a positive number of seconds", received=deadline
-        )
+    host = _endpoint(host, base_url, env_host)
+    resolved = _credentials(token, auth, env_auth)
+    _check_timeouts(idle_timeout, deadline)
     extra = dict(headers or {})
     secrets = (
         *auth_secrets(resolved),
@@ -138,6 +102,67 @@ def resolve(
         secrets=secrets,
     )
     return settings, resolved
+
+
+def _endpoint(
+    host: str | None, base_url: str | None, env_host: str | None
+) -> str | None:
+    """The host to use (None with a base URL); exactly one endpoint must be known."""
+    if host is not None and base_url is not None:
+        raise UsageError(
+            "Pass either host (Databricks) or base_url (OpenAI style), not both",
+            fix="Drop one of them.",
+        )
+    if host is None and base_url is None:
+        host = env_host
+    if host is None and base_url is None:
+        raise UsageError(
+            "No endpoint configured",
+            fix="Pass host= (a Databricks workspace), base_url= (an "
+            "OpenAI-style API), or set DATABRICKS_HOST.",
+        )
+    return host
+
+
+def _credentials(
+    token: str | None, auth: httpx.Auth | None, env_auth: httpx.Auth | None
+) -> httpx.Auth:
+    """The auth to use: `auth`, else a bearer `token`, else the environment's."""
+    if auth is not None and token is not None:
+        raise UsageError("Pass either token or auth, not both", fix="Drop one of them.")
+    resolved: httpx.Auth | None = auth
+    if resolved is None and token is not None:
+        resolved = BearerToken(token)
+    if resolved is None:
+        resolved = env_auth
+    if resolved is None:
+        raise UsageError(
+            "No credentials configured",
+            fix="Pass token= or auth= (e.g. convo.client.OAuthM2M), or set "
+            "DATABRICKS_TOKEN (or DATABRICKS_CLIENT_ID and "
+            "DATABRICKS_CLIENT_SECRET).",
+        )
+    return resolved
+
+
+def _check_timeouts(idle_timeout: float, deadline: float | None) -> None:
+    """Refuse an idle timeout or deadline that is not a positive number of seconds."""
+    idle: object = idle_timeout  # checked at run time: callers are not all typed
+    if not (isinstance(idle, int | float) and math.isfinite(idle) and idle > 0):
+        raise UsageError(
+            "idle_timeout must be a positive number of seconds",
+            where="idle_timeout",
+            received=idle_timeout,
+            fix=f"The default is {DEFAULT_IDLE_TIMEOUT} s; raise it for models "
+            "that think long before their first token.",
+        )
+    if deadline is not None and not (math.isfinite(deadline) and deadline > 0):
+        raise UsageError(
+            "deadline must be a positive number of seconds",
+            where="deadline",
+            received=deadline,
+            fix="Pass None for no deadline.",
+        )
 
 
 def describe(name: str, settings: Settings, auth: httpx.Auth) -> str:

@@ -201,6 +201,27 @@ def _rewrite(
     return attrs.evolve(view, turns=tuple(turns), tools=tuple(tools))
 
 
+def _order_ttls(
+    marks: dict[Position, Ttl], policy: str, notes: list[PolicyNote]
+) -> None:
+    """Raise to 1h every marker followed by a longer-lived one (R8)."""
+    longest = 0
+    for position in sorted(marks, reverse=True):
+        rank = ttl_rank(marks[position])
+        if rank < longest:
+            marks[position] = "1h"
+            notes.append(
+                PolicyNote(
+                    policy=policy,
+                    action="raise_ttl",
+                    path=position_path(position),
+                    reason="an earlier marker may not have a shorter ttl than a "
+                    "later one; raised to 1h (R8)",
+                )
+            )
+        longest = max(longest, rank)
+
+
 @attrs.frozen(kw_only=True)
 class CacheBreakpoints:
     """Place prompt-cache markers within the target's budget; see the module docstring.
@@ -231,27 +252,47 @@ class CacheBreakpoints:
 
     def _plan(self, view: RequestView, found: list[Marker]) -> CachePlan:
         rules = view.target.cache
-        notes: list[PolicyNote] = []
         if not rules.supported:
-            notes.extend(
-                PolicyNote(
-                    policy=self.name,
-                    action="unmark",
-                    path=position_path(m.position),
-                    reason=f"target {view.target.name!r} takes no cache markers",
-                )
-                for m in found
+            return CachePlan(marks=(), notes=self._unsupported(view, found))
+        self._check_ttl(view)
+        notes: list[PolicyNote] = []
+        # The markers already there stay, unless they sit where none may (R7).
+        marks, system_positions = self._existing(found, notes)
+        # Then the policy's own positions, each only if its prefix is worth caching.
+        self._place(view, marks, system_positions, notes)
+        # Then the budget (R6) and the ttl order (R8).
+        self._evict(marks, system_positions, rules.max_breakpoints, notes)
+        _order_ttls(marks, self.name, notes)
+        return CachePlan(marks=tuple(sorted(marks.items())), notes=tuple(notes))
+
+    def _unsupported(
+        self, view: RequestView, found: list[Marker]
+    ) -> tuple[PolicyNote, ...]:
+        """Notes removing every marker, for a target that takes none."""
+        return tuple(
+            PolicyNote(
+                policy=self.name,
+                action="unmark",
+                path=position_path(m.position),
+                reason=f"target {view.target.name!r} takes no cache markers",
             )
-            return CachePlan(marks=(), notes=tuple(notes))
-        if self.ttl is not None and self.ttl not in rules.ttls:
-            where = "cache_breakpoints(ttl=...)"
+            for m in found
+        )
+
+    def _check_ttl(self, view: RequestView) -> None:
+        if self.ttl is not None and self.ttl not in view.target.cache.ttls:
             raise PolicyError(
                 f"Target {view.target.name!r} does not take cache ttl {self.ttl!r}",
                 policy=self.name,
-                path=where,
+                path="cache_breakpoints(ttl=...)",
                 received=self.ttl,
-                fix=f"Use one of {', '.join(rules.ttls)} or None.",
+                fix=f"Use one of {', '.join(view.target.cache.ttls)} or None.",
             )
+
+    def _existing(
+        self, found: list[Marker], notes: list[PolicyNote]
+    ) -> tuple[dict[Position, Ttl], set[Position]]:
+        """The markers already in the view that may stay, and which are on system turns."""
         marks: dict[Position, Ttl] = {}
         system_positions: set[Position] = set()
         for m in found:
@@ -268,77 +309,66 @@ class CacheBreakpoints:
             marks[m.position] = m.control.ttl
             if m.system:
                 system_positions.add(m.position)
+        return marks, system_positions
+
+    def _place(
+        self,
+        view: RequestView,
+        marks: dict[Position, Ttl],
+        system_positions: set[Position],
+        notes: list[PolicyNote],
+    ) -> None:
+        """Add the policy's own markers to `marks` (a kept one takes the longer ttl)."""
+        minimum = view.target.cache.min_cacheable_tokens
         for position, why in self._candidates(view):
-            if not self._worth_it(view, position, rules.min_cacheable_tokens):
-                notes.append(
-                    PolicyNote(
-                        policy=self.name,
-                        action="skip",
-                        path=position_path(position),
-                        reason=f"{why}; skipped: the prefix is estimated below the "
-                        f"minimum of {rules.min_cacheable_tokens} cacheable tokens (R9)",
-                    )
+            path = position_path(position)
+            if not self._worth_it(view, position, minimum):
+                reason = (
+                    f"{why}; skipped: the prefix is estimated below the "
+                    f"minimum of {minimum} cacheable tokens (R9)"
                 )
+                notes.append(self._note("skip", path, reason))
                 continue
             if position in marks:
-                old = marks[position]
-                if ttl_rank(self.ttl) > ttl_rank(old):
+                if ttl_rank(self.ttl) > ttl_rank(marks[position]):
                     marks[position] = self.ttl
-                notes.append(
-                    PolicyNote(
-                        policy=self.name,
-                        action="keep",
-                        path=position_path(position),
-                        reason=f"{why}; already marked",
-                    )
-                )
+                notes.append(self._note("keep", path, f"{why}; already marked"))
                 continue
             marks[position] = self.ttl
             if position[0] == 1 and view.turns[position[1]].role == "system":
                 system_positions.add(position)
+            notes.append(self._note("mark", path, why))
+
+    def _note(self, action: str, path: str, reason: str) -> PolicyNote:
+        return PolicyNote(policy=self.name, action=action, path=path, reason=reason)
+
+    def _evict(
+        self,
+        marks: dict[Position, Ttl],
+        system_positions: set[Position],
+        budget: int,
+        notes: list[PolicyNote],
+    ) -> None:
+        """Drop markers over `budget`: message markers first, then system, tools last."""
+        if len(marks) <= budget:
+            return
+
+        def eviction_order(position: Position) -> tuple[int, Position]:
+            if position[0] == 0:
+                return (2, position)
+            return (1 if position in system_positions else 0, position)
+
+        for position in sorted(marks, key=eviction_order)[: len(marks) - budget]:
+            del marks[position]
             notes.append(
                 PolicyNote(
                     policy=self.name,
-                    action="mark",
+                    action="evict",
                     path=position_path(position),
-                    reason=why,
+                    reason=f"over the budget of {budget} markers per request; "
+                    "the oldest message markers go first (R6)",
                 )
             )
-        budget = rules.max_breakpoints
-        if len(marks) > budget:
-
-            def eviction_order(position: Position) -> tuple[int, Position]:
-                if position[0] == 0:
-                    return (2, position)
-                return (1 if position in system_positions else 0, position)
-
-            for position in sorted(marks, key=eviction_order)[: len(marks) - budget]:
-                del marks[position]
-                notes.append(
-                    PolicyNote(
-                        policy=self.name,
-                        action="evict",
-                        path=position_path(position),
-                        reason=f"over the budget of {budget} markers per request; "
-                        "the oldest message markers go first (R6)",
-                    )
-                )
-        longest = 0
-        for position in sorted(marks, reverse=True):
-            rank = ttl_rank(marks[position])
-            if rank < longest:
-                marks[position] = "1h"
-                notes.append(
-                    PolicyNote(
-                        policy=self.name,
-                        action="raise_ttl",
-                        path=position_path(position),
-                        reason="an earlier marker may not have a shorter ttl than a "
-                        "later one; raised to 1h (R8)",
-                    )
-                )
-            longest = max(longest, rank)
-        return CachePlan(marks=tuple(sorted(marks.items())), notes=tuple(notes))
 
     def _candidates(self, view: RequestView) -> list[tuple[Position, str]]:
         turns = view.turns

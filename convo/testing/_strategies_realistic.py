@@ -207,6 +207,88 @@ def _history(
         return _drive(draw, _endpoint(FAKE_SECRET, 0), target, options)
 
 
+@attrs.define
+class _Run:
+    """One history being driven: the chat, the endpoint and what was done so far.
+
+    Every draw happens in the same order as it always did, so a seed or a
+    stored example replays the same history.
+    """
+
+    draw: st.DrawFn
+    chat: Chat
+    cid: str
+    endpoint: FakeEndpoint
+    params: RequestParams
+    branching: bool
+    streaming: bool
+    actions: list[str]
+    branches: int = 0
+
+    def tool_step(self, path: Sequence[Turn], *, last: bool) -> Conversation | None:
+        """Answer the pending tool calls (None: the history stops waiting instead)."""
+        draw = self.draw
+        if last and draw(st.booleans()):
+            self.actions.append("stop waiting for tool results")
+            return None
+        stream = self.streaming and draw(st.booleans())
+        label = "answer tools" + (" (streamed)" if stream else "")
+        if draw(st.integers(0, 2)) == 2:
+            # The model takes one more step of the same tool session.
+            name = draw(st.sampled_from([t.name for t in REALISTIC_TOOLS]))
+            self.endpoint.add_script(
+                ScriptedReply(
+                    text=draw(st.sampled_from([None, "One more look."])),
+                    tool_calls=(ScriptedCall(name=name, arguments={"city": "Oslo"}),),
+                )
+            )
+            label += f"; the model calls {name} again"
+        self.actions.append(label)
+        return _exchange(self.chat, self.cid, None, results_for(path[-1]), stream, None)
+
+    def user_step(
+        self, conversation: Conversation, path: Sequence[Turn]
+    ) -> Conversation:
+        """Send, regenerate or edit, as drawn."""
+        draw, chat, cid = self.draw, self.chat, self.cid
+        answered = any(t.role == "assistant" for t in path)
+        choices: list[Action] = ["send"]
+        if self.branching and answered:
+            choices += ["regenerate", "edit"]
+        action = draw(st.sampled_from(choices))
+        stream = self.streaming and draw(st.booleans())
+        how = " (streamed)" if stream else ""
+        if action == "regenerate":
+            self.branches += 1
+            name = f"regen-{self.branches}"
+            self.actions.append(f"regenerate on {name}")
+            return chat.regenerate(cid, branch=name).conversation
+        text = draw(st.sampled_from(_TEXTS))
+        content: str | TextBlock = text
+        target = chat.target
+        if target.cache.supported and draw(st.integers(0, 4)) == 4:
+            content = TextBlock(text=text, cache_control=CacheControl())
+        if action == "edit":
+            users = [t for t in path if t.is_genuine_user]
+            turn = draw(st.sampled_from(users))
+            self.branches += 1
+            name = f"edit-{self.branches}"
+            self.actions.append(f"edit {turn.text!r} to {text!r} on {name}")
+            turn_id = _id_of(conversation, turn)
+            return chat.edit(cid, turn_id, content, branch=name).conversation
+        omitted = ""
+        if (
+            target.family == "claude"
+            and self.params.reasoning is not None
+            and draw(st.integers(0, 3)) == 3
+        ):
+            # Thinking shown as "omitted": a signature-only reasoning block.
+            self.endpoint.add_script(ScriptedReply(text=f"Noted: {text}", reasoning=""))
+            omitted = ", thinking omitted"
+        self.actions.append(f"send {text!r}{how}{omitted}")
+        return _exchange(chat, cid, content, None, stream, None)
+
+
 def _drive(
     draw: st.DrawFn,
     endpoint: FakeEndpoint,
@@ -244,76 +326,18 @@ def _drive(
         cid = chat.start(system_prompt=system)
         conversation = chat.store.load(cid)
         refused: str | None = None
+        run = _Run(draw, chat, cid, endpoint, params, branching, streaming, actions)
         try:
-            branches = 0
             count = draw(st.integers(1, max_actions))
             for step in range(count):
                 path = conversation.path()
                 if path and path[-1].tool_calls:
-                    last = step == count - 1
-                    if last and draw(st.booleans()):
-                        actions.append("stop waiting for tool results")
+                    after = run.tool_step(path, last=step == count - 1)
+                    if after is None:
                         break
-                    stream = streaming and draw(st.booleans())
-                    label = "answer tools" + (" (streamed)" if stream else "")
-                    if draw(st.integers(0, 2)) == 2:
-                        # The model takes one more step of the same tool session.
-                        name = draw(st.sampled_from([t.name for t in REALISTIC_TOOLS]))
-                        endpoint.add_script(
-                            ScriptedReply(
-                                text=draw(st.sampled_from([None, "One more look."])),
-                                tool_calls=(
-                                    ScriptedCall(name=name, arguments={"city": "Oslo"}),
-                                ),
-                            )
-                        )
-                        label += f"; the model calls {name} again"
-                    actions.append(label)
-                    conversation = _exchange(
-                        chat, cid, None, results_for(path[-1]), stream, None
-                    )
+                    conversation = after
                     continue
-                answered = any(t.role == "assistant" for t in path)
-                choices: list[Action] = ["send"]
-                if branching and answered:
-                    choices += ["regenerate", "edit"]
-                action = draw(st.sampled_from(choices))
-                stream = streaming and draw(st.booleans())
-                how = " (streamed)" if stream else ""
-                if action == "regenerate":
-                    branches += 1
-                    name = f"regen-{branches}"
-                    actions.append(f"regenerate on {name}")
-                    conversation = chat.regenerate(cid, branch=name).conversation
-                    continue
-                text = draw(st.sampled_from(_TEXTS))
-                content: str | TextBlock = text
-                if target.cache.supported and draw(st.integers(0, 4)) == 4:
-                    content = TextBlock(text=text, cache_control=CacheControl())
-                if action == "edit":
-                    users = [t for t in path if t.is_genuine_user]
-                    turn = draw(st.sampled_from(users))
-                    branches += 1
-                    name = f"edit-{branches}"
-                    actions.append(f"edit {turn.text!r} to {text!r} on {name}")
-                    turn_id = _id_of(conversation, turn)
-                    conversation = chat.edit(
-                        cid, turn_id, content, branch=name
-                    ).conversation
-                    continue
-                omitted = ""
-                if (
-                    target.family == "claude"
-                    and params.reasoning is not None
-                    and draw(st.integers(0, 3)) == 3
-                ):
-                    # Thinking shown as "omitted": a signature-only reasoning block.
-                    endpoint.add_script(
-                        ScriptedReply(text=f"Noted: {text}", reasoning="")
-                    )
-                    omitted = ", thinking omitted"
-                actions.append(f"send {text!r}{how}{omitted}")
-                conversation = _exchange(chat, cid, content, None, stream, None)
+                conversation = run.user_step(conversation, path)
         except ConvoError as error:
             # A chain under test may make a request the target refuses: the
             # history ends there, with nothing of the refused action stored.

@@ -482,6 +482,51 @@ def _realistic_cases(
     return flow_cases(histories).map(to_case)
 
 
+def _chosen_laws(
+    policy: Policy, claims: Sequence[str] | None, targets: Sequence[Target | str]
+) -> tuple[str, ...]:
+    """The laws to check, in `LAWS` order; refuses unknown names and unrunnable ones."""
+    chosen = tuple(claims_of(policy) if claims is None else claims)
+    unknown = [c for c in chosen if c not in LAWS]
+    if unknown:
+        raise UsageError(
+            "Unknown law(s)",
+            where="claims",
+            received=unknown,
+            fix=f"The laws are {', '.join(LAWS)}.",
+        )
+    ordered = tuple(law for law in LAWS if law in chosen)
+    whole_flow = [law for law in ordered if law in WHOLE_FLOW_LAWS]
+    if whole_flow and not targets:
+        raise UsageError(
+            f"The whole-flow law(s) {whole_flow!r} run on realistic histories, "
+            "but targets=() names none",
+            where="targets",
+            fix="Pass targets=LAW_TARGETS or a built-in target name.",
+        )
+    return ordered
+
+
+def _settings(max_examples: int | None) -> dict[str, Any]:
+    """The Hypothesis settings of every run (no deadline, no database, no explain)."""
+    overrides: dict[str, Any] = {
+        "deadline": None,
+        "database": None,
+        "report_multiple_bugs": False,
+        # The explain phase re-runs the failing example hundreds of times to
+        # annotate lines; the law name and the shrunk view say more, faster.
+        "phases": [Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink],
+        "suppress_health_check": [
+            HealthCheck.too_slow,
+            HealthCheck.data_too_large,
+            HealthCheck.filter_too_much,
+        ],
+    }
+    if max_examples is not None:
+        overrides["max_examples"] = max_examples
+    return overrides
+
+
 def check_policy(
     policy: Policy,
     *,
@@ -517,39 +562,8 @@ def check_policy(
         UsageError: a claim is not a law name, or a whole-flow law is claimed
             with no realistic targets.
     """
-    chosen = tuple(claims_of(policy) if claims is None else claims)
-    unknown = [c for c in chosen if c not in LAWS]
-    if unknown:
-        raise UsageError(
-            "Unknown law(s)",
-            where="claims",
-            received=unknown,
-            fix=f"The laws are {', '.join(LAWS)}.",
-        )
-    ordered = tuple(law for law in LAWS if law in chosen)
-    whole_flow = [law for law in ordered if law in WHOLE_FLOW_LAWS]
-    if whole_flow and not targets:
-        raise UsageError(
-            f"The whole-flow law(s) {whole_flow!r} run on realistic histories, "
-            "but targets=() names none",
-            where="targets",
-            fix="Pass targets=LAW_TARGETS or a built-in target name.",
-        )
-    overrides: dict[str, Any] = {
-        "deadline": None,
-        "database": None,
-        "report_multiple_bugs": False,
-        # The explain phase re-runs the failing example hundreds of times to
-        # annotate lines; the law name and the shrunk view say more, faster.
-        "phases": [Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink],
-        "suppress_health_check": [
-            HealthCheck.too_slow,
-            HealthCheck.data_too_large,
-            HealthCheck.filter_too_much,
-        ],
-    }
-    if max_examples is not None:
-        overrides["max_examples"] = max_examples
+    ordered = _chosen_laws(policy, claims, targets)
+    overrides = _settings(max_examples)
 
     generated = tuple(law for law in ordered if law not in WHOLE_FLOW_LAWS)
     if generated:

@@ -142,7 +142,7 @@ class TestTheInputsAreReproducible:
         snapshot = copy.deepcopy(_mutations.HOSTILE_VALUES)
 
         @settings(
-            max_examples=3000,
+            max_examples=1200,
             derandomize=True,
             deadline=None,
             database=None,

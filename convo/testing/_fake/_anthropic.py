@@ -368,6 +368,57 @@ def _halves(text: str) -> list[str]:
     return [p for p in (text[:cut], text[cut:]) if p]
 
 
+def _deltas(index: int, kind: str, field: str, text: str) -> list[bytes]:
+    """`text` streamed in two `content_block_delta` events of type `kind`."""
+    return [
+        _event(
+            "content_block_delta",
+            {"index": index, "delta": {"type": kind, field: piece}},
+        )
+        for piece in _halves(text)
+    ]
+
+
+def _block_events(index: int, block: Mapping[str, Any]) -> list[bytes]:
+    """The start, deltas and stop events of one content block."""
+    kind = block["type"]
+    opening: dict[str, Any]
+    if kind == "thinking":
+        opening = {"type": "thinking", "thinking": "", "signature": ""}
+        deltas = _deltas(index, "thinking_delta", "thinking", block["thinking"])
+        if block["signature"]:
+            # The signature arrives whole, after the thinking.
+            deltas.append(
+                _event(
+                    "content_block_delta",
+                    {
+                        "index": index,
+                        "delta": {
+                            "type": "signature_delta",
+                            "signature": block["signature"],
+                        },
+                    },
+                )
+            )
+    elif kind == "text":
+        opening = {"type": "text", "text": ""}
+        deltas = _deltas(index, "text_delta", "text", block["text"])
+    else:
+        opening = {
+            "type": "tool_use",
+            "id": block["id"],
+            "name": block["name"],
+            "input": {},
+        }
+        arguments = json.dumps(block["input"])
+        deltas = _deltas(index, "input_json_delta", "partial_json", arguments)
+    return [
+        _event("content_block_start", {"index": index, "content_block": opening}),
+        *deltas,
+        _event("content_block_stop", {"index": index}),
+    ]
+
+
 def message_stream(
     answer: Answer,
     *,
@@ -397,85 +448,7 @@ def message_stream(
         )
     ]
     for index, block in enumerate(_blocks(answer, signature)):
-        kind = block["type"]
-        if kind == "thinking":
-            events.append(
-                _event(
-                    "content_block_start",
-                    {
-                        "index": index,
-                        "content_block": {
-                            "type": "thinking",
-                            "thinking": "",
-                            "signature": "",
-                        },
-                    },
-                )
-            )
-            for piece in _halves(block["thinking"]):
-                events.append(
-                    _event(
-                        "content_block_delta",
-                        {
-                            "index": index,
-                            "delta": {"type": "thinking_delta", "thinking": piece},
-                        },
-                    )
-                )
-            if block["signature"]:
-                events.append(
-                    _event(
-                        "content_block_delta",
-                        {
-                            "index": index,
-                            "delta": {
-                                "type": "signature_delta",
-                                "signature": block["signature"],
-                            },
-                        },
-                    )
-                )
-        elif kind == "text":
-            events.append(
-                _event(
-                    "content_block_start",
-                    {"index": index, "content_block": {"type": "text", "text": ""}},
-                )
-            )
-            for piece in _halves(block["text"]):
-                events.append(
-                    _event(
-                        "content_block_delta",
-                        {
-                            "index": index,
-                            "delta": {"type": "text_delta", "text": piece},
-                        },
-                    )
-                )
-        else:
-            head = {
-                "type": "tool_use",
-                "id": block["id"],
-                "name": block["name"],
-                "input": {},
-            }
-            events.append(
-                _event("content_block_start", {"index": index, "content_block": head})
-            )
-            for piece in _halves(json.dumps(block["input"])):
-                events.append(
-                    _event(
-                        "content_block_delta",
-                        {
-                            "index": index,
-                            "delta": {
-                                "type": "input_json_delta",
-                                "partial_json": piece,
-                            },
-                        },
-                    )
-                )
-        events.append(_event("content_block_stop", {"index": index}))
+        events.extend(_block_events(index, block))
     stop = STOP_REASONS.get(answer.finish_reason, answer.finish_reason)
     events.append(
         _event(

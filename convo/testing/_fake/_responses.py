@@ -16,7 +16,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from convo.testing._fake._brain import Answer
+from convo.testing._fake._brain import Answer, ToolCall
 from convo.testing._fake._cache import CacheUsage, estimate_tokens
 
 __all__ = ["completion", "completion_tokens", "stream_events", "usage"]
@@ -125,6 +125,53 @@ def _sse(payload: Mapping[str, Any] | str) -> bytes:
     return f"data: {data}\n\n".encode()
 
 
+def _deltas(answer: Answer, signature: str | None) -> list[tuple[dict[str, Any], int]]:
+    """Every delta of the answer, in order, with the completion tokens it costs."""
+    deltas: list[tuple[dict[str, Any], int]] = []
+    if answer.reasoning is not None:
+        for piece in _pieces(answer.reasoning, 4):
+            part = _reasoning_part(piece, "" if signature is not None else None)
+            deltas.append(
+                ({"role": "assistant", "content": [part]}, estimate_tokens(piece))
+            )
+        if signature is not None:
+            # A signature-only part closes the streamed reasoning.
+            deltas.append(
+                ({"role": "assistant", "content": [_reasoning_part("", signature)]}, 0)
+            )
+    if answer.text:
+        for piece in _pieces(answer.text, 3):
+            deltas.append(
+                ({"role": "assistant", "content": piece}, estimate_tokens(piece))
+            )
+    for index, call in enumerate(answer.tool_calls):
+        deltas.extend(_call_deltas(index, call))
+    return deltas
+
+
+def _call_deltas(index: int, call: ToolCall) -> list[tuple[dict[str, Any], int]]:
+    """A tool call's head (id, name), then its arguments in two fragments."""
+    head = {
+        "index": index,
+        "id": call.id,
+        "type": "function",
+        "function": {"name": call.name, "arguments": ""},
+        **call.extra,
+    }
+    out = [({"role": "assistant", "tool_calls": [head]}, estimate_tokens(call.name))]
+    cut = max(1, len(call.arguments) // 2)
+    for fragment in (call.arguments[:cut], call.arguments[cut:]):
+        if fragment:
+            delta = {"index": index, "function": {"arguments": fragment}}
+            out.append(
+                (
+                    {"role": "assistant", "tool_calls": [delta]},
+                    estimate_tokens(fragment),
+                )
+            )
+    return out
+
+
 def stream_events(
     answer: Answer,
     *,
@@ -135,43 +182,7 @@ def stream_events(
     final_usage: Mapping[str, Any],
 ) -> list[bytes]:
     """The SSE events of a streamed answer, `data: [DONE]` last."""
-    deltas: list[tuple[dict[str, Any], int]] = []
-    if answer.reasoning is not None:
-        for piece in _pieces(answer.reasoning, 4):
-            part = _reasoning_part(piece, "" if signature is not None else None)
-            deltas.append(
-                ({"role": "assistant", "content": [part]}, estimate_tokens(piece))
-            )
-        if signature is not None:
-            deltas.append(
-                ({"role": "assistant", "content": [_reasoning_part("", signature)]}, 0)
-            )
-    if answer.text:
-        for piece in _pieces(answer.text, 3):
-            deltas.append(
-                ({"role": "assistant", "content": piece}, estimate_tokens(piece))
-            )
-    for index, call in enumerate(answer.tool_calls):
-        head = {
-            "index": index,
-            "id": call.id,
-            "type": "function",
-            "function": {"name": call.name, "arguments": ""},
-            **call.extra,
-        }
-        deltas.append(
-            ({"role": "assistant", "tool_calls": [head]}, estimate_tokens(call.name))
-        )
-        cut = max(1, len(call.arguments) // 2)
-        for fragment in (call.arguments[:cut], call.arguments[cut:]):
-            if fragment:
-                delta = {"index": index, "function": {"arguments": fragment}}
-                deltas.append(
-                    (
-                        {"role": "assistant", "tool_calls": [delta]},
-                        estimate_tokens(fragment),
-                    )
-                )
+    deltas = _deltas(answer, signature)
     prompt = {
         k: v
         for k, v in final_usage.items()

@@ -252,6 +252,50 @@ def check_request(
     return _check_items(items, spec, route=route, secret=secret)
 
 
+def _followed(items: Sequence[Mapping[str, Any]], n: int) -> bool:
+    """Whether reasoning item `n` is followed by a call, reasoning or an answer (RR4)."""
+    follower = items[n + 1] if n + 1 < len(items) else None
+    return follower is not None and (
+        follower.get("type") in ("function_call", "reasoning")
+        or (follower.get("type") == "message" and follower.get("role") == "assistant")
+    )
+
+
+def _function_call(
+    item: Mapping[str, Any],
+    where: str,
+    spec: ModelSpec,
+    route: str,
+    secret: bytes,
+    last_reasoning: str | None,
+) -> ResponsesViolation | None:
+    """A replayed `function_call` item: ids, name, its reasoning and signature."""
+    call_id = item.get("call_id")
+    if not isinstance(call_id, str) or not 1 <= len(call_id) <= 64:
+        return _bad("schema", f"Invalid '{where}.call_id'.")
+    name = item.get("name")
+    if not isinstance(name, str) or not name:
+        return _bad("RR6", f"Invalid '{where}.name': empty string.")
+    fc_id = item.get("id")
+    plain = call_item_id(secret, None, call_id)
+    reasoned = call_item_id(secret, last_reasoning, call_id) if last_reasoning else None
+    if fc_id is not None and fc_id not in (plain, reasoned):
+        return _bad(
+            "RR3",
+            f"Item '{fc_id}' of type 'function_call' was provided without "
+            "its required 'reasoning' item.",
+        )
+    if spec.thought_signatures and fc_id is not None:
+        blob = item.get("encrypted_content")
+        if blob != gemini_call_blob(secret, route, call_id, name):
+            return _bad(
+                "RR2",
+                f"Function call {call_id} in the history is missing its thought "
+                "signature (encrypted_content).",
+            )
+    return None
+
+
 def _check_items(
     items: Sequence[Mapping[str, Any]], spec: ModelSpec, *, route: str, secret: bytes
 ) -> ResponsesViolation | None:
@@ -275,14 +319,7 @@ def _check_items(
             )
             if bad is not None:
                 return bad
-            follower = items[n + 1] if n + 1 < len(items) else None
-            if follower is None or not (
-                follower.get("type") in ("function_call", "reasoning")
-                or (
-                    follower.get("type") == "message"
-                    and follower.get("role") == "assistant"
-                )
-            ):
+            if not _followed(items, n):
                 return _bad(
                     "RR4",
                     f"Item '{item.get('id')}' of type 'reasoning' was provided without "
@@ -291,34 +328,10 @@ def _check_items(
             last_reasoning = str(item.get("id"))
             continue
         if kind == "function_call":
-            call_id = item.get("call_id")
-            if not isinstance(call_id, str) or not 1 <= len(call_id) <= 64:
-                return _bad("schema", f"Invalid '{where}.call_id'.")
-            name = item.get("name")
-            if not isinstance(name, str) or not name:
-                return _bad("RR6", f"Invalid '{where}.name': empty string.")
-            fc_id = item.get("id")
-            plain = call_item_id(secret, None, call_id)
-            reasoned = (
-                call_item_id(secret, last_reasoning, call_id)
-                if last_reasoning
-                else None
-            )
-            if fc_id is not None and fc_id not in (plain, reasoned):
-                return _bad(
-                    "RR3",
-                    f"Item '{fc_id}' of type 'function_call' was provided without "
-                    "its required 'reasoning' item.",
-                )
-            if spec.thought_signatures and fc_id is not None:
-                blob = item.get("encrypted_content")
-                if blob != gemini_call_blob(secret, route, call_id, name):
-                    return _bad(
-                        "RR2",
-                        f"Function call {call_id} in the history is missing its thought "
-                        "signature (encrypted_content).",
-                    )
-            calls[call_id] = n
+            bad = _function_call(item, where, spec, route, secret, last_reasoning)
+            if bad is not None:
+                return bad
+            calls[str(item["call_id"])] = n
             continue
         last_reasoning = (
             None if kind != "message" or role != "assistant" else last_reasoning

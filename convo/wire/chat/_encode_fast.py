@@ -65,40 +65,58 @@ def _fast_reasoning(b: ReasoningBlock) -> str:
 def fast(turn: Turn, target: Target) -> tuple[_Entry, ...] | None:
     """Canonical bytes of the common shapes without building dicts, else None."""
     role = turn.role
+    if role == "user" or role == "system":
+        return _fast_plain(turn, target)
+    if role == "tool":
+        return _fast_results(turn)
+    return _fast_assistant(turn, target)
+
+
+def _fast_plain(turn: Turn, target: Target) -> tuple[_Entry, ...] | None:
+    """A user or system turn of one plain, non-blank text."""
+    blocks = turn.blocks
+    if len(blocks) != 1:
+        return None
+    only = blocks[0]
+    if (
+        type(only) is TextBlock
+        and not only.extra
+        and only.cache_control is None
+        and not (target.rejects_empty_text and (not only.text or only.text.isspace()))
+    ):
+        data = f'{{"content":{_esc(only.text)},"role":"{turn.role}"}}'
+        return ((None, data.encode()),)
+    return None
+
+
+def _fast_results(turn: Turn) -> tuple[_Entry, ...] | None:
+    """A tool turn whose results are plain strings: one message per result."""
+    entries: list[_Entry] = []
+    for b in turn.blocks:
+        if (
+            type(b) is not ToolResultBlock
+            or type(b.content) is not str
+            or b.cache_control is not None
+            or b.extra
+        ):
+            return None
+        data = (
+            f'{{"content":{_esc(b.content)},"role":"tool",'
+            f'"tool_call_id":{_esc(b.call_id)}}}'
+        )
+        entries.append((b.call_id, data.encode()))
+    return tuple(entries)
+
+
+def _fast_assistant(turn: Turn, target: Target) -> tuple[_Entry, ...] | None:
+    """An assistant turn of text, reasoning and tool calls without extras or markers."""
     blocks = turn.blocks
     blank_drops = target.rejects_empty_text
-    if role == "user" or role == "system":
-        if len(blocks) == 1:
-            only = blocks[0]
-            if (
-                type(only) is TextBlock
-                and not only.extra
-                and only.cache_control is None
-                and not (blank_drops and (not only.text or only.text.isspace()))
-            ):
-                data = f'{{"content":{_esc(only.text)},"role":"{role}"}}'
-                return ((None, data.encode()),)
-        return None
-    if role == "tool":
-        entries: list[_Entry] = []
-        for b in blocks:
-            if (
-                type(b) is not ToolResultBlock
-                or type(b.content) is not str
-                or b.cache_control is not None
-                or b.extra
-            ):
-                return None
-            data = (
-                f'{{"content":{_esc(b.content)},"role":"tool",'
-                f'"tool_call_id":{_esc(b.call_id)}}}'
-            )
-            entries.append((b.call_id, data.encode()))
-        return tuple(entries)
     parts: list[str] = []
     calls: list[str] = []
     first_call: str | None = None
     texts = 0
+    # Content parts and tool calls, in order; anything unusual takes the dict path.
     for b in blocks:
         kind = type(b)
         if kind is ToolCallBlock:
@@ -130,25 +148,37 @@ def fast(turn: Turn, target: Target) -> tuple[_Entry, ...] | None:
         else:
             return None
     if len(calls) > 1 and target.tool_results_need_preceding_call:
-        return None
-    if len(parts) == 1 and texts == 1:
-        text_block = next(
-            b
-            for b in blocks
-            if type(b) is TextBlock
-            and not (blank_drops and (not b.text or b.text.isspace()))
-        )
-        assert isinstance(text_block, TextBlock)  # noqa: S101 - found above
-        head = f'{{"content":{_esc(text_block.text)},'
-    elif parts:
-        head = f'{{"content":[{",".join(parts)}],'
-    elif not calls:
-        head = '{"content":"",'
-    elif target.empty_assistant_content == "null":
-        head = '{"content":null,'
-    else:
-        head = "{"
+        return None  # R11 splits the calls: the general path does it
+    head = _content_head(blocks, target, parts, texts, has_calls=bool(calls))
     if not calls:
         return ((None, (head + '"role":"assistant"}').encode()),)
     data = f'{head}"role":"assistant","tool_calls":[{",".join(calls)}]}}'
     return ((first_call if len(calls) == 1 else None, data.encode()),)
+
+
+def _content_head(
+    blocks: tuple[object, ...],
+    target: Target,
+    parts: list[str],
+    texts: int,
+    *,
+    has_calls: bool,
+) -> str:
+    """The message's opening and `content`: a string, a list, empty, null or absent."""
+    if len(parts) == 1 and texts == 1:
+        # A lone text is sent as a plain string.
+        text_block = next(
+            b
+            for b in blocks
+            if type(b) is TextBlock
+            and not (target.rejects_empty_text and (not b.text or b.text.isspace()))
+        )
+        assert isinstance(text_block, TextBlock)  # noqa: S101 - found above
+        return f'{{"content":{_esc(text_block.text)},'
+    if parts:
+        return f'{{"content":[{",".join(parts)}],'
+    if not has_calls:
+        return '{"content":"",'
+    if target.empty_assistant_content == "null":
+        return '{"content":null,'
+    return "{"

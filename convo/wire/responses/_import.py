@@ -68,6 +68,38 @@ def _assistant_item(item: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _tool_result(item: Mapping[str, Any], where: str) -> ToolResultBlock:
+    """The result block of a `function_call_output` item."""
+    call_id = get_str(item, "call_id", where=where)
+    output = item.get("output", "")
+    content: str | list[TextBlock | ImageBlock] = (
+        output if isinstance(output, str) else _parts(output, where=f"{where}.output")
+    )
+    return guard(
+        functools.partial(ToolResultBlock, call_id=call_id, content=content),
+        where=where,
+    )
+
+
+def _plain_turn(
+    item: Mapping[str, Any], kind: object, role: object, where: str
+) -> Turn:
+    """The user or system turn of a `message` item (developer counts as system)."""
+    if kind != "message" or role not in ("user", "system", "developer"):
+        raise fail(
+            "An input item of a type convo does not import",
+            where=where,
+            received=kind if kind != "message" else role,
+        )
+    blocks = _parts(item.get("content"), where=f"{where}.content")
+    return guard(
+        functools.partial(
+            Turn, role="user" if role == "user" else "system", blocks=tuple(blocks)
+        ),
+        where=where,
+    )
+
+
 def import_messages(
     messages: Sequence[Mapping[str, Any]], *, target: Target | None = None
 ) -> tuple[Turn, ...]:
@@ -119,40 +151,11 @@ def import_messages(
             continue
         flush_assistant()
         if kind == "function_call_output":
-            call_id = get_str(item, "call_id", where=where)
-            output = item.get("output", "")
-            content: str | list[TextBlock | ImageBlock] = (
-                output
-                if isinstance(output, str)
-                else _parts(output, where=f"{where}.output")
-            )
-            results.append(
-                guard(
-                    functools.partial(
-                        ToolResultBlock, call_id=call_id, content=content
-                    ),
-                    where=where,
-                )
-            )
+            # Results gather into one tool turn until the next other item.
+            results.append(_tool_result(item, where))
             continue
         flush_results()
-        if kind != "message" or role not in ("user", "system", "developer"):
-            raise fail(
-                "An input item of a type convo does not import",
-                where=where,
-                received=kind if kind != "message" else role,
-            )
-        blocks = _parts(item.get("content"), where=f"{where}.content")
-        turns.append(
-            guard(
-                functools.partial(
-                    Turn,
-                    role="user" if role == "user" else "system",
-                    blocks=tuple(blocks),
-                ),
-                where=where,
-            )
-        )
+        turns.append(_plain_turn(item, kind, role, where))
     flush_assistant()
     flush_results()
     return tuple(turns)
