@@ -22,6 +22,7 @@ from typing import Any, Literal, TypeAlias
 
 import attrs
 
+from convo._check import as_tuple
 from convo._json import JSON, JSONObject, check_text, json_object
 from convo.errors import InvalidImageError, ToolArgumentsError
 
@@ -138,7 +139,12 @@ ReasoningPart: TypeAlias = SummaryText | SummaryEncryptedText
 
 
 def _parts(items: Iterable[ReasoningPart]) -> tuple[ReasoningPart, ...]:
-    return tuple(items)
+    return as_tuple(
+        items,
+        "parts",
+        expected="reasoning parts",
+        fix="Pass a list of SummaryText or SummaryEncryptedText values.",
+    )
 
 
 @attrs.frozen(kw_only=True)
@@ -348,7 +354,12 @@ def _result_content(
 ) -> str | tuple[TextBlock | ImageBlock, ...]:
     if isinstance(value, str):
         return check_text(value, path="$.content")
-    return tuple(value)
+    return as_tuple(
+        value,
+        "content",
+        expected="TextBlock or ImageBlock",
+        fix="Pass the result as a str, or a list of TextBlock and ImageBlock values.",
+    )
 
 
 @attrs.frozen(kw_only=True)

@@ -19,6 +19,7 @@ from convo._blocks import (
     ToolCallBlock,
     ToolResultBlock,
 )
+from convo._check import expect_instance
 from convo._graph import Conversation, Node
 from convo._ids import TurnId
 from convo._turns import Turn
@@ -75,7 +76,12 @@ def describe_turn(turn: Turn) -> str:
 
 
 def render_tree(conversation: Conversation, *, ids: bool = False) -> str:
-    """The whole conversation as an indented tree, one turn per line."""
+    """The whole conversation as an indented tree, one turn per line.
+
+    Raises:
+        UsageError: `conversation` is not a Conversation.
+    """
+    expect_instance(conversation, Conversation, "conversation")
     heads: dict[TurnId, list[str]] = defaultdict(list)
     for name, head in sorted(conversation.heads.items()):
         if head is not None:

@@ -15,6 +15,7 @@ from typing import Literal
 
 import attrs
 
+from convo._check import expect_instance
 from convo.errors import UnknownTargetError, UsageError
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "ResponsesOptions",
     "Target",
     "TargetDeprecationWarning",
+    "expect_target",
     "get_target",
     "register_target",
     "registered_targets",
@@ -212,12 +214,21 @@ class Target:
 _REGISTRY: dict[str, Target] = {}
 
 
+def expect_target(value: object, where: str = "target") -> Target:
+    """`value` if it is a `Target`; else a `UsageError` naming `where`."""
+    return expect_instance(
+        value, Target, where, fix="Pass a Target, e.g. convo.get_target(name)."
+    )
+
+
 def register_target(target: Target, *, replace: bool = False) -> Target:
     """Register `target` under its name and return it.
 
     Raises:
-        UsageError: the name is taken and `replace` is False.
+        UsageError: `target` is not a Target, or the name is taken and
+            `replace` is False.
     """
+    expect_target(target)
     if target.name in _REGISTRY and not replace and _REGISTRY[target.name] != target:
         raise UsageError(
             f"A different target named {target.name!r} is registered already",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Generic, Literal, TypeAlias, TypeVar
+from typing import Any, Generic, Literal, TypeAlias, TypeVar, cast
 
 import attrs
 
@@ -22,6 +22,7 @@ from convo._blocks import (
     ToolCallBlock,
     ToolResultBlock,
 )
+from convo._check import as_tuple
 from convo._json import JSON, JSONObject, check_text, json_object
 from convo.errors import UsageError
 
@@ -137,14 +138,12 @@ def _blocks(items: Iterable[Block]) -> tuple[Block, ...]:
 
 def _tuple_of_blocks(items: object, *, where: str) -> tuple[Block, ...]:
     """`items` as a tuple; a value that is not a collection is a `UsageError`."""
-    if isinstance(items, str | bytes) or not isinstance(items, Iterable):
-        raise UsageError(
-            "Blocks must be a sequence of blocks",
-            where=where,
-            received=f"<{type(items).__name__}>",
-            fix="Pass a list or tuple of TextBlock, ImageBlock, ... values.",
-        )
-    return tuple(items)
+    return as_tuple(
+        cast("Iterable[Block]", items),
+        where,
+        expected="blocks",
+        fix="Pass a list or tuple of TextBlock, ImageBlock, ... values.",
+    )
 
 
 def _metadata(value: Mapping[str, Any]) -> JSONObject:

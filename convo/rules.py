@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import attrs
 
+from convo._check import expect_text
+
 __all__ = ["DOC", "RULES", "Rule", "rule"]
 
 DOC = "docs/provider-rules.md"
@@ -187,5 +189,10 @@ RULES: dict[str, Rule] = _rules(
 
 
 def rule(rule_id: str) -> Rule | None:
-    """The provider rule `rule_id` names (None for a format's own shape rule)."""
+    """The provider rule `rule_id` names (None for a format's own shape rule).
+
+    Raises:
+        UsageError: `rule_id` is not a str.
+    """
+    expect_text(rule_id, "rule_id", fix="Pass a rule id such as 'R14'.")
     return RULES.get(rule_id)

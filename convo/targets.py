@@ -30,6 +30,7 @@ Invariant: targets are frozen values; registering an equal target twice is a no-
 
 from __future__ import annotations
 
+from convo._check import expect_text
 from convo._targets import (
     CacheRules,
     Deprecation,
@@ -334,7 +335,10 @@ def route_target(route: str, name: str) -> Target:
 
     Raises:
         UnknownTargetError: no built-in target of that name on that route.
+        UsageError: `route` or `name` is not a str.
     """
+    expect_text(route, "route")
+    expect_text(name, "name")
     try:
         return _BY_ROUTE[(route, name)]
     except KeyError:

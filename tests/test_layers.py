@@ -33,6 +33,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "core",
         (
             "convo._blocks",
+            "convo._check",
             "convo._converter",
             "convo._converter_base",
             "convo._events",

@@ -16,9 +16,10 @@ import importlib
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, cast
 
+from convo._check import expect_text
 from convo._events import StreamEvent
 from convo._params import RequestParams
-from convo._targets import Target
+from convo._targets import Target, expect_target
 from convo._tools import Tool
 from convo._turns import PartialTurn, Turn
 from convo.errors import APIStatusError, LookupFailedError
@@ -140,7 +141,13 @@ _MODULES: dict[str, str] = {
 
 
 def register_wire(name: str, module: str) -> None:
-    """Make `Target(wire=name)` use the format implemented by `module`."""
+    """Make `Target(wire=name)` use the format implemented by `module`.
+
+    Raises:
+        UsageError: `name` or `module` is not a str.
+    """
+    expect_text(name, "name", fix="Pass the wire name targets will give, e.g. 'chat'.")
+    expect_text(module, "module", fix="Pass a module's dotted name, e.g. 'mypkg.wire'.")
     _MODULES[name] = module
 
 
@@ -154,7 +161,9 @@ def wire_for(target: Target) -> WireFormat:
 
     Raises:
         LookupFailedError: `target.wire` names no registered format.
+        UsageError: `target` is not a Target.
     """
+    expect_target(target)
     module = _MODULES.get(target.wire)
     if module is None:
         raise LookupFailedError(

@@ -39,6 +39,7 @@ from convo._params import AdaptiveThinking, Effort, RequestParams, ThinkingBudge
 from convo._targets import Target
 from convo._tools import Tool
 from convo._turns import Turn
+from convo.wire._shared._args import expect_request
 from convo.wire._shared._check import check_request, check_size
 from convo.wire._shared._reject import reject
 from convo.wire.anthropic._encode_blocks import (
@@ -250,6 +251,7 @@ def _build(
     params: RequestParams | None,
     tools: Sequence[Tool],
 ) -> _Request:
+    expect_request(turns, target, params, tools)
     if target.wire != NAME:
         raise reject(
             "This target speaks another wire format",

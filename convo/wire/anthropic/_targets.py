@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import attrs
 
-from convo._targets import Target
+from convo._targets import Target, expect_target
 from convo.wire._shared._reject import reject
 
 __all__ = ["MESSAGES_FIELDS", "SAMPLING_FIELDS", "anthropic_target"]
@@ -45,6 +45,7 @@ def anthropic_target(target: Target) -> Target:
         RequestRejectedError: the target is not an Anthropic (Claude) model; the
             Messages route serves only those.
     """
+    expect_target(target)
     if target.family != "claude" and target.provider != "anthropic":
         raise reject(
             "The Messages API route serves only Anthropic models",

@@ -48,6 +48,7 @@ from convo._params import RequestParams
 from convo._targets import Target
 from convo._tools import Tool
 from convo._turns import MemoKey, Turn
+from convo.wire._shared._args import expect_request
 from convo.wire._shared._cache import cache_control_json
 from convo.wire._shared._check import check_request, check_size
 from convo.wire._shared._facts import NO_FACTS, Facts, turn_facts
@@ -349,6 +350,7 @@ def encode_request_bytes(
     Raises:
         RequestRejectedError: the target would reject the request (see `validate_request`).
     """
+    expect_request(turns, target, params, tools)
     p = _DEFAULT_PARAMS if params is None else params
     messages, facts = messages_bytes(turns, target)
     check_request(
@@ -390,6 +392,7 @@ def encode_request(
     Raises:
         RequestRejectedError: the target would reject the request.
     """
+    expect_request(turns, target, params, tools)
     p = _DEFAULT_PARAMS if params is None else params
     messages, facts = messages_bytes(turns, target)
     check_request(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import urllib.parse
 
-from convo._targets import Target
+from convo._targets import Target, expect_target
 
 __all__ = ["NAME", "endpoint_suffix"]
 
@@ -19,6 +19,7 @@ NAME = "chat"
 
 def endpoint_suffix(target: Target, *, databricks: bool) -> str:
     """The path after the Databricks host, or after an OpenAI-style base URL."""
+    expect_target(target)
     if not databricks:
         return "/chat/completions"
     name = urllib.parse.quote(target.name, safe="")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from convo._targets import Target
+from convo._targets import Target, expect_target
 from convo._targets_responses import RESPONSES_ROUTES
 from convo.errors import LookupFailedError
 
@@ -53,5 +53,6 @@ def route_of(target: Target) -> str:
 
 def endpoint_suffix(target: Target, *, databricks: bool) -> str:
     """The path after the Databricks host, or after an OpenAI-style base URL."""
+    expect_target(target)
     route = route_of(target)
     return ROUTES[route] if databricks else "/responses"

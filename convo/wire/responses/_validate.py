@@ -32,6 +32,7 @@ from convo._params import RequestParams
 from convo._targets import Target
 from convo._tools import Tool
 from convo._turns import Turn
+from convo.wire._shared._args import expect_request
 from convo.wire._shared._check import check_request
 from convo.wire._shared._reject import reject
 from convo.wire.responses._encode_fields import emitted_fields
@@ -134,6 +135,7 @@ def validate_request(
     Raises:
         RequestRejectedError: the first rule the request breaks.
     """
+    expect_request(turns, target, params, tools)
     params = params or _DEFAULT
     check_request(
         turns,
