@@ -37,7 +37,7 @@ from convo._blocks import (
 )
 from convo._converter_base import configure_base, register_tagged_union
 from convo._json import JSONObject, canonical_bytes
-from convo._turns import MemoKey, Turn, Usage
+from convo._turns import MemoKey, Turn, Usage, expect_turn
 
 __all__ = [
     "CONVERTER",
@@ -156,7 +156,14 @@ CANONICAL: MemoKey[bytes] = MemoKey("canonical")
 
 
 def turn_bytes(turn: Turn) -> bytes:
-    """The canonical bytes of a turn, computed once per turn."""
+    """The canonical bytes of a turn, computed once per turn.
+
+    Raises:
+        UsageError: `turn` is not a Turn.
+    """
+    given: object = turn  # checked at run time: callers are not all typed
+    if not isinstance(given, Turn):
+        expect_turn(given)
     return turn.memo(CANONICAL, lambda: canonical_bytes(turn_plain(turn)))
 
 

@@ -22,7 +22,7 @@ from convo._blocks import (
     ToolCallBlock,
     ToolResultBlock,
 )
-from convo._check import as_tuple
+from convo._check import as_tuple, expect_instance
 from convo._json import JSON, JSONObject, check_text, json_object
 from convo.errors import UsageError
 
@@ -34,6 +34,7 @@ __all__ = [
     "Turn",
     "Usage",
     "assistant",
+    "expect_turn",
     "system",
     "tool_results",
     "user",
@@ -237,6 +238,16 @@ class Turn:
         return self.role == "user" and not all(
             isinstance(b, ToolResultBlock) for b in self.blocks
         )
+
+
+def expect_turn(value: object, where: str = "turn") -> Turn:
+    """`value` if it is a `Turn`; else a `UsageError` naming `where`."""
+    return expect_instance(
+        value,
+        Turn,
+        where,
+        fix="Pass a Turn, e.g. convo.user('...') or one from a conversation.",
+    )
 
 
 @attrs.frozen(kw_only=True)

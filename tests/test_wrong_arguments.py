@@ -160,16 +160,6 @@ KNOWN_ESCAPES: dict[str, str] = {
     "convo.policies.validate": "AttributeError for None",
     "convo.testing.fake.sign": "TypeError for None",
     "convo.testing.fake.verify": "TypeError for None",
-    "convo.wire.anthropic.encode_sse": "TypeError for None",
-    "convo.wire.anthropic.message_events": "AttributeError for None",
-    "convo.wire.canonical.dumps": "UnicodeEncodeError for a lone surrogate",
-    "convo.wire.canonical.encode_turn": "AttributeError for None",
-    "convo.wire.canonical.turn_bytes": "AttributeError for None",
-    "convo.wire.chat.decode_error": "TypeError for None",
-    "convo.wire.chat.encode_turn_messages": "AttributeError for None",
-    "convo.wire.chat.to_openai_kwargs": "AttributeError for None",
-    "convo.wire.responses.encode_sse": "TypeError for None",
-    "convo.wire.responses.response_events": "TypeError for None",
 }
 """What escapes today (issue 17 follow-up): callables that read attributes of a
 value they never check. Fix one, then remove its line; the list only shrinks."""

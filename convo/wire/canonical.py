@@ -32,12 +32,13 @@ from typing import Any
 import immutables
 
 from convo._blocks import Block
+from convo._check import wrong_type
 from convo._converter import CONVERTER, turn_bytes, turn_plain
 from convo._converter_base import guarded
 from convo._graph import Conversation
 from convo._ids import TurnId, is_turn_id
 from convo._json import JSONObject, canonical_bytes
-from convo._turns import Turn
+from convo._turns import Turn, expect_turn
 from convo.errors import (
     DecodeError,
     InvalidConversationError,
@@ -71,7 +72,12 @@ def encode_block(block: Block) -> JSONObject:
 
 
 def encode_turn(turn: Turn) -> JSONObject:
-    """The canonical plain form of a turn."""
+    """The canonical plain form of a turn.
+
+    Raises:
+        UsageError: `turn` is not a Turn.
+    """
+    expect_turn(turn)
     return turn_plain(turn)
 
 
@@ -140,7 +146,11 @@ def _digest(active: object, branches: object, ids: Sequence[str]) -> str:
 
 
 def dumps(value: Block | Turn | Conversation) -> bytes:
-    """The canonical document of a block, a turn or a conversation, as bytes."""
+    """The canonical document of a block, a turn or a conversation, as bytes.
+
+    Raises:
+        UsageError: `value` is none of those.
+    """
     if isinstance(value, Conversation):
         return _conversation_bytes(value)
     if isinstance(value, Turn):
@@ -151,6 +161,8 @@ def dumps(value: Block | Turn | Conversation) -> bytes:
             + turn_bytes(value)
             + b"}"
         )
+    if not isinstance(value, Block):
+        raise wrong_type(value, "block, Turn or Conversation", "value")
     return canonical_bytes(
         {"convo": FORMAT_VERSION, "kind": "block", "value": encode_block(value)}
     )

@@ -7,15 +7,16 @@ the turns) is a `UsageError` naming it, raised before any encoding reads it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, cast
 
-from convo._check import expect_instance, expect_items
+from convo._check import as_tuple, expect_instance, expect_items
 from convo._params import RequestParams
 from convo._targets import Target
 from convo._tools import Tool
 from convo._turns import Turn
 
-__all__ = ["expect_request"]
+__all__ = ["expect_events", "expect_request"]
 
 
 def expect_request(
@@ -34,3 +35,11 @@ def expect_request(
             params, RequestParams, "params", fix="Pass RequestParams or None."
         )
     expect_items(tools, Tool, "tools", fix="Pass a sequence of Tool (or nothing).")
+
+
+def expect_events(events: Iterable[Mapping[str, Any]]) -> tuple[Mapping[str, Any], ...]:
+    """`events` (stream events to frame as SSE) as a tuple of mappings; else `UsageError`."""
+    fix = "Pass the events as a list of dicts, e.g. from response_events()."
+    items = as_tuple(events, "events", expected="event mappings", fix=fix)
+    expect_items(items, cast("type", Mapping), "events", fix=fix)
+    return items

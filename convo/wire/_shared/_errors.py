@@ -29,6 +29,7 @@ from typing import Any
 
 import attrs
 
+from convo._check import expect_instance
 from convo.errors import (
     APIStatusError,
     AuthenticationError,
@@ -188,7 +189,14 @@ def decode_error(
         request_id: the request id header, if any (else one found in the body).
         attempts: how many attempts were made.
         retry_after: the server's hint in seconds (429), if any.
+
+    Raises:
+        UsageError: `status_code` is not an int or `body` is not bytes.
     """
+    expect_instance(
+        status_code, int, "status_code", fix="Pass the HTTP status, e.g. 400."
+    )
+    expect_instance(body, bytes, "body", fix="Pass the raw response body as bytes.")
     text = body[:_PARSE_LIMIT].decode("utf-8", errors="replace")
     parsed = _parse(text) if len(body) <= _PARSE_LIMIT else None
     if parsed is not None:

@@ -31,6 +31,7 @@ from typing import Any
 import attrs
 
 from convo._blocks import ToolCallBlock
+from convo._check import expect_mapping
 from convo._events import (
     Finished,
     ReasoningDelta,
@@ -46,6 +47,7 @@ from convo.errors import (
     StreamError,
     excerpt,
 )
+from convo.wire._shared._args import expect_events
 from convo.wire._shared._json import MAX_DEPTH, fail, guard, load_json, too_large
 from convo.wire._shared._stream import (
     MAX_EVENTS,
@@ -403,7 +405,11 @@ def message_events(
     `split` cuts each text, thinking and tool-input string into delta fragments
     (default: one fragment). Used by tests and fake endpoints; the assembler
     turns these events back into `decode_response(body)`.
+
+    Raises:
+        UsageError: `body` is not a mapping.
     """
+    expect_mapping(body, "body", fix="Pass a decoded Messages response (a dict).")
     usage = dict(body.get("usage") or {})
     final_output = usage.pop("output_tokens", None)
     start = {
@@ -466,9 +472,12 @@ def encode_sse(events: Iterable[Mapping[str, Any]], *, newline: str = "\n") -> b
     """Server-sent-event bytes for `events` (`event:` and `data:` lines, UTF-8).
 
     Text that cannot be UTF-8 (a lone surrogate) is written as a JSON escape.
+
+    Raises:
+        UsageError: `events` is not a collection of mappings.
     """
     out: list[bytes] = []
-    for event in events:
+    for event in expect_events(events):
         data = json.dumps(event, ensure_ascii=False, separators=(",", ":"))
         name = (
             json.dumps(event.get("type"))[1:-1]

@@ -45,9 +45,9 @@ from convo._blocks import (
 )
 from convo._json import canonical_bytes
 from convo._params import RequestParams
-from convo._targets import Target
+from convo._targets import Target, expect_target
 from convo._tools import Tool
-from convo._turns import MemoKey, Turn
+from convo._turns import MemoKey, Turn, expect_turn
 from convo.wire._shared._args import expect_request
 from convo.wire._shared._cache import cache_control_json
 from convo.wire._shared._check import check_request, check_size
@@ -272,7 +272,13 @@ def _encoded(turn: Turn, target: Target) -> _Wire:
 
 
 def encode_turn_messages(turn: Turn, *, target: Target) -> list[dict[str, Any]]:
-    """One turn's chat messages, in a fresh list of fresh dicts (memoized per turn and target)."""
+    """One turn's chat messages, in a fresh list of fresh dicts (memoized per turn and target).
+
+    Raises:
+        UsageError: `turn` is not a Turn or `target` not a Target.
+    """
+    expect_turn(turn)
+    expect_target(target)
     return [json.loads(b) for _, b in _encoded(turn, target)[0]]
 
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from convo._check import expect_mapping
+
 __all__ = ["OPENAI_CREATE_FIELDS", "to_openai_kwargs"]
 
 OPENAI_CREATE_FIELDS = frozenset(
@@ -61,7 +63,12 @@ OPENAI_CREATE_FIELDS = frozenset(
 
 
 def to_openai_kwargs(payload: Mapping[str, Any]) -> dict[str, Any]:
-    """Keyword arguments for `client.chat.completions.create` sending `payload` as is."""
+    """Keyword arguments for `client.chat.completions.create` sending `payload` as is.
+
+    Raises:
+        UsageError: `payload` is not a mapping.
+    """
+    expect_mapping(payload, "payload", fix="Pass the dict encode_request() returns.")
     kwargs: dict[str, Any] = {}
     extra_body: dict[str, Any] = {}
     for key, value in payload.items():

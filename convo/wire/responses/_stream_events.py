@@ -19,6 +19,9 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from convo._check import expect_mapping
+from convo.wire._shared._args import expect_events
+
 __all__ = ["encode_sse", "response_events"]
 
 
@@ -118,7 +121,12 @@ def _item_events(
 def response_events(
     response: Mapping[str, Any], *, chunk: int = 16
 ) -> list[dict[str, Any]]:
-    """The stream events describing `response`, numbered from 0."""
+    """The stream events describing `response`, numbered from 0.
+
+    Raises:
+        UsageError: `response` is not a mapping.
+    """
+    expect_mapping(response, "response", fix="Pass a decoded Responses body (a dict).")
     start = {**response, "status": "in_progress", "output": [], "usage": None}
     start.pop("incomplete_details", None)
     events: list[dict[str, Any]] = [
@@ -139,9 +147,13 @@ def response_events(
 
 
 def encode_sse(events: Iterable[Mapping[str, Any]], *, done: bool) -> bytes:
-    """The SSE bytes of `events` (`event:` and `data:` lines), `[DONE]` last if asked."""
+    """The SSE bytes of `events` (`event:` and `data:` lines), `[DONE]` last if asked.
+
+    Raises:
+        UsageError: `events` is not a collection of mappings.
+    """
     out: list[str] = []
-    for event in events:
+    for event in expect_events(events):
         data = json.dumps(event, ensure_ascii=False, separators=(",", ":"))
         out.append(f"event: {event['type']}\ndata: {data}\n\n")
     if done:
