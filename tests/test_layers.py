@@ -43,6 +43,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "convo._json",
             "convo._params",
             "convo._render",
+            "convo._request_args",
             "convo._structure",
             "convo._targets",
             "convo._targets_responses",

@@ -147,17 +147,6 @@ def _escapes() -> dict[str, str]:
 KNOWN_ESCAPES: dict[str, str] = {
     "convo.FinishReason": "ValueError for None",
     "convo.client.OAuthM2M": "AttributeError for a number",
-    "convo.policies.RequestView": "TypeError for None",
-    "convo.policies.count_view": "TypeError for None",
-    "convo.policies.default_policies": "AttributeError for None",
-    "convo.policies.estimate_tokens": "AttributeError for None",
-    "convo.policies.is_summary": "AttributeError for None",
-    "convo.policies.prefix_digest": "TypeError for None",
-    "convo.policies.preview": "TypeError for None",
-    "convo.policies.reported_input_tokens": "AttributeError for a number",
-    "convo.policies.summary_covers": "AttributeError for None",
-    "convo.policies.summary_turn": "TypeError for None",
-    "convo.policies.validate": "AttributeError for None",
     "convo.testing.fake.sign": "TypeError for None",
     "convo.testing.fake.verify": "TypeError for None",
 }

@@ -25,7 +25,9 @@ from typing import Protocol, runtime_checkable
 
 import attrs
 
-from convo._targets import Target
+from convo._check import expect_instance
+from convo._request_args import expect_request
+from convo._targets import Target, expect_target
 from convo._tools import Tool
 from convo._turns import Turn, Usage
 from convo.policies._prefix import prefix_digest
@@ -82,7 +84,13 @@ def reported_input_tokens(usage: Usage | None, target: Target) -> int | None:
     Everywhere else `prompt_tokens` is the whole prompt already: OpenAI-style
     cached tokens are a subset of it, and convo's Messages decoder sums
     Anthropic's three parts into it.
+
+    Raises:
+        UsageError: `usage` is not a Usage or None, or `target` not a Target.
     """
+    expect_target(target)
+    if usage is not None:
+        expect_instance(usage, Usage, "usage", fix="Pass a turn's usage (Turn.usage).")
     if usage is None or usage.prompt_tokens is None:
         return None
     if target.prompt_tokens_exclude_cache:
@@ -121,7 +129,11 @@ def count_view(
     `generated_from` equals the digest of the turns before it in `turns` gives
     the exact count of that prefix (tools included); the rest is counted with
     `counter`. Without such an answer every turn and the tools are estimated.
+
+    Raises:
+        UsageError: `turns`, `target` or `tools` has the wrong type.
     """
+    expect_request(turns, target, None, tools)
     seen = 0
     for i in range(len(turns) - 1, 0, -1):
         turn = turns[i]

@@ -6,7 +6,7 @@ after all of them, and marker placement last (see `convo.policies._prefix`).
 
 from __future__ import annotations
 
-from convo._targets import Target
+from convo._targets import Target, expect_target
 from convo.policies._cache import cache_breakpoints
 from convo.policies._fit import Fit
 from convo.policies._prefix import bind_prefixes
@@ -48,7 +48,11 @@ def default_policies(target: Target, *, fit: Fit | None = None) -> tuple[Policy,
     - `cache_breakpoints()`, where `target.cache.supported`: markers within the
       budget, in the right places and ttl order (R6-R9); last, because it only
       decorates.
+
+    Raises:
+        UsageError: `target` is not a Target.
     """
+    expect_target(target)
     chain: list[Policy] = [apply_summaries()]
     if not target.keeps_reasoning_in_context:
         chain.append(keep_last_reasoning())

@@ -40,6 +40,7 @@ from collections.abc import Sequence
 import attrs
 
 from convo._blocks import Block, ReasoningBlock, TextBlock, ToolResultBlock
+from convo._check import expect_instance, expect_text
 from convo._structure import current_exchange_start, tool_session_start
 from convo._turns import MemoKey, Turn
 from convo.errors import ContextWindowError, PolicyError
@@ -57,7 +58,13 @@ BARE_SIZE: MemoKey[int] = MemoKey("convo.policies.fit.bare")
 
 
 def preview(text: str, limit: int) -> str:
-    """`text` cut to about `limit` characters: its head, a marker, its tail."""
+    """`text` cut to about `limit` characters: its head, a marker, its tail.
+
+    Raises:
+        UsageError: `text` is not a str or `limit` not an int.
+    """
+    expect_text(text, "text")
+    expect_instance(limit, int, "limit", fix="Pass a number of characters, e.g. 2000.")
     if len(text) <= limit:
         return text
     half = max(1, limit // 2)

@@ -60,9 +60,10 @@ from convo._blocks import (
     TextBlock,
     ToolResultBlock,
 )
+from convo._check import expect_items
 from convo._converter import turn_bytes
 from convo._structure import last_user_index
-from convo._targets import Target
+from convo._targets import Target, expect_target
 from convo._turns import MemoKey, Turn
 from convo.errors import PrefixChangedError
 from convo.policies._reasoning import WITHOUT_REASONING, without_reasoning
@@ -157,7 +158,15 @@ def prefix_digest(turns: Sequence[Turn], *, target: Target | None = None) -> str
         target: the target that answered. A target whose server discards
             earlier reasoning gets the visible digest (`pv1:`); one that keeps
             it, or None, the full digest (`pb2:`). See the module docstring.
+
+    Raises:
+        UsageError: `turns` is not a sequence of Turn, or `target` not a Target.
     """
+    expect_items(
+        turns, Turn, "turns", fix="Pass the turns the answer was generated from."
+    )
+    if target is not None:
+        expect_target(target)
     h = hashlib.blake2b(digest_size=32)
     if _sees_all(target):
         for turn in turns:

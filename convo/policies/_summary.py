@@ -25,8 +25,9 @@ from collections.abc import Mapping
 import attrs
 
 from convo._blocks import TextBlock
+from convo._check import expect_instance
 from convo._json import JSON
-from convo._turns import Turn
+from convo._turns import Turn, expect_turn
 from convo.errors import UsageError
 from convo.policies._view import PolicyNote, RequestView
 
@@ -44,7 +45,13 @@ SUMMARY_KEY = "convo.summary"
 
 
 def summary_turn(text: str, *, covers: int) -> Turn:
-    """A summary turn standing in for the first `covers` turns of its path."""
+    """A summary turn standing in for the first `covers` turns of its path.
+
+    Raises:
+        UsageError: `covers` is not an int of 0 or more.
+        InvalidTextError: `text` holds a NUL or a lone surrogate.
+    """
+    expect_instance(covers, int, "covers", fix="Pass 0 or more.")
     if covers < 0:
         raise UsageError(
             "A summary covers a non-negative number of turns",
@@ -60,7 +67,12 @@ def summary_turn(text: str, *, covers: int) -> Turn:
 
 
 def summary_covers(turn: Turn) -> int | None:
-    """How many leading turns of its path `turn` covers, or None if it is no summary."""
+    """How many leading turns of its path `turn` covers, or None if it is no summary.
+
+    Raises:
+        UsageError: `turn` is not a Turn.
+    """
+    expect_turn(turn)
     if turn.role != "user":
         return None
     value = turn.metadata.get(SUMMARY_KEY)

@@ -31,7 +31,7 @@ from convo._blocks import (
     ToolResultBlock,
 )
 from convo._tools import Tool
-from convo._turns import MemoKey, Turn
+from convo._turns import MemoKey, Turn, expect_turn
 from convo.errors import PolicyError
 from convo.policies._view import PolicyNote, RequestView
 
@@ -81,7 +81,12 @@ TOKENS: MemoKey[int] = MemoKey("convo.policies.tokens")
 
 
 def estimate_tokens(turn: Turn) -> int:
-    """About how many tokens `turn` costs: chars / 4, 1,600 per image, 4 per block."""
+    """About how many tokens `turn` costs: chars / 4, 1,600 per image, 4 per block.
+
+    Raises:
+        UsageError: `turn` is not a Turn.
+    """
+    expect_turn(turn)
 
     def build() -> int:
         chars, images = _chars(turn)

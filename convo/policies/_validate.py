@@ -27,6 +27,7 @@ import itertools
 from collections.abc import Sequence
 
 from convo._blocks import ReasoningBlock
+from convo._check import expect_instance
 from convo._structure import open_tool_calls
 from convo._turns import Turn
 from convo.errors import PolicyError, RequestRejectedError
@@ -138,7 +139,11 @@ def validate(view: RequestView, *, source: Sequence[Turn] | None = None) -> None
     Raises:
         RequestRejectedError: a rule of the target is broken; `.rule` names it.
         PolicyError: the view is malformed in a way no policy should produce.
+        UsageError: `view` is not a RequestView.
     """
+    expect_instance(
+        view, RequestView, "view", fix="Pass the view the policies returned."
+    )
     for i, turn in enumerate(view.turns):
         if turn.role == "system" and i:
             where = f"$.turns[{i}]"

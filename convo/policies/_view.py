@@ -18,7 +18,8 @@ from typing import TypeAlias
 
 import attrs
 
-from convo._targets import Target
+from convo._check import as_tuple
+from convo._targets import Target, expect_target
 from convo._tools import Tool
 from convo._turns import Turn
 
@@ -40,15 +41,25 @@ class PolicyNote:
 
 
 def _turns(value: Iterable[Turn]) -> tuple[Turn, ...]:
-    return tuple(value)
+    return as_tuple(
+        value, "turns", expected="Turn", fix="Pass the turns to send, in order."
+    )
 
 
 def _tools(value: Iterable[Tool]) -> tuple[Tool, ...]:
-    return tuple(value)
+    return as_tuple(
+        value, "tools", expected="Tool", fix="Pass the tools offered, or ()."
+    )
 
 
 def _notes(value: Iterable[PolicyNote]) -> tuple[PolicyNote, ...]:
-    return tuple(value)
+    return as_tuple(
+        value, "notes", expected="PolicyNote", fix="Pass the notes so far, or ()."
+    )
+
+
+def _target(_instance: object, _attribute: object, value: Target) -> None:
+    expect_target(value)
 
 
 @attrs.frozen(kw_only=True)
@@ -62,7 +73,7 @@ class RequestView:
     """The turns to send, oldest first (a path of the conversation, after policies)."""
     tools: tuple[Tool, ...] = attrs.field(default=(), converter=_tools)
     """The tool definitions offered with the request."""
-    target: Target
+    target: Target = attrs.field(validator=_target)
     """The served model; policies read its reasoning, cache and tool rules."""
     notes: tuple[PolicyNote, ...] = attrs.field(default=(), converter=_notes)
     """What the policies applied so far did, in order."""

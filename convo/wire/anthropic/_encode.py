@@ -36,10 +36,10 @@ import attrs
 
 from convo._json import canonical_bytes
 from convo._params import AdaptiveThinking, Effort, RequestParams, ThinkingBudget
+from convo._request_args import expect_request
 from convo._targets import Target
 from convo._tools import Tool
 from convo._turns import Turn
-from convo.wire._shared._args import expect_request
 from convo.wire._shared._check import check_request, check_size
 from convo.wire._shared._reject import reject
 from convo.wire.anthropic._encode_blocks import (

@@ -45,10 +45,10 @@ from convo._blocks import (
 )
 from convo._json import canonical_bytes
 from convo._params import RequestParams
+from convo._request_args import expect_request
 from convo._targets import Target, expect_target
 from convo._tools import Tool
 from convo._turns import MemoKey, Turn, expect_turn
-from convo.wire._shared._args import expect_request
 from convo.wire._shared._cache import cache_control_json
 from convo.wire._shared._check import check_request, check_size
 from convo.wire._shared._facts import NO_FACTS, Facts, turn_facts

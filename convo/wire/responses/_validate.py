@@ -29,10 +29,10 @@ from convo._blocks import (
     ToolResultBlock,
 )
 from convo._params import RequestParams
+from convo._request_args import expect_request
 from convo._targets import Target
 from convo._tools import Tool
 from convo._turns import Turn
-from convo.wire._shared._args import expect_request
 from convo.wire._shared._check import check_request
 from convo.wire._shared._reject import reject
 from convo.wire.responses._encode_fields import emitted_fields
