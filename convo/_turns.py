@@ -82,6 +82,17 @@ class FinishReason(enum.Enum):
     CONTEXT_WINDOW_EXCEEDED = "context_window_exceeded"
     UNKNOWN = "unknown"
 
+    @classmethod
+    def _missing_(cls, value: object) -> FinishReason:
+        """No member has `value`: a `UsageError` (still a `ValueError`) listing them."""
+        known = ", ".join(repr(member.value) for member in cls)
+        raise UsageError(
+            "Not a FinishReason value",
+            where="FinishReason",
+            received=value,
+            fix=f"Pass one of {known}.",
+        )
+
 
 _FINISH_ALIASES: dict[str, FinishReason] = {
     "stop": FinishReason.STOP,

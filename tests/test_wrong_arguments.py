@@ -13,9 +13,8 @@ they do not fit is not called with them.
 Registries the walk fills (targets, wire formats) are restored after it.
 Coroutine functions are not awaited (their checks run on first await) and
 the few callables that block or serve forever are listed in `_NOT_CALLED`
-with the reason. `KNOWN_ESCAPES` lists what still escapes today, each with
-the exception it lets out; the test fails when a listed escape is fixed (so
-the list only shrinks) and when a new one appears.
+with the reason. Nothing escapes (issue 17): the test fails, naming the
+callable and the exception it lets out, as soon as one does.
 """
 
 from __future__ import annotations
@@ -144,26 +143,9 @@ def _escapes() -> dict[str, str]:
     return found
 
 
-KNOWN_ESCAPES: dict[str, str] = {
-    "convo.FinishReason": "ValueError for None",
-    "convo.client.OAuthM2M": "AttributeError for a number",
-    "convo.testing.fake.sign": "TypeError for None",
-    "convo.testing.fake.verify": "TypeError for None",
-}
-"""What escapes today (issue 17 follow-up): callables that read attributes of a
-value they never check. Fix one, then remove its line; the list only shrinks."""
-
-
 class TestWrongArguments:
     def test_no_public_callable_lets_a_bare_exception_escape(self) -> None:
-        found = _escapes()
-        new = {k: v for k, v in found.items() if k not in KNOWN_ESCAPES}
-        assert new == {}
-
-    def test_every_known_escape_still_escapes(self) -> None:
-        found = _escapes()
-        fixed = sorted(set(KNOWN_ESCAPES) - set(found))
-        assert fixed == [], "remove these from KNOWN_ESCAPES: they are fixed"
+        assert _escapes() == {}
 
     def test_the_walk_reaches_the_public_namespaces(self) -> None:
         names = {qualified for qualified, _ in _callables()}

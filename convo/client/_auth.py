@@ -23,6 +23,7 @@ from collections.abc import AsyncGenerator, Callable, Generator, Mapping
 
 import httpx
 
+from convo._check import expect_text
 from convo.errors import AuthenticationError, UsageError, excerpt
 
 __all__ = [
@@ -89,6 +90,13 @@ class OAuthM2M(httpx.Auth):
         refresh_margin: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        expect_text(
+            host,
+            "host",
+            fix="Pass the workspace host, e.g. 'adb-1.azuredatabricks.net'.",
+        )
+        expect_text(client_id, "client_id")
+        expect_text(client_secret, "client_secret")
         if not client_id or not client_secret:
             raise UsageError(
                 "OAuth M2M needs a client id and a client secret",
