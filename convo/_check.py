@@ -85,10 +85,13 @@ def expect_items(
     """
     if not isinstance(values, Sequence) or isinstance(values, str | bytes):
         raise wrong_type(values, f"sequence of {kind.__name__}", where, fix)
-    for index, value in enumerate(values):
+    for value in values:  # the common case, without indices: 1 isinstance per item
         if not isinstance(value, kind):
-            raise wrong_type(value, kind.__name__, f"{where}[{index}]", fix)
-    return values
+            break
+    else:
+        return values
+    index, value = next((i, v) for i, v in enumerate(values) if not isinstance(v, kind))
+    raise wrong_type(value, kind.__name__, f"{where}[{index}]", fix)
 
 
 def as_tuple(
