@@ -33,6 +33,7 @@ from convo._chat._core import (
     plan,
 )
 from convo._chat._sync import DEFAULT_PARAMS, first_conversation, tools_tuple
+from convo._check import expect_instance
 from convo._events import Finished, StreamEvent
 from convo._graph import Conversation
 from convo._ids import TurnId, compute_turn_id
@@ -70,6 +71,12 @@ class AsyncChat:
     compact_summarizer: Summarizer | None = None
 
     def __attrs_post_init__(self) -> None:
+        expect_instance(
+            self.store, AsyncStore, "store", fix="Pass a convo.store.AsyncStore."
+        )
+        expect_instance(
+            self.client, AsyncClient, "client", fix="Pass a convo.client.AsyncClient."
+        )
         check_params(self.target, self.params, self.tools)
 
     async def start(

@@ -46,6 +46,7 @@ from convo._chat._core import (
     new_turn,
     plan,
 )
+from convo._check import expect_instance
 from convo._events import Finished, StreamEvent
 from convo._graph import Conversation
 from convo._ids import TurnId, compute_turn_id
@@ -111,6 +112,10 @@ class Chat:
     compact_summarizer: Summarizer | None = None
 
     def __attrs_post_init__(self) -> None:
+        expect_instance(self.store, Store, "store", fix="Pass a convo.store.Store.")
+        expect_instance(
+            self.client, Client, "client", fix="Pass a convo.client.Client."
+        )
         check_params(self.target, self.params, self.tools)
 
     def start(
