@@ -115,7 +115,14 @@ def _turn_markers(turn: Turn) -> tuple[tuple[int, int, CacheControl, bool], ...]
                         found.append((j, k, inner.cache_control, not _blank(inner)))
         return tuple(found)
 
-    return turn.memo(MARKERS, build)
+    for block in turn.blocks:
+        if block.cache_control is not None or (
+            isinstance(block, ToolResultBlock) and not isinstance(block.content, str)
+        ):
+            return turn.memo(MARKERS, build)
+    # No marker anywhere (most turns of a long path): what `build` would
+    # return, without storing it on the turn.
+    return ()
 
 
 def markers(turns: Sequence[Turn], tools: Sequence[Tool] = ()) -> list[Marker]:

@@ -70,7 +70,12 @@ def without_reasoning(
             return (None, dropped)
         return (turn.with_blocks(blocks), dropped)
 
-    return turn.memo(key, build)
+    for block in turn.blocks:
+        if isinstance(block, ReasoningBlock):
+            return turn.memo(key, build)
+    # No reasoning to drop: the answer `build` would give, without storing it
+    # on the turn (most turns of a long path; a cold resume pays per store).
+    return _UNCHANGED
 
 
 def strip(
