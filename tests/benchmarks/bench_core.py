@@ -182,12 +182,16 @@ def bench_fork_memory() -> bool:
 
 def plain_document(conversation: Conversation) -> dict[str, Any]:
     """The conversation's document as plain dicts (what a naive encoder would hold)."""
+    branches = dict(conversation.heads.items())
+    ids = [n.id for n in conversation.walk()]
     return {
         "convo": canonical.FORMAT_VERSION,
         "kind": "conversation",
         "value": {
             "active": conversation.active,
-            "branches": dict(conversation.heads.items()),
+            "branches": branches,
+            # Version 2's integrity digest, as the canonical writer computes it.
+            "digest": canonical._digest(conversation.active, branches, ids),
             "turns": [
                 {"id": n.id, "parent": n.parent, "turn": canonical.encode_turn(n.turn)}
                 for n in conversation.walk()
