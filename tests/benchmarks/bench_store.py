@@ -55,6 +55,7 @@ import convo.store
 from convo import Conversation, ReasoningBlock, SummaryText, TextBlock
 from convo._ids import TurnId, compute_turn_id
 from convo.store import Store
+from convo.store._ledger import search_text, turn_usage
 from convo.store._mapper import encode_turn
 from convo.store._schema import TURNS
 from convo.store._sqlite_append import _BUMP, _INSERT, _MOVE_HEAD
@@ -170,6 +171,8 @@ def chain_rows(store: Store, cid: str, turns: list[convo.Turn]) -> list[dict[str
                 "cid": cid,
                 "tenant": store.tenant,
                 "branch": "main",
+                "search": search_text(turn),
+                **{f"u{i}": count for i, count in enumerate(turn_usage(turn))},
             }
         )
         head = new_id
