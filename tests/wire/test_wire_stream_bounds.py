@@ -127,6 +127,16 @@ class TestAHostileStreamGetsATypedError:
             assembler.feed_chunk(chunk)
 
     @pytest.mark.parametrize("name", NAMES)
+    def test_finish_converts_a_builtin_exception_while_assembling(
+        self, name: str
+    ) -> None:
+        exc = KeyError("id")
+        assembler = _raising(ASSEMBLERS[name], "_assemble", exc)
+        with pytest.raises(DecodeError) as caught:
+            assembler.finish()
+        assert caught.value.__cause__ is exc
+
+    @pytest.mark.parametrize("name", NAMES)
     def test_partial_is_none_when_assembling_raises_a_builtin_exception(
         self, name: str
     ) -> None:

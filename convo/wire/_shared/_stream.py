@@ -206,7 +206,12 @@ class BaseStreamAssembler(abc.ABC):
             StreamInterruptedError: it did not finish; `.partial` is what arrived.
             DecodeError: what arrived does not decode.
         """
-        result = self._assemble()
+        try:
+            result = self._assemble()
+        except ConvoError:
+            raise
+        except Exception as exc:  # what arrived must not escape untyped either
+            raise _unfolded(exc, "assemble this stream") from exc
         if isinstance(result, PartialTurn):
             raise incomplete_stream(result)
         return result
