@@ -214,7 +214,18 @@ class Turn:
 
     def with_blocks(self, blocks: Iterable[Block]) -> Turn:
         """A copy of this turn with other blocks and the same metadata."""
-        return attrs.evolve(self, blocks=tuple(blocks))
+        items = _blocks(blocks)
+        own = self.blocks
+        if not all(any(item is block for block in own) for item in items):
+            return attrs.evolve(self, blocks=items)
+        # Only blocks of this very turn (a policy dropping some): every field is
+        # one this turn's validators accepted, so the copy is built without them.
+        derived = _new(Turn)
+        for name in _REPLAY_FIELDS:
+            _set(derived, name, getattr(self, name))
+        _set(derived, "blocks", items)
+        _set(derived, "_memo", {})
+        return derived
 
     def memo(self, key: MemoKey[_T], build: Callable[[], _T]) -> _T:
         """Return `build()` computed once per turn and key (turns never change)."""
@@ -250,6 +261,14 @@ class Turn:
             isinstance(b, ToolResultBlock) for b in self.blocks
         )
 
+
+
+_REPLAY_FIELDS = tuple(
+    a.name for a in attrs.fields(Turn) if a.name not in {"blocks", "_memo"}
+)
+"""The fields `Turn.with_blocks` copies as they are."""
+_new = object.__new__
+_set = object.__setattr__
 
 def expect_turn(value: object, where: str = "turn") -> Turn:
     """`value` if it is a `Turn`; else a `UsageError` naming `where`."""

@@ -34,6 +34,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         (
             "convo._blocks",
             "convo._check",
+            "convo._collector",
             "convo._converter",
             "convo._converter_base",
             "convo._events",

@@ -7,6 +7,7 @@ from typing import Any
 import attrs
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 
 import convo
 from convo import (
@@ -21,6 +22,8 @@ from convo import (
     Turn,
     Usage,
 )
+from convo._converter import turn_bytes, turn_plain
+from convo._json import canonical_bytes
 from convo._turns import MemoKey, normalise_finish_reason
 from convo.errors import UsageError
 from convo.testing import strategies as cst
@@ -122,6 +125,29 @@ class TestTurn:
         assert changed.text == "b"
         assert (changed.model, changed.metadata) == ("m", {"k": 1})
         assert turn.text == "a"
+
+    @given(cst.turns(), st.data())
+    def test_with_blocks_of_its_own_equals_the_validated_copy(
+        self, turn: Turn, data: st.DataObject
+    ) -> None:
+        # A sub-selection of the turn's own blocks takes a path without the
+        # validators: it must build exactly what attrs.evolve builds.
+        turn_bytes(turn)  # a memo the copy must not inherit
+        keep = data.draw(
+            st.lists(st.sampled_from(turn.blocks)) if turn.blocks else st.just([])
+        )
+        derived = turn.with_blocks(keep)
+        expected = attrs.evolve(turn, blocks=tuple(keep))
+        assert derived == expected
+        assert hash(derived) == hash(expected)
+        assert turn_bytes(derived) == canonical_bytes(turn_plain(expected))
+        assert derived.metadata == turn.metadata
+
+    def test_with_blocks_from_elsewhere_is_validated(self) -> None:
+        turn = convo.user("a")
+        with pytest.raises(UsageError):
+            turn.with_blocks(42)  # type: ignore[arg-type]
+        assert turn.with_blocks([TextBlock(text="b")]).text == "b"
 
     def test_memo_computes_once_per_key(self) -> None:
         turn = convo.user("x")

@@ -33,7 +33,7 @@ from convo.errors import (
 )
 from convo.store._args import invalid
 from convo.store._cache import TurnCache
-from convo.wire._canonical_fast import fast_turn
+from convo.wire._canonical_fast import fast_turn, fast_turn_from_bytes
 from convo.wire.canonical import decode_turn
 
 __all__ = [
@@ -191,6 +191,15 @@ def decode_payload(payload: object, blobs: Mapping[str, bytes], *, key: str) -> 
             "payload is not text",
             received=f"<{type(payload).__name__}>",
         )
+    inline = mentions_blobs(payload)
+    if not inline:
+        try:
+            data = payload.encode()
+        except UnicodeEncodeError:
+            data = None
+        fast = None if data is None else fast_turn_from_bytes(data)
+        if fast is not None:
+            return fast
     try:
         plain = json.loads(payload)
     except (ValueError, RecursionError):
@@ -201,7 +210,6 @@ def decode_payload(payload: object, blobs: Mapping[str, bytes], *, key: str) -> 
         raise corrupt(
             "convo_turns", key, "payload is not a JSON object", received=payload
         )
-    inline = mentions_blobs(payload)
     if inline:
         for block in _blocks_of(plain):
             _inline(block, blobs, key)

@@ -32,6 +32,7 @@ from sqlalchemy import (
     type_coerce,
 )
 
+from convo._collector import collector_paused
 from convo._graph import Conversation
 from convo._ids import TurnId
 from convo._json import JSON, check_text
@@ -163,7 +164,8 @@ def load(
     if not rows or rows[0][1] is not None or rows[-1][0] != head.turn_id:
         raise corrupt("convo_turns", head.turn_id, "the branch's path is broken")
     blobs = _blobs_for(conn, cid, (payload for _, _, payload in rows))
-    graph = rebuild(rows, blobs, cache=cache)
+    with collector_paused():
+        graph = rebuild(rows, blobs, cache=cache)
     try:
         return graph.with_heads({name: TurnId(head.turn_id)}, active=name)
     except (LookupError, ValueError) as exc:
@@ -233,7 +235,10 @@ def load_graph(
         .order_by(TURNS.c.seq)
     ).all()
     blobs = _blobs_for(conn, cid, (r.payload for r in rows))
-    graph = rebuild(((r.id, r.parent_id, r.payload) for r in rows), blobs, cache=cache)
+    with collector_paused():
+        graph = rebuild(
+            ((r.id, r.parent_id, r.payload) for r in rows), blobs, cache=cache
+        )
     try:
         return graph.with_heads(
             {name: head for name, (head, _) in sorted(heads.items())},

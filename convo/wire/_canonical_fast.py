@@ -26,6 +26,7 @@ from __future__ import annotations
 from typing import Any
 
 import attrs
+import orjson
 
 from convo._blocks import (
     Provenance,
@@ -36,10 +37,11 @@ from convo._blocks import (
     ToolCallBlock,
     ToolResultBlock,
 )
+from convo._converter import CANONICAL
 from convo._json import check_text, json_object
 from convo._turns import ROLES, FinishReason, Turn, Usage
 
-__all__ = ["ENABLED", "FIELDS", "fast_turn"]
+__all__ = ["ENABLED", "FIELDS", "fast_turn", "fast_turn_from_bytes"]
 
 FIELDS: dict[type, frozenset[str]] = {
     Turn: frozenset(
@@ -106,26 +108,6 @@ class _RefusedError(Exception):
     """Raised inside the fast path to answer None: the reference path decides."""
 
 
-def _text(value: Any, path: str) -> str:
-    if type(value) is not str:
-        raise _RefusedError
-    return check_text(value, path=path)
-
-
-def _opt_text(plain: dict[str, Any], key: str, path: str) -> str | None:
-    value = plain.get(key)
-    return None if value is None else _text(value, path)
-
-
-def _extra(plain: dict[str, Any]) -> dict[str, Any]:
-    value = plain.get("extra", _ABSENT)
-    if value is _ABSENT:
-        return {}
-    if type(value) is not dict:  # null too: the reference wants an object
-        raise _RefusedError
-    return json_object(value, path="$.extra")
-
-
 _provenances: dict[tuple[Any, ...], Provenance] = {}
 
 
@@ -150,59 +132,173 @@ def _provenance(value: Any) -> Provenance | None:
     return found
 
 
-def _part(plain: Any) -> SummaryText | SummaryEncryptedText:
-    if type(plain) is not dict:
+def _has_float(value: Any) -> bool:
+    """Whether a parsed JSON value holds a float anywhere (or is too deep to tell)."""
+    if type(value) is float:
+        return True
+    if type(value) is dict:
+        return any(_has_float(item) for item in value.values())
+    if type(value) is list:
+        return any(_has_float(item) for item in value)
+    return False
+
+
+class _Decoder:
+    """The block builders, for plains from one parser.
+
+    `check_texts`: every string goes through `check_text`; False only when the
+    parser has proven every string valid (see `fast_turn_from_bytes`).
+    `exact_numbers`: False when the parser may have turned an integer into a
+    float (orjson does so beyond 64 bits); then a float anywhere in `extra` or
+    `metadata` is refused, since it may not be what the bytes say.
+    """
+
+    __slots__ = ("_blocks", "_check_texts", "_exact_numbers")
+
+    def __init__(self, *, check_texts: bool, exact_numbers: bool) -> None:
+        self._check_texts = check_texts
+        self._exact_numbers = exact_numbers
+        self._blocks = {
+            "text": self._text_block,
+            "reasoning": self._reasoning_block,
+            "tool_call": self._call_block,
+            "tool_result": self._result_block,
+        }
+
+    def _text(self, value: Any, path: str) -> str:
+        if type(value) is not str:
+            raise _RefusedError
+        return check_text(value, path=path) if self._check_texts else value
+
+    def _opt_text(self, plain: dict[str, Any], key: str, path: str) -> str | None:
+        value = plain.get(key)
+        return None if value is None else self._text(value, path)
+
+    def _object(self, plain: dict[str, Any], key: str) -> dict[str, Any]:
+        value = plain.get(key, _ABSENT)
+        if value is _ABSENT:
+            return {}
+        if type(value) is not dict:  # null too: the reference wants an object
+            raise _RefusedError
+        if not value:
+            return {}
+        if not self._exact_numbers and _has_float(value):
+            raise _RefusedError
+        return json_object(value, path=f"$.{key}")
+
+    def _part(self, plain: Any) -> SummaryText | SummaryEncryptedText:
+        if type(plain) is not dict:
+            raise _RefusedError
+        tag = plain.get("type")
+        if tag == "summary_text" and plain.keys() <= _PART_KEYS:
+            part = _new(SummaryText)
+            _set(part, "type", "summary_text")
+            _set(part, "text", self._text(plain.get("text", ""), "$.text"))
+            _set(part, "signature", self._opt_text(plain, "signature", "$.signature"))
+            return part
+        if tag == "summary_encrypted_text" and plain.keys() == {"type", "data"}:
+            encrypted = _new(SummaryEncryptedText)
+            _set(encrypted, "type", tag)
+            _set(encrypted, "data", self._text(plain["data"], "$.data"))
+            return encrypted
         raise _RefusedError
-    tag = plain.get("type")
-    if tag == "summary_text" and plain.keys() <= _PART_KEYS:
-        part = _new(SummaryText)
-        _set(part, "type", "summary_text")
-        _set(part, "text", _text(plain.get("text", ""), "$.text"))
-        _set(part, "signature", _opt_text(plain, "signature", "$.signature"))
-        return part
-    if tag == "summary_encrypted_text" and plain.keys() == {"type", "data"}:
-        encrypted = _new(SummaryEncryptedText)
-        _set(encrypted, "type", tag)
-        _set(encrypted, "data", _text(plain["data"], "$.data"))
-        return encrypted
-    raise _RefusedError
 
+    def _text_block(self, plain: dict[str, Any]) -> TextBlock:
+        if not plain.keys() <= _TEXT_KEYS:
+            raise _RefusedError
+        block = _new(TextBlock)
+        _set(block, "type", "text")
+        _set(block, "text", self._text(plain["text"], "$.text"))
+        _set(block, "cache_control", None)
+        _set(block, "extra", self._object(plain, "extra"))
+        return block
 
-def _text_block(plain: dict[str, Any]) -> TextBlock:
-    if not plain.keys() <= _TEXT_KEYS:
-        raise _RefusedError
-    block = _new(TextBlock)
-    _set(block, "type", "text")
-    _set(block, "text", _text(plain["text"], "$.text"))
-    _set(block, "cache_control", None)
-    _set(block, "extra", _extra(plain))
-    return block
+    def _reasoning_block(self, plain: dict[str, Any]) -> ReasoningBlock:
+        parts = plain["parts"]
+        if not plain.keys() <= _REASONING_KEYS or type(parts) is not list:
+            raise _RefusedError
+        block = _new(ReasoningBlock)
+        _set(block, "type", "reasoning")
+        _set(block, "parts", tuple([self._part(p) for p in parts]))
+        _set(block, "provenance", _provenance(plain.get("provenance")))
+        _set(block, "cache_control", None)
+        _set(block, "extra", self._object(plain, "extra"))
+        return block
 
+    def _call_block(self, plain: dict[str, Any]) -> ToolCallBlock:
+        if not plain.keys() <= _CALL_KEYS:
+            raise _RefusedError
+        block = _new(ToolCallBlock)
+        _set(block, "type", "tool_call")
+        _set(block, "id", self._text(plain["id"], "$.id"))
+        _set(block, "name", self._text(plain["name"], "$.name"))
+        _set(
+            block, "arguments", self._text(plain.get("arguments", "{}"), "$.arguments")
+        )
+        _set(block, "cache_control", None)
+        _set(block, "extra", self._object(plain, "extra"))
+        return block
 
-def _reasoning_block(plain: dict[str, Any]) -> ReasoningBlock:
-    parts = plain["parts"]
-    if not plain.keys() <= _REASONING_KEYS or type(parts) is not list:
-        raise _RefusedError
-    block = _new(ReasoningBlock)
-    _set(block, "type", "reasoning")
-    _set(block, "parts", tuple([_part(p) for p in parts]))
-    _set(block, "provenance", _provenance(plain.get("provenance")))
-    _set(block, "cache_control", None)
-    _set(block, "extra", _extra(plain))
-    return block
+    def _result_block(self, plain: dict[str, Any]) -> ToolResultBlock:
+        content = plain["content"]
+        if not plain.keys() <= _RESULT_KEYS:
+            raise _RefusedError
+        if type(content) is str:
+            content = self._text(content, "$.content")
+        elif type(content) is list:
+            content = tuple([self._content_block(item) for item in content])
+        else:
+            raise _RefusedError
+        block = _new(ToolResultBlock)
+        _set(block, "type", "tool_result")
+        _set(block, "call_id", self._text(plain["call_id"], "$.call_id"))
+        _set(block, "content", content)
+        _set(block, "is_error", _flag(plain, "is_error"))
+        _set(block, "synthetic", _flag(plain, "synthetic"))
+        _set(block, "cache_control", None)
+        _set(block, "extra", self._object(plain, "extra"))
+        return block
 
+    def _content_block(self, plain: Any) -> TextBlock:
+        if type(plain) is not dict or plain.get("type") != "text":
+            raise _RefusedError  # images take the reference path
+        return self._text_block(plain)
 
-def _call_block(plain: dict[str, Any]) -> ToolCallBlock:
-    if not plain.keys() <= _CALL_KEYS:
-        raise _RefusedError
-    block = _new(ToolCallBlock)
-    _set(block, "type", "tool_call")
-    _set(block, "id", _text(plain["id"], "$.id"))
-    _set(block, "name", _text(plain["name"], "$.name"))
-    _set(block, "arguments", _text(plain.get("arguments", "{}"), "$.arguments"))
-    _set(block, "cache_control", None)
-    _set(block, "extra", _extra(plain))
-    return block
+    def _block(self, plain: Any) -> Any:
+        if type(plain) is not dict:
+            raise _RefusedError
+        build = self._blocks.get(plain.get("type"))  # type: ignore[arg-type]
+        if build is None:
+            raise _RefusedError
+        return build(plain)
+
+    def turn(self, plain: Any, memo: dict[str, Any]) -> Turn:
+        """The turn of `plain`, its memo `memo`; `_RefusedError` if not certain."""
+        if type(plain) is not dict or not plain.keys() <= _TURN_KEYS:
+            raise _RefusedError
+        role = plain["role"]
+        blocks = plain["blocks"]
+        if type(role) is not str or role not in ROLES or type(blocks) is not list:
+            raise _RefusedError
+        turn = _new(Turn)
+        _set(turn, "role", role)
+        _set(turn, "blocks", tuple([self._block(b) for b in blocks]))
+        _set(turn, "model", self._opt_text(plain, "model", "$.model"))
+        _set(turn, "finish_reason", _finish_reason(plain.get("finish_reason")))
+        _set(
+            turn,
+            "finish_reason_raw",
+            self._opt_text(plain, "finish_reason_raw", "$.finish_reason_raw"),
+        )
+        _set(turn, "usage", _usage(plain.get("usage")))
+        _set(
+            turn,
+            "generated_from",
+            self._opt_text(plain, "generated_from", "$.generated_from"),
+        )
+        _set(turn, "metadata", self._object(plain, "metadata"))
+        _set(turn, "_memo", memo)
+        return turn
 
 
 def _flag(plain: dict[str, Any], key: str) -> bool:
@@ -210,50 +306,6 @@ def _flag(plain: dict[str, Any], key: str) -> bool:
     if type(value) is not bool:
         raise _RefusedError
     return value
-
-
-def _result_block(plain: dict[str, Any]) -> ToolResultBlock:
-    content = plain["content"]
-    if not plain.keys() <= _RESULT_KEYS:
-        raise _RefusedError
-    if type(content) is str:
-        content = check_text(content, path="$.content")
-    elif type(content) is list:
-        content = tuple([_content_block(item) for item in content])
-    else:
-        raise _RefusedError
-    block = _new(ToolResultBlock)
-    _set(block, "type", "tool_result")
-    _set(block, "call_id", _text(plain["call_id"], "$.call_id"))
-    _set(block, "content", content)
-    _set(block, "is_error", _flag(plain, "is_error"))
-    _set(block, "synthetic", _flag(plain, "synthetic"))
-    _set(block, "cache_control", None)
-    _set(block, "extra", _extra(plain))
-    return block
-
-
-def _content_block(plain: Any) -> TextBlock:
-    if type(plain) is not dict or plain.get("type") != "text":
-        raise _RefusedError  # images take the reference path
-    return _text_block(plain)
-
-
-_BLOCKS = {
-    "text": _text_block,
-    "reasoning": _reasoning_block,
-    "tool_call": _call_block,
-    "tool_result": _result_block,
-}
-
-
-def _block(plain: Any) -> Any:
-    if type(plain) is not dict:
-        raise _RefusedError
-    build = _BLOCKS.get(plain.get("type"))  # type: ignore[arg-type]
-    if build is None:
-        raise _RefusedError
-    return build(plain)
 
 
 def _usage(value: Any) -> Usage | None:
@@ -275,37 +327,13 @@ def _finish_reason(value: Any) -> FinishReason | None:
     return found
 
 
-def _metadata(plain: dict[str, Any]) -> dict[str, Any]:
-    value = plain.get("metadata", _ABSENT)
-    if value is _ABSENT:
-        return {}
-    if type(value) is not dict:
-        raise _RefusedError
-    return json_object(value, path="$.metadata")
-
-
-def _turn(plain: Any) -> Turn:
-    if type(plain) is not dict or not plain.keys() <= _TURN_KEYS:
-        raise _RefusedError
-    role = plain["role"]
-    blocks = plain["blocks"]
-    if type(role) is not str or role not in ROLES or type(blocks) is not list:
-        raise _RefusedError
-    turn = _new(Turn)
-    _set(turn, "role", role)
-    _set(turn, "blocks", tuple([_block(b) for b in blocks]))
-    _set(turn, "model", _opt_text(plain, "model", "$.model"))
-    _set(turn, "finish_reason", _finish_reason(plain.get("finish_reason")))
-    _set(
-        turn,
-        "finish_reason_raw",
-        _opt_text(plain, "finish_reason_raw", "$.finish_reason_raw"),
-    )
-    _set(turn, "usage", _usage(plain.get("usage")))
-    _set(turn, "generated_from", _opt_text(plain, "generated_from", "$.generated_from"))
-    _set(turn, "metadata", _metadata(plain))
-    _set(turn, "_memo", {})
-    return turn
+_STRICT = _Decoder(check_texts=True, exact_numbers=True)
+"""For plains of `json.loads`: every text checked, numbers exact."""
+_FROM_BYTES = _Decoder(check_texts=True, exact_numbers=False)
+"""For orjson plains whose bytes hold a `\\u0000` escape: texts checked."""
+_FROM_CLEAN_BYTES = _Decoder(check_texts=False, exact_numbers=False)
+"""For orjson plains of bytes without a `\\u0000` escape: every text is valid."""
+_NUL_ESCAPE = b"\\u0000"
 
 
 def fast_turn(plain: object) -> Turn | None:
@@ -313,6 +341,30 @@ def fast_turn(plain: object) -> Turn | None:
     if not ENABLED:
         return None
     try:
-        return _turn(plain)
+        return _STRICT.turn(plain, {})
+    except Exception:  # noqa: BLE001 - any refusal is the reference path's to report
+        return None
+
+
+def fast_turn_from_bytes(data: bytes) -> Turn | None:
+    """The turn `decode_turn(json.loads(data))` would build, or None (then decode so).
+
+    Parses with orjson, which refuses what JSON forbids in a string (a raw
+    control character, invalid UTF-8, an escaped lone surrogate) instead of
+    passing it on: so when `data` holds no `\\u0000` escape, every string
+    parsed is one that `check_text` accepts, and the per-string check (an
+    encode of every text) is skipped. orjson reads an integer beyond 64 bits
+    as a float: a float in `extra` or `metadata` answers None, and the typed
+    fields refuse floats anyway. Anything orjson refuses answers None.
+
+    The turn's canonical bytes are memoised as `data`: the caller must verify
+    them (the store recomputes the turn id over exactly these bytes).
+    """
+    if not ENABLED:
+        return None
+    try:
+        plain = orjson.loads(data)
+        decoder = _FROM_BYTES if _NUL_ESCAPE in data else _FROM_CLEAN_BYTES
+        return decoder.turn(plain, {CANONICAL.name: data})
     except Exception:  # noqa: BLE001 - any refusal is the reference path's to report
         return None

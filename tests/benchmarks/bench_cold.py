@@ -157,13 +157,24 @@ def _child_peer(url: str, cid: str) -> dict[str, float]:
     return {"seconds": elapsed}
 
 
+def _import_dialect(url: str) -> None:
+    """Import the SQLAlchemy dialect of `url`, which an engine imports on first use.
+
+    Every figure here leaves imports out (they are reported on their own, in
+    `import_cost`), as the floors do: they import `sqlite3`, `psycopg` and
+    `json` before their clocks start.
+    """
+    if url.startswith("sqlite"):
+        import sqlalchemy.dialects.sqlite.pysqlite
+    else:
+        import sqlalchemy.dialects.postgresql.psycopg  # noqa: F401
+
+
 def _child_load(url: str, cid: str) -> dict[str, float]:
     from convo.store import Store
 
     clock = time.process_time if url.startswith("sqlite") else time.perf_counter
-    if not url.startswith("sqlite"):
-        # The floor imports its driver before its clock starts: so does this.
-        import sqlalchemy.dialects.postgresql.psycopg  # noqa: F401
+    _import_dialect(url)
     started = clock()
     with Store(url) as store:
         conversation = store.load(cid)
@@ -179,6 +190,7 @@ def _child_resume(url: str, cid: str) -> dict[str, float]:
     from convo.wire.chat import encode_request_bytes
 
     target = get_target(MODEL)
+    _import_dialect(url)
     started = time.process_time()
     with Store(url) as store:
         conversation = store.load(cid)

@@ -1,0 +1,153 @@
+"""The collector pause of cold loads: off inside, exactly as found after (issue 18)."""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import convo
+import convo.store
+from convo import Conversation
+from convo._collector import collector_paused
+from convo.store import Store
+from convo.store import _queries as queries
+
+
+@pytest.fixture
+def collector_on() -> Iterator[None]:
+    was = gc.isenabled()
+    gc.enable()
+    yield
+    if not was:
+        gc.disable()
+
+
+@pytest.mark.usefixtures("collector_on")
+class TestCollectorPaused:
+    def test_the_collector_is_off_inside_and_back_on_after(self) -> None:
+        with collector_paused():
+            assert not gc.isenabled()
+        assert gc.isenabled()
+
+    def test_a_collector_the_host_turned_off_stays_off(self) -> None:
+        gc.disable()
+        with collector_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+
+    def test_nested_pauses_turn_it_back_on_only_when_the_outermost_ends(self) -> None:
+        with collector_paused():
+            with collector_paused():
+                assert not gc.isenabled()
+            assert not gc.isenabled()
+        assert gc.isenabled()
+
+    def test_an_error_inside_still_turns_it_back_on(self) -> None:
+        with pytest.raises(KeyError), collector_paused():
+            raise KeyError("boom")
+        assert gc.isenabled()
+
+    def test_an_explicit_collect_still_runs_inside(self) -> None:
+        with collector_paused():
+            cycle: list[Any] = []
+            cycle.append(cycle)
+            del cycle
+            assert gc.collect() >= 1
+
+    def test_overlapping_pauses_in_threads_leave_it_as_they_found_it(self) -> None:
+        first_in, second_in, first_out = (threading.Event() for _ in range(3))
+        seen: list[bool] = []
+
+        def first() -> None:
+            with collector_paused():
+                first_in.set()
+                second_in.wait(5)
+            first_out.set()
+
+        def second() -> None:
+            first_in.wait(5)
+            with collector_paused():
+                second_in.set()
+                first_out.wait(5)
+                seen.append(gc.isenabled())  # the first left: still paused for us
+
+        threads = [threading.Thread(target=first), threading.Thread(target=second)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(10)
+        assert seen == [False]
+        assert gc.isenabled()
+
+
+def _long(turns: int) -> Conversation:
+    conversation = Conversation.new().append(convo.system("Be brief."))
+    for i in range(turns // 2):
+        conversation = conversation.append(convo.user(f"question {i}"))
+        conversation = conversation.append(convo.assistant(f"answer {i}"))
+    return conversation
+
+
+def _collections_inside_rebuild(
+    monkeypatch: pytest.MonkeyPatch, load: Callable[[], Conversation]
+) -> int:
+    """How many automatic collections start while a load builds its graph."""
+    inside = False
+    started = 0
+    real: Callable[..., Conversation] = vars(queries)["rebuild"]
+
+    def rebuild(*args: Any, **kwargs: Any) -> Conversation:
+        nonlocal inside
+        inside = True
+        try:
+            return real(*args, **kwargs)
+        finally:
+            inside = False
+
+    def callback(phase: str, _info: dict[str, int]) -> None:
+        nonlocal started
+        if phase == "start" and inside:
+            started += 1
+
+    monkeypatch.setattr(queries, "rebuild", rebuild)
+    threshold = gc.get_threshold()
+    gc.callbacks.append(callback)
+    gc.set_threshold(50, 2, 2)  # a collection every 50 allocations
+    try:
+        load()
+    finally:
+        gc.set_threshold(*threshold)
+        gc.callbacks.remove(callback)
+    return started
+
+
+@pytest.mark.usefixtures("collector_on")
+class TestStoreLoads:
+    @pytest.fixture
+    def store(self, tmp_path: Path) -> Iterator[Store]:
+        url = f"sqlite:///{tmp_path / 'gc.db'}"
+        convo.store.upgrade(url)
+        with Store(url, cache_chars=0) as store:
+            yield store
+
+    def test_a_load_builds_its_graph_without_an_automatic_collection(
+        self, store: Store, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        cid = store.create(_long(200))
+        for load in (lambda: store.load(cid), lambda: store.load_graph(cid)):
+            assert _collections_inside_rebuild(monkeypatch, load) == 0
+            assert gc.isenabled()
+
+    def test_without_the_pause_the_same_load_wakes_the_collector(
+        self, store: Store, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # Proves the test above can fail: the pause is what keeps it at 0.
+        cid = store.create(_long(200))
+        monkeypatch.setattr(queries, "collector_paused", contextlib.nullcontext)
+        assert _collections_inside_rebuild(monkeypatch, lambda: store.load(cid)) > 0
