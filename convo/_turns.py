@@ -262,13 +262,13 @@ class Turn:
         )
 
 
-
 _REPLAY_FIELDS = tuple(
     a.name for a in attrs.fields(Turn) if a.name not in {"blocks", "_memo"}
 )
 """The fields `Turn.with_blocks` copies as they are."""
 _new = object.__new__
 _set = object.__setattr__
+
 
 def expect_turn(value: object, where: str = "turn") -> Turn:
     """`value` if it is a `Turn`; else a `UsageError` naming `where`."""
