@@ -14,14 +14,16 @@ altered after it was cached is still refused. Turns with images are never kept:
 their bytes live in another table, which this exact-match test does not cover,
 and they are large.
 
-The cache is bounded by the payload characters it holds, least recently used
-first out, and is safe to share between threads.
+The cache is bounded by the payload characters it holds (counted in bytes
+where the load reads payloads as UTF-8 bytes, as on SQLite), least recently
+used first out, and is safe to share between threads.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable
 
 from convo._graph import Node
 from convo._ids import TurnId
@@ -52,7 +54,7 @@ class TurnCache:
             msg = f"The turn cache size must be a non-negative int (got {max_chars!r}); 0 turns it off."
             raise UsageError(msg)
         self.max_chars = max_chars
-        self._entries: OrderedDict[TurnId, tuple[str, Node]] = OrderedDict()
+        self._entries: OrderedDict[TurnId, tuple[str | bytes, Node]] = OrderedDict()
         self._chars = 0
         self._lock = threading.Lock()
 
@@ -71,19 +73,28 @@ class TurnCache:
                 self._entries.move_to_end(TurnId(turn_id))
         return node
 
-    def keep(self, node: Node, payload: str) -> None:
+    def keep(self, node: Node, payload: str | bytes) -> None:
         """Remember `node`, decoded and verified from `payload`."""
-        size = len(payload)
-        if size > self.max_chars:
-            return
+        self.keep_all(((node, payload),))
+
+    def keep_all(self, items: Iterable[tuple[Node, str | bytes]]) -> None:
+        """Remember each node with its payload, in order (one lock for a whole load)."""
         with self._lock:
-            if node.id in self._entries:
-                self._entries.move_to_end(node.id)
-                return
-            self._entries[node.id] = (payload, node)
-            self._chars += size
-            while self._chars > self.max_chars:
-                _, (text, _) = self._entries.popitem(last=False)
+            entries = self._entries
+            limit = self.max_chars
+            for node, payload in items:
+                size = len(payload)
+                if size > limit:
+                    continue
+                if node.id in entries:
+                    entries.move_to_end(node.id)
+                    continue
+                entries[node.id] = (payload, node)
+                self._chars += size
+            # Evicting after the loop leaves what evicting per item would: the
+            # least recently used first, in the order the items came.
+            while self._chars > limit:
+                _, (text, _) = entries.popitem(last=False)
                 self._chars -= len(text)
 
     def clear(self) -> None:

@@ -21,7 +21,7 @@ import immutables
 
 from convo._blocks import ImageBlock, ToolResultBlock
 from convo._converter import CANONICAL, turn_bytes, turn_plain
-from convo._graph import Conversation
+from convo._graph import Conversation, GraphBuilder, Node
 from convo._ids import TurnId
 from convo._json import JSONObject, canonical_bytes, json_object
 from convo._turns import Turn
@@ -123,14 +123,19 @@ def encode_turn(turn: Turn) -> StoredTurn:
     )
 
 
-def mentions_blobs(payload: str) -> bool:
+def mentions_blobs(payload: str | bytes) -> bool:
     """Whether a payload may refer to blobs (well formed or not): a cheap substring test."""
+    if isinstance(payload, bytes):
+        return b'"blob"' in payload
     return '"blob"' in payload
 
 
 def blob_refs(payload: object) -> set[str]:
     """The blob keys a payload refers to (cheap: a substring test first)."""
-    if not isinstance(payload, str) or _BLOB_MARKER not in payload:
+    if isinstance(payload, bytes):
+        if _BLOB_MARKER.encode() not in payload:
+            return set()
+    elif not isinstance(payload, str) or _BLOB_MARKER not in payload:
         return set()
     refs: set[str] = set()
     try:
@@ -180,11 +185,18 @@ def _inline(block: Any, blobs: Mapping[str, bytes], key: str) -> None:
 def decode_payload(payload: object, blobs: Mapping[str, bytes], *, key: str) -> Turn:
     """The turn a stored payload holds, images put back from `blobs`.
 
+    `payload` is the row's text, as a str or as its UTF-8 bytes (SQLite loads
+    read it so: the id is hashed over those bytes, which then need no copy).
+
     Raises:
-        CorruptRecordError: the payload is not JSON, not a canonical turn, or
-            refers to a blob that is not there.
+        CorruptRecordError: the payload is not text, not JSON, not a canonical
+            turn, or refers to a blob that is not there.
     """
-    if not isinstance(payload, str):
+    if isinstance(payload, bytes):
+        data: bytes | None = payload
+    elif isinstance(payload, str):
+        data = None
+    else:
         raise corrupt(
             "convo_turns",
             key,
@@ -193,23 +205,23 @@ def decode_payload(payload: object, blobs: Mapping[str, bytes], *, key: str) -> 
         )
     inline = mentions_blobs(payload)
     if not inline:
-        try:
-            data = payload.encode()
-        except UnicodeEncodeError:
-            data = None
+        if data is None:
+            try:
+                data = payload.encode()  # type: ignore[union-attr]
+            except UnicodeEncodeError:
+                data = None
         fast = None if data is None else fast_turn_from_bytes(data)
         if fast is not None:
             return fast
+    text = _text(payload, key)
     try:
-        plain = json.loads(payload)
+        plain = json.loads(text)
     except (ValueError, RecursionError):
         raise corrupt(
-            "convo_turns", key, "payload is not JSON", received=payload
+            "convo_turns", key, "payload is not JSON", received=text
         ) from None
     if not isinstance(plain, dict):
-        raise corrupt(
-            "convo_turns", key, "payload is not a JSON object", received=payload
-        )
+        raise corrupt("convo_turns", key, "payload is not a JSON object", received=text)
     if inline:
         for block in _blocks_of(plain):
             _inline(block, blobs, key)
@@ -222,12 +234,24 @@ def decode_payload(payload: object, blobs: Mapping[str, bytes], *, key: str) -> 
     if not inline:
         # A payload without blobs is the turn's canonical bytes as written: the
         # id check hashes exactly these bytes, so re-encoding them is not needed.
-        turn.memo(CANONICAL, payload.encode)
+        turn.memo(CANONICAL, text.encode)
     return turn
 
 
+def _text(payload: str | bytes, key: str) -> str:
+    """A payload as text; bytes that are not UTF-8 are a corrupt row."""
+    if isinstance(payload, str):
+        return payload
+    try:
+        return payload.decode("utf-8")
+    except UnicodeDecodeError:
+        raise corrupt(
+            "convo_turns", key, "payload is not UTF-8 text", received=payload
+        ) from None
+
+
 def rebuild(
-    rows: Iterable[tuple[str, str | None, str]],
+    rows: Iterable[tuple[str, str | None, str | bytes]],
     blobs: Mapping[str, bytes],
     *,
     conversation: Conversation | None = None,
@@ -246,25 +270,49 @@ def rebuild(
     """
     graph = conversation if conversation is not None else Conversation(heads=_EMPTY)
     builder = graph.builder()
-    for turn_id, parent_id, payload in rows:
-        known = None if cache is None else cache.match(turn_id, parent_id, payload)
-        try:
+    verified: list[tuple[Node, str | bytes]] = []
+    try:
+        for turn_id, parent_id, payload in rows:
+            known = None if cache is None else cache.match(turn_id, parent_id, payload)
             if known is not None:
-                builder.adopt(known)
+                _adopt(builder, known)
                 continue
-            turn = decode_payload(payload, blobs, key=turn_id)
-            node = builder.attach(turn, parent=_turn_id(parent_id))
-        except (InvalidConversationError, LookupFailedError, ValueError) as exc:
-            raise corrupt("convo_turns", turn_id, _reason(exc)) from exc
-        if node.id != turn_id:
-            raise corrupt(
-                "convo_turns",
-                turn_id,
-                f"its id does not match its content (content hashes to {node.id})",
-            )
-        if cache is not None and not mentions_blobs(payload):
-            cache.keep(node, payload)
+            node = _attach(builder, turn_id, parent_id, payload, blobs)
+            if cache is not None and not mentions_blobs(payload):
+                verified.append((node, payload))
+    finally:
+        if cache is not None and verified:
+            cache.keep_all(verified)  # every row verified before a corrupt one
     return builder.finish()
+
+
+def _adopt(builder: GraphBuilder, node: Node) -> None:
+    try:
+        builder.adopt(node)
+    except (InvalidConversationError, LookupFailedError, ValueError) as exc:
+        raise corrupt("convo_turns", node.id, _reason(exc)) from exc
+
+
+def _attach(
+    builder: GraphBuilder,
+    turn_id: str,
+    parent_id: str | None,
+    payload: str | bytes,
+    blobs: Mapping[str, bytes],
+) -> Node:
+    """Decode one row, attach it and check its id (every failure a corrupt record)."""
+    try:
+        turn = decode_payload(payload, blobs, key=turn_id)
+        node = builder.attach(turn, parent=_turn_id(parent_id))
+    except (InvalidConversationError, LookupFailedError, ValueError) as exc:
+        raise corrupt("convo_turns", turn_id, _reason(exc)) from exc
+    if node.id != turn_id:
+        raise corrupt(
+            "convo_turns",
+            turn_id,
+            f"its id does not match its content (content hashes to {node.id})",
+        )
+    return node
 
 
 def _reason(exc: Exception) -> str:

@@ -21,15 +21,21 @@ import attrs
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    LargeBinary,
     Text,
     and_,
     bindparam,
+    case,
     exists,
     func,
     literal,
+    null,
     or_,
     select,
     type_coerce,
+)
+from sqlalchemy import (
+    cast as sql_cast,
 )
 
 from convo._collector import collector_paused
@@ -133,8 +139,22 @@ def load(
     """The path of `branch` (default: the active one), every row verified.
 
     Read by one recursive query, or, when the conversation's turns are exactly
-    that path, by one scan in depth order (`_whole_chain`).
+    that path, by one scan in depth order (`_whole_chain`). The rows and the
+    values built from them are thousands of new objects: the collector is
+    paused meanwhile (`convo._collector`).
     """
+    with collector_paused():
+        return _load(conn, tenant=tenant, cid=cid, branch=branch, cache=cache)
+
+
+def _load(
+    conn: Connection,
+    *,
+    tenant: str,
+    cid: str,
+    branch: str | None,
+    cache: TurnCache | None,
+) -> Conversation:
     row = _conversation(conn, tenant, cid, lock=False)
     name = row.active_branch if branch is None else branch
     head = conn.execute(
@@ -164,17 +184,33 @@ def load(
     if not rows or rows[0][1] is not None or rows[-1][0] != head.turn_id:
         raise corrupt("convo_turns", head.turn_id, "the branch's path is broken")
     blobs = _blobs_for(conn, cid, (payload for _, _, payload in rows))
-    with collector_paused():
-        graph = rebuild(rows, blobs, cache=cache)
+    graph = rebuild(rows, blobs, cache=cache)
     try:
         return graph.with_heads({name: TurnId(head.turn_id)}, active=name)
     except (LookupError, ValueError) as exc:
         raise corrupt("convo_heads", name, str(exc)) from exc
 
 
+def _payload(conn: Connection, column: Any) -> Any:
+    """The payload column as loads read it: on SQLite, the UTF-8 bytes of the text.
+
+    Bytes straight from the database are what the id is hashed over and what
+    the turn keeps as its canonical form, so a load allocates no second copy
+    of every payload (about a tenth of a cold load). A value SQLite stores
+    under another type than text reads as NULL, which `decode_payload` reports
+    as a payload that is not text. PostgreSQL returns the text (its bytea
+    cast would read backslashes as escapes).
+    """
+    if conn.dialect.name != "sqlite":
+        return column
+    return case(
+        (func.typeof(column) == "text", sql_cast(column, LargeBinary)), else_=null()
+    ).label("payload")
+
+
 def _whole_chain(
     conn: Connection, cid: str, head: str, count: int
-) -> list[tuple[str, str | None, str]] | None:
+) -> list[tuple[str, str | None, str | bytes]] | None:
     """Every turn of the conversation, when they are exactly the path to `head`.
 
     The common case (one branch, never forked): when the conversation holds
@@ -185,7 +221,7 @@ def _whole_chain(
     recursive query runs.
     """
     rows = conn.execute(
-        select(TURNS.c.id, TURNS.c.parent_id, TURNS.c.payload)
+        select(TURNS.c.id, TURNS.c.parent_id, _payload(conn, TURNS.c.payload))
         .where(TURNS.c.conversation_id == cid)
         .order_by(TURNS.c.depth)
     ).all()
@@ -201,7 +237,7 @@ def _whole_chain(
 
 def _path_rows(
     conn: Connection, cid: str, head: str
-) -> list[tuple[str, str | None, str]]:
+) -> list[tuple[str, str | None, str | bytes]]:
     """The path to `head`, root first, by one recursive query (depth strictly decreasing)."""
     anchor = (
         select(TURNS.c.id, TURNS.c.parent_id, TURNS.c.depth, TURNS.c.payload)
@@ -218,7 +254,9 @@ def _path_rows(
         )
     )
     rows = conn.execute(
-        select(path.c.id, path.c.parent_id, path.c.payload).order_by(path.c.depth)
+        select(path.c.id, path.c.parent_id, _payload(conn, path.c.payload)).order_by(
+            path.c.depth
+        )
     ).all()
     return [(r[0], r[1], r[2]) for r in rows]
 
@@ -226,19 +264,23 @@ def _path_rows(
 def load_graph(
     conn: Connection, *, tenant: str, cid: str, cache: TurnCache | None = None
 ) -> Conversation:
-    """Every stored turn and branch of the conversation."""
+    """Every stored turn and branch of the conversation (collector paused, as `load`)."""
+    with collector_paused():
+        return _load_graph(conn, tenant=tenant, cid=cid, cache=cache)
+
+
+def _load_graph(
+    conn: Connection, *, tenant: str, cid: str, cache: TurnCache | None
+) -> Conversation:
     row = _conversation(conn, tenant, cid, lock=False)
     heads = _heads(conn, cid)
     rows = conn.execute(
-        select(TURNS.c.id, TURNS.c.parent_id, TURNS.c.payload)
+        select(TURNS.c.id, TURNS.c.parent_id, _payload(conn, TURNS.c.payload))
         .where(TURNS.c.conversation_id == cid)
         .order_by(TURNS.c.seq)
     ).all()
     blobs = _blobs_for(conn, cid, (r.payload for r in rows))
-    with collector_paused():
-        graph = rebuild(
-            ((r.id, r.parent_id, r.payload) for r in rows), blobs, cache=cache
-        )
+    graph = rebuild(((r.id, r.parent_id, r.payload) for r in rows), blobs, cache=cache)
     try:
         return graph.with_heads(
             {name: head for name, (head, _) in sorted(heads.items())},

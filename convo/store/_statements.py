@@ -385,7 +385,9 @@ def _touch(conn: Connection, cid: str, *, turn_count: int, **values: Any) -> Non
     )
 
 
-def _blobs_for(conn: Connection, cid: str, payloads: Iterable[str]) -> dict[str, bytes]:
+def _blobs_for(
+    conn: Connection, cid: str, payloads: Iterable[str | bytes]
+) -> dict[str, bytes]:
     refs: set[str] = set()
     for payload in payloads:
         refs |= blob_refs(payload)

@@ -158,15 +158,18 @@ def _child_peer(url: str, cid: str) -> dict[str, float]:
 
 
 def _import_dialect(url: str) -> None:
-    """Import the SQLAlchemy dialect of `url`, which an engine imports on first use.
+    """Import the SQLAlchemy dialect of `url` and its driver, as an engine does on first use.
 
     Every figure here leaves imports out (they are reported on their own, in
     `import_cost`), as the floors do: they import `sqlite3`, `psycopg` and
     `json` before their clocks start.
     """
     if url.startswith("sqlite"):
+        import sqlite3  # noqa: F401 - the driver the dialect imports on first use
+
         import sqlalchemy.dialects.sqlite.pysqlite
     else:
+        import psycopg  # noqa: F401 - the driver the dialect imports on first use
         import sqlalchemy.dialects.postgresql.psycopg  # noqa: F401
 
 

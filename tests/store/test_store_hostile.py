@@ -97,6 +97,36 @@ class TestHostileRows:
                 assert info.value.key == root
         assert events == []
 
+    @pytest.mark.parametrize(
+        "value",
+        [
+            "CAST(X'7b22ff227d' AS TEXT)",  # text that is not UTF-8
+            "CAST(payload AS BLOB)",  # the right bytes, stored as a blob
+            "42",
+            "4.2",
+        ],
+        ids=["invalid utf-8 text", "blob", "integer", "real"],
+    )
+    def test_a_sqlite_value_that_is_not_utf8_text_is_corrupt(
+        self, store, tamper, value
+    ):
+        # SQLite loads read payloads as the bytes of their text; every other
+        # storage class, and text that is not UTF-8, is a corrupt record.
+        if store.engine.dialect.name != "sqlite":
+            pytest.skip("PostgreSQL's text column holds only valid text")
+        cid, conversation = stored_chat(store)
+        root = conversation.path_ids()[0]
+        with store.engine.begin() as conn:
+            conn.exec_driver_sql(
+                f"UPDATE convo_turns SET payload = {value} WHERE id = ?",  # noqa: S608
+                (root,),
+            )
+        fresh = Store(store.engine, tenant=store.tenant, cache_chars=0)
+        for load in (fresh.load, fresh.load_graph):
+            with pytest.raises(CorruptRecordError) as info:
+                load(cid)
+            assert info.value.key == root
+
     def test_a_number_stored_where_the_text_was_is_corrupt_not_coerced(
         self, store, tamper
     ):
