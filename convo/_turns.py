@@ -216,8 +216,12 @@ class Turn:
         """A copy of this turn with other blocks and the same metadata."""
         items = _blocks(blocks)
         own = self.blocks
-        if not all(any(item is block for block in own) for item in items):
-            return attrs.evolve(self, blocks=items)
+        for item in items:  # loops, not all()/any(): this runs per turn per request
+            for block in own:
+                if item is block:
+                    break
+            else:
+                return attrs.evolve(self, blocks=items)
         # Only blocks of this very turn (a policy dropping some): every field is
         # one this turn's validators accepted, so the copy is built without them.
         derived = _new(Turn)
