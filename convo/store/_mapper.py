@@ -47,6 +47,7 @@ __all__ = [
 
 _BLOB_PREFIX = "sha256:"
 _BLOB_MARKER = '"blob":"sha256:'
+_BLOB_MARKER_BYTES = _BLOB_MARKER.encode()
 _EMPTY: immutables.Map[str, TurnId | None] = immutables.Map()
 
 
@@ -133,7 +134,7 @@ def mentions_blobs(payload: str | bytes) -> bool:
 def blob_refs(payload: object) -> set[str]:
     """The blob keys a payload refers to (cheap: a substring test first)."""
     if isinstance(payload, bytes):
-        if _BLOB_MARKER.encode() not in payload:
+        if _BLOB_MARKER_BYTES not in payload:
             return set()
     elif not isinstance(payload, str) or _BLOB_MARKER not in payload:
         return set()
@@ -195,7 +196,10 @@ def decode_payload(payload: object, blobs: Mapping[str, bytes], *, key: str) -> 
     if isinstance(payload, bytes):
         data: bytes | None = payload
     elif isinstance(payload, str):
-        data = None
+        try:
+            data = payload.encode()
+        except UnicodeEncodeError:
+            data = None  # the strict path below says what is wrong
     else:
         raise corrupt(
             "convo_turns",
@@ -203,16 +207,12 @@ def decode_payload(payload: object, blobs: Mapping[str, bytes], *, key: str) -> 
             "payload is not text",
             received=f"<{type(payload).__name__}>",
         )
+    # The fast path refuses every image (and so every blob reference): a turn
+    # it builds is whole, and its stored bytes are its canonical bytes.
+    fast = None if data is None else fast_turn_from_bytes(data)
+    if fast is not None:
+        return fast
     inline = mentions_blobs(payload)
-    if not inline:
-        if data is None:
-            try:
-                data = payload.encode()  # type: ignore[union-attr]
-            except UnicodeEncodeError:
-                data = None
-        fast = None if data is None else fast_turn_from_bytes(data)
-        if fast is not None:
-            return fast
     text = _text(payload, key)
     try:
         plain = json.loads(text)
