@@ -19,6 +19,12 @@ running them again would double the cost of a load. `FIELDS` names every field
 this module sets; if a value class gains or loses a field, `ENABLED` is False
 and every turn goes through the reference path until this module follows.
 Equal provenances are one shared value (values are immutable).
+
+`fast_turn_from_bytes(data)` does the same from a stored turn's bytes, parsed
+by orjson: the store's loader (`convo.store._mapper`) calls it first for every
+row. What orjson proves about the strings it returns lets it skip the
+per-text check; where orjson could read a value other than `json.loads`
+would (an integer beyond 64 bits becomes a float), it answers None.
 """
 
 from __future__ import annotations

@@ -324,13 +324,6 @@ def outcome(load: Callable[[], Conversation]) -> object:
     )
 
 
-@pytest.fixture(scope="module")
-def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    url = f"sqlite:///{tmp_path_factory.mktemp('fast') / 'fast.db'}"
-    convo.store.upgrade(url)
-    return url
-
-
 class TestFastLoad:
     @settings(
         max_examples=60,
@@ -347,12 +340,12 @@ class TestFastLoad:
     )
     def test_a_load_equals_the_reference_load_including_tampered_rows(
         self,
-        sqlite_url: str,
+        db_url: str,
         conversation: Conversation,
         data: st.DataObject,
         tamper: bool,
     ) -> None:
-        with Store(sqlite_url, cache_chars=0) as store:
+        with Store(db_url, cache_chars=0) as store:
             cid = store.create(conversation)
             if tamper:
                 node = data.draw(st.sampled_from(list(conversation.walk())))
