@@ -4,7 +4,13 @@
 `bench_chat.py`. Each `bench_*.py` beside this file (`bench_soak.py`, the
 conversation soak through the whole stack, included) runs in its own process (so one area's
 memory and caches do not skew another's) and reports through `_report.Report`.
-The exit code is non-zero when any bound is broken.
+The exit code is non-zero when any bound is broken, or when a script fails or
+prints no figures.
+
+`--report-only` (what `.ci/run` uses) prints the same table but fails only when
+a script fails or prints no figures: every benchmark, its own equality checks
+included, must run to completion, while its figures, timed on a shared
+machine, are reported, not enforced.
 """
 
 from __future__ import annotations
@@ -17,6 +23,9 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parents[1]))
+
+from tests.benchmarks._report import REPORT_ONLY  # noqa: E402 - after the path
 
 
 def scripts(areas: list[str]) -> list[Path]:
@@ -32,12 +41,16 @@ def scripts(areas: list[str]) -> list[Path]:
     return chosen
 
 
-def main(areas: list[str]) -> int:
+def main(argv: list[str]) -> int:
+    report_only = "--report-only" in argv
+    areas = [a for a in argv if a != "--report-only"]
     rows: list[tuple[str, str, float, float | None, str]] = []
     failed: list[str] = []
     started = time.perf_counter()
     for script in scripts(areas):
         env = {**os.environ, "CONVO_BENCH_JSON": "1"}
+        if report_only:
+            env[REPORT_ONLY] = "1"
         proc = subprocess.run(
             [sys.executable, str(script)],
             capture_output=True,
