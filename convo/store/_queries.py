@@ -183,7 +183,7 @@ def _load(
         rows = _path_rows(conn, cid, head.turn_id)
     if not rows or rows[0][1] is not None or rows[-1][0] != head.turn_id:
         raise corrupt("convo_turns", head.turn_id, "the branch's path is broken")
-    blobs = _blobs_for(conn, cid, (payload for _, _, payload in rows))
+    blobs = _blobs_for(conn, cid, [payload for _, _, payload in rows])
     graph = rebuild(rows, blobs, cache=cache)
     try:
         return graph.with_heads({name: TurnId(head.turn_id)}, active=name)
@@ -279,7 +279,7 @@ def _load_graph(
         .where(TURNS.c.conversation_id == cid)
         .order_by(TURNS.c.seq)
     ).all()
-    blobs = _blobs_for(conn, cid, (r.payload for r in rows))
+    blobs = _blobs_for(conn, cid, [r.payload for r in rows])
     graph = rebuild(((r.id, r.parent_id, r.payload) for r in rows), blobs, cache=cache)
     try:
         return graph.with_heads(

@@ -11,6 +11,7 @@ import convo
 from convo import Conversation, ImageBlock, TextBlock, ToolCallBlock, ToolResultBlock
 from convo.errors import (
     ConflictError,
+    CorruptRecordError,
     DecodeError,
     InvalidContentError,
     NotFoundError,
@@ -284,6 +285,47 @@ class TestImages:
         assert all(image.base64[:40] not in p for p in payloads)
         assert store.load(cid) == conversation
         assert store.export(cid) == exported(conversation)
+
+    @pytest.mark.parametrize("position", ["first", "last"])
+    def test_a_long_conversation_loads_its_images_wherever_they_are(
+        self, store, position
+    ):
+        # Past 64 turns a load first asks whether the conversation has blobs
+        # at all, instead of scanning every payload for references.
+        image = ImageBlock(media_type="image/png", data=PNG)
+        conversation = chat()
+        if position == "first":
+            conversation = conversation.user([TextBlock(text="look"), image])
+            conversation = conversation.assistant("seen")
+        for i in range(40):
+            conversation = conversation.user(f"q{i}").assistant(f"a{i}")
+        if position == "last":
+            conversation = conversation.user([TextBlock(text="look"), image])
+        cid = store.create(conversation)
+        fresh = Store(store.engine, tenant=store.tenant, cache_chars=0)
+        assert len(conversation) > 64
+        assert fresh.load(cid) == conversation
+        assert fresh.load_graph(cid) == store.load_graph(cid)
+
+    def test_a_long_conversation_without_blobs_refuses_a_reference_to_one(
+        self, store, tamper
+    ):
+        conversation = chat()
+        for i in range(40):
+            conversation = conversation.user(f"q{i}").assistant(f"a{i}")
+        cid = store.create(conversation)
+        victim = conversation.path_ids()[5]
+        tamper(
+            store,
+            cid,
+            victim,
+            payload='{"blocks":[{"blob":"sha256:' + "0" * 64 + '",'
+            '"media_type":"image/png","type":"image"}],"role":"user"}',
+        )
+        fresh = Store(store.engine, tenant=store.tenant, cache_chars=0)
+        for load in (fresh.load, fresh.load_graph):
+            with pytest.raises(CorruptRecordError, match="missing blob"):
+                load(cid)
 
     def test_images_inside_tool_results_round_trip(self, store):
         image = ImageBlock(media_type="image/png", data=PNG)
