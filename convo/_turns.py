@@ -238,6 +238,15 @@ class Turn:
             value = self._memo[key.name] = build()
         return value  # type: ignore[no-any-return]
 
+    def memoized(self, key: MemoKey[_T]) -> _T | None:
+        """The value `memo` holds under `key`, or None if none was built yet.
+
+        For paths that run per turn per request: checking first spares
+        building a `build` closure on every hit.
+        """
+        value: _T | None = self._memo.get(key.name)
+        return value
+
     @property
     def text(self) -> str:
         """The text of every text block, joined."""

@@ -149,6 +149,14 @@ class TestTurn:
             turn.with_blocks(42)  # type: ignore[arg-type]
         assert turn.with_blocks([TextBlock(text="b")]).text == "b"
 
+    def test_memoized_peeks_without_building(self) -> None:
+        turn = convo.user("x")
+        key: MemoKey[int] = MemoKey("test.peek")
+        assert turn.memoized(key) is None
+        assert turn.memo(key, lambda: 7) == 7
+        assert turn.memoized(key) == 7
+        assert turn.memoized(key.variant("other")) is None
+
     def test_memo_computes_once_per_key(self) -> None:
         turn = convo.user("x")
         calls: list[int] = []

@@ -120,6 +120,10 @@ VISIBLE_DIGEST: MemoKey[bytes] = MemoKey("convo.policies.visible_digest")
 def turn_digest(turn: Turn) -> bytes:
     """blake2b-256 of the turn's canonical bytes, markers removed (memoized)."""
 
+    found = turn.memoized(DIGEST)
+    if found is not None:
+        return found
+
     def build() -> bytes:
         return hashlib.blake2b(turn_bytes(unmarked(turn)), digest_size=32).digest()
 
@@ -136,6 +140,10 @@ def visible_turn_digest(turn: Turn) -> bytes:
     That is `turn_digest` of the turn without its reasoning blocks, and empty
     bytes (it counts as nothing) when the turn is reasoning only (memoized).
     """
+
+    found = turn.memoized(VISIBLE_DIGEST)
+    if found is not None:
+        return found
 
     def build() -> bytes:
         derived, dropped = without_reasoning(turn, key=WITHOUT_REASONING, keep=_never)
@@ -179,27 +187,44 @@ def prefix_digest(turns: Sequence[Turn], *, target: Target | None = None) -> str
     return VISIBLE_TAG + h.hexdigest()
 
 
+def _scheme(generated_from: str, visible_ok: bool) -> str:
+    """The tag of the scheme a stamp is checked in (another scheme's stamp: in full)."""
+    if generated_from.startswith(VISIBLE_TAG) and visible_ok:
+        return VISIBLE_TAG
+    return DIGEST_TAG
+
+
 def _bound(turn: Turn) -> bool:
-    return turn.generated_from is not None and any(
-        isinstance(b, ReasoningBlock) for b in turn.blocks
-    )
+    if turn.generated_from is None:
+        return False
+    for block in turn.blocks:  # noqa: SIM110 - no generator: runs per turn per request
+        if isinstance(block, ReasoningBlock):
+            return True
+    return False
 
 
 class _Running:
-    """Both digests of the turns kept so far, updated one turn at a time.
+    """The digests of the turns kept so far, updated one turn at a time.
 
     `full` covers every kept turn; the visible digest is `before` (the visible
     digests of the kept turns before the last genuine user turn) followed by
     the full digests of `since` (that user turn and every kept turn after it).
+    Only the schemes asked for at construction are kept up (`full`,
+    `visible`): the stamps a view holds name one scheme, almost always.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, full: bool, visible: bool) -> None:
         self.full = hashlib.blake2b(digest_size=32)
         self.before = hashlib.blake2b(digest_size=32)
         self.since: list[Turn] = []
+        self._full = full
+        self._visible = visible
 
     def add(self, turn: Turn) -> None:
-        self.full.update(turn_digest(turn))
+        if self._full:
+            self.full.update(turn_digest(turn))
+        if not self._visible:
+            return
         if turn.is_genuine_user:
             for earlier in self.since:
                 self.before.update(visible_turn_digest(earlier))
@@ -236,26 +261,28 @@ class BindPrefixes:
 
     def __call__(self, view: RequestView) -> RequestView:
         turns = view.turns
-        last = -1
-        for i in range(len(turns) - 1, -1, -1):
-            if _bound(turns[i]):
-                last = i
-                break
-        if last < 0:
-            return view
         # A stripping server may be checked in either scheme; a preserving one
         # only in full (module docstring).
         visible_ok = not _sees_all(view.target)
-        running = _Running()
+        schemes = {
+            i: _scheme(turn.generated_from, visible_ok)
+            for i, turn in enumerate(turns)
+            if turn.generated_from is not None and _bound(turn)
+        }
+        if not schemes:
+            return view
+        last = max(schemes)
+        running = _Running(
+            full=DIGEST_TAG in schemes.values(), visible=VISIBLE_TAG in schemes.values()
+        )
         out: list[Turn] = []
         notes: list[PolicyNote] = []
         for i in range(last + 1):
             turn = turns[i]
-            generated_from = turn.generated_from
-            if generated_from is not None and _bound(turn):
-                tag = generated_from[: len(DIGEST_TAG)]
-                known = tag == DIGEST_TAG or (tag == VISIBLE_TAG and visible_ok)
-                current = running.digest(tag if known else DIGEST_TAG)
+            scheme = schemes.get(i)
+            if scheme is not None:
+                generated_from = turn.generated_from
+                current = running.digest(scheme)
                 if current != generated_from:
                     if self.strict:
                         where = f"$.turns[{i}]"
