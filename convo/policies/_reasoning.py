@@ -58,24 +58,32 @@ def without_reasoning(
         (derived turn, number dropped). Nothing dropped: (None, 0). The turn
         must go whole (left with reasoning only or nothing, rule R13): (None, n).
     """
-
-    def build() -> tuple[Turn | None, int]:
-        blocks = tuple(
-            b for b in turn.blocks if not isinstance(b, ReasoningBlock) or keep(b)
-        )
-        dropped = len(turn.blocks) - len(blocks)
-        if not dropped:
-            return _UNCHANGED
-        if all(isinstance(b, ReasoningBlock) for b in blocks):
-            return (None, dropped)
-        return (turn.with_blocks(blocks), dropped)
-
     for block in turn.blocks:
         if isinstance(block, ReasoningBlock):
-            return turn.memo(key, build)
-    # No reasoning to drop: the answer `build` would give, without storing it
-    # on the turn (most turns of a long path; a cold resume pays per store).
-    return _UNCHANGED
+            break
+    else:
+        # No reasoning to drop: the answer `_without` would give, without
+        # storing it on the turn (most turns of a long path; a cold resume
+        # pays per store).
+        return _UNCHANGED
+    found = turn.memoized(key)  # runs per turn per request: no closure on a hit
+    if found is not None:
+        return found
+    return turn.memo(key, lambda: _without(turn, keep))
+
+
+def _without(
+    turn: Turn, keep: Callable[[ReasoningBlock], bool]
+) -> tuple[Turn | None, int]:
+    blocks = tuple(
+        b for b in turn.blocks if not isinstance(b, ReasoningBlock) or keep(b)
+    )
+    dropped = len(turn.blocks) - len(blocks)
+    if not dropped:
+        return _UNCHANGED
+    if all(isinstance(b, ReasoningBlock) for b in blocks):
+        return (None, dropped)
+    return (turn.with_blocks(blocks), dropped)
 
 
 def strip(

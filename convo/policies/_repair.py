@@ -32,6 +32,9 @@ TOOL_IDS: MemoKey[tuple[tuple[str, ...], tuple[str, ...]]] = MemoKey(
 
 def _ids(turn: Turn) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(call ids, result ids) of a turn, memoized (turns never change)."""
+    found = turn.memoized(TOOL_IDS)  # runs per turn per request: no closure on a hit
+    if found is not None:
+        return found
 
     def build() -> tuple[tuple[str, ...], tuple[str, ...]]:
         calls = tuple(b.id for b in turn.blocks if isinstance(b, ToolCallBlock))
