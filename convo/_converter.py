@@ -164,6 +164,9 @@ def turn_bytes(turn: Turn) -> bytes:
     given: object = turn  # checked at run time: callers are not all typed
     if not isinstance(given, Turn):
         expect_turn(given)
+    found = turn.memoized(CANONICAL)  # every id and digest asks: no closure on a hit
+    if found is not None:
+        return found
     return turn.memo(CANONICAL, lambda: canonical_bytes(turn_plain(turn)))
 
 

@@ -529,7 +529,7 @@ def check_turn(turn: Turn, *, where: str, after: str | None) -> None:
             fix="Start a new branch with fork(name, at=None) to change the system "
             "prompt, or send instructions as a user turn.",
         )
-    if turn.role == "assistant":
+    if turn.role == "assistant" and _calls(turn) > 1:
         ids = [c.id for c in turn.tool_calls]
         if len(ids) != len(set(ids)):
             raise ToolPairingError(
@@ -538,6 +538,15 @@ def check_turn(turn: Turn, *, where: str, after: str | None) -> None:
                 turn_id=None,
                 received=ids,
             )
+
+
+def _calls(turn: Turn) -> int:
+    """How many tool calls `turn` makes (counted, not collected: runs per turn)."""
+    count = 0
+    for block in turn.blocks:
+        if isinstance(block, ToolCallBlock):
+            count += 1
+    return count
 
 
 def _check_results(nodes: _Nodes, turn: Turn, parent: Node | None, where: str) -> None:

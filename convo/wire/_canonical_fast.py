@@ -197,10 +197,20 @@ class _Decoder:
             raise _RefusedError
         tag = plain.get("type")
         if tag == "summary_text" and plain.keys() <= _PART_KEYS:
+            text = plain.get("text", "")
+            signature = plain.get("signature")
+            if type(text) is not str or not (
+                signature is None or type(signature) is str
+            ):
+                raise _RefusedError
+            if self._check_texts:
+                check_text(text, path="$.text")
+                if signature is not None:
+                    check_text(signature, path="$.signature")
             part = _new(SummaryText)
             _set(part, "type", "summary_text")
-            _set(part, "text", self._text(plain.get("text", ""), "$.text"))
-            _set(part, "signature", self._opt_text(plain, "signature", "$.signature"))
+            _set(part, "text", text)
+            _set(part, "signature", signature)
             return part
         if tag == "summary_encrypted_text" and plain.keys() == {"type", "data"}:
             encrypted = _new(SummaryEncryptedText)
@@ -216,7 +226,7 @@ class _Decoder:
         _set(block, "type", "text")
         _set(block, "text", self._text(plain["text"], "$.text"))
         _set(block, "cache_control", None)
-        _set(block, "extra", self._object(plain, "extra"))
+        _set(block, "extra", self._object(plain, "extra") if "extra" in plain else {})
         return block
 
     def _reasoning_block(self, plain: dict[str, Any]) -> ReasoningBlock:
@@ -228,7 +238,7 @@ class _Decoder:
         _set(block, "parts", tuple([self._part(p) for p in parts]))
         _set(block, "provenance", _provenance(plain.get("provenance")))
         _set(block, "cache_control", None)
-        _set(block, "extra", self._object(plain, "extra"))
+        _set(block, "extra", self._object(plain, "extra") if "extra" in plain else {})
         return block
 
     def _call_block(self, plain: dict[str, Any]) -> ToolCallBlock:
@@ -270,14 +280,6 @@ class _Decoder:
             raise _RefusedError  # images take the reference path
         return self._text_block(plain)
 
-    def _block(self, plain: Any) -> Any:
-        if type(plain) is not dict:
-            raise _RefusedError
-        build = self._blocks.get(plain.get("type"))  # type: ignore[arg-type]
-        if build is None:
-            raise _RefusedError
-        return build(plain)
-
     def turn(self, plain: Any, memo: dict[str, Any]) -> Turn:
         """The turn of `plain`, its memo `memo`; `_RefusedError` if not certain."""
         if type(plain) is not dict or not plain.keys() <= _TURN_KEYS:
@@ -286,9 +288,27 @@ class _Decoder:
         blocks = plain["blocks"]
         if type(role) is not str or role not in ROLES or type(blocks) is not list:
             raise _RefusedError
+        built = []
+        get_builder = self._blocks.get
+        for item in blocks:  # a loop, not a call per block: this runs per stored turn
+            if type(item) is not dict:
+                raise _RefusedError
+            build = get_builder(item.get("type"))  # type: ignore[arg-type]
+            if build is None:
+                raise _RefusedError
+            built.append(build(item))
         turn = _new(Turn)
         _set(turn, "role", role)
-        _set(turn, "blocks", tuple([self._block(b) for b in blocks]))
+        _set(turn, "blocks", tuple(built))
+        _set(turn, "_memo", memo)
+        if len(plain) == 2:  # role and blocks only (user and tool turns, mostly)
+            _set(turn, "model", None)
+            _set(turn, "finish_reason", None)
+            _set(turn, "finish_reason_raw", None)
+            _set(turn, "usage", None)
+            _set(turn, "generated_from", None)
+            _set(turn, "metadata", {})
+            return turn
         _set(turn, "model", self._opt_text(plain, "model", "$.model"))
         _set(turn, "finish_reason", _finish_reason(plain.get("finish_reason")))
         _set(
@@ -303,7 +323,6 @@ class _Decoder:
             self._opt_text(plain, "generated_from", "$.generated_from"),
         )
         _set(turn, "metadata", self._object(plain, "metadata"))
-        _set(turn, "_memo", memo)
         return turn
 
 
