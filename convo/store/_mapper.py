@@ -4,8 +4,9 @@ A turn is stored as its canonical JSON text, except that every image's base64
 `data` is replaced by `"blob": "sha256:<hex>"` and the bytes go to `convo_blobs`.
 Loading reverses that, decodes strictly (closed block set, no extra keys) and
 recomputes every turn id from content and parent; a row that fails any step
-raises `CorruptRecordError`, never a substitute. Only `json.loads` and the
-canonical converter ever see stored data: no pickle, eval or dynamic import.
+raises `CorruptRecordError`, never a substitute. Only JSON parsers (orjson
+for the fast decoder, `json.loads` for the strict path) and the canonical
+decoders ever see stored data: no pickle, eval or dynamic import.
 """
 
 from __future__ import annotations

@@ -34,9 +34,7 @@ from sqlalchemy import (
     select,
     type_coerce,
 )
-from sqlalchemy import (
-    cast as sql_cast,
-)
+from sqlalchemy import cast as sql_cast
 
 from convo._collector import collector_paused
 from convo._graph import Conversation

@@ -139,7 +139,11 @@ def _provenance(value: Any) -> Provenance | None:
 
 
 def _has_float(value: Any) -> bool:
-    """Whether a parsed JSON value holds a float anywhere (or is too deep to tell)."""
+    """Whether a parsed JSON value holds a float anywhere.
+
+    A value too deep to walk raises RecursionError, which `fast_turn_from_bytes`
+    takes as a refusal like any other.
+    """
     if type(value) is float:
         return True
     if type(value) is dict:
