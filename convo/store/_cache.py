@@ -51,8 +51,12 @@ class TurnCache:
 
     def __init__(self, max_chars: int = DEFAULT_CACHE_CHARS) -> None:
         if type(max_chars) is not int or max_chars < 0:
-            msg = f"The turn cache size must be a non-negative int (got {max_chars!r}); 0 turns it off."
-            raise UsageError(msg)
+            raise UsageError(
+                "The turn cache size must be a non-negative int",
+                where="cache_chars",
+                received=max_chars,
+                fix="Pass a number of payload characters; 0 turns the cache off.",
+            )
         self.max_chars = max_chars
         self._entries: OrderedDict[TurnId, tuple[str | bytes, Node]] = OrderedDict()
         self._chars = 0

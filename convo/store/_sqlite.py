@@ -73,8 +73,12 @@ def configure_sqlite(
 ) -> None:
     """Install the connect and begin listeners on `engine` (once per engine)."""
     if synchronous not in ("OFF", "NORMAL", "FULL", "EXTRA"):
-        msg = f"synchronous must be OFF, NORMAL, FULL or EXTRA (got {synchronous!r})."
-        raise UsageError(msg)
+        raise UsageError(
+            "SQLite's synchronous setting must be one of its four levels",
+            where="synchronous",
+            received=synchronous,
+            fix="Pass OFF, NORMAL, FULL or EXTRA (NORMAL by default).",
+        )
     if engine.dialect.name != "sqlite" or getattr(engine, _CONFIGURED, False):
         return
     timeout = int(busy_timeout_ms)
