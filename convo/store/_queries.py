@@ -42,6 +42,7 @@ from convo._ids import TurnId
 from convo._json import JSON, check_text
 from convo.errors import CorruptRecordError, InvalidContentError
 from convo.store._args import usage
+from convo.store._blobs import blobs_for
 from convo.store._cache import TurnCache
 from convo.store._ledger import UsageTotals, usage_of
 from convo.store._mapper import corrupt, rebuild
@@ -50,7 +51,6 @@ from convo.store._statements import (
     _ID,
     LEDGER,
     PATH_LEDGER,
-    _blobs_for,
     _conversation,
     _heads,
     _id_form,
@@ -181,7 +181,7 @@ def _load(
         rows = _path_rows(conn, cid, head.turn_id)
     if not rows or rows[0][1] is not None or rows[-1][0] != head.turn_id:
         raise corrupt("convo_turns", head.turn_id, "the branch's path is broken")
-    blobs = _blobs_for(conn, cid, [payload for _, _, payload in rows])
+    blobs = blobs_for(conn, cid, [payload for _, _, payload in rows])
     graph = rebuild(rows, blobs, cache=cache)
     try:
         return graph.with_heads({name: TurnId(head.turn_id)}, active=name)
@@ -277,7 +277,7 @@ def _load_graph(
         .where(TURNS.c.conversation_id == cid)
         .order_by(TURNS.c.seq)
     ).all()
-    blobs = _blobs_for(conn, cid, [r.payload for r in rows])
+    blobs = blobs_for(conn, cid, [r.payload for r in rows])
     graph = rebuild(((r.id, r.parent_id, r.payload) for r in rows), blobs, cache=cache)
     try:
         return graph.with_heads(

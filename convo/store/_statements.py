@@ -63,10 +63,10 @@ from convo.errors import (
     NotFoundError,
 )
 from convo.store._args import check_branch, check_expected_head, check_key
+from convo.store._blobs import blobs_for
 from convo.store._ledger import search_text, turn_usage
 from convo.store._mapper import (
     Blob,
-    blob_refs,
     corrupt,
     decode_payload,
     encode_turn,
@@ -385,38 +385,6 @@ def _touch(conn: Connection, cid: str, *, turn_count: int, **values: Any) -> Non
     )
 
 
-_SCAN_WITHOUT_ASKING = 64
-"""Payloads scanned for blob references without first asking whether the
-conversation has any blobs: a scan costs about 0.6 µs per payload, the indexed
-query about 100 µs, and most long conversations have no images."""
-
-
-def _blobs_for(
-    conn: Connection, cid: str, payloads: Sequence[str | bytes]
-) -> dict[str, bytes]:
-    """The image bytes `payloads` refer to, by SHA-256 (missing ones left out)."""
-    if len(payloads) > _SCAN_WITHOUT_ASKING and not _has_blobs(conn, cid):
-        return {}  # a reference to a blob that is not there is decode_payload's to report
-    refs: set[str] = set()
-    for payload in payloads:
-        refs |= blob_refs(payload)
-    if not refs:
-        return {}
-    rows = conn.execute(
-        select(BLOBS.c.sha256, BLOBS.c.data).where(
-            BLOBS.c.conversation_id == cid, BLOBS.c.sha256.in_(sorted(refs))
-        )
-    )
-    return {r.sha256: bytes(r.data) for r in rows}
-
-
-def _has_blobs(conn: Connection, cid: str) -> bool:
-    found = conn.execute(
-        select(BLOBS.c.sha256).where(BLOBS.c.conversation_id == cid).limit(1)
-    ).first()
-    return found is not None
-
-
 # ----------------------------------------------------------------- writing
 
 
@@ -630,7 +598,7 @@ def _check_placement(conn: Connection, cid: str, parent: Any, turn: Turn) -> Non
             break
         current = _turn_row(conn, cid, current.parent_id, payload=True)
     chain.reverse()
-    blobs = _blobs_for(conn, cid, [r.payload for r in chain])
+    blobs = blobs_for(conn, cid, [r.payload for r in chain])
     builder = Conversation(heads=_EMPTY).builder()
     previous: TurnId | None = None
     try:
