@@ -279,8 +279,8 @@ def rebuild(
                 _adopt(builder, known)
                 continue
             node = _attach(builder, turn_id, parent_id, payload, blobs)
-            if cache is not None and not mentions_blobs(payload):
-                verified.append((node, payload))
+            if cache is not None and not has_images(node.turn):
+                verified.append((node, payload))  # (images live in another table)
     finally:
         if cache is not None and verified:
             cache.keep_all(verified)  # every row verified before a corrupt one
