@@ -413,7 +413,8 @@ class GraphBuilder:
 
     def attach(self, turn: Turn, *, parent: TurnId | None) -> Node:
         """Add `turn` under `parent` (see `Conversation.attach`); return its node."""
-        self._check_open()
+        if self._done:
+            self._check_open()  # raises
         if parent is not None and parent not in self._nodes:
             raise _unknown_turn(parent)
         node = _place(self._nodes, turn, parent)
@@ -498,18 +499,34 @@ def not_a_turn(value: object) -> UsageError:
 
 
 def _place(nodes: _Nodes, turn: object, parent: TurnId | None) -> Node:
-    """The node `turn` makes under `parent`, after the structural checks."""
+    """The node `turn` makes under `parent`, after the structural checks.
+
+    Runs once per turn of every load: the error paths build their messages,
+    the way through builds nothing but the node.
+    """
     if not isinstance(turn, Turn):
         raise not_a_turn(turn)
     parent_node = None if parent is None else nodes[parent]
     depth = 0 if parent_node is None else parent_node.depth + 1
-    where = f"$.turns[{depth}]"
-    check_turn(
-        turn, where=where, after=None if parent_node is None else parent_node.turn.role
-    )
+    _check(turn, depth, after=None if parent_node is None else parent_node.turn.role)
     if turn.role == "tool":
-        _check_results(nodes, turn, parent_node, where)
-    return Node(id=compute_turn_id(parent, turn), turn=turn, parent=parent, depth=depth)
+        _check_results(nodes, turn, parent_node, f"$.turns[{depth}]")
+    return _node(compute_turn_id(parent, turn), turn, parent, depth)
+
+
+_node_id, _node_turn, _node_parent, _node_depth = (
+    Node.__dict__[name].__set__ for name in ("id", "turn", "parent", "depth")
+)
+
+
+def _node(turn_id: TurnId, turn: Turn, parent: TurnId | None, depth: int) -> Node:
+    """A `Node` of checked parts, set slot by slot (its `__init__` checks nothing more)."""
+    node = object.__new__(Node)
+    _node_id(node, turn_id)
+    _node_turn(node, turn)
+    _node_parent(node, parent)
+    _node_depth(node, depth)
+    return node
 
 
 def check_turn(turn: Turn, *, where: str, after: str | None) -> None:
@@ -517,27 +534,43 @@ def check_turn(turn: Turn, *, where: str, after: str | None) -> None:
 
     Blocks must suit the role, a system turn must be a root (`after` is None),
     an assistant turn's tool call ids must be distinct. A tool turn also needs
-    the calls it answers, which only the graph has (`_check_results`).
+    the calls it answers, which only the graph has (`_check_results`). `where`
+    is the turn's path in error messages.
     """
-    _check_blocks(turn, where)
-    if turn.role == "system" and after is not None:
+    _check(turn, where, after=after)
+
+
+def _check(turn: Turn, where: str | int, *, after: str | None) -> None:
+    """`check_turn`, `where` a path or the depth of `$.turns[depth]`."""
+    role = turn.role
+    allowed = _ALLOWED_BLOCKS[role]
+    for block in turn.blocks:
+        if not isinstance(block, allowed):
+            _check_blocks(turn, _path(where))
+    if not turn.blocks and role != "assistant":
+        _check_blocks(turn, _path(where))
+    if role == "system" and after is not None:
         raise RoleOrderError(
             "A system turn can only be the first turn of a conversation",
-            path=where,
+            path=_path(where),
             turn_id=None,
             received=f"after {_a(after)} turn",
             fix="Start a new branch with fork(name, at=None) to change the system "
             "prompt, or send instructions as a user turn.",
         )
-    if turn.role == "assistant" and _calls(turn) > 1:
+    if role == "assistant" and _calls(turn) > 1:
         ids = [c.id for c in turn.tool_calls]
         if len(ids) != len(set(ids)):
             raise ToolPairingError(
                 "Two tool calls of one turn share an id",
-                path=where,
+                path=_path(where),
                 turn_id=None,
                 received=ids,
             )
+
+
+def _path(where: str | int) -> str:
+    return where if isinstance(where, str) else f"$.turns[{where}]"
 
 
 def _calls(turn: Turn) -> int:
@@ -600,6 +633,7 @@ def _a(role: str) -> str:
 
 
 def _check_blocks(turn: Turn, where: str) -> None:
+    """Raise for the first block that does not suit the turn's role, or for no block."""
     allowed = _ALLOWED_BLOCKS[turn.role]
     for i, block in enumerate(turn.blocks):
         if not isinstance(block, allowed):

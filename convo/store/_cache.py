@@ -63,10 +63,10 @@ class TurnCache:
         self._lock = threading.Lock()
 
     def match(
-        self, turn_id: str, parent_id: str | None, payload: object
+        self, turn_id: TurnId, parent_id: TurnId | None, payload: object
     ) -> Node | None:
         """The node kept for `turn_id` if this row is exactly the one it came from."""
-        entry = self._entries.get(TurnId(turn_id))
+        entry = self._entries.get(turn_id)
         if entry is None:
             return None
         text, node = entry
@@ -74,7 +74,7 @@ class TurnCache:
             return None
         with self._lock:
             if turn_id in self._entries:
-                self._entries.move_to_end(TurnId(turn_id))
+                self._entries.move_to_end(turn_id)
         return node
 
     def keep(self, node: Node, payload: str | bytes) -> None:

@@ -195,6 +195,9 @@ def decode_payload(payload: object, blobs: Mapping[str, bytes], *, key: str) -> 
             turn, or refers to a blob that is not there.
     """
     if isinstance(payload, bytes):
+        fast = fast_turn_from_bytes(payload)  # the way of almost every row: first
+        if fast is not None:
+            return fast
         data: bytes | None = payload
     elif isinstance(payload, str):
         try:
@@ -210,7 +213,7 @@ def decode_payload(payload: object, blobs: Mapping[str, bytes], *, key: str) -> 
         )
     # The fast path refuses every image (and so every blob reference): a turn
     # it builds is whole, and its stored bytes are its canonical bytes.
-    fast = None if data is None else fast_turn_from_bytes(data)
+    fast = None if data is None or data is payload else fast_turn_from_bytes(data)
     if fast is not None:
         return fast
     inline = mentions_blobs(payload)
@@ -252,7 +255,7 @@ def _text(payload: str | bytes, key: str) -> str:
 
 
 def rebuild(
-    rows: Iterable[tuple[str, str | None, str | bytes]],
+    rows: Iterable[tuple[TurnId, TurnId | None, str | bytes]],
     blobs: Mapping[str, bytes],
     *,
     conversation: Conversation | None = None,
@@ -271,18 +274,23 @@ def rebuild(
     """
     graph = conversation if conversation is not None else Conversation(heads=_EMPTY)
     builder = graph.builder()
+    if cache is None:
+        for turn_id, parent_id, payload in rows:
+            _attach(builder, turn_id, parent_id, payload, blobs)
+        return builder.finish()
     verified: list[tuple[Node, str | bytes]] = []
+    match = cache.match
     try:
         for turn_id, parent_id, payload in rows:
-            known = None if cache is None else cache.match(turn_id, parent_id, payload)
+            known = match(turn_id, parent_id, payload)
             if known is not None:
                 _adopt(builder, known)
                 continue
             node = _attach(builder, turn_id, parent_id, payload, blobs)
-            if cache is not None and not has_images(node.turn):
+            if not has_images(node.turn):
                 verified.append((node, payload))  # (images live in another table)
     finally:
-        if cache is not None and verified:
+        if verified:
             cache.keep_all(verified)  # every row verified before a corrupt one
     return builder.finish()
 
@@ -296,15 +304,15 @@ def _adopt(builder: GraphBuilder, node: Node) -> None:
 
 def _attach(
     builder: GraphBuilder,
-    turn_id: str,
-    parent_id: str | None,
+    turn_id: TurnId,
+    parent_id: TurnId | None,
     payload: str | bytes,
     blobs: Mapping[str, bytes],
 ) -> Node:
     """Decode one row, attach it and check its id (every failure a corrupt record)."""
     try:
         turn = decode_payload(payload, blobs, key=turn_id)
-        node = builder.attach(turn, parent=_turn_id(parent_id))
+        node = builder.attach(turn, parent=parent_id)
     except (InvalidConversationError, LookupFailedError, ValueError) as exc:
         raise corrupt("convo_turns", turn_id, _reason(exc)) from exc
     if node.id != turn_id:
@@ -318,10 +326,6 @@ def _attach(
 
 def _reason(exc: Exception) -> str:
     return exc.message if isinstance(exc, ConvoError) else str(exc)
-
-
-def _turn_id(value: str | None) -> TurnId | None:
-    return None if value is None else TurnId(value)
 
 
 def metadata_plain(value: Mapping[str, Any] | None) -> JSONObject:

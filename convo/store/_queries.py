@@ -208,7 +208,7 @@ def _payload(conn: Connection, column: Any) -> Any:
 
 def _whole_chain(
     conn: Connection, cid: str, head: str, count: int
-) -> list[tuple[str, str | None, str | bytes]] | None:
+) -> list[tuple[TurnId, TurnId | None, str | bytes]] | None:
     """Every turn of the conversation, when they are exactly the path to `head`.
 
     The common case (one branch, never forked): when the conversation holds
@@ -235,7 +235,7 @@ def _whole_chain(
 
 def _path_rows(
     conn: Connection, cid: str, head: str
-) -> list[tuple[str, str | None, str | bytes]]:
+) -> list[tuple[TurnId, TurnId | None, str | bytes]]:
     """The path to `head`, root first, by one recursive query (depth strictly decreasing)."""
     anchor = (
         select(TURNS.c.id, TURNS.c.parent_id, TURNS.c.depth, TURNS.c.payload)

@@ -29,6 +29,8 @@ would (an integer beyond 64 bits becomes a float), it answers None.
 
 from __future__ import annotations
 
+import types
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -107,7 +109,83 @@ _FINISH = {reason.value: reason for reason in FinishReason}
 
 _ABSENT = object()
 _new = object.__new__
-_set = object.__setattr__
+
+
+def _setters(cls: type, *names: str) -> tuple[Callable[[Any, Any], None], ...]:
+    """Setters of the named fields of `cls` that bypass its frozen `__setattr__`.
+
+    A slotted class's slot descriptor sets the slot directly, about half the
+    cost of `object.__setattr__(value, name, ...)`, which finds the same
+    descriptor by name on every call. A field that is not a slot (a class that
+    changed) falls back to `object.__setattr__`.
+    """
+
+    def setter(name: str) -> Callable[[Any, Any], None]:
+        slot = cls.__dict__.get(name)
+        if isinstance(slot, types.MemberDescriptorType):
+            return slot.__set__
+        return lambda value, item: object.__setattr__(value, name, item)
+
+    return tuple(setter(name) for name in names)
+
+
+(
+    _turn_role,
+    _turn_blocks,
+    _turn_model,
+    _turn_finish_reason,
+    _turn_finish_reason_raw,
+    _turn_usage,
+    _turn_generated_from,
+    _turn_metadata,
+    _turn_memo,
+) = _setters(
+    Turn,
+    "role",
+    "blocks",
+    "model",
+    "finish_reason",
+    "finish_reason_raw",
+    "usage",
+    "generated_from",
+    "metadata",
+    "_memo",
+)
+_text_type, _text_text, _text_cache, _text_extra = _setters(
+    TextBlock, "type", "text", "cache_control", "extra"
+)
+(
+    _reasoning_type,
+    _reasoning_parts,
+    _reasoning_provenance,
+    _reasoning_cache,
+    _reasoning_extra,
+) = _setters(ReasoningBlock, "type", "parts", "provenance", "cache_control", "extra")
+_summary_type, _summary_text, _summary_signature = _setters(
+    SummaryText, "type", "text", "signature"
+)
+_encrypted_type, _encrypted_data = _setters(SummaryEncryptedText, "type", "data")
+_call_type, _call_id, _call_name, _call_arguments, _call_cache, _call_extra = _setters(
+    ToolCallBlock, "type", "id", "name", "arguments", "cache_control", "extra"
+)
+(
+    _result_type,
+    _result_call_id,
+    _result_content,
+    _result_is_error,
+    _result_synthetic,
+    _result_cache,
+    _result_extra,
+) = _setters(
+    ToolResultBlock,
+    "type",
+    "call_id",
+    "content",
+    "is_error",
+    "synthetic",
+    "cache_control",
+    "extra",
+)
 
 
 class _RefusedError(Exception):
@@ -212,25 +290,28 @@ class _Decoder:
                 if signature is not None:
                     check_text(signature, path="$.signature")
             part = _new(SummaryText)
-            _set(part, "type", "summary_text")
-            _set(part, "text", text)
-            _set(part, "signature", signature)
+            _summary_type(part, "summary_text")
+            _summary_text(part, text)
+            _summary_signature(part, signature)
             return part
         if tag == "summary_encrypted_text" and plain.keys() == {"type", "data"}:
             encrypted = _new(SummaryEncryptedText)
-            _set(encrypted, "type", tag)
-            _set(encrypted, "data", self._text(plain["data"], "$.data"))
+            _encrypted_type(encrypted, tag)
+            _encrypted_data(encrypted, self._text(plain["data"], "$.data"))
             return encrypted
         raise _RefusedError
 
     def _text_block(self, plain: dict[str, Any]) -> TextBlock:
-        if not plain.keys() <= _TEXT_KEYS:
+        text = plain["text"]
+        if type(text) is not str or not plain.keys() <= _TEXT_KEYS:
             raise _RefusedError
+        if self._check_texts:
+            check_text(text, path="$.text")
         block = _new(TextBlock)
-        _set(block, "type", "text")
-        _set(block, "text", self._text(plain["text"], "$.text"))
-        _set(block, "cache_control", None)
-        _set(block, "extra", self._object(plain, "extra") if "extra" in plain else {})
+        _text_type(block, "text")
+        _text_text(block, text)
+        _text_cache(block, None)
+        _text_extra(block, self._object(plain, "extra") if "extra" in plain else {})
         return block
 
     def _reasoning_block(self, plain: dict[str, Any]) -> ReasoningBlock:
@@ -238,25 +319,25 @@ class _Decoder:
         if not plain.keys() <= _REASONING_KEYS or type(parts) is not list:
             raise _RefusedError
         block = _new(ReasoningBlock)
-        _set(block, "type", "reasoning")
-        _set(block, "parts", tuple([self._part(p) for p in parts]))
-        _set(block, "provenance", _provenance(plain.get("provenance")))
-        _set(block, "cache_control", None)
-        _set(block, "extra", self._object(plain, "extra") if "extra" in plain else {})
+        _reasoning_type(block, "reasoning")
+        _reasoning_parts(block, tuple([self._part(p) for p in parts]))
+        _reasoning_provenance(block, _provenance(plain.get("provenance")))
+        _reasoning_cache(block, None)
+        _reasoning_extra(
+            block, self._object(plain, "extra") if "extra" in plain else {}
+        )
         return block
 
     def _call_block(self, plain: dict[str, Any]) -> ToolCallBlock:
         if not plain.keys() <= _CALL_KEYS:
             raise _RefusedError
         block = _new(ToolCallBlock)
-        _set(block, "type", "tool_call")
-        _set(block, "id", self._text(plain["id"], "$.id"))
-        _set(block, "name", self._text(plain["name"], "$.name"))
-        _set(
-            block, "arguments", self._text(plain.get("arguments", "{}"), "$.arguments")
-        )
-        _set(block, "cache_control", None)
-        _set(block, "extra", self._object(plain, "extra"))
+        _call_type(block, "tool_call")
+        _call_id(block, self._text(plain["id"], "$.id"))
+        _call_name(block, self._text(plain["name"], "$.name"))
+        _call_arguments(block, self._text(plain.get("arguments", "{}"), "$.arguments"))
+        _call_cache(block, None)
+        _call_extra(block, self._object(plain, "extra"))
         return block
 
     def _result_block(self, plain: dict[str, Any]) -> ToolResultBlock:
@@ -270,13 +351,13 @@ class _Decoder:
         else:
             raise _RefusedError
         block = _new(ToolResultBlock)
-        _set(block, "type", "tool_result")
-        _set(block, "call_id", self._text(plain["call_id"], "$.call_id"))
-        _set(block, "content", content)
-        _set(block, "is_error", _flag(plain, "is_error"))
-        _set(block, "synthetic", _flag(plain, "synthetic"))
-        _set(block, "cache_control", None)
-        _set(block, "extra", self._object(plain, "extra"))
+        _result_type(block, "tool_result")
+        _result_call_id(block, self._text(plain["call_id"], "$.call_id"))
+        _result_content(block, content)
+        _result_is_error(block, _flag(plain, "is_error"))
+        _result_synthetic(block, _flag(plain, "synthetic"))
+        _result_cache(block, None)
+        _result_extra(block, self._object(plain, "extra"))
         return block
 
     def _content_block(self, plain: Any) -> TextBlock:
@@ -302,31 +383,27 @@ class _Decoder:
                 raise _RefusedError
             built.append(build(item))
         turn = _new(Turn)
-        _set(turn, "role", role)
-        _set(turn, "blocks", tuple(built))
-        _set(turn, "_memo", memo)
+        _turn_role(turn, role)
+        _turn_blocks(turn, tuple(built))
+        _turn_memo(turn, memo)
         if len(plain) == 2:  # role and blocks only (user and tool turns, mostly)
-            _set(turn, "model", None)
-            _set(turn, "finish_reason", None)
-            _set(turn, "finish_reason_raw", None)
-            _set(turn, "usage", None)
-            _set(turn, "generated_from", None)
-            _set(turn, "metadata", {})
+            _turn_model(turn, None)
+            _turn_finish_reason(turn, None)
+            _turn_finish_reason_raw(turn, None)
+            _turn_usage(turn, None)
+            _turn_generated_from(turn, None)
+            _turn_metadata(turn, {})
             return turn
-        _set(turn, "model", self._opt_text(plain, "model", "$.model"))
-        _set(turn, "finish_reason", _finish_reason(plain.get("finish_reason")))
-        _set(
-            turn,
-            "finish_reason_raw",
-            self._opt_text(plain, "finish_reason_raw", "$.finish_reason_raw"),
+        _turn_model(turn, self._opt_text(plain, "model", "$.model"))
+        _turn_finish_reason(turn, _finish_reason(plain.get("finish_reason")))
+        _turn_finish_reason_raw(
+            turn, self._opt_text(plain, "finish_reason_raw", "$.finish_reason_raw")
         )
-        _set(turn, "usage", _usage(plain.get("usage")))
-        _set(
-            turn,
-            "generated_from",
-            self._opt_text(plain, "generated_from", "$.generated_from"),
+        _turn_usage(turn, _usage(plain.get("usage")))
+        _turn_generated_from(
+            turn, self._opt_text(plain, "generated_from", "$.generated_from")
         )
-        _set(turn, "metadata", self._object(plain, "metadata"))
+        _turn_metadata(turn, self._object(plain, "metadata"))
         return turn
 
 
