@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 import convo
-from convo import Conversation, ImageBlock, Node, TextBlock
+from convo import Conversation, ImageBlock, Node, TextBlock, TurnId
 from convo.errors import CorruptRecordError
 from convo.store import Store
 from convo.store import _mapper as mapper
@@ -66,7 +66,7 @@ class TestTurnCache:
         if change == "payload":
             assert cache.match(node.id, None, payload.replace("hi", "HI")) is None
         else:
-            assert cache.match(node.id, "b2:" + "0" * 64, payload) is None
+            assert cache.match(node.id, TurnId("b2:" + "0" * 64), payload) is None
 
     def test_it_holds_at_most_its_size_and_drops_the_least_recently_used(self):
         entries = [self.node_and_payload(f"turn {i}") for i in range(3)]
