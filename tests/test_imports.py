@@ -5,7 +5,9 @@ hides a module. The times themselves are measured by
 `tests/benchmarks/bench_cold.py` (they depend on the machine); what is pinned
 here is the set, which does not: migrations, the async machinery and the ORM
 are imported when they are used, never by `import convo.store`, and the store
-and the client never pull each other in.
+and the client never pull each other in. The canonical converter (cattrs) is
+built when a process first encodes a turn: never by an import, nor by
+resuming a stored conversation and building its first request.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import pytest
 
 NEVER_IMPORTED: dict[str, tuple[str, ...]] = {
     "convo": (
+        "cattrs",
+        "convo._canonical_converter",
         "sqlalchemy",
         "httpx",
         "alembic",
@@ -25,6 +29,7 @@ NEVER_IMPORTED: dict[str, tuple[str, ...]] = {
         "convo.client",
     ),
     "convo.store": (
+        "cattrs",
         "alembic",
         "sqlalchemy.orm",
         "sqlalchemy.ext.asyncio",
@@ -36,6 +41,7 @@ NEVER_IMPORTED: dict[str, tuple[str, ...]] = {
         "convo.client",
     ),
     "convo.client": (
+        "cattrs",
         "sqlalchemy",
         "alembic",
         "convo.store",
@@ -81,3 +87,43 @@ class TestImportSets:
     def test_a_forbidden_package_counts_through_any_of_its_submodules(self):
         planted = "import convo\nimport sqlalchemy.sql"
         assert unwanted(planted, NEVER_IMPORTED["convo"]) == ["sqlalchemy"]
+
+
+RESUME = """
+import tempfile, pathlib
+import convo, convo.store
+from convo.wire.chat import encode_request_bytes
+from convo._chat._core import prepare
+url = f"sqlite:///{pathlib.Path(tempfile.mkdtemp()) / 'r.db'}"
+convo.store.upgrade(url)
+with convo.store.Store(url) as store:
+    cid = store.create(CONVERSATION)
+import sys
+for name in [m for m in sys.modules if m == "cattrs" or m.startswith(("cattrs.", "convo._canonical_converter"))]:
+    del sys.modules[name]
+import convo._converter
+with convo.store.Store(url) as store:
+    loaded = store.load(cid)
+target = convo.get_target("databricks-claude-sonnet-4-5")
+view = prepare(loaded, target=target, tools=(), policies=None)
+assert encode_request_bytes(view.turns, target=target)
+"""
+
+
+class TestTheCanonicalConverter:
+    def test_resuming_a_stored_conversation_and_building_its_request_never_builds_it(
+        self,
+    ):
+        # The conversation is created (which encodes turns) in the same
+        # process, then every cattrs module is forgotten: whatever the load
+        # and the request then need is imported again and would show.
+        conversation = (
+            "convo.Conversation.new().append(convo.system('Be brief.'))"
+            ".append(convo.user('hi')).append(convo.assistant('hello'))"
+        )
+        statement = RESUME.replace("CONVERSATION", conversation)
+        assert unwanted(statement, ("cattrs", "convo._canonical_converter")) == []
+
+    def test_the_first_turn_encoded_builds_it(self):
+        statement = "import convo\nconvo.Conversation.new().append(convo.user('hi'))"
+        assert unwanted(statement, ("cattrs",)) == ["cattrs"]

@@ -33,6 +33,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "core",
         (
             "convo._blocks",
+            "convo._canonical_converter",
             "convo._check",
             "convo._collector",
             "convo._converter",

@@ -75,7 +75,7 @@ from convo._blocks import (
     SummaryText,
     TextBlock,
 )
-from convo._converter import CONVERTER, turn_plain
+from convo._converter import converter, turn_plain
 from convo._graph import Conversation
 from convo._targets import CacheRules, ReasoningRules, Target, get_target
 from convo._tools import Tool
@@ -287,7 +287,7 @@ def law_cases(
 
 
 def _copy(view: RequestView) -> RequestView:
-    turns = tuple(CONVERTER.structure(turn_plain(t), Turn) for t in view.turns)
+    turns = tuple(converter().structure(turn_plain(t), Turn) for t in view.turns)
     return attrs.evolve(
         view, turns=turns, tools=tuple(attrs.evolve(t) for t in view.tools)
     )

@@ -303,8 +303,10 @@ class _Decoder:
 
     def _text_block(self, plain: dict[str, Any]) -> TextBlock:
         text = plain["text"]
-        if type(text) is not str or not plain.keys() <= _TEXT_KEYS:
-            raise _RefusedError
+        if type(text) is not str or (
+            len(plain) != 2 and not plain.keys() <= _TEXT_KEYS
+        ):
+            raise _RefusedError  # (2 keys: the type, read to come here, and the text)
         if self._check_texts:
             check_text(text, path="$.text")
         block = _new(TextBlock)
@@ -367,10 +369,12 @@ class _Decoder:
 
     def turn(self, plain: Any, memo: dict[str, Any]) -> Turn:
         """The turn of `plain`, its memo `memo`; `_RefusedError` if not certain."""
-        if type(plain) is not dict or not plain.keys() <= _TURN_KEYS:
+        if type(plain) is not dict:
             raise _RefusedError
-        role = plain["role"]
+        role = plain["role"]  # (a missing key raises: a refusal like any other)
         blocks = plain["blocks"]
+        if len(plain) != 2 and not plain.keys() <= _TURN_KEYS:  # 2: those two keys
+            raise _RefusedError
         if type(role) is not str or role not in ROLES or type(blocks) is not list:
             raise _RefusedError
         built = []
@@ -440,6 +444,7 @@ _FROM_BYTES = _Decoder(check_texts=True, exact_numbers=False)
 _FROM_CLEAN_BYTES = _Decoder(check_texts=False, exact_numbers=False)
 """For orjson plains of bytes without a `\\u0000` escape: every text is valid."""
 _NUL_ESCAPE = b"\\u0000"
+_CANONICAL = CANONICAL.name
 
 
 def fast_turn(plain: object) -> Turn | None:
@@ -471,6 +476,6 @@ def fast_turn_from_bytes(data: bytes) -> Turn | None:
     try:
         plain = orjson.loads(data)
         decoder = _FROM_BYTES if _NUL_ESCAPE in data else _FROM_CLEAN_BYTES
-        return decoder.turn(plain, {CANONICAL.name: data})
+        return decoder.turn(plain, {_CANONICAL: data})
     except Exception:  # noqa: BLE001 - any refusal is the reference path's to report
         return None

@@ -33,8 +33,7 @@ import immutables
 
 from convo._blocks import Block
 from convo._check import wrong_type
-from convo._converter import CONVERTER, turn_bytes, turn_plain
-from convo._converter_base import guarded
+from convo._converter import converter, turn_bytes, turn_plain
 from convo._graph import Conversation
 from convo._ids import TurnId, is_turn_id
 from convo._json import JSONObject, canonical_bytes
@@ -67,7 +66,7 @@ _MAX_DOCUMENT_BYTES = 512 * 1024 * 1024
 
 def encode_block(block: Block) -> JSONObject:
     """The canonical plain form of a block."""
-    plain: JSONObject = CONVERTER.unstructure(block, Block)
+    plain: JSONObject = converter().unstructure(block, Block)
     return plain
 
 
@@ -88,21 +87,23 @@ def decode_block(data: object, *, path: str = "$") -> Block:
         UnknownBlockTypeError: the `type` tag is not a canonical block tag.
         DecodeError: any other shape or content problem, with its path.
     """
-    block: Block = guarded(
-        lambda: CONVERTER.structure(data, Block),  # type: ignore[arg-type]
-        root=path,
-        what="Block",
-        received=data,
-    )
+    block: Block = _structure(data, Block, path=path, what="Block")
     return block
 
 
 def decode_turn(data: object, *, path: str = "$") -> Turn:
     """A turn from its canonical plain form (see `decode_block` for errors)."""
-    turn: Turn = guarded(
-        lambda: CONVERTER.structure(data, Turn), root=path, what="Turn", received=data
-    )
+    turn: Turn = _structure(data, Turn, path=path, what="Turn")
     return turn
+
+
+def _structure(data: object, cls: Any, *, path: str, what: str) -> Any:
+    """`data` structured as `cls` by the canonical converter; any failure a `DecodeError`."""
+    from convo._converter_base import guarded  # (here: cattrs is imported on first use)
+
+    return guarded(
+        lambda: converter().structure(data, cls), root=path, what=what, received=data
+    )
 
 
 def _conversation_bytes(conversation: Conversation) -> bytes:

@@ -44,7 +44,7 @@ from convo import (
     tool_results,
     user,
 )
-from convo._converter import CONVERTER, turn_plain
+from convo._converter import converter, turn_plain
 from convo._targets import CacheRules, ReasoningRules
 from convo.policies import (
     RequestView,
@@ -127,7 +127,7 @@ def _conversation(target: Target) -> tuple[Conversation, tuple[Tool, ...]]:
 
 
 def _fresh(turns: tuple[Turn, ...]) -> tuple[Turn, ...]:
-    return tuple(CONVERTER.structure(turn_plain(t), Turn) for t in turns)
+    return tuple(converter().structure(turn_plain(t), Turn) for t in turns)
 
 
 def _measure(report: Report, *, keeps: bool) -> bool:
