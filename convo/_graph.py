@@ -29,7 +29,7 @@ from convo._blocks import (
     ToolResultBlock,
 )
 from convo._ids import TurnId, compute_turn_id
-from convo._structure import open_tool_calls, tool_session_start
+from convo._structure import tool_session_start
 from convo._turns import Turn, assistant, tool_results, user
 from convo.errors import (
     RoleOrderError,
@@ -510,7 +510,7 @@ def _place(nodes: _Nodes, turn: object, parent: TurnId | None) -> Node:
     depth = 0 if parent_node is None else parent_node.depth + 1
     _check(turn, depth, after=None if parent_node is None else parent_node.turn.role)
     if turn.role == "tool":
-        _check_results(nodes, turn, parent_node, f"$.turns[{depth}]")
+        _check_results(nodes, turn, parent_node, depth)
     return _node(compute_turn_id(parent, turn), turn, parent, depth)
 
 
@@ -582,49 +582,56 @@ def _calls(turn: Turn) -> int:
     return count
 
 
-def _check_results(nodes: _Nodes, turn: Turn, parent: Node | None, where: str) -> None:
-    chain: list[Turn] = []
+def _check_results(
+    nodes: _Nodes, turn: Turn, parent: Node | None, where: str | int
+) -> None:
+    """Each result of tool turn `turn` answers a distinct, unanswered call of the turn before.
+
+    Walks back over the tool turns already answering (counting their results)
+    to the assistant turn that made the calls. `where` as for `_check`.
+    """
+    answered: set[str] = set()
     current = parent
     while current is not None and current.turn.role == "tool":
-        chain.append(current.turn)
+        for block in current.turn.blocks:
+            if isinstance(block, ToolResultBlock):
+                answered.add(block.call_id)
         current = None if current.parent is None else nodes[current.parent]
-    if (
-        current is None
-        or current.turn.role != "assistant"
-        or not current.turn.tool_calls
-    ):
+    calls = (
+        {block.id for block in current.turn.blocks if isinstance(block, ToolCallBlock)}
+        if current is not None and current.turn.role == "assistant"
+        else None
+    )
+    if not calls:
         raise ToolPairingError(
             "A tool turn must follow the assistant turn whose tool calls it answers",
-            path=where,
+            path=_path(where),
             turn_id=None,
             received="after "
             + ("nothing" if parent is None else f"{_a(parent.turn.role)} turn"),
             fix="Append tool results right after the assistant turn that made the calls.",
         )
-    chain.append(current.turn)
-    chain.reverse()
-    state = open_tool_calls(chain)
-    counts = dict(state[1]) if state else {}
-    calls = {c.id for c in current.turn.tool_calls}
-    for i, result in enumerate(turn.tool_results):
-        block_path = f"{where}.blocks[{i}]"
-        if result.call_id not in calls:
+    for i, block in enumerate(turn.blocks):
+        if not isinstance(block, ToolResultBlock):
+            continue  # (none: `_check` ran first)
+        call_id = block.call_id
+        if call_id not in calls:
             raise ToolPairingError(
-                f"Tool result answers call {result.call_id!r}, which the assistant "
+                f"Tool result answers call {call_id!r}, which the assistant "
                 "turn before it did not make",
-                path=block_path,
+                path=f"{_path(where)}.blocks[{i}]",
                 turn_id=None,
                 received=sorted(calls),
                 fix="Use the id of one of that turn's tool calls.",
             )
-        if counts.get(result.call_id, 0) >= 1:
+        if call_id in answered:
             raise ToolPairingError(
-                f"Tool call {result.call_id!r} has a result already",
-                path=block_path,
+                f"Tool call {call_id!r} has a result already",
+                path=f"{_path(where)}.blocks[{i}]",
                 turn_id=None,
                 fix="Each tool call gets exactly one result (rule R10).",
             )
-        counts[result.call_id] = 1
+        answered.add(call_id)
 
 
 def _a(role: str) -> str:
