@@ -200,12 +200,8 @@ def _provenance(value: Any) -> Provenance | None:
         return None
     if type(value) is not dict or not value.keys() <= _PROVENANCE_KEYS:
         raise _RefusedError
-    key: tuple[Any, ...] = (
-        value.get("provider"),
-        value.get("family"),
-        value.get("model"),
-        value.get("route"),
-    )
+    get = value.get
+    key: tuple[Any, ...] = (get("provider"), get("family"), get("model"), get("route"))
     found = _provenances.get(key)
     if found is None:
         if not all(type(v) is str or (v is None and i > 1) for i, v in enumerate(key)):
@@ -322,7 +318,12 @@ class _Decoder:
             raise _RefusedError
         block = _new(ReasoningBlock)
         _reasoning_type(block, "reasoning")
-        _reasoning_parts(block, tuple([self._part(p) for p in parts]))
+        _reasoning_parts(
+            block,
+            (self._part(parts[0]),)  # one part, the usual case: no list built
+            if len(parts) == 1
+            else tuple([self._part(p) for p in parts]),
+        )
         _reasoning_provenance(block, _provenance(plain.get("provenance")))
         _reasoning_cache(block, None)
         _reasoning_extra(
