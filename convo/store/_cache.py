@@ -47,7 +47,7 @@ class TurnCache:
     Not a value: a store owns one and it changes as the store loads.
     """
 
-    __slots__ = ("_chars", "_entries", "_lock", "max_chars")
+    __slots__ = ("_chars", "_entries", "_lock", "_pending", "max_chars")
 
     def __init__(self, max_chars: int = DEFAULT_CACHE_CHARS) -> None:
         if type(max_chars) is not int or max_chars < 0:
@@ -60,12 +60,15 @@ class TurnCache:
         self.max_chars = max_chars
         self._entries: OrderedDict[TurnId, tuple[str | bytes, Node]] = OrderedDict()
         self._chars = 0
+        self._pending: list[list[tuple[Node, str | bytes]]] = []
         self._lock = threading.Lock()
 
     def match(
         self, turn_id: TurnId, parent_id: TurnId | None, payload: object
     ) -> Node | None:
         """The node kept for `turn_id` if this row is exactly the one it came from."""
+        if self._pending:
+            self._settle()
         entry = self._entries.get(turn_id)
         if entry is None:
             return None
@@ -82,35 +85,57 @@ class TurnCache:
         self.keep_all(((node, payload),))
 
     def keep_all(self, items: Iterable[tuple[Node, str | bytes]]) -> None:
-        """Remember each node with its payload, in order (one lock for a whole load)."""
+        """Remember each node with its payload, in order.
+
+        The batch is taken as it is and its entries are made when the cache is
+        next read (`match`, `len`, `chars`), which the next load does first: a
+        load does not pay for filling the cache it may never read (a process
+        that loads once, as a serverless function does), and the nodes a batch
+        holds are the ones the loaded conversation holds anyway.
+        """
+        batch = list(items)
+        with self._lock:
+            self._pending.append(batch)
+
+    def _settle(self) -> None:
+        """Make the entries of every batch kept since the last read, in order."""
         with self._lock:
             entries = self._entries
             limit = self.max_chars
-            for node, payload in items:
-                size = len(payload)
-                if size > limit:
-                    continue
-                if node.id in entries:
-                    entries.move_to_end(node.id)
-                    continue
-                entries[node.id] = (payload, node)
-                self._chars += size
+            chars = self._chars
+            for batch in self._pending:
+                for node, payload in batch:
+                    size = len(payload)
+                    if size > limit:
+                        continue
+                    if node.id in entries:
+                        entries.move_to_end(node.id)
+                        continue
+                    entries[node.id] = (payload, node)
+                    chars += size
+            self._pending.clear()
             # Evicting after the loop leaves what evicting per item would: the
             # least recently used first, in the order the items came.
-            while self._chars > limit:
+            while chars > limit:
                 _, (text, _) = entries.popitem(last=False)
-                self._chars -= len(text)
+                chars -= len(text)
+            self._chars = chars
 
     def clear(self) -> None:
         """Forget every node."""
         with self._lock:
             self._entries.clear()
+            self._pending.clear()
             self._chars = 0
 
     def __len__(self) -> int:
+        if self._pending:
+            self._settle()
         return len(self._entries)
 
     @property
     def chars(self) -> int:
         """Payload characters held now."""
+        if self._pending:
+            self._settle()
         return self._chars

@@ -18,6 +18,13 @@ rounds:
 - floor "select + json.loads": a bare `sqlite3` (or `psycopg`) connection, the
   same `SELECT id, parent_id, payload ... ORDER BY depth` and `json.loads` of
   each payload;
+- floor "select, sorted in Python, + json.loads" (SQLite, reported beside the
+  bound): the way convo's store reads the rows, `ORDER BY` left out and the
+  rows sorted by depth in Python (SQLite, with no index in depth order, would
+  copy every payload into a sort tree first). The bound is on the first floor,
+  the raw select a trusting peer writes; this one shows what the same trick
+  gives a raw reader, so the ratio against it says how much of the gap is
+  convo's own work;
 - peer "openai-agents SQLiteSession" (stand-in: the package is not installed
   here): its documented layout, one table of JSON items per session, read by
   `SELECT message_data FROM agent_messages WHERE session_id = ? ORDER BY id`
@@ -115,6 +122,28 @@ def _child_floor_sqlite(url: str, cid: str) -> dict[str, float]:
         (cid,),
     ).fetchall()
     for _id, _parent, payload in rows:
+        json.loads(payload)
+    elapsed = time.process_time() - started
+    assert len(rows) == TURNS
+    return {"seconds": elapsed}
+
+
+def _child_floor_sqlite_sorted(url: str, cid: str) -> dict[str, float]:
+    import operator
+    import sqlite3
+
+    path = url.removeprefix("sqlite:///")
+    started = time.process_time()
+    connection = sqlite3.connect(path)
+    rows = sorted(
+        connection.execute(
+            "SELECT depth, id, parent_id, payload FROM convo_turns "
+            "WHERE conversation_id = ?",
+            (cid,),
+        ).fetchall(),
+        key=operator.itemgetter(0),
+    )
+    for _depth, _id, _parent, payload in rows:
         json.loads(payload)
     elapsed = time.process_time() - started
     assert len(rows) == TURNS
@@ -220,6 +249,7 @@ def _child_memory(url: str, cid: str) -> dict[str, float]:
 
 CHILDREN = {
     "floor-sqlite": _child_floor_sqlite,
+    "floor-sqlite-sorted": _child_floor_sqlite_sorted,
     "floor-postgres": _child_floor_postgres,
     "peer": _child_peer,
     "load": _child_load,
@@ -354,12 +384,14 @@ def main() -> int:
         url, cid = seed_sqlite(Path(tmp))
         rounds: dict[str, list[float]] = {
             "floor": [],
+            "sorted": [],
             "load": [],
             "peer": [],
             "resume": [],
         }
         for _ in range(ROUNDS):
             rounds["floor"].append(fresh("floor-sqlite", url, cid)["seconds"])
+            rounds["sorted"].append(fresh("floor-sqlite-sorted", url, cid)["seconds"])
             rounds["load"].append(fresh("load", url, cid)["seconds"])
             rounds["peer"].append(fresh("peer", url, cid)["seconds"])
             rounds["resume"].append(fresh("resume", url, cid)["seconds"])
@@ -374,6 +406,10 @@ def main() -> int:
         "cold load 5000 turns / select + json.loads (sqlite)",
         paired(rounds["load"], rounds["floor"]),
         at_most=2,
+    )
+    report.ratio(
+        "cold load / select sorted in Python + json.loads (sqlite)",
+        paired(rounds["load"], rounds["sorted"]),
     )
     report.ratio(
         "resume to first request / peer open + load + payload (sqlite)",

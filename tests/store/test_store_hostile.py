@@ -161,6 +161,34 @@ class TestHostileRows:
         with pytest.raises(CorruptRecordError):
             store.load(cid)
 
+    @pytest.mark.parametrize(
+        ("depth", "loads"),
+        [("'one'", False), ("X'01'", False), ("1.5", True)],
+        ids=["text", "blob", "real"],
+    )
+    def test_a_depth_sqlite_stores_as_another_type_never_escapes_as_a_bare_error(
+        self, store, depth, loads
+    ):
+        # The one-scan read sorts the rows by depth itself: a text or a blob
+        # cannot be compared with the integers, and the recursive read then
+        # finds the path broken. A real still sorts in place, and the ids
+        # prove the path (the depth is not part of what they hash).
+        if store.engine.dialect.name != "sqlite":
+            pytest.skip("PostgreSQL's integer column holds only integers")
+        conversation = Conversation.new().user("hi").assistant("hello").user("more")
+        cid = store.create(conversation)
+        with store.engine.begin() as conn:
+            conn.exec_driver_sql(
+                f"UPDATE convo_turns SET depth = {depth} WHERE id = ?",  # noqa: S608
+                (conversation.path_ids()[1],),
+            )
+        fresh = Store(store.engine, tenant=store.tenant, cache_chars=0)
+        if loads:
+            assert fresh.load(cid).path_ids() == conversation.path_ids()
+        else:
+            with pytest.raises(CorruptRecordError):
+                fresh.load(cid)
+
     def test_a_lying_turn_count_never_loads_turns_off_the_path(self, store):
         """A count equal to the head's depth + 1 takes the one-scan read; it must check the chain."""
         base = Conversation.new().user("hi").assistant("hello")
