@@ -415,8 +415,6 @@ class GraphBuilder:
         """Add `turn` under `parent` (see `Conversation.attach`); return its node."""
         if self._done:
             self._check_open()  # raises
-        if parent is not None and parent not in self._nodes:
-            raise _unknown_turn(parent)
         node = _place(self._nodes, turn, parent)
         self._add(node)
         return node
@@ -506,7 +504,9 @@ def _place(nodes: _Nodes, turn: object, parent: TurnId | None) -> Node:
     """
     if not isinstance(turn, Turn):
         raise not_a_turn(turn)
-    parent_node = None if parent is None else nodes[parent]
+    parent_node = None if parent is None else nodes.get(parent)
+    if parent_node is None and parent is not None:
+        raise _unknown_turn(parent)
     depth = 0 if parent_node is None else parent_node.depth + 1
     _check(turn, depth, after=None if parent_node is None else parent_node.turn.role)
     if turn.role == "tool":

@@ -287,8 +287,11 @@ def rebuild(
                 _adopt(builder, known)
                 continue
             node = _attach(builder, turn_id, parent_id, payload, blobs)
-            if not has_images(node.turn):
-                verified.append((node, payload))  # (images live in another table)
+            # Kept unless it has images (they live in another table). A turn
+            # whose canonical bytes are the row's own was decoded whole by the
+            # fast path, which refuses images: no need to look.
+            if node.turn.memoized(CANONICAL) is payload or not has_images(node.turn):
+                verified.append((node, payload))
     finally:
         if verified:
             cache.keep_all(verified)  # every row verified before a corrupt one
