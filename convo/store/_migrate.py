@@ -28,7 +28,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import URL, Connection, Engine, column, func, inspect, select, table
+from sqlalchemy import (
+    URL,
+    Connection,
+    Engine,
+    column,
+    func,
+    inspect,
+    select,
+    table,
+)
 from sqlalchemy import exc as sa_exc
 
 from convo.errors import SchemaOutOfDateError, StoreBusyError, StoreError
@@ -126,7 +135,7 @@ def _revision(connection: Connection) -> str | None:
     the table is missing or empty; a table with several rows (several heads,
     which convo never writes) is left to Alembic, for its own error.
     """
-    if not inspect(connection).has_table(VERSION_TABLE):
+    if not _has_version_table(connection):
         return None
     rows = connection.execute(select(_VERSION.c.version_num).limit(2)).all()
     if len(rows) > 1:
@@ -139,6 +148,36 @@ def _revision(connection: Connection) -> str | None:
         )
         return context.get_current_revision()
     return None if not rows else str(rows[0].version_num)
+
+
+_SQLITE_MASTER = table("sqlite_master", column("type"), column("name"))
+_PG_CLASS = table("pg_class", column("oid"), column("relname"), schema="pg_catalog")
+
+
+def _has_version_table(connection: Connection) -> bool:
+    """Whether convo's version table exists, by one catalog lookup.
+
+    Every `Store` asks when it opens; SQLAlchemy's `inspect().has_table` builds
+    and compiles a reflection query first (about 6 ms of a PostgreSQL open),
+    where the catalogs answer the same question directly. On PostgreSQL the
+    lookup is a query on `pg_class` (a fresh snapshot: a table another
+    process created and committed while this one waited for the migration
+    lock is seen, which `to_regclass`, answering from a cache, may miss), the
+    name resolved through the `search_path` as convo's unqualified names are.
+    """
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        stmt = select(_PG_CLASS.c.oid).where(
+            _PG_CLASS.c.relname == VERSION_TABLE,
+            func.pg_catalog.pg_table_is_visible(_PG_CLASS.c.oid),
+        )
+        return connection.execute(stmt).first() is not None
+    if dialect == "sqlite":
+        stmt = select(_SQLITE_MASTER.c.name).where(
+            _SQLITE_MASTER.c.type == "table", _SQLITE_MASTER.c.name == VERSION_TABLE
+        )
+        return connection.execute(stmt).first() is not None
+    return inspect(connection).has_table(VERSION_TABLE)
 
 
 def current_revision(url_or_engine: str | Engine) -> str | None:

@@ -80,6 +80,27 @@ class TestUpgrade:
             engine.dispose()
 
     @BOTH
+    def test_the_version_table_lookup_answers_what_the_inspector_answers(
+        self, empty_url
+    ):
+        # `Store` opens look the table up in the catalog directly (faster than
+        # SQLAlchemy's reflection); both must agree before and after.
+        engine = create_engine(empty_url)
+        try:
+            for step in ("empty", "upgraded", "dropped"):
+                if step == "upgraded":
+                    convo.store.upgrade(empty_url)
+                if step == "dropped":
+                    with engine.begin() as conn:
+                        conn.execute(text(f"DROP TABLE {_migrate.VERSION_TABLE}"))
+                with engine.connect() as conn:
+                    expected = inspect(conn).has_table(_migrate.VERSION_TABLE)
+                    assert _migrate._has_version_table(conn) is expected, step
+                    assert expected is (step == "upgraded")
+        finally:
+            engine.dispose()
+
+    @BOTH
     def test_upgrading_twice_is_a_noop(self, empty_url):
         convo.store.upgrade(empty_url)
         before = convo_tables(empty_url)
