@@ -44,13 +44,15 @@ _YOUNG = 1
 
 
 @contextmanager
-def collector_paused() -> Iterator[None]:
+def collector_paused(*, promote: bool = True) -> Iterator[None]:
     """Run the block with automatic garbage collection off, then restore it.
 
-    The values built inside end in the oldest generation (see the module).
+    With `promote`, the values built inside end in the oldest generation
+    (see the module); a block that builds few values need not pay for the
+    collection of the young generations that comes first.
     """
     was_enabled = gc.isenabled()
-    promote = was_enabled and gc.get_freeze_count() == 0
+    promote = promote and was_enabled and gc.get_freeze_count() == 0
     if promote:
         gc.collect(_YOUNG)
     gc.disable()

@@ -14,6 +14,7 @@ encoder). The first turn a process encodes builds it, once.
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
 
 from convo._json import JSONObject, canonical_bytes
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["CANONICAL", "converter", "structure", "turn_bytes", "turn_plain"]
 
 
+@functools.cache
 def converter() -> cattrs.Converter:
     """The canonical converter, built by the first call (the import lock makes it once)."""
     from convo._canonical_converter import CONVERTER  # (here: built on first use)

@@ -149,6 +149,13 @@ class TestPromotion:
         assert built is not None
         assert gc.isenabled()
 
+    def test_without_promotion_the_values_stay_young(self) -> None:
+        gc.collect()
+        with collector_paused(promote=False):
+            built = _Value()
+        assert _in_generation(built, 0)
+        assert gc.isenabled()
+
     def test_a_collector_the_host_turned_off_leaves_every_generation_alone(
         self,
     ) -> None:
@@ -221,14 +228,29 @@ class TestStoreLoads:
     ) -> None:
         # Proves the test above can fail: the pause is what keeps it at 0.
         cid = store.create(_long(200))
-        monkeypatch.setattr(queries, "collector_paused", contextlib.nullcontext)
+        monkeypatch.setattr(
+            queries, "collector_paused", lambda **_: contextlib.nullcontext()
+        )
         assert _collections_inside_rebuild(monkeypatch, lambda: store.load(cid)) > 0
 
-    def test_a_loaded_conversation_is_in_the_oldest_generation(
-        self, store: Store
+    def test_a_long_loaded_conversation_is_in_the_oldest_generation(
+        self, store: Store, monkeypatch: pytest.MonkeyPatch
     ) -> None:
+        monkeypatch.setattr(queries, "PROMOTE_FROM_TURNS", 40)
         cid = store.create(_long(50))
+        for loaded in (store.load(cid), store.load_graph(cid)):
+            node = loaded.nodes[loaded.heads["main"]]  # type: ignore[index]
+            assert _in_generation(node, 2)
+            assert _in_generation(node.turn, 2)
+
+    def test_a_short_one_is_left_to_the_collector(
+        self, store: Store, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # Promoting first collects the host's young objects: not worth it for
+        # the few values of a short conversation.
+        monkeypatch.setattr(queries, "PROMOTE_FROM_TURNS", 40)
+        cid = store.create(_long(30))
+        gc.collect()
         loaded = store.load(cid)
         node = loaded.nodes[loaded.heads["main"]]  # type: ignore[index]
-        assert _in_generation(node, 2)
-        assert _in_generation(node.turn, 2)
+        assert not _in_generation(node, 2)

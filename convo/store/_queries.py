@@ -140,21 +140,34 @@ def load(
     Read by one recursive query, or, when the conversation's turns are exactly
     that path, by one scan in depth order (`_whole_chain`). The rows and the
     values built from them are thousands of new objects: the collector is
-    paused meanwhile (`convo._collector`).
+    paused meanwhile (`convo._collector`, and `_promoting`).
     """
-    with collector_paused():
-        return _load(conn, tenant=tenant, cid=cid, branch=branch, cache=cache)
+    row = _conversation(conn, tenant, cid, lock=False)
+    with collector_paused(promote=_promoting(row.turn_count)):
+        return _load(conn, row, cid=cid, branch=branch, cache=cache)
+
+
+PROMOTE_FROM_TURNS = 500
+"""Loads of at least this many stored turns promote what they build (`convo._collector`).
+
+A pause that promotes first collects the host's young objects (up to a few
+thousand); that pays when the load builds many more (about eight per turn),
+not for the short conversations most requests load.
+"""
+
+
+def _promoting(turn_count: object) -> bool:
+    return isinstance(turn_count, int) and turn_count >= PROMOTE_FROM_TURNS
 
 
 def _load(
     conn: Connection,
+    row: Any,
     *,
-    tenant: str,
     cid: str,
     branch: str | None,
     cache: TurnCache | None,
 ) -> Conversation:
-    row = _conversation(conn, tenant, cid, lock=False)
     name = row.active_branch if branch is None else branch
     head = conn.execute(
         select(HEADS.c.turn_id, TURNS.c.depth)
@@ -305,14 +318,14 @@ def load_graph(
     conn: Connection, *, tenant: str, cid: str, cache: TurnCache | None = None
 ) -> Conversation:
     """Every stored turn and branch of the conversation (collector paused, as `load`)."""
-    with collector_paused():
-        return _load_graph(conn, tenant=tenant, cid=cid, cache=cache)
+    row = _conversation(conn, tenant, cid, lock=False)
+    with collector_paused(promote=_promoting(row.turn_count)):
+        return _load_graph(conn, row, cid=cid, cache=cache)
 
 
 def _load_graph(
-    conn: Connection, *, tenant: str, cid: str, cache: TurnCache | None
+    conn: Connection, row: Any, *, cid: str, cache: TurnCache | None
 ) -> Conversation:
-    row = _conversation(conn, tenant, cid, lock=False)
     heads = _heads(conn, cid)
     rows = _in_order(
         conn.execute(
