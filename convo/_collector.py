@@ -15,10 +15,14 @@ only a full collection scans (`gc.freeze()` then `gc.unfreeze()`: two list
 moves, no scan). The host's own young objects are collected as usual first:
 the pause starts with the collection of the young generations the collector
 would soon have run anyway, so no garbage of the host's is promoted unseen.
-Objects that other threads allocate during the pause are promoted with the
-load's; a cycle among them is found by the next full collection. A host that
-froze objects itself (`gc.freeze()`, as pre-fork servers do) keeps them
-frozen: then the pause only turns the collector off and on.
+Objects that other threads (or other tasks of an event loop) allocate during
+the pause are promoted with the load's; a cycle among them is found by the
+next full collection. A host that froze objects itself (`gc.freeze()`, as
+pre-fork servers do before serving) keeps them frozen: then the pause only
+turns the collector off and on. (The two calls are not one atomic step: a
+host thread freezing objects at the very instant a load ends could see some
+of them moved back to the oldest generation.) Callers promote only when a
+block builds many values (`convo.store` from 500 turns on).
 
 `collector_paused()` turns the automatic collector off for its block and, if
 it found it on, back on when the block ends, whatever happens inside. An
