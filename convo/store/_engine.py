@@ -155,12 +155,24 @@ def make_engine(
         kwargs["pool_pre_ping"] = True  # a server-side disconnect is not an error
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")  # convo's driver
+        kwargs.update(_postgres_options(parsed))
     try:
         engine = create_engine(parsed, **kwargs)
     except (sa_exc.ArgumentError, TypeError, ValueError) as exc:
         raise _refused(parsed, exc) from None
     configure_sqlite(engine, busy_timeout_ms=busy_timeout_ms, synchronous=synchronous)
     return engine
+
+
+def _postgres_options(url: URL) -> dict[str, Any]:
+    """Engine options for convo's PostgreSQL driver.
+
+    convo stores no hstore column: psycopg's dialect need not look the type
+    up on the first connection (a catalog round trip every new engine pays).
+    """
+    if url.drivername == "postgresql+psycopg":
+        return {"use_native_hstore": False}
+    return {}
 
 
 def make_async_engine(
@@ -183,6 +195,7 @@ def make_async_engine(
         kwargs["pool_pre_ping"] = True
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
+        kwargs.update(_postgres_options(parsed))
     try:
         engine = create_async_engine(parsed, **kwargs)
     except (sa_exc.ArgumentError, TypeError, ValueError) as exc:

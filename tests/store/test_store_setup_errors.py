@@ -168,3 +168,24 @@ class TestStoreOnMissingTables:
                 connection.execute(text("DROP TABLE convo_turns"))
             with pytest.raises(SchemaOutOfDateError):
                 store.load(store.create())
+
+
+class TestEngineOptions:
+    @pytest.mark.parametrize(
+        "url",
+        [
+            "postgresql://u@127.0.0.1:1/db",
+            "postgresql+psycopg://u@127.0.0.1:1/db",
+        ],
+    )
+    def test_a_postgres_engine_does_not_look_up_hstore_on_connect(self, url):
+        # convo stores no hstore column: the lookup would be one more catalog
+        # round trip on the first connection of every engine.
+        from convo.store._engine import make_engine
+
+        engine = make_engine(url)
+        try:
+            assert engine.dialect.use_native_hstore is False  # type: ignore[attr-defined]
+            assert engine.dialect.driver == "psycopg"
+        finally:
+            engine.dispose()
