@@ -16,7 +16,10 @@ and they are large.
 
 The cache is bounded by the payload characters it holds (counted in bytes
 where the load reads payloads as UTF-8 bytes, as on SQLite), least recently
-used first out, and is safe to share between threads.
+used first out, and is safe to share between threads. A load hands its nodes
+over as one batch, entered (and the bound applied) when the cache is next
+read: until then the batch holds what the conversation that load returned
+holds anyway.
 """
 
 from __future__ import annotations

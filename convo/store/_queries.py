@@ -140,7 +140,8 @@ def load(
     Read by one recursive query, or, when the conversation's turns are exactly
     that path, by one scan in depth order (`_whole_chain`). The rows and the
     values built from them are thousands of new objects: the collector is
-    paused meanwhile (`convo._collector`, and `_promoting`).
+    paused meanwhile, and what a long conversation's load built is promoted
+    to its oldest generation (`convo._collector`, `PROMOTE_FROM_TURNS`).
     """
     row = _conversation(conn, tenant, cid, lock=False)
     with collector_paused(promote=_promoting(row.turn_count)):
