@@ -23,6 +23,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     LargeBinary,
+    Row,
     Text,
     and_,
     bindparam,
@@ -236,16 +237,7 @@ def _whole_chain(
     at `head`); anything else (a tampered count or depth) answers None and
     the recursive query runs.
     """
-    rows = _in_order(
-        conn.execute(
-            select(
-                TURNS.c.depth,
-                TURNS.c.id,
-                TURNS.c.parent_id,
-                _payload(conn, TURNS.c.payload),
-            ).where(TURNS.c.conversation_id == cid)
-        ).all()
-    )
+    rows = _turn_rows(conn, cid, by=TURNS.c.depth)
     if len(rows) != count or not rows or rows[-1][1] != head:
         return None
     parent = None
@@ -254,6 +246,17 @@ def _whole_chain(
             return None
         parent = turn_id
     return [(r[1], r[2], r[3]) for r in rows]
+
+
+def _turn_rows(conn: Connection, cid: str, *, by: Any) -> list[Row[Any, Any, Any, Any]]:
+    """Every turn row of the conversation, `(by, id, parent_id, payload)`, sorted by `by`."""
+    return _in_order(
+        conn.execute(
+            select(
+                by, TURNS.c.id, TURNS.c.parent_id, _payload(conn, TURNS.c.payload)
+            ).where(TURNS.c.conversation_id == cid)
+        ).all()
+    )
 
 
 _R = TypeVar("_R", bound=Sequence[Any])
@@ -328,16 +331,7 @@ def _load_graph(
     conn: Connection, row: Any, *, cid: str, cache: TurnCache | None
 ) -> Conversation:
     heads = _heads(conn, cid)
-    rows = _in_order(
-        conn.execute(
-            select(
-                TURNS.c.seq,
-                TURNS.c.id,
-                TURNS.c.parent_id,
-                _payload(conn, TURNS.c.payload),
-            ).where(TURNS.c.conversation_id == cid)
-        ).all()
-    )
+    rows = _turn_rows(conn, cid, by=TURNS.c.seq)
     blobs = blobs_for(conn, cid, [r.payload for r in rows])
     graph = rebuild(((r.id, r.parent_id, r.payload) for r in rows), blobs, cache=cache)
     try:

@@ -30,7 +30,7 @@ would (an integer beyond 64 bits becomes a float), it answers None.
 from __future__ import annotations
 
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
@@ -49,53 +49,51 @@ from convo._converter import CANONICAL
 from convo._json import check_text, json_object
 from convo._turns import ROLES, FinishReason, Turn, Usage
 
-__all__ = ["ENABLED", "FIELDS", "fast_turn", "fast_turn_from_bytes"]
+__all__ = ["ENABLED", "FIELDS", "fast_turn", "fast_turn_from_bytes", "fields_match"]
 
-FIELDS: dict[type, frozenset[str]] = {
-    Turn: frozenset(
-        {
-            "role",
-            "blocks",
-            "model",
-            "finish_reason",
-            "finish_reason_raw",
-            "usage",
-            "generated_from",
-            "metadata",
-            "_memo",
-        }
+FIELDS: dict[type, tuple[str, ...]] = {
+    Turn: (
+        "role",
+        "blocks",
+        "model",
+        "finish_reason",
+        "finish_reason_raw",
+        "usage",
+        "generated_from",
+        "metadata",
+        "_memo",
     ),
-    TextBlock: frozenset({"type", "text", "cache_control", "extra"}),
-    ReasoningBlock: frozenset(
-        {"type", "parts", "provenance", "cache_control", "extra"}
+    TextBlock: ("type", "text", "cache_control", "extra"),
+    ReasoningBlock: ("type", "parts", "provenance", "cache_control", "extra"),
+    SummaryText: ("type", "text", "signature"),
+    SummaryEncryptedText: ("type", "data"),
+    ToolCallBlock: ("type", "id", "name", "arguments", "cache_control", "extra"),
+    ToolResultBlock: (
+        "type",
+        "call_id",
+        "content",
+        "is_error",
+        "synthetic",
+        "cache_control",
+        "extra",
     ),
-    SummaryText: frozenset({"type", "text", "signature"}),
-    SummaryEncryptedText: frozenset({"type", "data"}),
-    ToolCallBlock: frozenset(
-        {"type", "id", "name", "arguments", "cache_control", "extra"}
-    ),
-    ToolResultBlock: frozenset(
-        {
-            "type",
-            "call_id",
-            "content",
-            "is_error",
-            "synthetic",
-            "cache_control",
-            "extra",
-        }
-    ),
-    Provenance: frozenset({"provider", "family", "model", "route"}),
+    Provenance: ("provider", "family", "model", "route"),
 }
-"""The fields each class built here has (checked against attrs at import)."""
+"""The fields each class built here has, in the order its setters are unpacked below."""
 
-ENABLED = all(
-    frozenset(a.name for a in attrs.fields(cls)) == names
-    for cls, names in FIELDS.items()
-)
+
+def fields_match(fields: Mapping[type, tuple[str, ...]]) -> bool:
+    """Whether each class has exactly the fields `fields` names (attrs' own list)."""
+    return all(
+        frozenset(a.name for a in attrs.fields(cls)) == frozenset(names)
+        for cls, names in fields.items()
+    )
+
+
+ENABLED = fields_match(FIELDS)
 """False when a value class's fields differ from `FIELDS`: then only the reference path runs."""
 
-_TURN_KEYS = frozenset(FIELDS[Turn] - {"_memo"})
+_TURN_KEYS = frozenset(FIELDS[Turn]) - {"_memo"}
 _TEXT_KEYS = frozenset({"type", "text", "extra"})
 _REASONING_KEYS = frozenset({"type", "parts", "provenance", "extra"})
 _PART_KEYS = frozenset({"type", "text", "signature"})
@@ -103,7 +101,7 @@ _CALL_KEYS = frozenset({"type", "id", "name", "arguments", "extra"})
 _RESULT_KEYS = frozenset(
     {"type", "call_id", "content", "is_error", "synthetic", "extra"}
 )
-_PROVENANCE_KEYS = FIELDS[Provenance]
+_PROVENANCE_KEYS = frozenset(FIELDS[Provenance])
 _USAGE_KEYS = frozenset(a.name for a in attrs.fields(Usage))
 _FINISH = {reason.value: reason for reason in FinishReason}
 
@@ -111,8 +109,8 @@ _ABSENT = object()
 _new = object.__new__
 
 
-def _setters(cls: type, *names: str) -> tuple[Callable[[Any, Any], None], ...]:
-    """Setters of the named fields of `cls` that bypass its frozen `__setattr__`.
+def _setters(cls: type) -> tuple[Callable[[Any, Any], None], ...]:
+    """Setters of the fields of `cls`, in `FIELDS` order, that bypass its frozen `__setattr__`.
 
     A slotted class's slot descriptor sets the slot directly, about half the
     cost of `object.__setattr__(value, name, ...)`, which finds the same
@@ -126,7 +124,7 @@ def _setters(cls: type, *names: str) -> tuple[Callable[[Any, Any], None], ...]:
             return slot.__set__
         return lambda value, item: object.__setattr__(value, name, item)
 
-    return tuple(setter(name) for name in names)
+    return tuple(setter(name) for name in FIELDS[cls])
 
 
 (
@@ -139,34 +137,19 @@ def _setters(cls: type, *names: str) -> tuple[Callable[[Any, Any], None], ...]:
     _turn_generated_from,
     _turn_metadata,
     _turn_memo,
-) = _setters(
-    Turn,
-    "role",
-    "blocks",
-    "model",
-    "finish_reason",
-    "finish_reason_raw",
-    "usage",
-    "generated_from",
-    "metadata",
-    "_memo",
-)
-_text_type, _text_text, _text_cache, _text_extra = _setters(
-    TextBlock, "type", "text", "cache_control", "extra"
-)
+) = _setters(Turn)
+_text_type, _text_text, _text_cache, _text_extra = _setters(TextBlock)
 (
     _reasoning_type,
     _reasoning_parts,
     _reasoning_provenance,
     _reasoning_cache,
     _reasoning_extra,
-) = _setters(ReasoningBlock, "type", "parts", "provenance", "cache_control", "extra")
-_summary_type, _summary_text, _summary_signature = _setters(
-    SummaryText, "type", "text", "signature"
-)
-_encrypted_type, _encrypted_data = _setters(SummaryEncryptedText, "type", "data")
+) = _setters(ReasoningBlock)
+_summary_type, _summary_text, _summary_signature = _setters(SummaryText)
+_encrypted_type, _encrypted_data = _setters(SummaryEncryptedText)
 _call_type, _call_id, _call_name, _call_arguments, _call_cache, _call_extra = _setters(
-    ToolCallBlock, "type", "id", "name", "arguments", "cache_control", "extra"
+    ToolCallBlock
 )
 (
     _result_type,
@@ -176,16 +159,7 @@ _call_type, _call_id, _call_name, _call_arguments, _call_cache, _call_extra = _s
     _result_synthetic,
     _result_cache,
     _result_extra,
-) = _setters(
-    ToolResultBlock,
-    "type",
-    "call_id",
-    "content",
-    "is_error",
-    "synthetic",
-    "cache_control",
-    "extra",
-)
+) = _setters(ToolResultBlock)
 
 
 class _RefusedError(Exception):
