@@ -32,14 +32,15 @@ TOOL_EXCHANGES = frozenset({1, 4, 5, 9, EXCHANGES - 1})
 the last, left open so the next request replays its signed reasoning."""
 
 COLD = """
-import json, sys
+import gc, json, sys
 from convo import Chat, RequestParams, ThinkingBudget, ToolResultBlock, get_target
 from convo._json import canonical_bytes
 from convo.client import Client
-from convo.store import Store
+from convo.store import Store, _queries
 from convo.wire import canonical
 
-url, tenant, cid, name, call_id = sys.argv[1:6]
+url, tenant, cid, name, call_id, promote_from = sys.argv[1:7]
+_queries.PROMOTE_FROM_TURNS = int(promote_from)
 with Store(url, tenant=tenant) as store, Client(
     host="https://fake.convo.invalid", token="unused"
 ) as client:
@@ -48,7 +49,13 @@ with Store(url, tenant=tenant) as store, Client(
     conversation = canonical.dumps(store.load_graph(cid)).decode()
     results = [ToolResultBlock(call_id=call_id, content="sunny")]
     request = canonical_bytes(chat.preview(cid, results=results)).decode()
-print(json.dumps({"conversation": conversation, "request": request}))
+    head = store.load(cid).path()[-1]
+collector = {
+    "enabled": gc.isenabled(),
+    "frozen": gc.get_freeze_count(),
+    "promoted": any(item is head for item in gc.get_objects(2)),
+}
+print(json.dumps({"conversation": conversation, "request": request, "gc": collector}))
 """
 
 
@@ -94,14 +101,19 @@ class TestAColdResume:
         assert roles.count("user") == EXCHANGES
         assert b'"signature"' in warm_request  # the open loop's reasoning is replayed
 
-        cold = subprocess.run(
-            [sys.executable, "-c", COLD, chat_db_url, tenant, cid, CLAUDE, call_id],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        assert cold.returncode == 0, cold.stderr[-2000:]
-        seen = json.loads(cold.stdout)
-        assert seen["conversation"] == canonical.dumps(warm_graph).decode()
-        assert seen["request"] == warm_request.decode()
+        # Once as it runs (a conversation this short is not promoted), once
+        # with every load promoting what it builds to the oldest generation.
+        for promote_from, promoted in (("500", False), ("1", True)):
+            argv = [chat_db_url, tenant, cid, CLAUDE, call_id, promote_from]
+            cold = subprocess.run(
+                [sys.executable, "-c", COLD, *argv],
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+            assert cold.returncode == 0, cold.stderr[-2000:]
+            seen = json.loads(cold.stdout)
+            assert seen["conversation"] == canonical.dumps(warm_graph).decode()
+            assert seen["request"] == warm_request.decode()
+            assert seen["gc"] == {"enabled": True, "frozen": 0, "promoted": promoted}
