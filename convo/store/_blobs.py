@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Exists, exists, select
 
 from convo.store._mapper import blob_refs
 from convo.store._schema import BLOBS
 
-__all__ = ["blobs_for"]
+__all__ = ["blobs_exist", "blobs_for"]
 
 _SCAN_WITHOUT_ASKING = 64
 """Payloads scanned for blob references without first asking whether the
@@ -24,10 +24,20 @@ query about 100 µs, and most long conversations have no images."""
 
 
 def blobs_for(
-    conn: Connection, cid: str, payloads: Sequence[str | bytes]
+    conn: Connection,
+    cid: str,
+    payloads: Sequence[str | bytes],
+    *,
+    any_stored: bool | None = None,
 ) -> dict[str, bytes]:
-    """The image bytes `payloads` refer to, by SHA-256 (missing ones left out)."""
-    if len(payloads) > _SCAN_WITHOUT_ASKING and not _has_blobs(conn, cid):
+    """The image bytes `payloads` refer to, by SHA-256 (missing ones left out).
+
+    `any_stored`: whether the conversation has any blob, when the caller
+    already asked (`blobs_exist`, as a column of a query it runs anyway).
+    """
+    if any_stored is None and len(payloads) > _SCAN_WITHOUT_ASKING:
+        any_stored = _has_blobs(conn, cid)
+    if any_stored is False:
         return {}  # a reference to a blob that is not there is decode_payload's to report
     refs: set[str] = set()
     for payload in payloads:
@@ -40,6 +50,11 @@ def blobs_for(
         )
     )
     return {r.sha256: bytes(r.data) for r in rows}
+
+
+def blobs_exist(cid: str) -> Exists:
+    """Whether conversation `cid` has any blob, as a column of another query."""
+    return exists().where(BLOBS.c.conversation_id == cid)
 
 
 def _has_blobs(conn: Connection, cid: str) -> bool:

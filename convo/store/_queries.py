@@ -44,7 +44,7 @@ from convo._ids import TurnId
 from convo._json import JSON, check_text
 from convo.errors import CorruptRecordError, InvalidContentError
 from convo.store._args import usage
-from convo.store._blobs import blobs_for
+from convo.store._blobs import blobs_exist, blobs_for
 from convo.store._cache import TurnCache
 from convo.store._ledger import UsageTotals, usage_of
 from convo.store._mapper import corrupt, rebuild
@@ -172,7 +172,7 @@ def _load(
 ) -> Conversation:
     name = row.active_branch if branch is None else branch
     head = conn.execute(
-        select(HEADS.c.turn_id, TURNS.c.depth)
+        select(HEADS.c.turn_id, TURNS.c.depth, blobs_exist(cid).label("any_blobs"))
         .select_from(
             HEADS.outerjoin(
                 TURNS,
@@ -197,7 +197,8 @@ def _load(
         rows = _path_rows(conn, cid, head.turn_id)
     if not rows or rows[0][1] is not None or rows[-1][0] != head.turn_id:
         raise corrupt("convo_turns", head.turn_id, "the branch's path is broken")
-    blobs = blobs_for(conn, cid, [payload for _, _, payload in rows])
+    payloads = [payload for _, _, payload in rows]
+    blobs = blobs_for(conn, cid, payloads, any_stored=bool(head.any_blobs))
     graph = rebuild(rows, blobs, cache=cache)
     try:
         return graph.with_heads({name: TurnId(head.turn_id)}, active=name)
