@@ -29,6 +29,7 @@ from convo._blocks import (
     ToolResultBlock,
 )
 from convo._ids import TurnId, compute_turn_id
+from convo._slots import slot_setters
 from convo._structure import tool_session_start
 from convo._turns import Turn, assistant, tool_results, user
 from convo.errors import (
@@ -514,8 +515,8 @@ def _place(nodes: _Nodes, turn: object, parent: TurnId | None) -> Node:
     return _node(compute_turn_id(parent, turn), turn, parent, depth)
 
 
-_node_id, _node_turn, _node_parent, _node_depth = (
-    Node.__dict__[name].__set__ for name in ("id", "turn", "parent", "depth")
+_node_id, _node_turn, _node_parent, _node_depth = slot_setters(
+    Node, ("id", "turn", "parent", "depth")
 )
 
 
@@ -546,9 +547,9 @@ def _check(turn: Turn, where: str | int, *, after: str | None) -> None:
     allowed = _ALLOWED_BLOCKS[role]
     for block in turn.blocks:
         if not isinstance(block, allowed):
-            _check_blocks(turn, _path(where))
+            _check_blocks(turn, _path(where))  # raises, naming the block
     if not turn.blocks and role != "assistant":
-        _check_blocks(turn, _path(where))
+        _check_blocks(turn, _path(where))  # raises
     if role == "system" and after is not None:
         raise RoleOrderError(
             "A system turn can only be the first turn of a conversation",

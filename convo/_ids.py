@@ -18,7 +18,6 @@ from convo._turns import Turn
 __all__ = ["ID_PATTERN", "TurnId", "compute_turn_id", "is_turn_id"]
 
 TurnId = NewType("TurnId", str)
-_blake2b = hashlib.blake2b
 """The content hash naming a turn in its place in history."""
 
 ID_PATTERN = re.compile(r"b2:[0-9a-f]{64}")
@@ -36,4 +35,4 @@ def compute_turn_id(parent: TurnId | None, turn: Turn) -> TurnId:
     document = b"".join(
         (b'{"parent":', parent_json, b',"turn":', turn_bytes(turn), b"}")
     )
-    return TurnId("b2:" + _blake2b(document, digest_size=32).hexdigest())
+    return TurnId("b2:" + hashlib.blake2b(document, digest_size=32).hexdigest())

@@ -46,6 +46,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "convo._params",
             "convo._render",
             "convo._request_args",
+            "convo._slots",
             "convo._structure",
             "convo._targets",
             "convo._targets_responses",

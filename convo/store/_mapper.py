@@ -195,9 +195,6 @@ def decode_payload(payload: object, blobs: Mapping[str, bytes], *, key: str) -> 
             turn, or refers to a blob that is not there.
     """
     if isinstance(payload, bytes):
-        fast = fast_turn_from_bytes(payload)  # the way of almost every row: first
-        if fast is not None:
-            return fast
         data: bytes | None = payload
     elif isinstance(payload, str):
         try:
@@ -213,7 +210,7 @@ def decode_payload(payload: object, blobs: Mapping[str, bytes], *, key: str) -> 
         )
     # The fast path refuses every image (and so every blob reference): a turn
     # it builds is whole, and its stored bytes are its canonical bytes.
-    fast = None if data is None or data is payload else fast_turn_from_bytes(data)
+    fast = None if data is None else fast_turn_from_bytes(data)
     if fast is not None:
         return fast
     inline = mentions_blobs(payload)

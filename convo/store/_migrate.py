@@ -28,16 +28,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import (
-    URL,
-    Connection,
-    Engine,
-    column,
-    func,
-    inspect,
-    select,
-    table,
-)
+from sqlalchemy import URL, Connection, Engine, column, func, inspect, select, table
 from sqlalchemy import exc as sa_exc
 
 from convo.errors import SchemaOutOfDateError, StoreBusyError, StoreError

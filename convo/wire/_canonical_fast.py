@@ -29,7 +29,6 @@ would (an integer beyond 64 bits becomes a float), it answers None.
 
 from __future__ import annotations
 
-import types
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -47,6 +46,7 @@ from convo._blocks import (
 )
 from convo._converter import CANONICAL
 from convo._json import check_text, json_object
+from convo._slots import slot_setters
 from convo._turns import ROLES, FinishReason, Turn, Usage
 
 __all__ = ["ENABLED", "FIELDS", "fast_turn", "fast_turn_from_bytes", "fields_match"]
@@ -110,21 +110,8 @@ _new = object.__new__
 
 
 def _setters(cls: type) -> tuple[Callable[[Any, Any], None], ...]:
-    """Setters of the fields of `cls`, in `FIELDS` order, that bypass its frozen `__setattr__`.
-
-    A slotted class's slot descriptor sets the slot directly, about half the
-    cost of `object.__setattr__(value, name, ...)`, which finds the same
-    descriptor by name on every call. A field that is not a slot (a class that
-    changed) falls back to `object.__setattr__`.
-    """
-
-    def setter(name: str) -> Callable[[Any, Any], None]:
-        slot = cls.__dict__.get(name)
-        if isinstance(slot, types.MemberDescriptorType):
-            return slot.__set__
-        return lambda value, item: object.__setattr__(value, name, item)
-
-    return tuple(setter(name) for name in FIELDS[cls])
+    """Setters of the fields of `cls`, in `FIELDS` order (`convo._slots`)."""
+    return slot_setters(cls, FIELDS[cls])
 
 
 (

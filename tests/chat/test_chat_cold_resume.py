@@ -49,7 +49,12 @@ with Store(url, tenant=tenant) as store, Client(
     conversation = canonical.dumps(store.load_graph(cid)).decode()
     results = [ToolResultBlock(call_id=call_id, content="sunny")]
     request = canonical_bytes(chat.preview(cid, results=results)).decode()
-    head = store.load(cid).path()[-1]
+# Where a load's own values end: a full collection first (everything alive goes
+# to the oldest generation, counts start from zero), then a load that builds
+# every value anew (no cache), looked at before anything else could age it.
+with Store(url, tenant=tenant, cache_chars=0) as fresh:
+    gc.collect()
+    head = fresh.load(cid).path()[-1]
 collector = {
     "enabled": gc.isenabled(),
     "frozen": gc.get_freeze_count(),
