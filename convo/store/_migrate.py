@@ -171,6 +171,37 @@ def _has_version_table(connection: Connection) -> bool:
     return inspect(connection).has_table(VERSION_TABLE)
 
 
+def _opening_revision(connection: Connection) -> str | None:
+    """`_revision`, by one query when the version table is there (every `Store` open).
+
+    The table is read straight away; only when it is missing is the
+    transaction rolled back and the catalog asked, as `_revision` does (any
+    other failure is raised as it is, so a busy SQLite file is not waited for
+    twice). A migrated database, the case of every open, is answered in one
+    round trip instead of two.
+    """
+    try:
+        rows = connection.execute(select(_VERSION.c.version_num).limit(2)).all()
+    except sa_exc.DBAPIError as exc:
+        if not _missing_table(exc):
+            raise
+        connection.rollback()
+        return _revision(connection)
+    if len(rows) == 1:
+        return str(rows[0].version_num)
+    return _revision(connection)  # empty, or several heads: Alembic's answer
+
+
+def _missing_table(exc: sa_exc.DBAPIError) -> bool:
+    """Whether `exc` says a table does not exist (PostgreSQL 42P01, SQLite "no such table")."""
+    orig = exc.orig
+    if getattr(orig, "sqlstate", None) == "42P01":
+        return True
+    return isinstance(orig, sqlite3.OperationalError) and str(orig).startswith(
+        "no such table"
+    )
+
+
 def current_revision(url_or_engine: str | Engine) -> str | None:
     """The convo revision the database is at (None: convo's tables were never created).
 
@@ -185,7 +216,7 @@ def current_revision(url_or_engine: str | Engine) -> str | None:
             return None
         try:
             with engine.connect() as connection:
-                return _revision(connection)
+                return _opening_revision(connection)
         except sa_exc.SQLAlchemyError as exc:
             raise translate(exc, operation="reading the schema revision") from exc
 

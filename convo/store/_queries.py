@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import datetime as dt
 import functools
 import json
@@ -23,7 +24,6 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     LargeBinary,
-    Row,
     Text,
     and_,
     bindparam,
@@ -37,6 +37,7 @@ from sqlalchemy import (
     type_coerce,
 )
 from sqlalchemy import cast as sql_cast
+from sqlalchemy.sql import Select
 
 from convo._collector import collector_paused
 from convo._graph import Conversation
@@ -47,7 +48,7 @@ from convo.store._args import usage
 from convo.store._blobs import blobs_exist, blobs_for
 from convo.store._cache import TurnCache
 from convo.store._ledger import UsageTotals, usage_of
-from convo.store._mapper import corrupt, rebuild
+from convo.store._mapper import Ahead, corrupt, predecode, rebuild
 from convo.store._schema import CONVERSATIONS, HEADS, TURNS
 from convo.store._statements import (
     _ID,
@@ -59,6 +60,7 @@ from convo.store._statements import (
     _not_found,
     check_key,
 )
+from convo.store._stream import stream
 
 __all__ = [
     "BranchInfo",
@@ -139,7 +141,8 @@ def load(
     """The path of `branch` (default: the active one), every row verified.
 
     Read by one recursive query, or, when the conversation's turns are exactly
-    that path, by one scan in depth order (`_whole_chain`). The rows and the
+    that path, by one scan in depth order (`_whole_chain`), whose rows
+    PostgreSQL loads decode as they arrive (`convo.store._stream`). The rows and the
     values built from them are thousands of new objects: the collector is
     paused meanwhile, and what a long conversation's load built is promoted
     to its oldest generation (`convo._collector`, `PROMOTE_FROM_TURNS`).
@@ -189,17 +192,20 @@ def _load(
     if head.turn_id is None:
         return Conversation.new(branch=name)
     rows = None
+    # Rows of a conversation without blobs may be decoded as they arrive.
+    decoded: dict[str, Ahead] | None = None if head.any_blobs else {}
     # SQLite keeps whatever a tampering hand stored: only integers take the fast scan.
     depth, count = head.depth, row.turn_count
     if isinstance(depth, int) and isinstance(count, int) and count == depth + 1:
-        rows = _whole_chain(conn, cid, head.turn_id, row.turn_count)
+        rows = _whole_chain(conn, cid, head.turn_id, count, decoded, cache)
     if rows is None:
+        decoded = None
         rows = _path_rows(conn, cid, head.turn_id)
     if not rows or rows[0][1] is not None or rows[-1][0] != head.turn_id:
         raise corrupt("convo_turns", head.turn_id, "the branch's path is broken")
     payloads = [payload for _, _, payload in rows]
     blobs = blobs_for(conn, cid, payloads, any_stored=bool(head.any_blobs))
-    graph = rebuild(rows, blobs, cache=cache)
+    graph = rebuild(rows, blobs, cache=cache, decoded=decoded)
     try:
         return graph.with_heads({name: TurnId(head.turn_id)}, active=name)
     except (LookupError, ValueError) as exc:
@@ -224,7 +230,12 @@ def _payload(conn: Connection, column: Any) -> Any:
 
 
 def _whole_chain(
-    conn: Connection, cid: str, head: str, count: int
+    conn: Connection,
+    cid: str,
+    head: str,
+    count: int,
+    decoded: dict[str, Ahead] | None,
+    cache: TurnCache | None,
 ) -> list[tuple[TurnId, TurnId | None, str | bytes]] | None:
     """Every turn of the conversation, when they are exactly the path to `head`.
 
@@ -237,8 +248,13 @@ def _whole_chain(
     if they really form that chain (each the child of the one before, ending
     at `head`); anything else (a tampered count or depth) answers None and
     the recursive query runs.
+
+    With `decoded`, rows the driver hands over while the server is still
+    sending (`convo.store._stream`) are decoded as they arrive, into
+    `decoded` for `rebuild` (`predecode`); the rows are still taken only if
+    they form the chain.
     """
-    rows = _turn_rows(conn, cid, by=TURNS.c.depth)
+    rows = _turn_rows(conn, cid, by=TURNS.c.depth, decoded=decoded, cache=cache)
     if len(rows) != count or not rows or rows[-1][1] != head:
         return None
     parent = None
@@ -249,15 +265,39 @@ def _whole_chain(
     return [(r[1], r[2], r[3]) for r in rows]
 
 
-def _turn_rows(conn: Connection, cid: str, *, by: Any) -> list[Row[Any, Any, Any, Any]]:
-    """Every turn row of the conversation, `(by, id, parent_id, payload)`, sorted by `by`."""
-    return _in_order(
-        conn.execute(
-            select(
-                by, TURNS.c.id, TURNS.c.parent_id, _payload(conn, TURNS.c.payload)
-            ).where(TURNS.c.conversation_id == cid)
-        ).all()
+def _turn_rows(
+    conn: Connection,
+    cid: str,
+    *,
+    by: Any,
+    decoded: dict[str, Ahead] | None = None,
+    cache: TurnCache | None = None,
+) -> list[Sequence[Any]]:
+    """Every turn row of the conversation, `(by, id, parent_id, payload)`, sorted by `by`.
+
+    With `decoded`, where the rows can be streamed, each is decoded into it
+    on arrival (`predecode`; a row the `cache` holds is kept as its node).
+    """
+
+    def statement() -> Select[Any]:
+        return select(
+            by, TURNS.c.id, TURNS.c.parent_id, _payload(conn, TURNS.c.payload)
+        ).where(TURNS.c.conversation_id == bindparam("cid"))
+
+    params = {"cid": cid}
+    streamed = (
+        None
+        if decoded is None
+        else stream(conn, f"turn rows by {by.name}", statement, params)
     )
+    if streamed is None or decoded is None:
+        return _in_order(conn.execute(statement(), params).all())
+    rows = []
+    with contextlib.closing(streamed):
+        for row in streamed:
+            rows.append(row)
+            predecode(row[1], row[2], row[3], into=decoded, cache=cache)
+    return _in_order(rows)
 
 
 _R = TypeVar("_R", bound=Sequence[Any])
@@ -333,8 +373,8 @@ def _load_graph(
 ) -> Conversation:
     heads = _heads(conn, cid)
     rows = _turn_rows(conn, cid, by=TURNS.c.seq)
-    blobs = blobs_for(conn, cid, [r.payload for r in rows])
-    graph = rebuild(((r.id, r.parent_id, r.payload) for r in rows), blobs, cache=cache)
+    blobs = blobs_for(conn, cid, [r[3] for r in rows])
+    graph = rebuild(((r[1], r[2], r[3]) for r in rows), blobs, cache=cache)
     try:
         return graph.with_heads(
             {name: head for name, (head, _) in sorted(heads.items())},

@@ -59,7 +59,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 TURNS = 5_000
-ROUNDS = 7
+ROUNDS = 11
 IMPORT_ROUNDS = 5
 WORDS = "the quick brown fox jumps over the lazy dog while convo keeps state "
 MODEL = "databricks-claude-sonnet-4-5"
@@ -438,14 +438,17 @@ def main() -> int:
     else:
         print("  postgres: skipped (CONVO_TEST_POSTGRES_URL is not set)")
 
+    costs = {}
     for module in ("convo", "convo.store", "convo.client"):
-        cost = import_cost(module)
+        costs[module] = cost = import_cost(module)
         print(f"  import {module:<13} {cost * 1e3:8.1f} ms")
         report.ratio(f"import {module}, ms of CPU time", cost * 1e3, at_most=150)
     # The floors under the store and the client, in the same run: what any
     # user of SQLAlchemy or httpx pays before convo adds anything.
-    for module in ("sqlalchemy", "httpx"):
-        print(f"  import {module:<13} {import_cost(module) * 1e3:8.1f} ms (floor)")
+    for module, over in (("sqlalchemy", "convo.store"), ("httpx", "convo.client")):
+        floor = import_cost(module)
+        print(f"  import {module:<13} {floor * 1e3:8.1f} ms (floor)")
+        report.ratio(f"import {over} / import {module}", costs[over] / floor)
     return report.finish()
 
 

@@ -320,15 +320,16 @@ def outcome(load: Callable[[], Conversation]) -> object:
     )
 
 
+STORE_PROPERTY = settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+"""Settings of the properties that run through a store: a few writes per example."""
+
+
 class TestFastLoad:
-    @settings(
-        max_examples=60,
-        deadline=None,
-        suppress_health_check=[
-            HealthCheck.function_scoped_fixture,
-            HealthCheck.too_slow,
-        ],
-    )
+    @STORE_PROPERTY
     @given(
         conversations(min_turns=1, max_turns=8, cache_control=True),
         st.data(),
