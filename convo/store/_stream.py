@@ -8,13 +8,15 @@ arrive, so the client decodes one chunk while the server produces the next.
 On 5,000 realistic turns the fetch is all but hidden behind the decoding
 (fetch + decode measured 55 ms before, 38 ms after).
 
-Taken only on a synchronous psycopg connection (not `AsyncStore`'s) without
-statement listeners (`before_cursor_execute`, `after_cursor_execute`:
-logging, tracing, metrics), so instrumentation still sees every statement,
-as `convo.store._sqlite_append` does, and without a `schema_translate_map`
-(SQLAlchemy applies it at execution); anywhere else `stream` answers None and
-the caller runs the statement through SQLAlchemy. A driver error is raised as
-SQLAlchemy's `DBAPIError`, which the store translates like any other.
+Taken only on a synchronous psycopg connection (not `AsyncStore`'s) whose
+libpq hands over rows in chunks (version 17 or later; before, one result per
+row, whose cost was not measured to pay), without statement listeners
+(`before_cursor_execute`, `after_cursor_execute`: logging, tracing, metrics),
+so instrumentation still sees every statement, as `convo.store._sqlite_append`
+does, and without a `schema_translate_map` (SQLAlchemy applies it at
+execution); anywhere else `stream` answers None and the caller runs the
+statement through SQLAlchemy. A driver error is raised as SQLAlchemy's
+`DBAPIError`, which the store translates like any other.
 """
 
 from __future__ import annotations
@@ -61,6 +63,8 @@ def stream(
         return None  # SQLAlchemy renders the schema names at execution
     import psycopg  # the dialect imported it already
 
+    if not psycopg.capabilities.has_stream_chunked():
+        return None  # libpq before 17: one result per row
     driver = conn.connection.driver_connection
     if not isinstance(driver, psycopg.Connection):
         return None  # psycopg's async connection (AsyncStore): no blocking stream

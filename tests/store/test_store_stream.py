@@ -163,6 +163,18 @@ class TestWhereLoadsStream:
             engine.dispose()
         assert streams == [False]
 
+    def test_a_libpq_without_chunked_rows_does_not_stream(
+        self,
+        pg_url: str,
+        streams: list[bool],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        monkeypatch.setattr(psycopg.capabilities, "has_stream_chunked", lambda: False)
+        with Store(pg_url) as store:
+            cid = store.create(chat(3))
+            assert store.load(cid) == chat(3)
+        assert streams == [False]
+
 
 class TestAStreamedLoadIsTheLoadItReplaces:
     @STORE_PROPERTY
