@@ -285,19 +285,16 @@ def _turn_rows(
         ).where(TURNS.c.conversation_id == bindparam("cid"))
 
     params = {"cid": cid}
-    streamed = (
-        None
-        if decoded is None
-        else stream(conn, f"turn rows by {by.name}", statement, params)
-    )
-    if streamed is None or decoded is None:
-        return _in_order(conn.execute(statement(), params).all())
-    rows = []
-    with contextlib.closing(streamed):
-        for row in streamed:
-            rows.append(row)
-            predecode(row[1], row[2], row[3], into=decoded, cache=cache)
-    return _in_order(rows)
+    if decoded is not None:
+        streamed = stream(conn, f"turn rows by {by.name}", statement, params)
+        if streamed is not None:
+            rows = []
+            with contextlib.closing(streamed):
+                for row in streamed:
+                    rows.append(row)
+                    predecode(row[1], row[2], row[3], into=decoded, cache=cache)
+            return _in_order(rows)
+    return _in_order(conn.execute(statement(), params).all())
 
 
 _R = TypeVar("_R", bound=Sequence[Any])

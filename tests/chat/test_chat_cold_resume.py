@@ -4,7 +4,8 @@ A conversation of many exchanges (signed Claude reasoning, tool loops in
 several exchanges, answers streamed and not) is built through `Chat` against
 the fake endpoint on each database, ending inside a tool loop. A fresh
 interpreter then opens the store, loads the conversation through the fast
-decoder and the one-scan path, and builds the request that submits the open
+decoder and the one-scan path (on PostgreSQL, rows decoded as they arrive,
+`convo.store._stream`), and builds the request that submits the open
 call's result (it replays the loop's signed reasoning): the loaded conversation
 and the request body must be byte for byte what the warm process holds and
 would post.
@@ -41,14 +42,22 @@ from convo.wire import canonical
 
 url, tenant, cid, name, call_id, promote_from = sys.argv[1:7]
 _queries.PROMOTE_FROM_TURNS = int(promote_from)
+streams = []  # whether each load's scan streamed (PostgreSQL decodes rows as they arrive)
+real_stream = _queries.stream
+def spy(*args):
+    rows = real_stream(*args)
+    streams.append(rows is not None)
+    return rows
+_queries.stream = spy
 with Store(url, tenant=tenant) as store, Client(
     host="https://fake.convo.invalid", token="unused"
 ) as client:
     params = RequestParams(max_tokens=8000, reasoning=ThinkingBudget(budget_tokens=2048))
     chat = Chat(store=store, client=client, target=get_target(name), params=params)
-    conversation = canonical.dumps(store.load_graph(cid)).decode()
+    # The request first: its load decodes every row, none is cached yet.
     results = [ToolResultBlock(call_id=call_id, content="sunny")]
     request = canonical_bytes(chat.preview(cid, results=results)).decode()
+    conversation = canonical.dumps(store.load_graph(cid)).decode()
 # Where a load's own values end: a full collection first (everything alive goes
 # to the oldest generation, counts start from zero), then a load that builds
 # every value anew (no cache), looked at before anything else could age it.
@@ -60,7 +69,9 @@ collector = {
     "frozen": gc.get_freeze_count(),
     "promoted": any(item is head for item in gc.get_objects(2)),
 }
-print(json.dumps({"conversation": conversation, "request": request, "gc": collector}))
+print(json.dumps({
+    "conversation": conversation, "request": request, "gc": collector, "streams": streams
+}))
 """
 
 
@@ -122,3 +133,6 @@ class TestAColdResume:
             assert seen["conversation"] == canonical.dumps(warm_graph).decode()
             assert seen["request"] == warm_request.decode()
             assert seen["gc"] == {"enabled": True, "frozen": 0, "promoted": promoted}
+            # The request's load and the fresh one: streamed on PostgreSQL only.
+            on_postgres = chat_db_url.startswith("postgresql")
+            assert seen["streams"] == [on_postgres, on_postgres]
