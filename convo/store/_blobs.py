@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, Exists, exists, select
+from sqlalchemy import BindParameter, Connection, Exists, exists, select
 
 from convo.store._mapper import blob_refs
 from convo.store._schema import BLOBS
@@ -52,8 +52,8 @@ def blobs_for(
     return {r.sha256: bytes(r.data) for r in rows}
 
 
-def blobs_exist(cid: str) -> Exists:
-    """Whether conversation `cid` has any blob, as a column of another query."""
+def blobs_exist(cid: str | BindParameter[str]) -> Exists:
+    """Whether conversation `cid` (an id or a bound parameter) has any blob, as a column of another query."""
     return exists().where(BLOBS.c.conversation_id == cid)
 
 

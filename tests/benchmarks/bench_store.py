@@ -18,7 +18,8 @@ rounds of the ratio within a round, so a noisy neighbour slows both sides alike:
   hand into the real table (its keys, its indexes, its foreign keys). Reported:
   it shows that the turn row alone costs more than 2x "one insert".
 - "select + json.loads": a bare `SELECT` of a conversation's rows plus
-  `json.loads` of each payload (issue 5's load floor).
+  `json.loads` of each payload (issue 5's load floor), of the 5,000-turn path
+  and of a 10-turn one.
 
 Bounds:
 - the marginal cost of one append at depth 5,000 is at most 1.3x that at depth 100;
@@ -30,9 +31,12 @@ Bounds:
 Reported without a bound, with the reason in the README: an append against
 "one insert" (the statements alone, issued by hand, cost well over 2x that
 floor: three indexes, two foreign keys and two more rows change per append),
-and the first load of a path in a process (every row decoded strictly and its
+the first load of a path in a process (every row decoded strictly and its
 id recomputed, several times the cost of `json.loads`), measured on a store
-whose turn cache is off.
+whose turn cache is off, and loading a 10-turn conversation again, what a
+backend does on every request of a short chat (two statements in a pooled
+connection's transaction: the per-call cost of SQLAlchemy and the transaction,
+not the rows, is most of it).
 """
 
 from __future__ import annotations
@@ -65,6 +69,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from tests.benchmarks._report import Report
 
 DEPTH_SHALLOW = 100
+DEPTH_SHORT = 10
 DEPTH_DEEP = 5_000
 APPENDS = 200
 ROUNDS = 7
@@ -222,6 +227,13 @@ def floor_load(db: Path, cid: str) -> float:
     """A bare sqlite3 SELECT of the same rows plus json.loads of each payload."""
     connection = sqlite3.connect(db)
     started = time.perf_counter()
+    select_and_parse(connection, cid)
+    elapsed = time.perf_counter() - started
+    connection.close()
+    return elapsed
+
+
+def select_and_parse(connection: sqlite3.Connection, cid: str) -> None:
     rows = connection.execute(
         "SELECT id, parent_id, payload FROM convo_turns WHERE conversation_id = ? "
         "ORDER BY depth",
@@ -229,15 +241,20 @@ def floor_load(db: Path, cid: str) -> float:
     ).fetchall()
     for _id, _parent, payload in rows:
         json.loads(payload)
-    elapsed = time.perf_counter() - started
-    connection.close()
-    return elapsed
 
 
 def timed(fn: Callable[[], object]) -> float:
     started = time.perf_counter()
     fn()
     return time.perf_counter() - started
+
+
+def timed_many(fn: Callable[[], object], calls: int = 200) -> float:
+    """Seconds per call of `fn`, over `calls` calls (one call is too short to time)."""
+    started = time.perf_counter()
+    for _ in range(calls):
+        fn()
+    return (time.perf_counter() - started) / calls
 
 
 def turn_rows(store: Store) -> int:
@@ -262,6 +279,7 @@ def main(argv: list[str] | None = None) -> int:
             loaded = store.create(conversation_of(DEPTH_DEEP, "loaded"))
             by_hand = store.create(conversation_of(DEPTH_SHALLOW, "by hand"))
             row_only = store.create(conversation_of(DEPTH_SHALLOW, "row only"))
+            short = store.create(conversation_of(DEPTH_SHORT, "short"))
 
             runs: dict[str, Callable[[], float]] = {
                 "shallow": lambda: time_appends(store, shallow, fresh.batch()),
@@ -303,6 +321,13 @@ def main(argv: list[str] | None = None) -> int:
             load_again = median(lambda: timed(lambda: store.load(loaded)))
             load_floor = median(lambda: floor_load(db, loaded))
             assert DEPTH_DEEP <= len(store.load(loaded).path()) <= DEPTH_DEEP + 1
+            store.load(short)
+            short_again = median(lambda: timed_many(lambda: store.load(short)))
+            raw = sqlite3.connect(db)  # open throughout, as the store's pooled one
+            short_floor = median(
+                lambda: timed_many(lambda: select_and_parse(raw, short))
+            )
+            raw.close()
 
             before = turn_rows(store)
             at_turn = store.load(shallow).path_ids()[50]
@@ -331,6 +356,11 @@ def main(argv: list[str] | None = None) -> int:
         ("floor: select + json.loads", load_floor),
     ):
         print(f"  {name:<46} {seconds * 1e3:9.1f} ms")
+    for name, seconds in (
+        (f"load a {DEPTH_SHORT}-turn conversation again", short_again),
+        ("floor: select + json.loads of its rows", short_floor),
+    ):
+        print(f"  {name:<46} {seconds * 1e6:9.1f} us")
 
     report.ratio(
         "append at depth 5000 / depth 100", paired("deep", "shallow"), at_most=1.3
@@ -362,6 +392,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     report.ratio(
         "load 5000-turn path, first time / select + json.loads", load_cold / load_floor
+    )
+    report.ratio(
+        "load 10-turn conversation again / select + json.loads",
+        short_again / short_floor,
     )
     report.ratio("turn rows a fork stores", float(after_fork - before), at_most=0)
     report.ratio(
