@@ -101,10 +101,6 @@ _LOCK_HEAD = (
     )
     .with_for_update(of=HEADS)
 )
-_FIND_TWO = select(TURNS.c.id, TURNS.c.parent_id, TURNS.c.role, TURNS.c.depth).where(
-    TURNS.c.conversation_id == bindparam("cid"),
-    TURNS.c.id.in_([bindparam("first"), bindparam("second")]),
-)
 _BUMP = (
     update(CONVERSATIONS)
     .where(CONVERSATIONS.c.id == bindparam("b_cid"))
@@ -118,6 +114,17 @@ LEDGER = tuple(f"{kind}_tokens" for kind in USAGE_KINDS)
 """The conversation's ledger columns, in ledger order."""
 PATH_LEDGER = tuple(f"path_{kind}_tokens" for kind in USAGE_KINDS)
 """A turn's path ledger columns, in ledger order."""
+_FIND_TWO = select(
+    TURNS.c.id,
+    TURNS.c.parent_id,
+    TURNS.c.role,
+    TURNS.c.depth,
+    *(TURNS.c[name] for name in PATH_LEDGER),
+).where(
+    TURNS.c.conversation_id == bindparam("cid"),
+    TURNS.c.id.in_([bindparam("first"), bindparam("second")]),
+)
+"""The new turn (stored already?) and its parent, with the parent's path ledger."""
 _ADD_USAGE = (
     update(CONVERSATIONS)
     .where(CONVERSATIONS.c.id == bindparam("u_cid"))
@@ -332,12 +339,19 @@ def add_usage(conn: Connection, cid: str, counts: Sequence[int]) -> None:
 
 
 def _insert_nodes(
-    conn: Connection, cid: str, nodes: Sequence[Node], *, first_seq: int
+    conn: Connection,
+    cid: str,
+    nodes: Sequence[Node],
+    *,
+    first_seq: int,
+    known: Mapping[str, tuple[int, ...]] | None = None,
 ) -> int:
     """Insert `nodes` (parents before children) with their blobs; return how many.
 
     Each row gets its search text and its path ledger (its parent's plus its
     own usage), and the conversation's ledger grows by the rows' own usage.
+    The path ledgers of stored parents are read here, except those `known`
+    already (an append read its parent's row anyway).
     """
     if not nodes:
         return 0
@@ -345,9 +359,12 @@ def _insert_nodes(
     rows: list[dict[str, Any]] = []
     blobs: list[Blob] = []
     zero = (0,) * len(USAGE_KINDS)
+    paths = dict(known or {})
     batch = {node.id for node in nodes}
-    outside = sorted({n.parent for n in nodes if n.parent and n.parent not in batch})
-    paths: dict[str, tuple[int, ...]] = _stored_paths(conn, cid, outside)
+    outside = sorted(
+        {n.parent for n in nodes if n.parent and n.parent not in batch} - paths.keys()
+    )
+    paths.update(_stored_paths(conn, cid, outside))
     total = list(zero)
     for i, node in enumerate(nodes):
         stored = encode_turn(node.turn)
@@ -700,7 +717,10 @@ def append(
             parent=expected_head,
             depth=0 if parent is None else parent.depth + 1,
         )
-        _insert_nodes(conn, cid, [node], first_seq=total - 1)
+        known: dict[str, tuple[int, ...]] = {}
+        if parent is not None:  # its path ledger came with its row
+            known[parent.id] = tuple(getattr(parent, name) for name in PATH_LEDGER)
+        _insert_nodes(conn, cid, [node], first_seq=total - 1, known=known)
     _move_head(conn, cid, branch, new_id, head.version)
     return new_id
 

@@ -1,23 +1,25 @@
-"""A load's statements, on SQLite and PostgreSQL: two, built once, bound per call.
+"""The statements of every request's load and append, on SQLite and PostgreSQL.
 
-Every request of a chatbot backend loads its conversation, and a short
-conversation's load is mostly the cost of its statements: one statement finds
-the live conversation of this tenant together with the head of the branch
-asked for (or the active one), the next reads the turns, and both are built
-once and bound to each call's ids. These tests hold the count, the binding,
-and every answer the first statement decides: the branch, an unknown branch,
-another tenant's, a deleted conversation, an empty branch.
+Every request of a chatbot backend loads its conversation and appends to it,
+and for a short conversation that is mostly the cost of the statements. A
+load is two: one finds the live conversation of this tenant together with the
+head of the branch asked for (or the active one), the next reads the turns,
+and both are built once and bound to each call's ids. An append reads its
+parent's row once, path ledger included. These tests hold the counts, the
+binding, and every answer a load's first statement decides: the branch, an
+unknown branch, another tenant's, a deleted conversation, an empty branch.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import attrs
 import pytest
 from sqlalchemy import event, update
 
 import convo
-from convo import Conversation
+from convo import Conversation, Usage
 from convo.errors import NotFoundError
 from convo.store import Store
 from convo.store._schema import CONVERSATIONS, HEADS
@@ -158,3 +160,31 @@ class TestALoadsFirstStatement:
         )
         cid = store.create(conversation)
         assert store.load(cid) == conversation
+
+
+class TestAnAppendsStatements:
+    def test_an_append_reads_the_turns_table_once_and_keeps_the_path_ledger(
+        self, store, statements
+    ):
+        """On the ordinary path (PostgreSQL's, and SQLite's with a statement listener)."""
+        usage = Usage(prompt_tokens=10, completion_tokens=4)
+        cid = store.create(
+            STORED.append(attrs.evolve(convo.assistant("a"), usage=usage))
+        )
+        head = store.append(
+            cid, convo.user("more"), expected_head=store.load(cid).head()
+        )
+        statements.on = True
+        store.append(
+            cid, attrs.evolve(convo.assistant("b"), usage=usage), expected_head=head
+        )
+        statements.on = False
+        reads = [
+            s
+            for s in statements.seen
+            if s.startswith("SELECT") and "FROM convo_turns" in s
+        ]
+        assert len(reads) == 1, statements.seen
+        (main,) = store.info(cid).branches
+        assert main.usage.input_tokens == 20
+        assert main.usage.output_tokens == 8
