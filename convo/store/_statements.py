@@ -101,17 +101,26 @@ _LOCK_HEAD = (
     )
     .with_for_update(of=HEADS)
 )
+LEDGER = tuple(f"{kind}_tokens" for kind in USAGE_KINDS)
+"""The conversation's ledger columns, in ledger order."""
 _BUMP = (
     update(CONVERSATIONS)
     .where(CONVERSATIONS.c.id == bindparam("b_cid"))
     .values(
-        turn_count=CONVERSATIONS.c.turn_count + bindparam("b_added", type_=Integer),
-        updated_at=bindparam("b_stamp", type_=DateTime),
+        {
+            CONVERSATIONS.c.turn_count: CONVERSATIONS.c.turn_count
+            + bindparam("b_added", type_=Integer),
+            CONVERSATIONS.c.updated_at: bindparam("b_stamp", type_=DateTime),
+            **{
+                CONVERSATIONS.c[name]: CONVERSATIONS.c[name]
+                + bindparam(f"b_{name}", type_=Integer)
+                for name in LEDGER
+            },
+        }
     )
     .returning(CONVERSATIONS.c.turn_count)
 )
-LEDGER = tuple(f"{kind}_tokens" for kind in USAGE_KINDS)
-"""The conversation's ledger columns, in ledger order."""
+"""An append's one update of its conversation: the count, the time, the ledger."""
 PATH_LEDGER = tuple(f"path_{kind}_tokens" for kind in USAGE_KINDS)
 """A turn's path ledger columns, in ledger order."""
 _FIND_TWO = select(
@@ -345,13 +354,15 @@ def _insert_nodes(
     *,
     first_seq: int,
     known: Mapping[str, tuple[int, ...]] | None = None,
+    ledger: bool = True,
 ) -> int:
     """Insert `nodes` (parents before children) with their blobs; return how many.
 
     Each row gets its search text and its path ledger (its parent's plus its
-    own usage), and the conversation's ledger grows by the rows' own usage.
-    The path ledgers of stored parents are read here, except those `known`
-    already (an append read its parent's row anyway).
+    own usage), and the conversation's ledger grows by the rows' own usage
+    (unless `ledger` is False: an append adds it in its `_BUMP`). The path
+    ledgers of stored parents are read here, except those `known` already (an
+    append read its parent's row anyway).
     """
     if not nodes:
         return 0
@@ -390,7 +401,8 @@ def _insert_nodes(
         )
     _store_blobs(conn, cid, blobs)
     conn.execute(insert(TURNS), rows)
-    add_usage(conn, cid, total)
+    if ledger:
+        add_usage(conn, cid, total)
     return len(rows)
 
 
@@ -707,8 +719,15 @@ def append(
     added = 0 if new_id in found else 1
     # Takes the conversation row lock (after the head's: every writer locks
     # heads before the conversation row, so no two writers wait on each other).
+    own = turn_usage(turn) if added else (0,) * len(LEDGER)
     total = conn.execute(
-        _BUMP, {"b_cid": cid, "b_added": added, "b_stamp": now()}
+        _BUMP,
+        {
+            "b_cid": cid,
+            "b_added": added,
+            "b_stamp": now(),
+            **{f"b_{name}": n for name, n in zip(LEDGER, own, strict=True)},
+        },
     ).scalar_one()
     if added:
         node = Node(
@@ -720,7 +739,7 @@ def append(
         known: dict[str, tuple[int, ...]] = {}
         if parent is not None:  # its path ledger came with its row
             known[parent.id] = tuple(getattr(parent, name) for name in PATH_LEDGER)
-        _insert_nodes(conn, cid, [node], first_seq=total - 1, known=known)
+        _insert_nodes(conn, cid, [node], first_seq=total - 1, known=known, ledger=False)
     _move_head(conn, cid, branch, new_id, head.version)
     return new_id
 

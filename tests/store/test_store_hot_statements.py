@@ -5,7 +5,8 @@ and for a short conversation that is mostly the cost of the statements. A
 load is two: one finds the live conversation of this tenant together with the
 head of the branch asked for (or the active one), the next reads the turns,
 and both are built once and bound to each call's ids. An append reads its
-parent's row once, path ledger included. These tests hold the counts, the
+parent's row once, path ledger included, and updates its conversation once:
+count, time and usage ledger together. These tests hold the counts, the
 binding, and every answer a load's first statement decides: the branch, an
 unknown branch, another tenant's, a deleted conversation, an empty branch.
 """
@@ -163,7 +164,7 @@ class TestALoadsFirstStatement:
 
 
 class TestAnAppendsStatements:
-    def test_an_append_reads_the_turns_table_once_and_keeps_the_path_ledger(
+    def test_an_append_reads_its_parent_and_updates_its_conversation_once_each(
         self, store, statements
     ):
         """On the ordinary path (PostgreSQL's, and SQLite's with a statement listener)."""
@@ -185,6 +186,10 @@ class TestAnAppendsStatements:
             if s.startswith("SELECT") and "FROM convo_turns" in s
         ]
         assert len(reads) == 1, statements.seen
+        bumps = [
+            s for s in statements.seen if s.startswith("UPDATE convo_conversations")
+        ]
+        assert len(bumps) == 1, statements.seen  # the count and the ledger at once
         (main,) = store.info(cid).branches
         assert main.usage.input_tokens == 20
         assert main.usage.output_tokens == 8
