@@ -155,6 +155,17 @@ _MOVE_HEAD = (
         turn_id=bindparam("b_head", type_=String), version=bindparam("b_next_version")
     )
 )
+_CONVERSATION = select(
+    CONVERSATIONS.c.id, CONVERSATIONS.c.active_branch, CONVERSATIONS.c.turn_count
+).where(
+    CONVERSATIONS.c.id == bindparam("c_id"),
+    CONVERSATIONS.c.tenant == bindparam("c_tenant"),
+    CONVERSATIONS.c.deleted_at.is_(None),
+)
+_LOCK_CONVERSATION = _CONVERSATION.with_for_update()
+_HEADS = select(HEADS.c.branch, HEADS.c.turn_id, HEADS.c.version).where(
+    HEADS.c.conversation_id == bindparam("h_cid")
+)
 # Whether turn :new is on the path ending at turn :head: walk up from the head
 # only while the depth stays at or above the new turn's own (stored) depth, so
 # the walk is bounded by how far the head moved past it. One statement; when
@@ -222,27 +233,15 @@ def _id_form(cid: object) -> str:
 def _conversation(conn: Connection, tenant: str, cid: object, *, lock: bool) -> Any:
     """The live conversation row of this tenant, locked for writing if `lock`."""
     cid = _id_form(cid)
-    stmt = select(
-        CONVERSATIONS.c.id, CONVERSATIONS.c.active_branch, CONVERSATIONS.c.turn_count
-    ).where(
-        CONVERSATIONS.c.id == cid,
-        CONVERSATIONS.c.tenant == tenant,
-        CONVERSATIONS.c.deleted_at.is_(None),
-    )
-    if lock:
-        stmt = stmt.with_for_update()
-    row = conn.execute(stmt).first()
+    statement = _LOCK_CONVERSATION if lock else _CONVERSATION
+    row = conn.execute(statement, {"c_id": cid, "c_tenant": tenant}).first()
     if row is None:
         raise _not_found("conversation", cid)
     return row
 
 
 def _heads(conn: Connection, cid: str) -> dict[str, tuple[TurnId | None, int]]:
-    rows = conn.execute(
-        select(HEADS.c.branch, HEADS.c.turn_id, HEADS.c.version).where(
-            HEADS.c.conversation_id == cid
-        )
-    )
+    rows = conn.execute(_HEADS, {"h_cid": cid})
     return {r.branch: (_tid(r.turn_id), r.version) for r in rows}
 
 
