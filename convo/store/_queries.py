@@ -50,11 +50,10 @@ from convo.store._blobs import blobs_exist, blobs_for
 from convo.store._cache import TurnCache
 from convo.store._ledger import UsageTotals, usage_of
 from convo.store._mapper import Ahead, corrupt, predecode, rebuild
+from convo.store._prepared import LEDGER, PATH_LEDGER
 from convo.store._schema import CONVERSATIONS, HEADS, TURNS
 from convo.store._statements import (
     _ID,
-    LEDGER,
-    PATH_LEDGER,
     _conversation,
     _heads,
     _id_form,
