@@ -201,10 +201,10 @@ def _head_statement(*, named: bool) -> Select[Any]:
     Built once per shape, with bound parameters, as every statement a load
     runs: building a select and its cache key costs more than running it
     (building them on every call was two thirds of a short conversation's
-    load on SQLite, 0.8 ms where it now takes 0.22). The row
-    has the conversation's `active_branch` and `turn_count`, and the head's
-    `head_branch` (None when the conversation has no such branch),
-    `turn_id` (None on an empty branch), `depth` and `any_blobs`.
+    load on SQLite, 0.8 ms where it now takes 0.22). The row has the
+    conversation's `active_branch` and `turn_count`, and the head's
+    `head_branch` (None when the conversation has no such branch), `turn_id`
+    (None on an empty branch), `depth` and `any_blobs`.
     """
     name = bindparam("branch") if named else CONVERSATIONS.c.active_branch
     return (
@@ -336,16 +336,10 @@ def _turn_rows(
     With `decoded`, where the rows can be streamed, each is decoded into it
     on arrival (`predecode`; a row the `cache` holds is kept as its node).
     """
-
-    sqlite = conn.dialect.name == "sqlite"
+    statement = _turn_rows_statement(by, sqlite=conn.dialect.name == "sqlite")
     params = {"cid": cid}
     if decoded is not None:
-        streamed = stream(
-            conn,
-            f"turn rows by {by}",
-            lambda: _turn_rows_statement(by, sqlite=sqlite),
-            params,
-        )
+        streamed = stream(conn, statement, params)
         if streamed is not None:
             rows = []
             with contextlib.closing(streamed):
@@ -353,9 +347,7 @@ def _turn_rows(
                     rows.append(row)
                     predecode(row[1], row[2], row[3], into=decoded, cache=cache)
             return _in_order(rows)
-    return _in_order(
-        conn.execute(_turn_rows_statement(by, sqlite=sqlite), params).all()
-    )
+    return _in_order(conn.execute(statement, params).all())
 
 
 @functools.cache

@@ -22,7 +22,7 @@ statement through SQLAlchemy. A driver error is raised as SQLAlchemy's
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Generator
+from collections.abc import Generator
 from typing import Any
 
 from sqlalchemy import Connection
@@ -38,16 +38,13 @@ CHUNK_ROWS = 100
 
 
 def stream(
-    conn: Connection,
-    key: str,
-    statement: Callable[[], Select[Any]],
-    params: dict[str, Any],
+    conn: Connection, statement: Select[Any], params: dict[str, Any]
 ) -> Rows | None:
-    """The rows of `statement()` as the server sends them, or None where that does not apply.
+    """The rows of `statement` as the server sends them, or None where that does not apply.
 
-    `statement` builds the select, with named bind parameters taking
-    `params`; it is compiled once per `key` and dialect (a compile costs
-    about as much as loading a short conversation again). The rows are plain
+    `statement` is a select built once (the caller keeps it), with named bind
+    parameters taking `params`; it is compiled once per dialect (a compile
+    costs about as much as loading a short conversation again). The rows are plain
     tuples of the selected columns. The caller consumes them inside the
     connection's transaction and closes the generator when done
     (`contextlib.closing`): closing it early cancels the rest of the query
@@ -68,15 +65,15 @@ def stream(
     driver = conn.connection.driver_connection
     if not isinstance(driver, psycopg.Connection):
         return None  # psycopg's async connection (AsyncStore): no blocking stream
-    compiled = (key, dialect.name, dialect.driver, dialect.paramstyle)
+    compiled = (statement, dialect.name, dialect.driver, dialect.paramstyle)
     sql = _SQL.get(compiled)
     if sql is None:
-        sql = _SQL[compiled] = str(statement().compile(dialect=dialect))
+        sql = _SQL[compiled] = str(statement.compile(dialect=dialect))
     return _rows(driver, sql, params, psycopg.Error)
 
 
-_SQL: dict[tuple[str, ...], str] = {}
-"""Compiled statements by key and dialect (a handful: one per kind of scan)."""
+_SQL: dict[tuple[Select[Any], str, str, str], str] = {}
+"""Compiled SQL by statement and dialect (a handful: the statements are built once)."""
 
 
 def _rows(

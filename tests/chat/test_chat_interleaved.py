@@ -10,20 +10,29 @@ answers streamed and not, and one conversation regenerated onto a new branch
 (whose loads then take the recursive path query). After every request, the
 body the endpoint received must hold exactly that conversation's system prompt
 and questions; at the end every stored path must, and no tenant may load
-another's conversation.
+another's conversation, and every usage ledger (per conversation and per
+branch, kept by the appends) must be the sum of the stored answers' usage.
 """
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from typing import Any
 
 import pytest
 
-from convo import Chat, RequestParams, ThinkingBudget, ToolResultBlock, get_target
+from convo import (
+    Chat,
+    RequestParams,
+    ThinkingBudget,
+    ToolResultBlock,
+    Turn,
+    get_target,
+)
 from convo.client import Client
 from convo.errors import NotFoundError
-from convo.store import Store
+from convo.store import Store, UsageTotals
 from convo.testing.fake import FakeEndpoint, ScriptedCall, ScriptedReply
 
 CLAUDE = "databricks-claude-sonnet-4-5"
@@ -47,6 +56,21 @@ def _seen(endpoint: FakeEndpoint) -> tuple[str, list[str]]:
     system = [_texts(m["content"]) for m in messages if m["role"] == "system"]
     questions = [_texts(m["content"]) for m in messages if m["role"] == "user"]
     return "".join(system), questions
+
+
+def _ledger(turns: Iterable[Turn]) -> UsageTotals:
+    """What the ledger should hold for `turns`: the sum of their reported usage."""
+    total = UsageTotals()
+    for turn in turns:
+        if (usage := turn.usage) is not None:
+            total += UsageTotals(
+                input_tokens=usage.prompt_tokens or 0,
+                cache_read_tokens=usage.cache_read_tokens or 0,
+                cache_write_tokens=usage.cache_write_tokens or 0,
+                output_tokens=usage.completion_tokens or 0,
+                reasoning_tokens=usage.reasoning_tokens or 0,
+            )
+    return total
 
 
 class TestInterleavedConversations:
@@ -112,6 +136,12 @@ class TestInterleavedConversations:
                 stranger = two if tenant == first else one
                 with pytest.raises(NotFoundError):
                     stranger.load(cid)
+                graph = store.load_graph(cid)
+                detail = store.info(cid)
+                assert detail.usage == _ledger(n.turn for n in graph.walk())
+                assert detail.usage.output_tokens > 0
+                for branch in detail.branches:
+                    assert branch.usage == _ledger(graph.path(branch.name))
             b_cid = conversations[1][1]
             main = one.load(b_cid, branch="main").path()
             retry = one.load(b_cid).path()
