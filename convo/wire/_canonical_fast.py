@@ -29,6 +29,8 @@ would (an integer beyond 64 bits becomes a float), it answers None.
 
 from __future__ import annotations
 
+import os
+import types
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -419,6 +421,61 @@ def fast_turn(plain: object) -> Turn | None:
         return None
 
 
+def _c_decoder() -> Callable[[Any, dict[str, Any]], Turn | None] | None:
+    """The C builder of `_FROM_CLEAN_BYTES`'s turns (`convo/wire/_canonical_c.c`), or None.
+
+    None where it was not compiled (no C compiler when convo was installed),
+    when `CONVO_PURE_PYTHON` is set, when it was built for other `FIELDS`
+    (a stale build), or when a value class's fields are not the slots
+    `FIELDS` names: then this module's Python decoder does it all.
+    """
+    if not ENABLED or os.environ.get("CONVO_PURE_PYTHON"):
+        return None
+    try:
+        from convo.wire import _canonical_c
+    except ImportError:
+        return None
+    classes = (
+        Turn,
+        TextBlock,
+        ReasoningBlock,
+        SummaryText,
+        SummaryEncryptedText,
+        ToolCallBlock,
+        ToolResultBlock,
+    )
+    if tuple(FIELDS[cls] for cls in classes) != _canonical_c.FIELDS:
+        return None  # built from another version of the value classes
+    specs = []
+    for cls in classes:
+        slots = tuple(cls.__dict__.get(name) for name in FIELDS[cls])
+        if not all(isinstance(slot, types.MemberDescriptorType) for slot in slots):
+            return None
+        specs.append((cls, slots))
+    _canonical_c.configure(
+        *specs,
+        ROLES,
+        _FINISH,
+        _provenances,
+        Usage,
+        (
+            _TURN_KEYS,
+            _TEXT_KEYS,
+            _REASONING_KEYS,
+            _PART_KEYS,
+            _CALL_KEYS,
+            _RESULT_KEYS,
+            _PROVENANCE_KEYS,
+            _USAGE_KEYS,
+        ),
+    )
+    return _canonical_c.turn
+
+
+C_TURN = _c_decoder()
+"""The C decoder of clean-byte plains, or None (then the Python one runs alone)."""
+
+
 def fast_turn_from_bytes(data: bytes) -> Turn | None:
     """The turn `decode_turn(json.loads(data))` would build, or None (then decode so).
 
@@ -430,6 +487,9 @@ def fast_turn_from_bytes(data: bytes) -> Turn | None:
     as a float: a float in `extra` or `metadata` answers None, and the typed
     fields refuse floats anyway. Anything orjson refuses answers None.
 
+    Such a plain goes to the C decoder first (`C_TURN`), which builds the
+    same turn as the Python one or answers None; then the Python one decides.
+
     The turn's canonical bytes are memoised as `data`: the caller must verify
     them (the store recomputes the turn id over exactly these bytes).
     """
@@ -437,7 +497,13 @@ def fast_turn_from_bytes(data: bytes) -> Turn | None:
         return None
     try:
         plain = orjson.loads(data)
-        decoder = _FROM_BYTES if _NUL_ESCAPE in data else _FROM_CLEAN_BYTES
-        return decoder.turn(plain, {_CANONICAL: data})
+        memo = {_CANONICAL: data}
+        if _NUL_ESCAPE in data:
+            return _FROM_BYTES.turn(plain, memo)
+        if C_TURN is not None:
+            built = C_TURN(plain, memo)
+            if built is not None:
+                return built
+        return _FROM_CLEAN_BYTES.turn(plain, memo)
     except Exception:  # noqa: BLE001 - any refusal is the reference path's to report
         return None
