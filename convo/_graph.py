@@ -14,7 +14,9 @@ time, so fragments (a lone assistant message, say) still import.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+import hashlib
+import types
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Protocol
 
 import attrs
@@ -28,7 +30,9 @@ from convo._blocks import (
     ToolCallBlock,
     ToolResultBlock,
 )
+from convo._converter import CANONICAL
 from convo._ids import TurnId, compute_turn_id
+from convo._native import native
 from convo._slots import slot_setters
 from convo._structure import tool_session_start
 from convo._turns import Turn, assistant, tool_results, user
@@ -512,12 +516,39 @@ def _place(nodes: _Nodes, turn: object, parent: TurnId | None) -> Node:
     _check(turn, depth, after=None if parent_node is None else parent_node.turn.role)
     if turn.role == "tool":
         _check_results(nodes, turn, parent_node, depth)
+    if _C_NODE is not None:
+        built = _C_NODE(parent, turn, depth)
+        if built is not None:
+            return built
     return _node(compute_turn_id(parent, turn), turn, parent, depth)
 
 
-_node_id, _node_turn, _node_parent, _node_depth = slot_setters(
-    Node, ("id", "turn", "parent", "depth")
-)
+_NODE_FIELDS = ("id", "turn", "parent", "depth")
+_node_id, _node_turn, _node_parent, _node_depth = slot_setters(Node, _NODE_FIELDS)
+
+
+def _c_node() -> Callable[[TurnId | None, Turn, int], Node | None] | None:
+    """The C builder of `_node(compute_turn_id(...), ...)` (`convo/_graph_c.c`), or None.
+
+    None where it was not built or is turned off (`convo._native`), or when
+    `Node`'s fields or `Turn`'s memo are not the slots it sets and reads.
+    """
+    graph_c = native("convo._graph_c")
+    slots = tuple(Node.__dict__.get(name) for name in _NODE_FIELDS)
+    memo = Turn.__dict__.get("_memo")
+    if (
+        graph_c is None
+        or tuple(a.name for a in attrs.fields(Node)) != _NODE_FIELDS
+        or not all(isinstance(s, types.MemberDescriptorType) for s in (*slots, memo))
+    ):
+        return None
+    graph_c.configure(Node, slots, memo, CANONICAL.name, hashlib.blake2b)
+    built: Callable[[TurnId | None, Turn, int], Node | None] = graph_c.node
+    return built
+
+
+_C_NODE = _c_node()
+"""A node and its id in one call (the load's hot path), or None: then `_node` and `compute_turn_id`."""
 
 
 def _node(turn_id: TurnId, turn: Turn, parent: TurnId | None, depth: int) -> Node:

@@ -43,6 +43,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "convo._ids",
             "convo._images",
             "convo._json",
+            "convo._native",
             "convo._params",
             "convo._render",
             "convo._request_args",

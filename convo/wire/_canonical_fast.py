@@ -29,7 +29,6 @@ would (an integer beyond 64 bits becomes a float), it answers None.
 
 from __future__ import annotations
 
-import os
 import types
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -48,6 +47,7 @@ from convo._blocks import (
 )
 from convo._converter import CANONICAL
 from convo._json import check_text, json_object
+from convo._native import native
 from convo._slots import slot_setters
 from convo._turns import ROLES, FinishReason, Turn, Usage
 
@@ -429,11 +429,8 @@ def _c_decoder() -> Callable[[Any, dict[str, Any]], Turn | None] | None:
     (a stale build), or when a value class's fields are not the slots
     `FIELDS` names: then this module's Python decoder does it all.
     """
-    if not ENABLED or os.environ.get("CONVO_PURE_PYTHON"):
-        return None
-    try:
-        from convo.wire import _canonical_c
-    except ImportError:
+    _canonical_c = native("convo.wire._canonical_c")
+    if _canonical_c is None or not ENABLED:
         return None
     classes = (
         Turn,
@@ -469,7 +466,8 @@ def _c_decoder() -> Callable[[Any, dict[str, Any]], Turn | None] | None:
             _USAGE_KEYS,
         ),
     )
-    return _canonical_c.turn
+    built: Callable[[Any, dict[str, Any]], Turn | None] = _canonical_c.turn
+    return built
 
 
 C_TURN = _c_decoder()

@@ -332,13 +332,20 @@ class TestCDecoder:
         monkeypatch.setattr(_canonical_c, "FIELDS", moved)
         assert fast._c_decoder() is None
 
-    def test_convo_pure_python_turns_it_off(self) -> None:
-        code = "from convo.wire import _canonical_fast as f; print(f.C_TURN is None)"
-        out = subprocess.run(
-            [sys.executable, "-c", code],
-            env={**os.environ, "CONVO_PURE_PYTHON": "1"},
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        assert out.strip() == "True"
+    @pytest.mark.parametrize(
+        ("module", "name"),
+        [("convo.wire._canonical_fast", "C_TURN"), ("convo._graph", "_C_NODE")],
+    )
+    def test_convo_pure_python_turns_the_c_modules_off(
+        self, module: str, name: str
+    ) -> None:
+        code = f"import {module} as m; print(m.{name} is None)"
+        for pure, expected in (("1", "True"), ("", "False")):
+            out = subprocess.run(
+                [sys.executable, "-c", code],
+                env={**os.environ, "CONVO_PURE_PYTHON": pure},
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+            assert out.strip() == expected
