@@ -22,6 +22,7 @@ statement through SQLAlchemy. A driver error is raised as SQLAlchemy's
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Generator
 from typing import Any
 
@@ -45,7 +46,10 @@ def stream(
     `statement` is a select built once (the caller keeps it), with named bind
     parameters taking `params`; it is compiled once per dialect (a compile
     costs about as much as loading a short conversation again). The rows are plain
-    tuples of the selected columns. The caller consumes them inside the
+    tuples of the selected columns; on a UTF-8 connection (psycopg's default
+    for a UTF-8 database) `text` columns (the payloads) arrive as the bytes of
+    their text, what the turn ids are hashed over, with no decode into a str
+    and no encode back; in any other client encoding, as str. The caller consumes them inside the
     connection's transaction and closes the generator when done
     (`contextlib.closing`): closing it early cancels the rest of the query
     (psycopg's own clean-up).
@@ -76,15 +80,30 @@ _SQL: dict[tuple[Select[Any], str, str, str], str] = {}
 """Compiled SQL by statement and dialect (a handful: the statements are built once)."""
 
 
+@functools.cache
+def _text_loader() -> type[Any]:
+    """A psycopg loader of `text` values as their UTF-8 bytes (built once, psycopg imported)."""
+    from psycopg.adapt import Loader
+
+    class TextAsBytes(Loader):
+        def load(self, data: Any) -> bytes:
+            return bytes(data)
+
+    return TextAsBytes
+
+
 def _rows(
     driver: Any, sql: str, params: dict[str, Any], error: type[Exception]
 ) -> Rows:
     try:
-        with (
-            driver.cursor() as cursor,
-            contextlib.closing(cursor.stream(sql, params, size=CHUNK_ROWS)) as rows,
-        ):
-            yield from rows
+        with driver.cursor() as cursor:
+            if driver.info.encoding == "utf-8":  # (another client encoding: str)
+                # This cursor's own adapters: the connection's are unchanged.
+                cursor.adapters.register_loader("text", _text_loader())
+            with contextlib.closing(
+                cursor.stream(sql, params, size=CHUNK_ROWS)
+            ) as rows:
+                yield from rows
     except error as exc:
         raise sa_exc.DBAPIError.instance(
             sql, params, exc, error, hide_parameters=True

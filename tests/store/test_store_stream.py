@@ -19,7 +19,7 @@ import psycopg
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import create_engine, event, make_url, update
+from sqlalchemy import create_engine, event, make_url, select, update
 
 import convo.store
 from convo import Conversation, ImageBlock, TextBlock, system, user
@@ -130,6 +130,45 @@ class TestWhereLoadsStream:
             assert store.load(plain) == chat(2)
         assert streams == [True]
         assert len(ahead) == len(chat(2))
+
+    def test_payloads_arrive_as_the_bytes_the_ids_are_hashed_over(
+        self, pg_url: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # Text payloads come as their UTF-8 bytes (no decode, no encode again
+        # for the id); the connection's own adapters are left as they were.
+        seen: list[object] = []
+        real = mapper.predecode
+
+        def spy(turn_id: Any, parent_id: Any, payload: Any, **kwargs: Any) -> None:
+            seen.append(payload)
+            real(turn_id, parent_id, payload, **kwargs)
+
+        monkeypatch.setattr(queries, "predecode", spy)
+        conversation = chat(2).user("caf\u00e9 \U0001f600")
+        with Store(pg_url) as store:
+            cid = store.create(conversation)
+            loaded = store.load(cid)
+            assert loaded == conversation
+            assert seen
+            assert all(type(payload) is bytes for payload in seen)
+            assert [node.turn for node in loaded.walk()][
+                -1
+            ].text == "caf\u00e9 \U0001f600"
+            with store.engine.connect() as conn:
+                text = conn.execute(select(TURNS.c.payload).limit(1)).scalar_one()
+            assert type(text) is str
+
+    def test_another_client_encoding_still_loads_every_text(self, pg_url: str) -> None:
+        # Bytes in LATIN1 are not the UTF-8 the ids are hashed over: such a
+        # connection's payloads come as str, decoded by psycopg as before.
+        engine = create_engine(pg_url, connect_args={"client_encoding": "LATIN1"})
+        conversation = chat(1).user("caf\u00e9 cr\u00e8me")
+        try:
+            with Store(engine) as store:
+                cid = store.create(conversation)
+                assert store.load(cid) == conversation
+        finally:
+            engine.dispose()
 
     def test_an_engine_with_statement_listeners_sees_every_statement_of_a_load(
         self, db_url: str, streams: list[bool]
