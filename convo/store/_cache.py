@@ -9,7 +9,7 @@ names the turn's content and, through its parent's id, its whole history
 So `_mapper.rebuild` keeps every node it decoded and verified here, with the
 payload text it came from, and takes a node back only for a row that matches it
 exactly: the same id, the same parent id and the same payload text, compared in
-full. Any other row is decoded strictly as if the cache were empty, so a row
+full (as str or as its UTF-8 bytes, whichever way the load read it). Any other row is decoded strictly as if the cache were empty, so a row
 altered after it was cached is still refused. Turns with images are never kept:
 their bytes live in another table, which this exact-match test does not cover,
 and they are large.
@@ -76,7 +76,7 @@ class TurnCache:
         if entry is None:
             return None
         text, node = entry
-        if text != payload or node.parent != parent_id:
+        if node.parent != parent_id or not _same_text(text, payload):
             return None
         with self._lock:
             if turn_id in self._entries:
@@ -142,3 +142,22 @@ class TurnCache:
         if self._pending:
             self._settle()
         return self._chars
+
+
+def _same_text(kept: str | bytes, payload: object) -> bool:
+    """Whether a row's payload is the one kept, the same text as str or as its UTF-8 bytes.
+
+    One store reads payloads both ways (a streamed PostgreSQL load as bytes,
+    `load_graph` and `AsyncStore` as str): the text is compared in full
+    either way, so an altered row never matches.
+    """
+    if type(kept) is type(payload):
+        return kept == payload
+    try:
+        if isinstance(kept, bytes) and isinstance(payload, str):
+            return kept == payload.encode()
+        if isinstance(kept, str) and isinstance(payload, bytes):
+            return kept.encode() == payload
+    except UnicodeEncodeError:  # a lone surrogate: no UTF-8 text is equal to it
+        return False
+    return False

@@ -24,7 +24,10 @@ Equal provenances are one shared value (values are immutable).
 by orjson: the store's loader (`convo.store._mapper`) calls it first for every
 row. What orjson proves about the strings it returns lets it skip the
 per-text check; where orjson could read a value other than `json.loads`
-would (an integer beyond 64 bits becomes a float), it answers None.
+would (an integer beyond 64 bits becomes a float), it answers None. Where
+convo's C module was built, its twin of that decoder (`C_TURN`,
+`_canonical_c.c`) takes each such plain first and hands back what it does
+not take, so this module still decides every refusal.
 """
 
 from __future__ import annotations

@@ -58,6 +58,22 @@ class TestTurnCache:
         cache.keep(node, payload)
         assert cache.match(node.id, None, payload) is node
 
+    @pytest.mark.parametrize("kept_as", ["str", "bytes"])
+    def test_the_same_text_read_the_other_way_gets_its_node_and_no_other(self, kept_as):
+        # A streamed PostgreSQL load reads payloads as bytes, load_graph as str.
+        cache = TurnCache(1000)
+        node, payload = self.node_and_payload("caf\u00e9")
+        turn_id = node.id
+        as_bytes = payload.encode()
+        cache.keep(node, payload if kept_as == "str" else as_bytes)
+        other = as_bytes if kept_as == "str" else payload
+        assert cache.match(turn_id, None, other) is node
+        altered = payload.replace("caf", "cab")
+        assert cache.match(turn_id, None, altered.encode()) is None
+        assert cache.match(turn_id, None, altered) is None
+        assert cache.match(turn_id, None, payload + "\ud800") is None
+        assert cache.match(turn_id, None, 42) is None
+
     @pytest.mark.parametrize("change", ["payload", "parent"])
     def test_a_row_that_differs_in_payload_or_parent_gets_nothing(self, change):
         cache = TurnCache(1000)
