@@ -34,7 +34,8 @@ C_NODE = graph._C_NODE
 
 pytestmark = pytest.mark.skipif(
     C_NODE is None and not os.environ.get("CI"),
-    reason="the C node builder was not built here (no C compiler at install time)",
+    reason="the C node builder is not built here (no C compiler at install time)"
+    " or is turned off (CONVO_PURE_PYTHON)",
 )
 
 _SLOTS = ("id", "turn", "parent", "depth")

@@ -39,7 +39,8 @@ C_TURN = fast.C_TURN
 
 pytestmark = pytest.mark.skipif(
     C_TURN is None and not os.environ.get("CI"),
-    reason="the C decoder was not built here (no C compiler at install time)",
+    reason="the C decoder is not built here (no C compiler at install time)"
+    " or is turned off (CONVO_PURE_PYTHON)",
 )
 
 
