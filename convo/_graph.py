@@ -530,14 +530,16 @@ _node_id, _node_turn, _node_parent, _node_depth = slot_setters(Node, _NODE_FIELD
 def _c_node() -> Callable[[TurnId | None, Turn, int], Node | None] | None:
     """The C builder of `_node(compute_turn_id(...), ...)` (`convo/_graph_c.c`), or None.
 
-    None where it was not built or is turned off (`convo._native`), or when
-    `Node`'s fields or `Turn`'s memo are not the slots it sets and reads.
+    None where it was not built or is turned off (`convo._native`), was built
+    for other fields, or when `Node`'s fields or `Turn`'s memo are not the
+    slots it sets and reads.
     """
     graph_c = native("convo._graph_c")
     slots = tuple(Node.__dict__.get(name) for name in _NODE_FIELDS)
     memo = Turn.__dict__.get("_memo")
     if (
         graph_c is None
+        or graph_c.FIELDS != _NODE_FIELDS  # a build for another Node
         or tuple(a.name for a in attrs.fields(Node)) != _NODE_FIELDS
         or not all(isinstance(s, types.MemberDescriptorType) for s in (*slots, memo))
     ):

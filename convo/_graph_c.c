@@ -231,5 +231,16 @@ PyInit__graph_c(void)
         empty_tuple == NULL) {
         return NULL;
     }
-    return PyModule_Create(&module_def);
+    PyObject *module = PyModule_Create(&module_def);
+    if (module == NULL) {
+        return NULL;
+    }
+    /* The fields `configure` takes slots for, in order: convo._graph checks them. */
+    PyObject *fields = Py_BuildValue("(ssss)", "id", "turn", "parent", "depth");
+    if (fields == NULL || PyModule_AddObject(module, "FIELDS", fields) < 0) {
+        Py_XDECREF(fields);
+        Py_DECREF(module);
+        return NULL;
+    }
+    return module;
 }

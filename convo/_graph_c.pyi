@@ -5,6 +5,9 @@ from typing import Any
 from convo._graph import Node
 from convo._turns import Turn
 
+FIELDS: tuple[str, ...]
+"""Node's fields, in the order `configure` takes their slot descriptors."""
+
 def node(parent: str | None, turn: Turn, depth: int, /) -> Node | None:
     """The node `convo._graph` builds for `turn` under `parent`, or None."""
 

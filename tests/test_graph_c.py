@@ -144,6 +144,15 @@ class TestCNode:
         turn = memoised()
         assert same_node(c_node(None, turn, 0), python_node(None, turn, 0))
 
+    def test_a_build_for_other_fields_is_not_used(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from convo import _graph_c
+
+        assert _graph_c.FIELDS == graph._NODE_FIELDS
+        monkeypatch.setattr(_graph_c, "FIELDS", ("turn", "id", "parent", "depth"))
+        assert graph._c_node() is None
+
     def test_a_node_class_with_other_fields_turns_it_off(
         self, monkeypatch: pytest.MonkeyPatch
     ) -> None:
