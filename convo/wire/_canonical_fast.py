@@ -435,15 +435,7 @@ def _c_decoder() -> Callable[[Any, dict[str, Any]], Turn | None] | None:
     _canonical_c = native("convo.wire._canonical_c")
     if _canonical_c is None or not ENABLED:
         return None
-    classes = (
-        Turn,
-        TextBlock,
-        ReasoningBlock,
-        SummaryText,
-        SummaryEncryptedText,
-        ToolCallBlock,
-        ToolResultBlock,
-    )
+    classes = [cls for cls in FIELDS if cls is not Provenance]  # (interned here)
     if tuple(FIELDS[cls] for cls in classes) != _canonical_c.FIELDS:
         return None  # built from another version of the value classes
     specs = []

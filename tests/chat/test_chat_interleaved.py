@@ -12,6 +12,8 @@ body the endpoint received must hold exactly that conversation's system prompt
 and questions; at the end every stored path must, and no tenant may load
 another's conversation, and every usage ledger (per conversation and per
 branch, kept by the appends) must be the sum of the stored answers' usage.
+A fresh store without a cache (a restarted backend) then loads every graph
+exactly as the warm one holds it.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from convo.client import Client
 from convo.errors import NotFoundError
 from convo.store import Store, UsageTotals
 from convo.testing.fake import FakeEndpoint, ScriptedCall, ScriptedReply
+from convo.wire import _canonical_fast as fast
 
 CLAUDE = "databricks-claude-sonnet-4-5"
 THINKING = RequestParams(max_tokens=8000, reasoning=ThinkingBudget(budget_tokens=2048))
@@ -75,7 +78,11 @@ def _ledger(turns: Iterable[Turn]) -> UsageTotals:
 
 class TestInterleavedConversations:
     def test_every_request_and_every_stored_path_is_its_own_conversation(
-        self, chat_db_url: str, endpoint: FakeEndpoint, client: Client
+        self,
+        chat_db_url: str,
+        endpoint: FakeEndpoint,
+        client: Client,
+        monkeypatch: pytest.MonkeyPatch,
     ) -> None:
         suffix = secrets.token_hex(4)
         first, second = f"first-{suffix}", f"second-{suffix}"
@@ -142,6 +149,29 @@ class TestInterleavedConversations:
                 assert detail.usage.output_tokens > 0
                 for branch in detail.branches:
                     assert branch.usage == _ledger(graph.path(branch.name))
+            # A restarted backend: a fresh store with no cache decodes every
+            # row again (through the C decoder and node builder where they are
+            # built), and gets the very graphs the warm store holds.
+            built = 0
+            real = fast.C_TURN
+
+            def counted(plain: Any, memo: dict[str, Any]) -> Turn | None:
+                nonlocal built
+                turn = real(plain, memo) if real is not None else None
+                built += turn is not None
+                return turn
+
+            monkeypatch.setattr(fast, "C_TURN", counted if real is not None else None)
+            for tenant, cid, _ in conversations:
+                warm = chats[tenant].store.load_graph(cid)
+                with Store(chat_db_url, tenant=tenant, cache_chars=0) as cold:
+                    again = cold.load_graph(cid)
+                    assert cold.load(cid).path() == chats[tenant].store.load(cid).path()
+                assert {n.id: n.turn for n in again.walk()} == {
+                    n.id: n.turn for n in warm.walk()
+                }
+                assert dict(again.heads.items()) == dict(warm.heads.items())
+            assert built > 0 or real is None
             b_cid = conversations[1][1]
             main = one.load(b_cid, branch="main").path()
             retry = one.load(b_cid).path()
