@@ -36,8 +36,8 @@ static PyObject *canonical_key; /* the memo key of a turn's canonical bytes */
 static PyObject *blake2b;       /* hashlib.blake2b */
 static int configured = 0;
 
-static PyObject *digest_size, *digest_size_name, *s_update, *s_hexdigest, *root_head, *closing, *id_prefix,
-    *empty_tuple;
+static PyObject *digest_size, *digest_size_name, *s_update, *s_hexdigest;
+static PyObject *root_head, *closing, *id_prefix, *empty_tuple;
 
 #define HEAD_OPEN "{\"parent\":\""
 #define HEAD_CLOSE "\",\"turn\":"

@@ -9,8 +9,9 @@ names the turn's content and, through its parent's id, its whole history
 So `_mapper.rebuild` keeps every node it decoded and verified here, with the
 payload text it came from, and takes a node back only for a row that matches it
 exactly: the same id, the same parent id and the same payload text, compared in
-full (as str or as its UTF-8 bytes, whichever way the load read it). Any other row is decoded strictly as if the cache were empty, so a row
-altered after it was cached is still refused. Turns with images are never kept:
+full (as str or as its UTF-8 bytes, whichever way the load read it). Any other
+row is decoded strictly as if the cache were empty, so a row altered after it
+was cached is still refused. Turns with images are never kept:
 their bytes live in another table, which this exact-match test does not cover,
 and they are large.
 
@@ -154,10 +155,10 @@ def _same_text(kept: str | bytes, payload: object) -> bool:
     if type(kept) is type(payload):
         return kept == payload
     try:
-        if isinstance(kept, bytes) and isinstance(payload, str):
+        if isinstance(payload, str):  # (kept as bytes)
             return kept == payload.encode()
-        if isinstance(kept, str) and isinstance(payload, bytes):
-            return kept.encode() == payload
-    except UnicodeEncodeError:  # a lone surrogate: no UTF-8 text is equal to it
+        if isinstance(payload, bytes):  # (kept as str)
+            return kept == payload.decode()
+    except UnicodeError:  # a lone surrogate, or bytes that are not UTF-8: no match
         return False
     return False

@@ -45,12 +45,13 @@ def stream(
 
     `statement` is a select built once (the caller keeps it), with named bind
     parameters taking `params`; it is compiled once per dialect (a compile
-    costs about as much as loading a short conversation again). The rows are plain
-    tuples of the selected columns; on a UTF-8 connection (psycopg's default
-    for a UTF-8 database) `text` columns (the payloads) arrive as the bytes of
-    their text, what the turn ids are hashed over, with no decode into a str
-    and no encode back; in any other client encoding, as str. The caller consumes them inside the
-    connection's transaction and closes the generator when done
+    costs about as much as loading a short conversation again). The rows are
+    plain tuples of the selected columns; on a UTF-8 connection (psycopg's
+    default for a UTF-8 database) `text` columns (the payloads) arrive as the
+    bytes of their text, what the turn ids are hashed over, with no decode
+    into a str and no encode back; in any other client encoding, as str. The
+    caller consumes them inside the connection's transaction and closes the
+    generator when done
     (`contextlib.closing`): closing it early cancels the rest of the query
     (psycopg's own clean-up).
     """

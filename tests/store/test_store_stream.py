@@ -151,9 +151,7 @@ class TestWhereLoadsStream:
             assert loaded == conversation
             assert seen
             assert all(type(payload) is bytes for payload in seen)
-            assert [node.turn for node in loaded.walk()][
-                -1
-            ].text == "caf\u00e9 \U0001f600"
+            assert loaded.path()[-1].text == "caf\u00e9 \U0001f600"
             with store.engine.connect() as conn:
                 text = conn.execute(select(TURNS.c.payload).limit(1)).scalar_one()
             assert type(text) is str
